@@ -3,8 +3,9 @@
 
     The decoder checks the size first, then walks the raw bytes once to make
     sure every declared array/map count fits in what is left of the body and
-    nesting stays shallow, and only then hands the bytes to msgpack-c.  So a
-    hostile header can't make it allocate in proportion to a claim.
+    nesting stays shallow, and only then reads values into the struct.  It
+    allocates nothing, so a hostile header can't make it allocate in
+    proportion to a claim.
 
     On failure a decoder returns -1 and fills a ck_decode_error_t with the
     protocol's error code and a message naming the offending key, for example
@@ -62,7 +63,9 @@ int ck_encode_ev_socket (const ck_ev_socket_t *msg, ck_buf_t *out);
 int ck_encode_ev_stats (const ck_ev_stats_t *msg, ck_buf_t *out);
 
 //  Decoders fill *msg (zeroed first) from body[0..size) and return 0, or
-//  return -1 and fill *err.  They never keep a pointer into body.
+//  return -1 and fill *err.  They never keep a pointer into body.  When a
+//  REQUEST fails, its saga_id, type and attempt are still filled in when
+//  those keys were valid, so that a participant can address an error REPLY.
 int ck_decode_checkout (const void *body, size_t size, ck_checkout_t *msg, ck_decode_error_t *err);
 int ck_decode_status_request (const void *body, size_t size, ck_status_request_t *msg, ck_decode_error_t *err);
 int ck_decode_accepted (const void *body, size_t size, ck_accepted_t *msg, ck_decode_error_t *err);

@@ -1,0 +1,74 @@
+/*  inventory_rules.h - the inventory participant's business rules
+    Reserves a cart's lines from stock all or nothing, and releases them.
+
+    Rules run over a store (store.h) and know nothing of sockets: the
+    participant runtime calls the handlers below between batch_begin and
+    batch_commit, one SQLite transaction per batch (group commit).  Each
+    handler makes its own request atomic under a savepoint and records its
+    answer in the store's ledger, so a repeat is answered from there.
+
+    The tables (stock, reservations, reservation_lines) and the id scheme
+    ("res-<n>") are documented in docs/participant-stores.md.
+*/
+#ifndef CK_INVENTORY_RULES_H_INCLUDED
+#define CK_INVENTORY_RULES_H_INCLUDED
+
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _inventory_rules_t inventory_rules_t;
+
+//  Creates the rules over store (borrowed: it must outlive the rules),
+//  creating the schema if needed.  Returns NULL after logging on failure.
+inventory_rules_t *inventory_rules_new (store_t *store);
+
+//  Destroys the rules; safe on NULL, nulls the pointer.
+void inventory_rules_destroy (inventory_rules_t **self_p);
+
+//  Loads "sku,available" lines from a CSV file ('#' starts a comment, no
+//  header) into the stock table, only if that table is empty, in one
+//  transaction.  Returns 0 loaded, 1 skipped (stock not empty), -1 on a
+//  bad file (nothing loaded; inventory_rules_reason says file:line why).
+int inventory_rules_seed (inventory_rules_t *self, const char *path);
+
+//  Why the last seed failed, as "file:line: what" (borrowed; "" if none).
+const char *inventory_rules_reason (inventory_rules_t *self);
+
+//  Units of sku available now, or -1 if sku is not stocked (or on error).
+int64_t inventory_rules_available (inventory_rules_t *self, const char *sku);
+
+//  The store the rules run over (borrowed), e.g. for idle checkpoints.
+store_t *inventory_rules_store (inventory_rules_t *self);
+
+//  Handler for any inventory request type (state = inventory_rules_t);
+//  returns -1 for a type inventory does not serve.
+int inventory_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  ReserveInventory: reserves every line or none.  ok with reservation_id;
+//  rejected unknown_sku / out_of_stock (reason.sku names the line) or
+//  compensated.  Returns 0, or -1 on a technical failure.
+int inventory_rules_reserve (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  ReleaseInventory: always ok; returns the reservation's units to stock,
+//  or leaves a tombstone if there is none.  Returns 0, or -1.
+int inventory_rules_release (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  Group commit around a batch of handler calls (state = the rules):
+//  begin opens the transaction, commit makes the whole batch durable,
+//  rollback drops it after a failed commit.  begin/commit return 0 or -1.
+int inventory_rules_batch_begin (void *state);
+int inventory_rules_batch_commit (void *state);
+void inventory_rules_batch_rollback (void *state);
+
+//  The runtime's idle hook (state = the rules): a passive WAL checkpoint,
+//  kept off the request path.  Can't fail (logs).
+void inventory_rules_idle (void *state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,68 @@
+/*  payment_rules.h - the payment participant's business rules (a sandbox)
+    Authorizes a payment by its token, and voids an authorization.
+
+    The sandbox gateway decides by token: pm_card_declined is declined,
+    pm_card_insufficient_funds has insufficient funds, any other pm_card_*
+    is approved, anything else is an invalid payment method.  Rejections are
+    recorded like approvals, so a repeat gets the same answer.  The gateway's
+    latency is simulated by the runtime, which waits payment_rules_delay_ms
+    (without blocking) before calling the handler.
+
+    The tables (authorizations) and the id scheme ("auth-<n>") are
+    documented in docs/participant-stores.md.
+*/
+#ifndef CK_PAYMENT_RULES_H_INCLUDED
+#define CK_PAYMENT_RULES_H_INCLUDED
+
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _payment_rules_t payment_rules_t;
+
+//  Creates the rules over store (borrowed: it must outlive the rules),
+//  creating the schema if needed; latency_ms is the simulated gateway time
+//  per authorization.  Returns NULL after logging on failure.
+payment_rules_t *payment_rules_new (store_t *store, uint32_t latency_ms);
+
+//  Destroys the rules; safe on NULL, nulls the pointer.
+void payment_rules_destroy (payment_rules_t **self_p);
+
+//  The store the rules run over (borrowed), e.g. for idle checkpoints.
+store_t *payment_rules_store (payment_rules_t *self);
+
+//  How long the runtime waits before handling request (state = the
+//  rules): the configured latency for AuthorizePayment, else 0.  Can't fail.
+uint32_t payment_rules_delay_ms (void *state, const ck_request_t *request);
+
+//  Handler for any payment request type (state = payment_rules_t);
+//  returns -1 for a type payment does not serve.
+int payment_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  AuthorizePayment: ok with authorization_id; rejected card_declined,
+//  insufficient_funds, invalid_payment_method or compensated.  Returns 0,
+//  or -1 on a technical failure.
+int payment_rules_authorize (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  VoidPayment: always ok; voids the saga's authorization, or leaves a
+//  tombstone if there is none.  Returns 0, or -1.
+int payment_rules_void (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  Group commit around a batch of handler calls (state = the rules):
+//  begin opens the transaction, commit makes the whole batch durable,
+//  rollback drops it after a failed commit.  begin/commit return 0 or -1.
+int payment_rules_batch_begin (void *state);
+int payment_rules_batch_commit (void *state);
+void payment_rules_batch_rollback (void *state);
+
+//  The runtime's idle hook (state = the rules): a passive WAL checkpoint,
+//  kept off the request path.  Can't fail (logs).
+void payment_rules_idle (void *state);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

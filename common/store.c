@@ -1,0 +1,553 @@
+/*  store.c - the SQLite file every durable process keeps its state in
+    Opening, the fair busy handler, the statement cache, transactions, ledger.
+*/
+#include <assert.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "store.h"
+
+#define BUSY_LIMIT_MS    30000
+#define BUSY_SLEEP_US    30             //  plus 0..49 us of jitter
+#define REQUEST_SAVEPOINT "ck_request"
+
+struct _store_t {
+    sqlite3 *db;
+    char *path;
+    zhashx_t *statements;               //  SQL text -> sqlite3_stmt *
+    int64_t busy_limit_ms;
+    int64_t busy_since;                 //  monotonic ms of the first BUSY
+    uint32_t random;                    //  xorshift state for the jitter
+    bool in_transaction;                //  between store_begin and its end
+};
+
+//  A cheap generator for the busy handler's jitter; quality is irrelevant,
+//  it only has to keep two waiting processes out of lock-step.
+static uint32_t
+s_random (store_t *self)
+{
+    uint32_t x = self->random;
+    x ^= x << 13;
+    x ^= x >> 17;
+    x ^= x << 5;
+    self->random = x;
+    return x;
+}
+
+//  SQLite calls this while another connection holds the lock we need.
+//  Short sleeps with jitter keep two writers fair (the built-in handler
+//  sleeps ever longer and starves one); we give up only after the limit.
+static int
+s_busy_handler (void *arg, int count)
+{
+    store_t *self = (store_t *) arg;
+    int64_t now = zclock_mono ();
+    if (count == 0)
+        self->busy_since = now;
+    else
+    if (now - self->busy_since >= self->busy_limit_ms) {
+        zsys_warning ("store: path=%s op=lock error=busy for %" PRId64 " ms",
+                      self->path, now - self->busy_since);
+        return 0;
+    }
+    long us = BUSY_SLEEP_US + (long) (s_random (self) % 50);
+    struct timespec pause = { 0, us * 1000 };
+    nanosleep (&pause, NULL);
+    return 1;
+}
+
+static void
+s_statement_destroy (void **item_p)
+{
+    sqlite3_finalize ((sqlite3_stmt *) *item_p);
+    *item_p = NULL;
+}
+
+int
+store_fail (store_t *self, const char *op)
+{
+    assert (self);
+    zsys_error ("store: path=%s op=%s error=%s", self->path, op,
+                sqlite3_errmsg (self->db));
+    return -1;
+}
+
+//  Sets the pragmas every store runs with; WAL needs a lock the first
+//  time, which the busy handler (installed before) waits for.
+static int
+s_configure (store_t *self, const store_options_t *opts)
+{
+    static const char *sync_sql [] = {
+        "PRAGMA synchronous = FULL", "PRAGMA synchronous = NORMAL",
+        "PRAGMA synchronous = OFF"
+    };
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL)
+    ||  sqlite3_step (stmt) != SQLITE_ROW) {
+        store_fail (self, "journal_mode");
+        sqlite3_finalize (stmt);
+        return -1;
+    }
+    const char *mode = (const char *) sqlite3_column_text (stmt, 0);
+    if (!mode || strcmp (mode, "wal") != 0)
+        zsys_warning ("store: path=%s op=journal_mode error=got %s, not wal",
+                      self->path, mode? mode: "nothing");
+    sqlite3_finalize (stmt);
+    if ((unsigned) opts->sync > STORE_SYNC_OFF) {
+        zsys_error ("store: path=%s op=open error=bad sync level %d",
+                    self->path, (int) opts->sync);
+        return -1;
+    }
+    if (store_exec (self, sync_sql [opts->sync])
+    ||  store_exec (self, "PRAGMA wal_autocheckpoint = 0"))
+        return -1;
+    return 0;
+}
+
+store_t *
+store_new (const char *path, const store_options_t *opts)
+{
+    assert (path);
+    store_options_t defaults = { STORE_SYNC_FULL, 0 };
+    if (!opts)
+        opts = &defaults;
+    if (*path == 0) {
+        zsys_error ("store: path= op=open error=empty path");
+        return NULL;
+    }
+    store_t *self = (store_t *) zmalloc (sizeof (store_t));
+    self->path = strdup (path);
+    self->statements = zhashx_new ();
+    zhashx_set_destructor (self->statements, s_statement_destroy);
+    self->busy_limit_ms = opts->busy_limit_ms? opts->busy_limit_ms: BUSY_LIMIT_MS;
+    self->random = (uint32_t) getpid () * 2654435761u ^ (uint32_t) zclock_usecs ();
+    if (self->random == 0)
+        self->random = 1;
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+    if (sqlite3_open_v2 (path, &self->db, flags, NULL) != SQLITE_OK) {
+        if (self->db)
+            store_fail (self, "open");
+        else
+            zsys_error ("store: path=%s op=open error=out of memory", path);
+        store_destroy (&self);
+        return NULL;
+    }
+    sqlite3_extended_result_codes (self->db, 1);
+    sqlite3_busy_handler (self->db, s_busy_handler, self);
+    if (s_configure (self, opts)) {
+        store_destroy (&self);
+        return NULL;
+    }
+    return self;
+}
+
+void
+store_destroy (store_t **self_p)
+{
+    assert (self_p);
+    store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->in_transaction)
+        store_rollback (self);
+    zhashx_destroy (&self->statements);     //  finalizes before the close
+    if (self->db && sqlite3_close (self->db) != SQLITE_OK)
+        store_fail (self, "close");
+    free (self->path);
+    free (self);
+    *self_p = NULL;
+}
+
+sqlite3 *
+store_db (store_t *self)
+{
+    assert (self);
+    return self->db;
+}
+
+const char *
+store_path (store_t *self)
+{
+    assert (self);
+    return self->path;
+}
+
+int
+store_exec (store_t *self, const char *sql)
+{
+    assert (self);
+    assert (sql);
+    char *error = NULL;
+    if (sqlite3_exec (self->db, sql, NULL, NULL, &error) == SQLITE_OK)
+        return 0;
+    zsys_error ("store: path=%s op=exec error=%s sql=\"%.60s\"", self->path,
+                error? error: sqlite3_errmsg (self->db), sql);
+    sqlite3_free (error);
+    return -1;
+}
+
+sqlite3_stmt *
+store_prepare (store_t *self, const char *sql)
+{
+    assert (self);
+    assert (sql);
+    sqlite3_stmt *stmt = (sqlite3_stmt *) zhashx_lookup (self->statements, sql);
+    if (stmt) {
+        sqlite3_reset (stmt);
+        sqlite3_clear_bindings (stmt);
+        return stmt;
+    }
+    if (sqlite3_prepare_v3 (self->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+                            &stmt, NULL) != SQLITE_OK) {
+        zsys_error ("store: path=%s op=prepare error=%s sql=\"%.60s\"",
+                    self->path, sqlite3_errmsg (self->db), sql);
+        return NULL;
+    }
+    zhashx_insert (self->statements, sql, stmt);
+    return stmt;
+}
+
+int
+store_step (store_t *self, sqlite3_stmt *stmt, const char *op)
+{
+    assert (self);
+    assert (stmt);
+    int rc = sqlite3_step (stmt);
+    if (rc == SQLITE_ROW || rc == SQLITE_DONE)
+        return rc;
+    store_fail (self, op);
+    sqlite3_reset (stmt);
+    return -1;
+}
+
+int
+store_done (store_t *self, sqlite3_stmt *stmt, const char *op)
+{
+    int rc;
+    while ((rc = store_step (self, stmt, op)) == SQLITE_ROW)
+        ;
+    if (rc == -1)
+        return -1;
+    sqlite3_reset (stmt);
+    return 0;
+}
+
+//  Runs one cached statement without parameters or results.
+static int
+s_run (store_t *self, const char *sql, const char *op)
+{
+    sqlite3_stmt *stmt = store_prepare (self, sql);
+    return stmt? store_done (self, stmt, op): -1;
+}
+
+int
+store_begin (store_t *self)
+{
+    assert (self);
+    assert (!self->in_transaction);
+    if (s_run (self, "BEGIN IMMEDIATE", "begin"))
+        return -1;
+    self->in_transaction = true;
+    return 0;
+}
+
+int
+store_commit (store_t *self)
+{
+    assert (self);
+    if (s_run (self, "COMMIT", "commit"))
+        return -1;
+    self->in_transaction = false;
+    return 0;
+}
+
+void
+store_rollback (store_t *self)
+{
+    assert (self);
+    if (!sqlite3_get_autocommit (self->db))
+        s_run (self, "ROLLBACK", "rollback");
+    self->in_transaction = false;
+}
+
+bool
+store_in_transaction (store_t *self)
+{
+    assert (self);
+    return self->in_transaction;
+}
+
+//  Runs "<verb> "name"" through the statement cache, so a savepoint per
+//  request costs no parsing.
+static int
+s_savepoint_op (store_t *self, const char *verb, const char *name)
+{
+    assert (name);
+    char sql [128];
+    int size = snprintf (sql, sizeof sql, "%s \"%s\"", verb, name);
+    if (size < 0 || (size_t) size >= sizeof sql) {
+        zsys_error ("store: path=%s op=%s error=savepoint name too long", self->path, verb);
+        return -1;
+    }
+    return s_run (self, sql, verb);
+}
+
+int
+store_savepoint (store_t *self, const char *name)
+{
+    assert (self);
+    if (self->in_transaction && sqlite3_get_autocommit (self->db)) {
+        zsys_error ("store: path=%s op=savepoint error=transaction was rolled back",
+                    self->path);
+        return -1;
+    }
+    return s_savepoint_op (self, "SAVEPOINT", name);
+}
+
+int
+store_release (store_t *self, const char *name)
+{
+    assert (self);
+    return s_savepoint_op (self, "RELEASE", name);
+}
+
+int
+store_rollback_to (store_t *self, const char *name)
+{
+    assert (self);
+    if (s_savepoint_op (self, "ROLLBACK TO", name))
+        return -1;
+    return s_savepoint_op (self, "RELEASE", name);
+}
+
+int
+store_checkpoint (store_t *self)
+{
+    assert (self);
+    if (self->in_transaction)
+        return 0;                       //  it could not copy our own pages
+    int rc = sqlite3_wal_checkpoint_v2 (self->db, NULL,
+                                        SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    //  BUSY: another process is checkpointing, which is as good
+    if (rc == SQLITE_OK || rc == SQLITE_BUSY)
+        return 0;
+    return store_fail (self, "checkpoint");
+}
+
+int
+store_user_version (store_t *self)
+{
+    assert (self);
+    sqlite3_stmt *stmt = store_prepare (self, "PRAGMA user_version");
+    if (!stmt || store_step (self, stmt, "user_version") != SQLITE_ROW)
+        return -1;
+    int version = sqlite3_column_int (stmt, 0);
+    sqlite3_reset (stmt);
+    return version;
+}
+
+int
+store_set_user_version (store_t *self, int version)
+{
+    assert (self);
+    assert (version >= 0);
+    char sql [64];
+    snprintf (sql, sizeof sql, "PRAGMA user_version = %d", version);
+    return store_exec (self, sql);
+}
+
+int
+store_schema (store_t *self, const char *sql, int version)
+{
+    assert (self);
+    assert (sql);
+    if (store_begin (self))
+        return -1;
+    int current = store_user_version (self);
+    if (current > version)
+        zsys_error ("store: path=%s op=schema error=version %d is newer than %d",
+                    self->path, current, version);
+    if (current < 0 || current > version
+    ||  store_exec (self, sql)
+    ||  store_set_user_version (self, version)
+    ||  store_commit (self)) {
+        store_rollback (self);
+        return -1;
+    }
+    return 0;
+}
+
+//  -------------------------------------------------------------------------
+//  The ledger: participants' idempotency records
+
+//  Where the result id of a request type travels in its reply; NULL for
+//  the compensations, which return none.
+static char *
+s_result_id (ck_reply_t *reply, ck_type_t type)
+{
+    switch (type) {
+        case CK_TYPE_RESERVE_INVENTORY: return reply->reservation_id;
+        case CK_TYPE_AUTHORIZE_PAYMENT: return reply->authorization_id;
+        case CK_TYPE_CREATE_ORDER:      return reply->order_id;
+        default:                        return NULL;
+    }
+}
+
+//  The compensation of a forward type (§5); NONE when it has none.
+static ck_type_t
+s_compensation_of (ck_type_t type)
+{
+    switch (type) {
+        case CK_TYPE_RESERVE_INVENTORY: return CK_TYPE_RELEASE_INVENTORY;
+        case CK_TYPE_AUTHORIZE_PAYMENT: return CK_TYPE_VOID_PAYMENT;
+        default:                        return CK_TYPE_NONE;
+    }
+}
+
+//  Copies column into dest (size bytes), truncating; NULL gives "".
+static void
+s_copy_column (char *dest, size_t size, sqlite3_stmt *stmt, int column)
+{
+    const char *text = (const char *) sqlite3_column_text (stmt, column);
+    size_t length = text? strnlen (text, size - 1): 0;
+    if (length)
+        memcpy (dest, text, length);
+    dest [length] = 0;
+}
+
+//  Binds text, or NULL when it is empty (absent in the protocol's sense).
+static void
+s_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
+{
+    if (text && *text)
+        sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null (stmt, index);
+}
+
+
+int
+store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_t *reply)
+{
+    assert (self);
+    assert (saga_id);
+    assert (reply);
+    sqlite3_stmt *stmt = store_prepare (self,
+        "SELECT outcome, reason_code, reason_message, reason_sku, result_id"
+        " FROM processed_requests WHERE saga_id = ? AND type = ?");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, ck_type_name (type), -1, SQLITE_STATIC);
+    int rc = store_step (self, stmt, "ledger_find");
+    if (rc != SQLITE_ROW)
+        return rc == SQLITE_DONE? 0: -1;
+    const char *outcome = (const char *) sqlite3_column_text (stmt, 0);
+    reply->outcome = outcome && strcmp (outcome, "ok") == 0
+                   ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
+    s_copy_column (reply->reason.code, sizeof reply->reason.code, stmt, 1);
+    s_copy_column (reply->reason.message, sizeof reply->reason.message, stmt, 2);
+    s_copy_column (reply->reason.sku, sizeof reply->reason.sku, stmt, 3);
+    char *result_id = s_result_id (reply, type);
+    if (result_id)
+        s_copy_column (result_id, CK_ID_SIZE, stmt, 4);
+    sqlite3_reset (stmt);
+    return 1;
+}
+
+int
+store_ledger_record (store_t *self, const char *saga_id, ck_type_t type, const ck_reply_t *reply)
+{
+    assert (self);
+    assert (saga_id);
+    assert (reply);
+    assert (reply->outcome == CK_OUTCOME_OK || reply->outcome == CK_OUTCOME_REJECTED);
+    sqlite3_stmt *stmt = store_prepare (self,
+        "INSERT INTO processed_requests (saga_id, type, outcome, reason_code,"
+        " reason_message, reason_sku, result_id, recorded_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, ck_type_name (type), -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, ck_outcome_name (reply->outcome), -1, SQLITE_STATIC);
+    s_bind_optional (stmt, 4, reply->reason.code);
+    s_bind_optional (stmt, 5, reply->reason.message);
+    s_bind_optional (stmt, 6, reply->reason.sku);
+    s_bind_optional (stmt, 7, s_result_id ((ck_reply_t *) reply, type));
+    sqlite3_bind_int64 (stmt, 8, zclock_time ());
+    return store_done (self, stmt, "ledger_record");
+}
+
+//  Sets a "compensated" rejection: the saga's compensation of this step
+//  ran first and left a tombstone, so the step must never take effect.
+static void
+s_reject_compensated (ck_reply_t *reply, ck_type_t compensation)
+{
+    reply->outcome = CK_OUTCOME_REJECTED;
+    snprintf (reply->reason.code, sizeof reply->reason.code, "compensated");
+    snprintf (reply->reason.message, sizeof reply->reason.message,
+              "%s already ran for this saga", ck_type_name (compensation));
+}
+
+//  Clears whatever a failed handler left in reply, keeping the echo.
+static void
+s_clear_answer (ck_reply_t *reply)
+{
+    ck_reply_t cleared = { 0 };
+    memcpy (cleared.saga_id, reply->saga_id, sizeof cleared.saga_id);
+    cleared.type = reply->type;
+    cleared.attempt = reply->attempt;
+    *reply = cleared;
+}
+
+//  The body of store_ledger_run, inside its savepoint.  A rejection is a
+//  refusal to act, so whatever fn did before refusing (the first lines of
+//  a cart whose last line is short) is rolled back to the savepoint before
+//  the rejection is recorded.
+static int
+s_ledger_answer (store_t *self, store_handler_fn *fn, void *state,
+                 const ck_request_t *request, ck_reply_t *reply)
+{
+    int found = store_ledger_find (self, request->saga_id, request->type, reply);
+    if (found)
+        return found == 1? 0: -1;       //  a repeat: the first answer
+    ck_type_t compensation = s_compensation_of (request->type);
+    if (compensation != CK_TYPE_NONE) {
+        ck_reply_t earlier = { 0 };
+        found = store_ledger_find (self, request->saga_id, compensation, &earlier);
+        if (found == -1)
+            return -1;
+        if (found == 1)
+            s_reject_compensated (reply, compensation);
+    }
+    if (reply->outcome == CK_OUTCOME_NONE) {
+        if (fn (state, request, reply))
+            return -1;
+        assert (reply->outcome == CK_OUTCOME_OK || reply->outcome == CK_OUTCOME_REJECTED);
+        if (reply->outcome == CK_OUTCOME_REJECTED
+        &&  s_savepoint_op (self, "ROLLBACK TO", REQUEST_SAVEPOINT))
+            return -1;
+    }
+    return store_ledger_record (self, request->saga_id, request->type, reply);
+}
+
+int
+store_ledger_run (store_t *self, store_handler_fn *fn, void *state,
+                  const ck_request_t *request, ck_reply_t *reply)
+{
+    assert (self);
+    assert (fn);
+    assert (request);
+    assert (reply);
+    if (store_savepoint (self, REQUEST_SAVEPOINT))
+        return -1;
+    if (s_ledger_answer (self, fn, state, request, reply) == 0
+    &&  store_release (self, REQUEST_SAVEPOINT) == 0)
+        return 0;
+    store_rollback_to (self, REQUEST_SAVEPOINT);
+    s_clear_answer (reply);
+    return -1;
+}

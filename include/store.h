@@ -1,0 +1,165 @@
+/*  store.h - the SQLite file every durable process keeps its state in
+    Opening (WAL, sync level, fair busy handler), statements, transactions, ledger.
+
+    A store is one connection to one database file, used by one thread.  It
+    opens in WAL mode with synchronous FULL unless told otherwise, turns
+    automatic checkpoints off (they would fsync inside an unlucky commit) so
+    the owner calls store_checkpoint () when idle, and installs a busy
+    handler that sleeps ~50 us with jitter and retries for up to 30 s: with
+    several processes on one file, sqlite3_busy_timeout starves one of them.
+
+    Prepared statements are cached by their SQL text: store_prepare () hands
+    back the same statement every time, reset and with no bindings.
+
+    The ledger is the participants' idempotency table: the outcome of each
+    request, keyed by (saga_id, type).  store_ledger_run () wraps a
+    participant's handler so that a request is answered once, a repeat gets
+    the recorded answer, a rejection leaves no effect, and a compensation
+    that arrives first leaves a tombstone (see docs/participant-stores.md).
+
+    Every failure is logged as "store: path=... op=... error=...".
+*/
+#ifndef CK_STORE_H_INCLUDED
+#define CK_STORE_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sqlite3.h>
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct _store_t store_t;
+
+//  PRAGMA synchronous; FULL (the zero value) is the only level at which a
+//  commit survives a power cut.  NORMAL and OFF are for experiments.
+typedef enum {
+    STORE_SYNC_FULL = 0,
+    STORE_SYNC_NORMAL,
+    STORE_SYNC_OFF
+} store_sync_t;
+
+//  Options of store_new; all-zero (or a NULL pointer) gives the defaults.
+typedef struct {
+    store_sync_t sync;                  //  default FULL
+    uint32_t busy_limit_ms;             //  give up waiting for a lock after; 0 = 30000
+} store_options_t;
+
+//  The signature of a participant's handler (the runtime's contract):
+//  reply arrives zeroed but for saga_id, type and attempt; the handler sets
+//  outcome ok or rejected (with reason, result id) and returns 0, or
+//  returns -1 on a technical failure.
+typedef int (store_handler_fn) (void *state, const ck_request_t *request, ck_reply_t *reply);
+
+//  Opens (creating if needed) the database at path.  Returns a new store
+//  owned by the caller, or NULL after logging why.
+store_t *store_new (const char *path, const store_options_t *opts);
+
+//  Closes the store, rolling back an open transaction; safe on NULL, nulls
+//  the pointer.
+void store_destroy (store_t **self_p);
+
+//  The connection, for statements of the caller's own (borrowed).
+sqlite3 *store_db (store_t *self);
+
+//  The path the store was opened with (borrowed).
+const char *store_path (store_t *self);
+
+//  Runs one or more SQL statements without results (schema, pragmas).
+//  Returns 0, or -1 after logging.
+int store_exec (store_t *self, const char *sql);
+
+//  The cached prepared statement for sql, reset and with its bindings
+//  cleared; NULL after logging if sql does not compile.  Borrowed: the
+//  store finalizes it.  Reset it (or call store_done) when finished, so it
+//  holds no read snapshot.
+sqlite3_stmt *store_prepare (store_t *self, const char *sql);
+
+//  Steps stmt once: returns SQLITE_ROW or SQLITE_DONE, or -1 after logging
+//  (op names what was being done) and resetting stmt.
+int store_step (store_t *self, sqlite3_stmt *stmt, const char *op);
+
+//  Steps stmt to its end and resets it: returns 0, or -1 after logging.
+int store_done (store_t *self, sqlite3_stmt *stmt, const char *op);
+
+//  Logs the connection's last error for op and returns -1, for callers
+//  that use the sqlite3 API directly.
+int store_fail (store_t *self, const char *op);
+
+//  BEGIN IMMEDIATE: takes the write lock now, waiting through the busy
+//  handler.  Returns 0, or -1 after logging.
+int store_begin (store_t *self);
+
+//  COMMIT.  Returns 0, or -1 after logging (the transaction may then still
+//  be open: call store_rollback).
+int store_commit (store_t *self);
+
+//  ROLLBACK if a transaction is open, else nothing.  Can't fail (logs).
+void store_rollback (store_t *self);
+
+//  True between store_begin and store_commit / store_rollback.
+bool store_in_transaction (store_t *self);
+
+//  SAVEPOINT name.  Inside store_begin's transaction, returns -1 if that
+//  transaction was lost (SQLite rolls back a whole transaction on some
+//  errors) rather than silently opening a new, autocommitted one.
+int store_savepoint (store_t *self, const char *name);
+
+//  RELEASE name.  Returns 0, or -1 after logging.
+int store_release (store_t *self, const char *name);
+
+//  ROLLBACK TO name, then RELEASE name: undoes and forgets the savepoint.
+//  Returns 0, or -1 after logging.
+int store_rollback_to (store_t *self, const char *name);
+
+//  A PASSIVE WAL checkpoint: copies what it can without waiting for
+//  anyone.  Call it in idle turns.  Returns 0, or -1 after logging.
+int store_checkpoint (store_t *self);
+
+//  PRAGMA user_version (the schema version): returns it (>= 0), or -1.
+int store_user_version (store_t *self);
+
+//  Sets PRAGMA user_version.  Returns 0, or -1 after logging.
+int store_set_user_version (store_t *self, int version);
+
+//  Brings the schema to version in one BEGIN IMMEDIATE transaction (so
+//  processes opening one file together don't race): runs sql, which must
+//  be idempotent (CREATE ... IF NOT EXISTS), and sets user_version.
+//  Returns 0, or -1 after logging, also when the file's schema is newer.
+int store_schema (store_t *self, const char *sql, int version);
+
+//  The ledger's table, for a participant's schema sql.
+#define STORE_LEDGER_SCHEMA \
+    "CREATE TABLE IF NOT EXISTS processed_requests (" \
+    " saga_id TEXT NOT NULL," \
+    " type TEXT NOT NULL," \
+    " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'rejected'))," \
+    " reason_code TEXT," \
+    " reason_message TEXT," \
+    " reason_sku TEXT," \
+    " result_id TEXT," \
+    " recorded_at INTEGER NOT NULL," \
+    " PRIMARY KEY (saga_id, type)) WITHOUT ROWID;"
+
+//  Looks up the recorded answer to (saga_id, type); when found, sets
+//  reply's outcome, reason and result id.  Returns 1 found, 0 not, -1 error.
+int store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_t *reply);
+
+//  Records reply (outcome ok or rejected) as the answer to (saga_id,
+//  type).  Returns 0, or -1 after logging (also when already recorded).
+int store_ledger_record (store_t *self, const char *saga_id, ck_type_t type, const ck_reply_t *reply);
+
+//  Answers request atomically under a savepoint: a repeat gets the
+//  recorded answer; a forward request whose compensation came first gets
+//  rejected "compensated"; otherwise fn runs, a rejection is stripped of
+//  any partial effect, and the answer is recorded with the effect.
+//  Returns 0, or -1 (fn failed or SQLite did) with nothing changed.
+int store_ledger_run (store_t *self, store_handler_fn *fn, void *state, const ck_request_t *request, ck_reply_t *reply);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

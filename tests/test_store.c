@@ -1,0 +1,462 @@
+/*  test_store.c - tests of the SQLite store
+    Opening, pragmas, statements, transactions, busy waits and the ledger.
+*/
+#include <criterion/criterion.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <czmq.h>
+#include "store.h"
+
+static char s_dir [64];
+static char s_path [128];
+
+static void
+s_setup (void)
+{
+    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-store-XXXXXX");
+    cr_assert_not_null (mkdtemp (s_dir));
+    snprintf (s_path, sizeof s_path, "%s/test.db", s_dir);
+}
+
+static void
+s_teardown (void)
+{
+    DIR *dir = opendir (s_dir);
+    if (!dir)
+        return;
+    struct dirent *entry;
+    char path [512];
+    while ((entry = readdir (dir)))
+        if (entry->d_name [0] != '.') {
+            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
+            unlink (path);
+        }
+    closedir (dir);
+    rmdir (s_dir);
+}
+
+TestSuite (store, .init = s_setup, .fini = s_teardown, .timeout = 30);
+
+//  The first column of the first row of sql, as an integer
+static int64_t
+s_query_int (store_t *store, const char *sql)
+{
+    sqlite3_stmt *stmt = store_prepare (store, sql);
+    cr_assert_not_null (stmt, "sql: %s", sql);
+    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
+    int64_t value = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    return value;
+}
+
+static const char *
+s_query_text (store_t *store, const char *sql, char *out, size_t size)
+{
+    sqlite3_stmt *stmt = store_prepare (store, sql);
+    cr_assert_not_null (stmt);
+    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW);
+    snprintf (out, size, "%s", (const char *) sqlite3_column_text (stmt, 0));
+    sqlite3_reset (stmt);
+    return out;
+}
+
+Test (store, opens_in_wal_with_full_sync_and_no_autocheckpoint)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    char mode [16];
+    cr_expect_str_eq (s_query_text (store, "PRAGMA journal_mode", mode, sizeof mode), "wal");
+    cr_expect_eq (s_query_int (store, "PRAGMA synchronous"), 2);    //  FULL
+    cr_expect_eq (s_query_int (store, "PRAGMA wal_autocheckpoint"), 0);
+    cr_expect_str_eq (store_path (store), s_path);
+    cr_expect_not_null (store_db (store));
+    store_destroy (&store);
+    cr_expect_null (store);
+    store_destroy (&store);             //  safe twice
+}
+
+Test (store, sync_levels_are_options)
+{
+    store_options_t opts = { .sync = STORE_SYNC_NORMAL };
+    store_t *store = store_new (s_path, &opts);
+    cr_assert_not_null (store);
+    cr_expect_eq (s_query_int (store, "PRAGMA synchronous"), 1);
+    store_destroy (&store);
+    opts.sync = STORE_SYNC_OFF;
+    store = store_new (s_path, &opts);
+    cr_assert_not_null (store);
+    cr_expect_eq (s_query_int (store, "PRAGMA synchronous"), 0);
+    store_destroy (&store);
+}
+
+Test (store, bad_paths_give_null)
+{
+    cr_expect_null (store_new ("", NULL));
+    char path [256];
+    snprintf (path, sizeof path, "%s/no/such/dir/x.db", s_dir);
+    cr_expect_null (store_new (path, NULL));
+    //  a file that is not a database
+    snprintf (path, sizeof path, "%s/text.db", s_dir);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    fputs ("this is not an SQLite database, not at all, not even close\n", file);
+    fclose (file);
+    cr_expect_null (store_new (path, NULL));
+}
+
+Test (store, statements_are_cached_and_reset)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT);"
+                                     "INSERT INTO t VALUES (1, 'a'), (2, 'b');"), 0);
+    const char *sql = "SELECT v FROM t WHERE k >= ? ORDER BY k";
+    sqlite3_stmt *first = store_prepare (store, sql);
+    cr_assert_not_null (first);
+    sqlite3_bind_int (first, 1, 1);
+    cr_assert_eq (store_step (store, first, "test"), SQLITE_ROW);
+    //  half consumed: the next prepare resets it and clears its bindings
+    sqlite3_stmt *second = store_prepare (store, sql);
+    cr_expect_eq (first, second);
+    cr_expect_eq (store_step (store, second, "test"), SQLITE_DONE,
+                  "an unbound parameter is NULL, which matches nothing");
+    cr_expect_null (store_prepare (store, "SELECT nonsense FROM nowhere"));
+    cr_expect_eq (store_exec (store, "INSERT INTO nowhere VALUES (1)"), -1);
+    store_destroy (&store);
+}
+
+Test (store, step_and_done_report_constraint_errors)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v INTEGER CHECK (v >= 0));"), 0);
+    sqlite3_stmt *stmt = store_prepare (store, "INSERT INTO t VALUES (?)");
+    sqlite3_bind_int (stmt, 1, 5);
+    cr_expect_eq (store_done (store, stmt, "insert"), 0);
+    stmt = store_prepare (store, "INSERT INTO t VALUES (?)");
+    sqlite3_bind_int (stmt, 1, -1);
+    cr_expect_eq (store_done (store, stmt, "insert"), -1);
+    cr_expect_eq (s_query_int (store, "SELECT COUNT (*) FROM t"), 1);
+    store_destroy (&store);
+}
+
+Test (store, commit_persists_and_rollback_undoes)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v INTEGER);"), 0);
+    cr_assert_eq (store_begin (store), 0);
+    cr_expect (store_in_transaction (store));
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (1)"), 0);
+    cr_assert_eq (store_commit (store), 0);
+    cr_expect_not (store_in_transaction (store));
+    cr_assert_eq (store_begin (store), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (2)"), 0);
+    store_rollback (store);
+    cr_expect_not (store_in_transaction (store));
+    store_rollback (store);             //  nothing open: nothing happens
+    //  an open transaction is rolled back by destroy
+    cr_assert_eq (store_begin (store), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (3)"), 0);
+    store_destroy (&store);
+
+    store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_expect_eq (s_query_int (store, "SELECT COUNT (*) FROM t"), 1);
+    cr_expect_eq (s_query_int (store, "SELECT SUM (v) FROM t"), 1);
+    store_destroy (&store);
+}
+
+Test (store, savepoints_nest_inside_a_transaction)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v INTEGER);"), 0);
+    cr_assert_eq (store_begin (store), 0);
+    cr_assert_eq (store_savepoint (store, "one"), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (1)"), 0);
+    cr_assert_eq (store_release (store, "one"), 0);
+    cr_assert_eq (store_savepoint (store, "two"), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (2)"), 0);
+    cr_assert_eq (store_rollback_to (store, "two"), 0);
+    cr_expect_eq (store_release (store, "two"), -1, "rollback_to released it");
+    cr_assert_eq (store_commit (store), 0);
+    cr_expect_eq (s_query_int (store, "SELECT SUM (v) FROM t"), 1);
+    store_destroy (&store);
+}
+
+Test (store, savepoint_refuses_when_the_transaction_was_lost)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_begin (store), 0);
+    //  as SQLite does by itself on some errors (disk full, I/O)
+    cr_assert_eq (store_exec (store, "ROLLBACK"), 0);
+    cr_expect_eq (store_savepoint (store, "x"), -1);
+    cr_expect_eq (store_commit (store), -1);
+    store_rollback (store);
+    cr_expect_not (store_in_transaction (store));
+    cr_expect_eq (store_savepoint (store, "x"), 0, "outside a batch it may start one");
+    cr_expect_eq (store_release (store, "x"), 0);
+    store_destroy (&store);
+}
+
+Test (store, checkpoint_copies_the_wal)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v BLOB);"
+                                     "INSERT INTO t VALUES (zeroblob (100000));"), 0);
+    char wal [160];
+    snprintf (wal, sizeof wal, "%s-wal", s_path);
+    cr_expect_gt (zsys_file_size (wal), 100000, "autocheckpoint is off, the WAL holds it");
+    cr_expect_eq (store_checkpoint (store), 0);
+    cr_expect_gt (zsys_file_size (s_path), 100000, "the checkpoint copied it");
+    cr_assert_eq (store_begin (store), 0);
+    cr_expect_eq (store_checkpoint (store), 0, "in a transaction it does nothing");
+    store_rollback (store);
+    store_destroy (&store);
+}
+
+Test (store, schema_versions)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_expect_eq (store_user_version (store), 0);
+    const char *sql = "CREATE TABLE IF NOT EXISTS t (v INTEGER);";
+    cr_expect_eq (store_schema (store, sql, 2), 0);
+    cr_expect_eq (store_user_version (store), 2);
+    cr_expect_eq (store_schema (store, sql, 2), 0, "idempotent");
+    cr_expect_eq (store_schema (store, sql, 1), -1, "the file is newer");
+    cr_expect_eq (store_schema (store, "CREATE TABLE t (v INTEGER);", 3), -1);
+    cr_expect_eq (store_user_version (store), 2, "a failed schema changes nothing");
+    cr_expect_not (store_in_transaction (store));
+    cr_expect_eq (store_set_user_version (store, 7), 0);
+    cr_expect_eq (store_user_version (store), 7);
+    store_destroy (&store);
+}
+
+Test (store, busy_wait_gives_up_after_its_limit)
+{
+    store_t *holder = store_new (s_path, NULL);
+    store_options_t opts = { .busy_limit_ms = 200 };
+    store_t *waiter = store_new (s_path, &opts);
+    cr_assert (holder && waiter);
+    cr_assert_eq (store_begin (holder), 0);
+    int64_t start = zclock_mono ();
+    cr_expect_eq (store_begin (waiter), -1);
+    int64_t waited = zclock_mono () - start;
+    cr_expect_geq (waited, 200, "waited %" PRId64 " ms", waited);
+    cr_expect_lt (waited, 2000, "waited %" PRId64 " ms", waited);
+    cr_assert_eq (store_commit (holder), 0);
+    cr_expect_eq (store_begin (waiter), 0);
+    cr_expect_eq (store_commit (waiter), 0);
+    store_destroy (&waiter);
+    store_destroy (&holder);
+}
+
+//  Another process holds the write lock for a while: we wait it out
+Test (store, busy_wait_outlasts_another_process)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v INTEGER);"), 0);
+    store_destroy (&store);
+    int ready [2];
+    cr_assert_eq (pipe (ready), 0);
+    pid_t pid = fork ();
+    cr_assert_neq (pid, -1);
+    if (pid == 0) {
+        close (ready [0]);
+        store_t *child = store_new (s_path, NULL);
+        int rc = child && store_begin (child) == 0
+              && store_exec (child, "INSERT INTO t VALUES (1)") == 0? 0: 1;
+        if (write (ready [1], "x", 1) != 1)
+            rc = 1;
+        zclock_sleep (300);
+        if (rc == 0 && store_commit (child))
+            rc = 1;
+        store_destroy (&child);
+        _exit (rc);
+    }
+    close (ready [1]);
+    char byte;
+    cr_assert_eq (read (ready [0], &byte, 1), 1);
+    close (ready [0]);
+    store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    int64_t start = zclock_mono ();
+    cr_expect_eq (store_begin (store), 0);
+    cr_expect_geq (zclock_mono () - start, 150);
+    cr_expect_eq (s_query_int (store, "SELECT COUNT (*) FROM t"), 1, "after the child committed");
+    cr_expect_eq (store_commit (store), 0);
+    store_destroy (&store);
+    int status;
+    cr_assert_eq (waitpid (pid, &status, 0), pid);
+    cr_expect (WIFEXITED (status) && WEXITSTATUS (status) == 0);
+}
+
+//  -------------------------------------------------------------------------
+//  The ledger, with a toy handler that counts and writes a row
+
+typedef struct {
+    store_t *store;
+    int calls;
+    ck_outcome_t outcome;               //  what the handler answers
+    int fail;                           //  return -1 (after writing)
+} toy_t;
+
+static int
+s_toy_handler (void *state, const ck_request_t *request, ck_reply_t *reply)
+{
+    toy_t *toy = (toy_t *) state;
+    toy->calls++;
+    sqlite3_stmt *stmt = store_prepare (toy->store, "INSERT INTO effects VALUES (?)");
+    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_TRANSIENT);
+    if (store_done (toy->store, stmt, "toy"))
+        return -1;
+    if (toy->fail)
+        return -1;
+    reply->outcome = toy->outcome;
+    if (toy->outcome == CK_OUTCOME_REJECTED) {
+        snprintf (reply->reason.code, sizeof reply->reason.code, "out_of_stock");
+        snprintf (reply->reason.message, sizeof reply->reason.message, "none left");
+        snprintf (reply->reason.sku, sizeof reply->reason.sku, "SKU-1");
+    }
+    else
+        snprintf (reply->reservation_id, sizeof reply->reservation_id, "res-%d", toy->calls);
+    return 0;
+}
+
+static void
+s_request (ck_request_t *request, ck_reply_t *reply, const char *saga_id, ck_type_t type,
+           uint32_t attempt)
+{
+    memset (request, 0, sizeof *request);
+    snprintf (request->saga_id, sizeof request->saga_id, "%s", saga_id);
+    request->type = type;
+    request->attempt = attempt;
+    memset (reply, 0, sizeof *reply);
+    memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
+    reply->type = type;
+    reply->attempt = attempt;
+}
+
+static store_t *
+s_ledger_store (void)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_schema (store, STORE_LEDGER_SCHEMA
+                                "CREATE TABLE IF NOT EXISTS effects (saga_id TEXT);", 1), 0);
+    return store;
+}
+
+Test (store, ledger_answers_a_repeat_without_running_again)
+{
+    toy_t toy = { s_ledger_store (), 0, CK_OUTCOME_OK, 0 };
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, &reply, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (reply.reservation_id, "res-1");
+    s_request (&request, &reply, "saga-1", CK_TYPE_RESERVE_INVENTORY, 2);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_eq (reply.attempt, 2, "the repeat's own attempt");
+    cr_expect_eq (toy.calls, 1);
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM effects"), 1);
+    store_destroy (&toy.store);
+}
+
+Test (store, ledger_rejection_leaves_no_effect_and_is_repeated)
+{
+    toy_t toy = { s_ledger_store (), 0, CK_OUTCOME_REJECTED, 0 };
+    ck_request_t request;
+    ck_reply_t reply;
+    for (uint32_t attempt = 1; attempt <= 2; attempt++) {
+        s_request (&request, &reply, "saga-2", CK_TYPE_RESERVE_INVENTORY, attempt);
+        cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+        cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+        cr_expect_str_eq (reply.reason.code, "out_of_stock");
+        cr_expect_str_eq (reply.reason.message, "none left");
+        cr_expect_str_eq (reply.reason.sku, "SKU-1");
+        cr_expect_str_eq (reply.reservation_id, "");
+    }
+    cr_expect_eq (toy.calls, 1);
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM effects"), 0);
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM processed_requests"), 1);
+    store_destroy (&toy.store);
+}
+
+Test (store, ledger_failure_records_nothing)
+{
+    toy_t toy = { s_ledger_store (), 0, CK_OUTCOME_OK, 1 };
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, &reply, "saga-3", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_assert_eq (store_begin (toy.store), 0);
+    cr_expect_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), -1);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_NONE);
+    cr_expect_str_eq (reply.saga_id, "saga-3");
+    cr_expect_eq (reply.attempt, 1);
+    //  the next request of the same batch is unaffected
+    toy.fail = 0;
+    s_request (&request, &reply, "saga-4", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_expect_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_assert_eq (store_commit (toy.store), 0);
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM effects"), 1);
+    cr_expect_eq (s_query_int (toy.store,
+                  "SELECT COUNT (*) FROM effects WHERE saga_id = 'saga-4'"), 1);
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM processed_requests"), 1);
+    //  a retry of the failed one runs
+    s_request (&request, &reply, "saga-3", CK_TYPE_RESERVE_INVENTORY, 2);
+    cr_expect_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    store_destroy (&toy.store);
+}
+
+Test (store, ledger_tombstone_rejects_a_late_forward_request)
+{
+    toy_t toy = { s_ledger_store (), 0, CK_OUTCOME_OK, 0 };
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, &reply, "saga-5", CK_TYPE_VOID_PAYMENT, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (toy.calls, 1);
+    s_request (&request, &reply, "saga-5", CK_TYPE_AUTHORIZE_PAYMENT, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "compensated");
+    cr_expect_eq (toy.calls, 1, "the forward handler never ran");
+    cr_expect_eq (reply.authorization_id [0], 0);
+    //  an unrelated type of the same saga is not affected
+    s_request (&request, &reply, "saga-5", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    store_destroy (&toy.store);
+}
+
+Test (store, ledger_find_and_record)
+{
+    store_t *store = s_ledger_store ();
+    ck_reply_t reply = { .outcome = CK_OUTCOME_OK };
+    snprintf (reply.order_id, sizeof reply.order_id, "ord-9");
+    cr_expect_eq (store_ledger_find (store, "saga-6", CK_TYPE_CREATE_ORDER, &reply), 0);
+    cr_expect_eq (store_ledger_record (store, "saga-6", CK_TYPE_CREATE_ORDER, &reply), 0);
+    cr_expect_eq (store_ledger_record (store, "saga-6", CK_TYPE_CREATE_ORDER, &reply), -1,
+                  "recorded once only");
+    ck_reply_t found = { 0 };
+    cr_expect_eq (store_ledger_find (store, "saga-6", CK_TYPE_CREATE_ORDER, &found), 1);
+    cr_expect_eq (found.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (found.order_id, "ord-9");
+    cr_expect_str_eq (found.reservation_id, "");
+    store_destroy (&store);
+}

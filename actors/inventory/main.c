@@ -1,0 +1,51 @@
+/*  main.c - checkout-inventory, the inventory participant process
+    Reserves and releases stock for checkouts; the runtime does the transport.
+*/
+#include "inventory_rules.h"
+#include "participant_process.h"
+
+static const ck_option_t s_options [] = {
+    { "seed", CK_OPT_STRING, NULL, 0, 0, "FILE",
+      "CSV lines sku,available loaded into an empty stock table" },
+    { NULL }
+};
+
+static int
+s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
+{
+    inventory_rules_t *rules = inventory_rules_new (store);
+    if (!rules)
+        return -1;
+    const char *seed = ck_config_str (config, "seed");
+    if (seed && inventory_rules_seed (rules, seed) < 0) {
+        ck_config_usage_error (config, "--seed %s", inventory_rules_reason (rules));
+        inventory_rules_destroy (&rules);
+        return 2;
+    }
+    runtime->handlers [CK_TYPE_RESERVE_INVENTORY] = inventory_rules_reserve;
+    runtime->handlers [CK_TYPE_RELEASE_INVENTORY] = inventory_rules_release;
+    runtime->batch_begin = inventory_rules_batch_begin;
+    runtime->batch_commit = inventory_rules_batch_commit;
+    runtime->batch_rollback = inventory_rules_batch_rollback;
+    runtime->idle = inventory_rules_idle;
+    runtime->state = rules;
+    return 0;
+}
+
+static void
+s_teardown (ck_participant_config_t *runtime)
+{
+    inventory_rules_t *rules = (inventory_rules_t *) runtime->state;
+    inventory_rules_destroy (&rules);
+}
+
+int
+main (int argc, char *argv [])
+{
+    ck_participant_process_t process = {
+        .service = CK_SERVICE_INVENTORY, .name = "checkout-inventory",
+        .summary = "the inventory participant: reserves and releases stock",
+        .options = s_options, .setup = s_setup, .teardown = s_teardown
+    };
+    return ck_participant_process_main (&process, argc, argv);
+}

@@ -1,0 +1,47 @@
+/*  main.c - checkout-payment, the payment participant process
+    Authorizes and voids payments (sandbox rules); the runtime does the transport.
+*/
+#include "participant_process.h"
+#include "payment_rules.h"
+
+static const ck_option_t s_options [] = {
+    { "latency-ms", CK_OPT_INT, "0", 0, 600000, "N",
+      "simulated gateway time per authorization, in ms" },
+    { NULL }
+};
+
+static int
+s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
+{
+    payment_rules_t *rules = payment_rules_new (store,
+        (uint32_t) ck_config_int (config, "latency-ms"));
+    if (!rules)
+        return -1;
+    runtime->handlers [CK_TYPE_AUTHORIZE_PAYMENT] = payment_rules_authorize;
+    runtime->handlers [CK_TYPE_VOID_PAYMENT] = payment_rules_void;
+    runtime->batch_begin = payment_rules_batch_begin;
+    runtime->batch_commit = payment_rules_batch_commit;
+    runtime->batch_rollback = payment_rules_batch_rollback;
+    runtime->delay_ms = payment_rules_delay_ms;
+    runtime->idle = payment_rules_idle;
+    runtime->state = rules;
+    return 0;
+}
+
+static void
+s_teardown (ck_participant_config_t *runtime)
+{
+    payment_rules_t *rules = (payment_rules_t *) runtime->state;
+    payment_rules_destroy (&rules);
+}
+
+int
+main (int argc, char *argv [])
+{
+    ck_participant_process_t process = {
+        .service = CK_SERVICE_PAYMENT, .name = "checkout-payment",
+        .summary = "the payment participant: authorizes and voids payments",
+        .options = s_options, .setup = s_setup, .teardown = s_teardown
+    };
+    return ck_participant_process_main (&process, argc, argv);
+}

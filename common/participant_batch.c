@@ -1,0 +1,380 @@
+/*  participant_batch.c - the requests a participant has in hand
+    Decoding, parking (delay_ms), group-committed batches and replies.
+*/
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include "participant_batch.h"
+#include "codec.h"
+#include "frame.h"
+
+//  Parked requests beyond capacity x this are answered "overloaded", so a
+//  coordinator that ignores capacity can't make us hold unbounded memory.
+#define PARK_LIMIT_FACTOR   4
+
+//  A request in hand: the link it came on and when it is due
+typedef struct {
+    size_t link;
+    int64_t due;
+    ck_request_t request;
+} job_t;
+
+struct _participant_batch_t {
+    const ck_participant_config_t *config;
+    participant_link_t **links;
+    job_t *jobs;                        //  max_batch slots
+    ck_reply_t *replies;                //  max_batch slots
+    size_t size;
+    job_t *parked;                      //  delayed requests, unordered
+    size_t parked_size;
+    size_t parked_alloc;
+    ck_buf_t out;                       //  reused for every REPLY
+    ck_participant_stats_t stats;
+};
+
+participant_batch_t *
+participant_batch_new (const ck_participant_config_t *config, participant_link_t **links)
+{
+    assert (config && links && config->max_batch > 0);
+    participant_batch_t *self = (participant_batch_t *) zmalloc (sizeof (participant_batch_t));
+    self->config = config;
+    self->links = links;
+    self->jobs = (job_t *) zmalloc (config->max_batch * sizeof (job_t));
+    self->replies = (ck_reply_t *) zmalloc (config->max_batch * sizeof (ck_reply_t));
+    ck_buf_init (&self->out);
+    return self;
+}
+
+void
+participant_batch_destroy (participant_batch_t **self_p)
+{
+    assert (self_p);
+    participant_batch_t *self = *self_p;
+    if (self) {
+        free (self->jobs);
+        free (self->replies);
+        free (self->parked);
+        ck_buf_free (&self->out);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Replies
+
+//  A reply that answers request: zero but for the head
+static void
+s_reply_init (ck_reply_t *reply, const ck_request_t *request)
+{
+    memset (reply, 0, sizeof *reply);
+    memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
+    reply->type = request->type;
+    reply->attempt = request->attempt;
+}
+
+//  Turns reply into outcome error with the given reason, keeping its head
+static void
+s_fail (ck_reply_t *reply, const char *code, const char *format, ...)
+{
+    char message [CK_TEXT_SIZE];
+    va_list args;
+    va_start (args, format);
+    vsnprintf (message, sizeof message, format, args);
+    va_end (args);
+    ck_request_t head;
+    memcpy (head.saga_id, reply->saga_id, sizeof head.saga_id);
+    head.type = reply->type;
+    head.attempt = reply->attempt;
+    s_reply_init (reply, &head);
+    reply->outcome = CK_OUTCOME_ERROR;
+    snprintf (reply->reason.code, sizeof reply->reason.code, "%s", code);
+    snprintf (reply->reason.message, sizeof reply->reason.message, "%s", message);
+}
+
+//  Encodes and sends one reply on the link its request came from.  A reply
+//  lost here is safe: the coordinator retries on timeout.
+static void
+s_send_reply (participant_batch_t *self, size_t link, ck_reply_t *reply, int64_t now)
+{
+    if (ck_encode_reply (reply, &self->out) == -1) {
+        //  The handler broke the protocol (e.g. ok with no result id)
+        zsys_warning ("participant: reply does not encode saga=%s type=%s",
+                      reply->saga_id, ck_type_name (reply->type));
+        s_fail (reply, CK_REASON_INTERNAL, "the handler's reply breaks the protocol");
+        if (ck_encode_reply (reply, &self->out) == -1) {
+            zsys_error ("participant: error reply does not encode saga=%s", reply->saga_id);
+            self->stats.send_failures++;
+            return;
+        }
+    }
+    participant_link_t *to = self->links [link];
+    if (participant_link_send (to, CK_CMD_REPLY, self->out.data, self->out.size, now) == -1) {
+        self->stats.send_failures++;
+        return;
+    }
+    self->stats.replies++;
+    if (reply->outcome == CK_OUTCOME_ERROR)
+        self->stats.errors++;
+    if (self->config->verbose)
+        zsys_debug ("participant: reply saga=%s type=%s attempt=%u outcome=%s reason=%s",
+                    reply->saga_id, ck_type_name (reply->type), reply->attempt,
+                    ck_outcome_name (reply->outcome),
+                    reply->reason.code [0]? reply->reason.code: "-");
+}
+
+//  Answers a request at once with outcome error, outside any batch
+static void
+s_answer_error (participant_batch_t *self, size_t link, const ck_request_t *request,
+                const char *code, const char *message, int64_t now)
+{
+    ck_reply_t reply;
+    s_reply_init (&reply, request);
+    s_fail (&reply, code, "%s", message);
+    s_send_reply (self, link, &reply, now);
+}
+
+//  --------------------------------------------------------------------------
+//  Batches
+
+//  Calls the request's handler and makes its reply one the protocol allows
+static void
+s_call_handler (participant_batch_t *self, const ck_request_t *request, ck_reply_t *reply)
+{
+    ck_handler_fn *handler = self->config->handlers [request->type];
+    int rc = handler (self->config->state, request, reply);
+    //  The head is the runtime's: a handler can't misaddress its reply
+    memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
+    reply->type = request->type;
+    reply->attempt = request->attempt;
+    if (rc != 0) {
+        char message [CK_TEXT_SIZE];
+        snprintf (message, sizeof message, "%s",
+                  reply->reason.message [0]? reply->reason.message: "handler failed");
+        s_fail (reply, CK_REASON_INTERNAL, "%s", message);
+    }
+    else
+    if (reply->outcome == CK_OUTCOME_ERROR && !reply->reason.code [0])
+        snprintf (reply->reason.code, sizeof reply->reason.code, "%s", CK_REASON_INTERNAL);
+    else
+    if (reply->outcome != CK_OUTCOME_OK && reply->outcome != CK_OUTCOME_REJECTED
+    &&  reply->outcome != CK_OUTCOME_ERROR) {
+        zsys_warning ("participant: handler set no outcome saga=%s type=%s",
+                      request->saga_id, ck_type_name (request->type));
+        s_fail (reply, CK_REASON_INTERNAL, "handler set no outcome");
+    }
+}
+
+//  Runs the batch in one store transaction, then sends its replies: a
+//  reply never leaves before the effect it reports is committed.
+size_t
+participant_batch_run (participant_batch_t *self)
+{
+    assert (self);
+    if (self->size == 0)
+        return 0;
+    const ck_participant_config_t *config = self->config;
+    bool begun = !config->batch_begin || config->batch_begin (config->state) == 0;
+    if (!begun)
+        zsys_warning ("participant: batch begin failed size=%zu", self->size);
+    for (size_t i = 0; i < self->size; i++) {
+        s_reply_init (&self->replies [i], &self->jobs [i].request);
+        if (begun)
+            s_call_handler (self, &self->jobs [i].request, &self->replies [i]);
+        else
+            s_fail (&self->replies [i], CK_REASON_STORE_ERROR, "batch could not begin");
+    }
+    if (begun && config->batch_commit && config->batch_commit (config->state) != 0) {
+        config->batch_rollback (config->state);
+        zsys_warning ("participant: batch commit failed size=%zu", self->size);
+        for (size_t i = 0; i < self->size; i++)
+            s_fail (&self->replies [i], CK_REASON_STORE_ERROR, "batch commit failed");
+    }
+    self->stats.batches++;
+    if (self->size > self->stats.max_batch)
+        self->stats.max_batch = self->size;
+    int64_t now = zclock_mono ();
+    for (size_t i = 0; i < self->size; i++)
+        s_send_reply (self, self->jobs [i].link, &self->replies [i], now);
+    size_t handled = self->size;
+    self->size = 0;
+    return handled;
+}
+
+bool
+participant_batch_full (participant_batch_t *self)
+{
+    assert (self);
+    return self->size >= self->config->max_batch;
+}
+
+void
+participant_batch_take_due (participant_batch_t *self, int64_t now)
+{
+    assert (self);
+    size_t i = 0;
+    while (i < self->parked_size && !participant_batch_full (self)) {
+        if (self->parked [i].due <= now) {
+            self->jobs [self->size++] = self->parked [i];
+            self->parked [i] = self->parked [--self->parked_size];
+        }
+        else
+            i++;
+    }
+}
+
+//  --------------------------------------------------------------------------
+//  Parking
+
+//  Parks a request until due; answers "overloaded" when too many wait
+static void
+s_park (participant_batch_t *self, size_t link, const ck_request_t *request, int64_t due,
+        int64_t now)
+{
+    size_t limit = (size_t) self->config->capacity * PARK_LIMIT_FACTOR;
+    if (self->parked_size >= limit) {
+        zsys_warning ("participant: overloaded saga=%s parked=%zu", request->saga_id,
+                      self->parked_size);
+        s_answer_error (self, link, request, CK_REASON_OVERLOADED,
+                        "too many requests in hand", now);
+        return;
+    }
+    if (self->parked_size == self->parked_alloc) {
+        size_t alloc = self->parked_alloc? self->parked_alloc * 2: 16;
+        job_t *grown = (job_t *) realloc (self->parked, alloc * sizeof (job_t));
+        if (!grown) {
+            s_answer_error (self, link, request, CK_REASON_OVERLOADED, "out of memory", now);
+            return;
+        }
+        self->parked = grown;
+        self->parked_alloc = alloc;
+    }
+    job_t *job = &self->parked [self->parked_size++];
+    job->link = link;
+    job->due = due;
+    job->request = *request;
+    self->stats.parked++;
+}
+
+int64_t
+participant_batch_next_due (participant_batch_t *self)
+{
+    assert (self);
+    int64_t earliest = INT64_MAX;
+    for (size_t i = 0; i < self->parked_size; i++)
+        if (self->parked [i].due < earliest)
+            earliest = self->parked [i].due;
+    return earliest;
+}
+
+int64_t
+participant_batch_last_due (participant_batch_t *self)
+{
+    assert (self);
+    int64_t latest = INT64_MIN;
+    for (size_t i = 0; i < self->parked_size; i++)
+        if (self->parked [i].due > latest)
+            latest = self->parked [i].due;
+    return latest;
+}
+
+size_t
+participant_batch_parked (participant_batch_t *self)
+{
+    assert (self);
+    return self->parked_size;
+}
+
+const ck_participant_stats_t *
+participant_batch_stats (participant_batch_t *self)
+{
+    assert (self);
+    return &self->stats;
+}
+
+//  --------------------------------------------------------------------------
+//  Receiving
+
+//  A body that did not decode: answer error when the head says whom to
+static void
+s_bad_request (participant_batch_t *self, size_t link, const ck_request_t *request,
+               const ck_decode_error_t *err, int64_t now)
+{
+    self->stats.bad_messages++;
+    zsys_warning ("participant: bad request endpoint=%s saga=%s error=%s",
+                  participant_link_endpoint (self->links [link]),
+                  request->saga_id [0]? request->saga_id: "-", err->message);
+    //  The codec keeps saga_id, type and attempt when those were valid
+    if (request->saga_id [0] && request->type != CK_TYPE_NONE && request->attempt >= 1)
+        s_answer_error (self, link, request, CK_REASON_BAD_REQUEST, err->message, now);
+}
+
+static void
+s_handle_request (participant_batch_t *self, size_t link, const ck_frame_t *frame, int64_t now)
+{
+    //  Decode straight into the next batch slot, which the caller keeps free
+    job_t *job = &self->jobs [self->size];
+    ck_request_t *request = &job->request;
+    ck_decode_error_t err;
+    if (ck_decode_request (frame->body, frame->body_size, request, &err) == -1) {
+        s_bad_request (self, link, request, &err, now);
+        return;
+    }
+    self->stats.requests++;
+    if (request->attempt > 1)
+        self->stats.retried++;
+    if (self->config->verbose)
+        zsys_debug ("participant: request saga=%s type=%s attempt=%u",
+                    request->saga_id, ck_type_name (request->type), request->attempt);
+    if (!self->config->handlers [request->type]) {
+        zsys_warning ("participant: unsupported type=%s saga=%s",
+                      ck_type_name (request->type), request->saga_id);
+        s_answer_error (self, link, request, CK_REASON_UNSUPPORTED_TYPE,
+                        "this participant does not serve this request type", now);
+        return;
+    }
+    if (self->parked_size + self->size >= self->config->capacity)
+        self->stats.over_capacity++;
+    uint32_t delay = self->config->delay_ms?
+        self->config->delay_ms (self->config->state, request): 0;
+    if (delay > 0)
+        s_park (self, link, request, now + delay, now);
+    else {
+        job->link = link;
+        job->due = now;
+        self->size++;
+    }
+}
+
+void
+participant_batch_message (participant_batch_t *self, size_t link, zmsg_t **msg_p, int64_t now)
+{
+    assert (self && msg_p && *msg_p);
+    assert (!participant_batch_full (self));
+    participant_link_t *from = self->links [link];
+    ck_frame_t frame;
+    ck_decode_error_t err;
+    if (ck_frame_parse (*msg_p, CK_PROTO_WORKER, false, &frame, &err) == -1) {
+        self->stats.bad_messages++;
+        zsys_warning ("participant: bad frame endpoint=%s error=%s",
+                      participant_link_endpoint (from), err.message);
+    }
+    else
+    if (frame.command == CK_CMD_REQUEST)
+        s_handle_request (self, link, &frame, now);
+    else
+    if (frame.command == CK_CMD_DISCONNECT)
+        participant_link_restart (from, now);
+    else
+    if (frame.command == CK_CMD_HEARTBEAT) {
+        if (self->config->verbose)
+            zsys_debug ("participant: heartbeat from endpoint=%s",
+                        participant_link_endpoint (from));
+    }
+    else {
+        self->stats.bad_messages++;
+        zsys_warning ("participant: unexpected command=%s endpoint=%s",
+                      ck_command_name (frame.command), participant_link_endpoint (from));
+    }
+    zmsg_destroy (msg_p);
+}

@@ -1,0 +1,242 @@
+/*  participant_link.c - one coordinator connection of the participant runtime
+    Socket options, READY, heartbeats, liveness and reconnect back-off (§6).
+*/
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "participant_link.h"
+#include "frame.h"
+
+//  Bounded linger: the final DISCONNECT and the last replies must flush,
+//  but a dead coordinator must not hold up the process's exit for long.
+#define LINK_LINGER_MS      1000
+
+//  Frames a coordinator sends are a body of at most CK_MAX_BODY plus a few
+//  short frames; a bigger message is garbage, and libzmq drops the
+//  connection instead of buffering it.
+#define LINK_MAX_MSG_SIZE   (CK_MAX_BODY + 4096)
+
+struct _participant_link_t {
+    participant_link_config_t config;
+    zsock_t *sock;                      //  NULL while waiting to reconnect
+    uint32_t generation;                //  sockets created so far
+    int64_t last_send;                  //  when we last sent anything
+    int64_t last_recv;                  //  when we last heard anything
+    int64_t reconnect_at;               //  when sock is NULL
+    uint32_t backoff_ms;                //  the next wait before reconnecting
+    bool stopped;
+    uint64_t reconnects;
+};
+
+participant_link_t *
+participant_link_new (const participant_link_config_t *config)
+{
+    assert (config && config->endpoint && config->instance && config->ready);
+    participant_link_t *self = (participant_link_t *) zmalloc (sizeof (participant_link_t));
+    self->config = *config;
+    self->backoff_ms = config->reconnect_min_ms;
+    self->reconnect_at = INT64_MAX;
+    return self;
+}
+
+void
+participant_link_destroy (participant_link_t **self_p)
+{
+    assert (self_p);
+    participant_link_t *self = *self_p;
+    if (self) {
+        zsock_destroy (&self->sock);
+        free (self);
+        *self_p = NULL;
+    }
+}
+
+//  The routing identity: unique per instance, endpoint and socket.  A new
+//  generation on every reconnect means the coordinator's ROUTER never sees
+//  two connections under one id, which it would refuse without handover.
+static void
+s_identity (participant_link_t *self, char *out, size_t size)
+{
+    snprintf (out, size, "%s/%zu/%u", self->config.instance, self->config.index,
+              self->generation);
+}
+
+//  Opens a new socket, connects and sends READY.  Returns 0 or -1.
+static int
+s_connect (participant_link_t *self, int64_t now)
+{
+    assert (!self->sock);
+    self->generation++;
+    char identity [CK_ID_SIZE + 32];
+    s_identity (self, identity, sizeof identity);
+    //  1..255 bytes and not starting with 0: czmq aborts otherwise
+    assert (strlen (identity) > 0 && strlen (identity) < 256);
+
+    self->sock = zsock_new (ZMQ_DEALER);
+    if (!self->sock) {
+        zsys_error ("participant: socket failed endpoint=%s", self->config.endpoint);
+        return -1;
+    }
+    zsock_set_identity (self->sock, identity);
+    zsock_set_linger (self->sock, LINK_LINGER_MS);
+    zsock_set_immediate (self->sock, 0);
+    zsock_set_maxmsgsize (self->sock, LINK_MAX_MSG_SIZE);
+    if (zsock_connect (self->sock, "%s", self->config.endpoint) == -1) {
+        zsys_error ("participant: connect failed endpoint=%s error=%s",
+                    self->config.endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&self->sock);
+        return -1;
+    }
+    self->last_recv = now;              //  grace: liveness counts from here
+    self->reconnect_at = INT64_MAX;
+    const ck_buf_t *ready = self->config.ready;
+    int rc = participant_link_send (self, CK_CMD_READY, ready->data, ready->size, now);
+    zsys_info ("participant: connected endpoint=%s identity=%s ready=%s",
+               self->config.endpoint, identity, rc == 0? "sent": "failed");
+    return 0;
+}
+
+//  Closes the socket and schedules the next attempt after the back-off,
+//  which doubles up to reconnect_max until traffic resets it.
+static void
+s_back_off (participant_link_t *self, int64_t now)
+{
+    zsock_destroy (&self->sock);
+    self->reconnect_at = now + self->backoff_ms;
+    zsys_info ("participant: reconnecting endpoint=%s in_ms=%u",
+               self->config.endpoint, self->backoff_ms);
+    uint64_t next = (uint64_t) self->backoff_ms * 2;
+    self->backoff_ms = next > self->config.reconnect_max_ms?
+        self->config.reconnect_max_ms: (uint32_t) next;
+}
+
+int
+participant_link_start (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    return s_connect (self, now);
+}
+
+zsock_t *
+participant_link_socket (participant_link_t *self)
+{
+    assert (self);
+    return self->sock;
+}
+
+const char *
+participant_link_endpoint (participant_link_t *self)
+{
+    assert (self);
+    return self->config.endpoint;
+}
+
+zmsg_t *
+participant_link_recv (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    if (!self->sock || !(zsock_events (self->sock) & ZMQ_POLLIN))
+        return NULL;
+    //  A readable socket holds a whole message: this does not block
+    zmsg_t *msg = zmsg_recv (self->sock);
+    if (msg) {
+        self->last_recv = now;
+        self->backoff_ms = self->config.reconnect_min_ms;
+    }
+    return msg;
+}
+
+int
+participant_link_send (participant_link_t *self, ck_command_t command, const void *body,
+                       size_t size, int64_t now)
+{
+    assert (self);
+    if (!self->sock)
+        return -1;
+    if (ck_frame_send (self->sock, NULL, 0, CK_PROTO_WORKER, command, body, size) == -1) {
+        zsys_warning ("participant: send failed endpoint=%s command=%s error=%s",
+                      self->config.endpoint, ck_command_name (command),
+                      zmq_strerror (zmq_errno ()));
+        return -1;
+    }
+    self->last_send = now;
+    return 0;
+}
+
+void
+participant_link_restart (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    if (self->stopped)
+        return;
+    zsys_info ("participant: disconnected by coordinator endpoint=%s",
+               self->config.endpoint);
+    zsock_destroy (&self->sock);
+    self->reconnects++;
+    if (s_connect (self, now) == -1)
+        s_back_off (self, now);
+}
+
+void
+participant_link_tick (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    if (self->stopped)
+        return;
+    if (!self->sock) {
+        if (now >= self->reconnect_at) {
+            self->reconnects++;
+            if (s_connect (self, now) == -1)
+                s_back_off (self, now);
+        }
+        return;
+    }
+    int64_t silence = (int64_t) self->config.liveness * self->config.heartbeat_ivl_ms;
+    if (now - self->last_recv >= silence) {
+        zsys_warning ("participant: coordinator silent endpoint=%s silent_ms=%" PRId64,
+                      self->config.endpoint, now - self->last_recv);
+        s_back_off (self, now);
+    }
+    else
+    if (now - self->last_send >= self->config.heartbeat_ivl_ms) {
+        if (participant_link_send (self, CK_CMD_HEARTBEAT, NULL, 0, now) == -1)
+            self->last_send = now;      //  queue full: try again next interval
+        else
+        if (self->config.verbose)
+            zsys_debug ("participant: heartbeat endpoint=%s", self->config.endpoint);
+    }
+}
+
+int64_t
+participant_link_deadline (participant_link_t *self)
+{
+    assert (self);
+    if (self->stopped)
+        return INT64_MAX;
+    if (!self->sock)
+        return self->reconnect_at;
+    int64_t silence = (int64_t) self->config.liveness * self->config.heartbeat_ivl_ms;
+    int64_t beat = self->last_send + self->config.heartbeat_ivl_ms;
+    int64_t dead = self->last_recv + silence;
+    return beat < dead? beat: dead;
+}
+
+void
+participant_link_stop (participant_link_t *self)
+{
+    assert (self);
+    if (self->stopped)
+        return;
+    self->stopped = true;
+    if (self->sock) {
+        participant_link_send (self, CK_CMD_DISCONNECT, NULL, 0, zclock_mono ());
+        zsys_info ("participant: disconnecting endpoint=%s", self->config.endpoint);
+    }
+}
+
+uint64_t
+participant_link_reconnects (participant_link_t *self)
+{
+    assert (self);
+    return self->reconnects;
+}

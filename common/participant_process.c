@@ -1,0 +1,190 @@
+/*  participant_process.c - the process around a participant's runtime
+    Common flags, the SQLite store, the runtime and a graceful stop.
+*/
+#include <czmq.h>
+#include <unistd.h>
+#include "codec.h"
+#include "participant_process.h"
+
+#define MAX_OPTIONS 32
+
+//  The flags every participant takes (../shared/spec/cli.md), besides
+//  --config, --verbose and --help which config adds to every program
+static const ck_option_t s_common_options [] = {
+    { "coordinator", CK_OPT_LIST, "tcp://127.0.0.1:5571", 0, 0, "EP",
+      "a coordinator backend to connect to; repeatable" },
+    { "db", CK_OPT_STRING, NULL, 0, 0, "PATH", "the SQLite file (default SERVICE.db)" },
+    { "instance", CK_OPT_STRING, NULL, 0, 0, "ID", "this instance's id (default host-PID)" },
+    { "capacity", CK_OPT_INT, "64", CK_MIN_CAPACITY, CK_MAX_CAPACITY, "N",
+      "requests accepted at once" },
+    { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
+    { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a coordinator is dead" },
+    { "max-batch", CK_OPT_INT, "64", 1, CK_PARTICIPANT_MAX_BATCH, "N",
+      "requests handled in one transaction at most" },
+    { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
+      "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
+    { NULL }
+};
+
+//  Appends the options of list (ended by name NULL) to all; false if full
+static bool
+s_add_options (ck_option_t *all, size_t *count, const ck_option_t *list)
+{
+    for (; list && list->name; list++) {
+        if (*count + 1 >= MAX_OPTIONS)
+            return false;
+        all [(*count)++] = *list;
+    }
+    all [*count].name = NULL;
+    return true;
+}
+
+//  An endpoint libzmq will take without asserting in czmq's setters
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
+        || strncmp (endpoint, "inproc://", 9) == 0;
+}
+
+//  Fills instance with --instance or host-PID made into a valid id;
+//  false when --instance is not a valid id
+static bool
+s_instance (ck_config_t *config, char *instance, size_t size)
+{
+    const char *given = ck_config_str (config, "instance");
+    if (given) {
+        snprintf (instance, size, "%s", given);
+        return ck_id_valid (given, strlen (given));
+    }
+    char host [64] = "host";
+    gethostname (host, sizeof host - 1);
+    host [sizeof host - 1] = 0;
+    for (char *c = host; *c; c++)
+        if (!ck_id_valid (c, 1))
+            *c = '-';
+    snprintf (instance, size, "%.40s-%d", host, (int) getpid ());
+    return true;
+}
+
+static int
+s_sync_level (const char *name, store_sync_t *level)
+{
+    if (streq (name, "full"))
+        *level = STORE_SYNC_FULL;
+    else
+    if (streq (name, "normal"))
+        *level = STORE_SYNC_NORMAL;
+    else
+    if (streq (name, "off"))
+        *level = STORE_SYNC_OFF;
+    else
+        return -1;
+    return 0;
+}
+
+//  Checks what config can't: endpoints, instance, sync level.  Fills the
+//  runtime's transport settings; 0, or 2 after reporting
+static int
+s_configure (ck_config_t *config, const ck_participant_process_t *process,
+             ck_participant_config_t *runtime, const char **endpoints,
+             char *instance, size_t instance_size, store_options_t *store_options)
+{
+    size_t count = ck_config_list_size (config, "coordinator");
+    if (count == 0 || count > CK_PARTICIPANT_MAX_ENDPOINTS) {
+        ck_config_usage_error (config, "--coordinator: give 1..%d endpoints",
+                               CK_PARTICIPANT_MAX_ENDPOINTS);
+        return 2;
+    }
+    for (size_t i = 0; i < count; i++) {
+        endpoints [i] = ck_config_list_at (config, "coordinator", i);
+        if (!s_endpoint_valid (endpoints [i])) {
+            ck_config_usage_error (config, "--coordinator: '%s' is not a tcp://, ipc:// "
+                                   "or inproc:// endpoint", endpoints [i]);
+            return 2;
+        }
+    }
+    if (!s_instance (config, instance, instance_size)) {
+        ck_config_usage_error (config, "--instance: must be 1..64 characters of "
+                               "A-Z a-z 0-9 . _ : -");
+        return 2;
+    }
+    if (s_sync_level (ck_config_str (config, "sync"), &store_options->sync)) {
+        ck_config_usage_error (config, "--sync: '%s' is not full, normal or off",
+                               ck_config_str (config, "sync"));
+        return 2;
+    }
+    runtime->service = process->service;
+    runtime->instance = instance;
+    runtime->capacity = (uint32_t) ck_config_int (config, "capacity");
+    runtime->endpoints = endpoints;
+    runtime->endpoint_count = count;
+    runtime->heartbeat_ivl_ms = (uint32_t) ck_config_int (config, "heartbeat-ms");
+    runtime->liveness = (uint32_t) ck_config_int (config, "liveness");
+    runtime->max_batch = (uint32_t) ck_config_int (config, "max-batch");
+    runtime->verbose = ck_config_bool (config, "verbose");
+    return 0;
+}
+
+//  Opens the store, builds the service, runs the runtime until a signal
+static int
+s_run (ck_config_t *config, const ck_participant_process_t *process)
+{
+    const char *endpoints [CK_PARTICIPANT_MAX_ENDPOINTS];
+    char instance [CK_ID_SIZE + 32];
+    store_options_t store_options = { 0 };
+    ck_participant_config_t runtime = { 0 };
+    int rc = s_configure (config, process, &runtime, endpoints, instance,
+                          sizeof instance, &store_options);
+    if (rc)
+        return rc;
+
+    char default_db [64];
+    snprintf (default_db, sizeof default_db, "%s.db", ck_service_name (process->service));
+    const char *db = ck_config_str (config, "db")? ck_config_str (config, "db"): default_db;
+    store_t *store = store_new (db, &store_options);
+    if (!store) {
+        fprintf (stderr, "%s: --db %s: cannot open the database (see the log)\n",
+                 process->name, db);
+        return 1;
+    }
+    rc = process->setup (config, store, &runtime);
+    ck_participant_t *participant = rc == 0? ck_participant_new (&runtime): NULL;
+    if (rc == 0 && !participant)
+        rc = 1;
+    if (participant) {
+        zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
+                   process->name, ck_service_name (process->service), instance, db,
+                   runtime.capacity);
+        while (!zsys_interrupted)
+            zclock_sleep (100);
+        zsys_info ("%s: instance=%s stopping", process->name, instance);
+        ck_participant_destroy (&participant);
+    }
+    if (process->teardown)
+        process->teardown (&runtime);
+    store_destroy (&store);
+    return rc < 0? 1: rc;
+}
+
+int
+ck_participant_process_main (const ck_participant_process_t *process, int argc, char **argv)
+{
+    ck_option_t options [MAX_OPTIONS];
+    size_t count = 0;
+    bool fits = s_add_options (options, &count, s_common_options)
+             && s_add_options (options, &count, process->options);
+    assert (fits);                  //  our own tables
+    ck_program_t program = {
+        .name = process->name, .summary = process->summary, .options = options
+    };
+    int exit_code = 0;
+    ck_config_t *config = ck_config_new (&program, argc, argv, &exit_code);
+    if (!config)
+        return exit_code;
+    zsys_init ();
+    zsys_set_logident (process->name);
+    int rc = s_run (config, process);
+    ck_config_destroy (&config);
+    return rc;
+}

@@ -1,0 +1,255 @@
+/*  saga_engine.h - the coordinator's saga engine, a pure state machine
+    Events in (accept, reply, timeout, worker lost, resume), actions out.
+
+    The engine has no sockets, no files and no clock: the caller passes the
+    time in and carries out the actions the engine returns, in order.  Every
+    call that changes a saga returns a list whose first action is PERSIST;
+    the caller makes that durable before it performs any later action of the
+    list (outbox order, protocol.md §7).  SET_TIMER, when present, is last.
+
+    The engine walks a saga_def_t table and has no branch for a particular
+    saga.  docs/saga-engine.md has the states, the transition table and the
+    reasons behind the choices.
+*/
+#ifndef SAGA_ENGINE_H_INCLUDED
+#define SAGA_ENGINE_H_INCLUDED
+
+#include "protocol.h"
+#include "saga_def.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  -------------------------------------------------------------------------
+//  Policy and clock
+
+typedef struct {
+    uint32_t step_timeout_ms;           //  wait for a REPLY; default 5000
+    uint32_t max_attempts;              //  error/timeout attempts of a step; 3
+    uint32_t comp_max_attempts;         //  failed attempts of a compensation
+                                        //  before the saga is stuck; 10
+    uint32_t backoff_base_ms;           //  first retry delay; 100
+    uint32_t backoff_max_ms;            //  retry delay cap; 5000
+} saga_policy_t;
+
+//  Fills *self with the defaults above.  Can't fail.
+void saga_policy_defaults (saga_policy_t *self);
+
+//  The time of an event.  now_us measures durations (deadlines, elapsed_us);
+//  wall_ms stamps history entries.  now_us values are persisted (accepted_us)
+//  so, for elapsed_us to stay right across a restart, use a clock that a
+//  restart does not reset (wall-clock microseconds, e.g. zclock_usecs).
+typedef struct {
+    uint64_t now_us;
+    uint64_t wall_ms;
+} saga_clock_t;
+
+//  -------------------------------------------------------------------------
+//  A saga: public, so that the saga log can persist and restore it
+
+typedef enum {
+    SAGA_NEW = 0,                       //  made, not yet accepted
+    SAGA_RUNNING,                       //  forward steps
+    SAGA_COMPENSATING,                  //  undoing done steps, in reverse
+    SAGA_CONFIRMED,                     //  terminal
+    SAGA_FAILED                         //  terminal
+} saga_phase_t;
+
+typedef enum {
+    SAGA_IDLE = 0,                      //  nothing to wait for (new, terminal)
+    SAGA_IN_FLIGHT,                     //  the current request is sent
+    SAGA_BACKING_OFF                    //  the current request waits to go
+} saga_wait_t;
+
+#define SAGA_NO_STEP 0xFF               //  failed_step when none
+
+typedef struct {
+    //  Identity and the cart the requests need, set by saga_new
+    char saga_id [CK_ID_SIZE];
+    char checkout_id [CK_ID_SIZE];
+    char cart_id [CK_ID_SIZE];
+    char customer_id [CK_ID_SIZE];
+    char payment_method [CK_ID_SIZE];
+    char currency [4];
+    ck_ship_to_t ship_to;
+    uint64_t amount;
+    ck_item_t *items;                   //  owned, item_count entries
+    uint32_t item_count;
+    //  Result ids of ok forward steps
+    char reservation_id [CK_ID_SIZE];
+    char authorization_id [CK_ID_SIZE];
+    char order_id [CK_ID_SIZE];
+    //  Where the saga stands
+    saga_phase_t phase;
+    saga_wait_t wait;
+    bool stuck;                         //  reported stuck; cleared by no one
+                                        //  but a terminal state
+    uint8_t step;                       //  the step in progress or undone
+    uint8_t failed_step;                //  index, or SAGA_NO_STEP
+    uint8_t comp_steps [CK_MAX_STEPS];  //  step indexes to undo, in order
+    uint8_t comp_count;
+    uint8_t comp_index;                 //  undone so far: comp_steps [0..index)
+    ck_type_t type;                     //  current request type
+    uint32_t attempt;                   //  its attempt number, sent or due
+    uint32_t counted;                   //  its attempts that count (see docs)
+    uint64_t accepted_us;               //  clock.now_us at accept
+    uint64_t elapsed_us;                //  accept to terminal, once terminal
+    uint64_t deadline_us;               //  the one timer; 0 when none
+    ck_reason_t *reason;                //  owned; NULL, or why it failed or
+                                        //  is stuck
+} saga_t;
+
+//  Creates a saga in phase SAGA_NEW with a copy of the checkout's cart
+//  (items sized by count).  Returns a new saga owned by the caller, or NULL
+//  when out of memory.
+saga_t *saga_new (const char *saga_id, const ck_checkout_t *checkout);
+
+//  Destroys a saga; safe on NULL, nulls the pointer.
+void saga_destroy (saga_t **self_p);
+
+//  Replaces the saga's items by a copy of items [0..count) (restore path).
+//  Returns 0, or -1 when out of memory (the old items are kept).
+int saga_set_items (saga_t *self, const ck_item_t *items, uint32_t count);
+
+//  Replaces the saga's reason by a copy of reason, or clears it when NULL.
+//  Returns 0, or -1 when out of memory (the old reason is kept).
+int saga_set_reason (saga_t *self, const ck_reason_t *reason);
+
+//  True when the saga is confirmed or failed.  Can't fail.
+bool saga_terminal (const saga_t *self);
+
+//  -------------------------------------------------------------------------
+//  Actions
+
+typedef enum {
+    SAGA_ACTION_NONE = 0,
+    SAGA_ACTION_PERSIST,                //  write the saga and actions->history
+    SAGA_ACTION_SEND_REQUEST,           //  send saga_engine_request ()
+    SAGA_ACTION_SET_TIMER,              //  the saga's one timer: at_us, 0 = none
+    SAGA_ACTION_REPLY_ACCEPTED,         //  ACCEPTED, if the client asked (ack)
+    SAGA_ACTION_REPLY_RESULT,           //  RESULT to the clients waiting
+    SAGA_ACTION_PUBLISH,                //  an event of protocol.md §8
+    SAGA_ACTION_IGNORED                 //  the reply was not for the current
+                                        //  request: count it, nothing else
+} saga_action_kind_t;
+
+typedef enum {
+    SAGA_IGNORED_NONE = 0,
+    SAGA_IGNORED_STALE,                 //  current type, not its current attempt
+    SAGA_IGNORED_DUPLICATE,             //  a request the saga has moved past
+    SAGA_IGNORED_LATE,                  //  the saga is terminal
+    SAGA_IGNORED_UNKNOWN,               //  a type this saga has not sent
+    SAGA_IGNORED_INVALID                //  outcome not ok, rejected or error
+} saga_ignored_t;
+
+typedef struct {
+    saga_action_kind_t kind;
+    union {
+        struct {
+            bool created;               //  the first write of this saga
+            bool terminal;              //  the saga is now confirmed/failed
+        } persist;
+        struct {
+            ck_service_t service;
+            ck_type_t type;
+            uint32_t attempt;
+            uint32_t deadline_ms;       //  relative, for the REQUEST body
+        } send;
+        struct {
+            uint64_t at_us;             //  0: cancel the saga's timer
+        } timer;
+        struct {
+            ck_status_t status;         //  confirmed, failed or stuck
+        } result;
+        struct {
+            ck_event_kind_t kind;       //  selects the member below
+            union {
+                ck_ev_started_t started;
+                ck_ev_step_t step;
+                ck_ev_compensating_t compensating;
+                ck_ev_outcome_t outcome;    //  confirmed, failed, stuck
+            };
+        } publish;
+        struct {
+            saga_ignored_t reason;
+        } ignored;
+    };
+} saga_action_t;
+
+#define SAGA_ACTIONS_MAX 8
+#define SAGA_HISTORY_MAX 4
+
+//  The output of one engine call: actions in the order to carry them out,
+//  and the history entries that the PERSIST action appends, oldest first.
+typedef struct {
+    saga_action_t list [SAGA_ACTIONS_MAX];
+    uint32_t count;
+    ck_history_entry_t history [SAGA_HISTORY_MAX];
+    uint32_t history_count;
+} saga_actions_t;
+
+//  -------------------------------------------------------------------------
+//  The engine
+
+typedef struct _saga_engine_t saga_engine_t;
+
+//  Creates an engine that runs sagas of def (borrowed: it must outlive the
+//  engine) under policy (copied; NULL for the defaults).  Returns a new
+//  engine owned by the caller, or NULL when def fails saga_def_check, a
+//  policy value is zero where it must not be, or out of memory.
+saga_engine_t *saga_engine_new (const saga_def_t *def, const saga_policy_t *policy);
+
+//  Destroys an engine; safe on NULL, nulls the pointer.
+void saga_engine_destroy (saga_engine_t **self_p);
+
+//  The engine's table and policy (borrowed).
+const saga_def_t *saga_engine_def (saga_engine_t *self);
+const saga_policy_t *saga_engine_policy (saga_engine_t *self);
+
+//  Starts a saga made by saga_new: PERSIST (created, history "started"),
+//  REPLY_ACCEPTED, PUBLISH saga.started, SEND_REQUEST of step 0 attempt 1,
+//  SET_TIMER.  Fills *actions; can't fail.
+void saga_engine_accept (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
+
+//  Applies a participant's REPLY.  A reply that is not for the current
+//  request in flight (type and attempt) changes nothing and yields one
+//  IGNORED action.  Fills *actions; can't fail.
+void saga_engine_reply (saga_engine_t *self, saga_t *saga, const ck_reply_t *reply, saga_clock_t clock, saga_actions_t *actions);
+
+//  The saga's timer fired: the step timed out, or its back-off ended.  A
+//  call before saga->deadline_us only re-arms the timer.  Fills *actions;
+//  can't fail.
+void saga_engine_timeout (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
+
+//  The instance the current request went to is gone: send it again at
+//  once with attempt + 1 and a fresh step timeout, not counted against
+//  max_attempts.  No actions unless the request is in flight.  Fills
+//  *actions; can't fail.
+void saga_engine_worker_lost (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
+
+//  After a coordinator restart: send a saga that is not terminal its
+//  current request again with attempt + 1 (also when it was backing off),
+//  not counted.  No actions for a terminal saga.  Fills *actions; can't fail.
+void saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
+
+//  Fills *request with the saga's current request, fields chosen by its
+//  step row.  Returns 0, or -1 when the saga has no current request.
+int saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *request);
+
+//  Fills *result for a RESULT: confirmed, failed, stuck, or pending while
+//  running.  Sets history_count to 0 and leaves the history array as it
+//  was, unzeroed (it is most of the struct): the actor adds the log's
+//  history for STATUS.  Can't fail.
+void saga_engine_result (saga_engine_t *self, const saga_t *saga, ck_result_t *result);
+
+//  Names for logs and docs; NULL when out of range.
+const char *saga_phase_name (saga_phase_t phase);
+const char *saga_action_name (saga_action_kind_t kind);
+const char *saga_ignored_name (saga_ignored_t reason);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -23,7 +23,7 @@ static const ck_option_t s_common_options [] = {
       "requests handled in one transaction at most" },
     { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
-    { NULL }
+    { .name = NULL }
 };
 
 //  Appends the options of list (ended by name NULL) to all; false if full

@@ -7,7 +7,7 @@
 static const ck_option_t s_options [] = {
     { "seed", CK_OPT_STRING, NULL, 0, 0, "FILE",
       "CSV lines sku,available loaded into an empty stock table" },
-    { NULL }
+    { .name = NULL }
 };
 
 static int

@@ -7,7 +7,7 @@
 static const ck_option_t s_options [] = {
     { "served", CK_OPT_STRING, "all-AQ", 0, 0, "LIST",
       "countries served: all, all-XX-YY (all but those) or XX,YY (only those)" },
-    { NULL }
+    { .name = NULL }
 };
 
 static int

@@ -7,7 +7,7 @@
 static const ck_option_t s_options [] = {
     { "latency-ms", CK_OPT_INT, "0", 0, 600000, "N",
       "simulated gateway time per authorization, in ms" },
-    { NULL }
+    { .name = NULL }
 };
 
 static int

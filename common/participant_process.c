@@ -150,8 +150,9 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     }
     rc = process->setup (config, store, &runtime);
     ck_participant_t *participant = rc == 0? ck_participant_new (&runtime): NULL;
+    //  a signal while the runtime was starting is a stop, not a failure
     if (rc == 0 && !participant)
-        rc = 1;
+        rc = zsys_interrupted? 0: 1;
     if (participant) {
         zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
                    process->name, ck_service_name (process->service), instance, db,

@@ -1,0 +1,144 @@
+/*  dispatcher.h - the coordinator's view of live participant instances
+    Who is there per service, what each has in flight, who is next, who is dead.
+
+    A worker is one participant instance, known by the routing id its READY
+    came from (protocol.md §5).  The dispatcher keeps, per service, the
+    live workers with their capacity and load; which request (an opaque,
+    non-NULL handle the caller owns) is in flight at which worker; and a
+    FIFO of handles waiting for a free worker.  It reads no clock and sends
+    nothing: times are passed in, in milliseconds, and the caller sends.
+
+    Choice (§6): dispatcher_pick returns the least loaded worker of a service
+    that is below its capacity; among equally loaded ones, the one assigned
+    to longest ago, so that equal instances take turns.  Load is absolute
+    (requests in flight), not relative to capacity: the fewest outstanding
+    requests is the classic choice that also favours faster instances.
+
+    Liveness (§6): a worker heard from at heard_ms is dead from heard_ms +
+    liveness_ms on.  Removing a worker (expiry, DISCONNECT, or a new READY of
+    the same instance under another routing id) reports each of its
+    in-flight handles once through a lost callback, after the worker is
+    gone from every table: the callback may pick, assign and wait at once.
+*/
+#ifndef DISPATCHER_H_INCLUDED
+#define DISPATCHER_H_INCLUDED
+
+#include <stddef.h>
+#include <stdint.h>
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define DISPATCHER_ROUTING_ID_MAX 256
+
+//  A live worker; the dispatcher owns it, callers only read it.  It stays
+//  valid until it is removed (dispatcher_remove, dispatcher_expire, or a
+//  dispatcher_join that replaces it).
+typedef struct {
+    ck_service_t service;
+    char instance [CK_ID_SIZE];
+    uint8_t routing_id [DISPATCHER_ROUTING_ID_MAX];
+    size_t routing_id_size;
+    uint32_t capacity;                  //  most requests in flight at once
+    uint32_t load;                      //  requests in flight now
+    int64_t heard_ms;                   //  last message from it
+    int64_t sent_ms;                    //  last message to it
+} dispatcher_worker_t;
+
+typedef struct _dispatcher_t dispatcher_t;
+
+//  A request that was in flight at a removed worker; it is no longer
+//  assigned anywhere.
+typedef void (dispatcher_lost_fn) (void *arg, void *handle);
+
+//  A worker removed by expiry; valid only during the call.
+typedef void (dispatcher_gone_fn) (void *arg, const dispatcher_worker_t *worker);
+
+//  Returns a new, empty dispatcher owned by the caller; a worker heard from
+//  nothing for liveness_ms is dead.  Aborts when out of memory, like czmq.
+dispatcher_t *dispatcher_new (uint32_t liveness_ms);
+
+//  Destroys the dispatcher and its workers (not the handles); safe on NULL,
+//  nulls the pointer.
+void dispatcher_destroy (dispatcher_t **self_p);
+
+//  READY: adds a worker for this routing id, heard and sent at now_ms, or,
+//  when the routing id is known with the same service and instance, updates
+//  its capacity and heard_ms.  Any other worker with this routing id or
+//  with this (service, instance) is removed first, its handles reported to
+//  lost (which may be NULL).  Returns the worker, or NULL when an argument
+//  is out of range (service, capacity 1..1024, routing id 1..256 bytes,
+//  instance 1..64 bytes).
+dispatcher_worker_t *dispatcher_join (dispatcher_t *self,
+    const void *routing_id, size_t routing_id_size, ck_service_t service,
+    const char *instance, uint32_t capacity, int64_t now_ms,
+    dispatcher_lost_fn *lost, void *arg);
+
+//  The worker with this routing id, or NULL when unknown.
+dispatcher_worker_t *dispatcher_find (dispatcher_t *self,
+    const void *routing_id, size_t routing_id_size);
+
+//  Records that the worker was heard from at now_ms.  Can't fail.
+void dispatcher_heard (dispatcher_t *self, dispatcher_worker_t *worker, int64_t now_ms);
+
+//  Records that something was sent to the worker at now_ms.  Can't fail.
+void dispatcher_sent (dispatcher_t *self, dispatcher_worker_t *worker, int64_t now_ms);
+
+//  The least loaded worker of the service with load < capacity, turns taken
+//  among equals; NULL when none has room.  Does not assign.
+dispatcher_worker_t *dispatcher_pick (dispatcher_t *self, ck_service_t service);
+
+//  Puts the handle in flight at the worker (load + 1).  The handle must not
+//  be in flight anywhere.  Can't fail.
+void dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *handle);
+
+//  Takes the handle out of flight (load - 1 where it was).  Returns that
+//  worker, or NULL when the handle was not in flight.
+dispatcher_worker_t *dispatcher_unassign (dispatcher_t *self, void *handle);
+
+//  The worker the handle is in flight at, or NULL.
+dispatcher_worker_t *dispatcher_where (dispatcher_t *self, void *handle);
+
+//  DISCONNECT: removes the worker, then reports each of its handles to lost
+//  (which may be NULL).  The worker pointer is invalid afterwards.
+void dispatcher_remove (dispatcher_t *self, dispatcher_worker_t *worker,
+    dispatcher_lost_fn *lost, void *arg);
+
+//  Removes every worker not heard from since now_ms - liveness_ms; for each
+//  reports the worker to gone, then its handles to lost (either may be
+//  NULL).  Returns how many workers were removed.
+size_t dispatcher_expire (dispatcher_t *self, int64_t now_ms,
+    dispatcher_lost_fn *lost, dispatcher_gone_fn *gone, void *arg);
+
+//  The earliest time a worker expires (heard_ms + liveness_ms), or
+//  INT64_MAX when there are no workers.  O(workers).
+int64_t dispatcher_next_expiry (dispatcher_t *self);
+
+//  Appends the handle to the service's queue of handles waiting for a
+//  worker.  The handle must not be waiting already.  Can't fail.
+void dispatcher_wait (dispatcher_t *self, ck_service_t service, void *handle);
+
+//  Removes and returns the oldest handle waiting for the service, or NULL.
+void *dispatcher_next_waiting (dispatcher_t *self, ck_service_t service);
+
+//  Removes the handle from whichever queue it waits in, if any; O(1).
+void dispatcher_cancel_wait (dispatcher_t *self, void *handle);
+
+//  Number of handles waiting for the service; CK_SERVICE_NONE for all.
+size_t dispatcher_waiting (dispatcher_t *self, ck_service_t service);
+
+//  Number of live workers of the service; CK_SERVICE_NONE for all.
+size_t dispatcher_count (dispatcher_t *self, ck_service_t service);
+
+//  Calls fn for every live worker, by service then age.  fn must not add
+//  or remove workers.
+void dispatcher_each (dispatcher_t *self,
+    void (*fn) (void *arg, dispatcher_worker_t *worker), void *arg);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,467 @@
+/*  test_dispatcher.c - tests of the coordinator's dispatcher
+    Joining, capacity, least loaded and round robin, removal, expiry, waits.
+*/
+#include <criterion/criterion.h>
+#include <string.h>
+#include "dispatcher.h"
+
+TestSuite (dispatcher, .timeout = 30);
+
+#define LIVENESS 3000
+
+static char s_handles [5000];           //  distinct addresses as handles
+#define H(index) ((void *) &s_handles [index])
+
+//  What the callbacks saw
+typedef struct {
+    void *lost [5000];
+    size_t lost_count;
+    char gone [8][CK_ID_SIZE];
+    size_t gone_count;
+    dispatcher_t *dispatcher;           //  for callbacks that dispatch again
+    dispatcher_worker_t *picked [5000]; //  where each lost handle went
+} record_t;
+
+static void
+s_lost (void *arg, void *handle)
+{
+    record_t *record = (record_t *) arg;
+    cr_assert_null (dispatcher_where (record->dispatcher, handle),
+                    "a lost handle is no longer in flight");
+    record->lost [record->lost_count++] = handle;
+}
+
+static void
+s_gone (void *arg, const dispatcher_worker_t *worker)
+{
+    record_t *record = (record_t *) arg;
+    strcpy (record->gone [record->gone_count++], worker->instance);
+}
+
+//  A lost callback that sends the handle on at once, as the coordinator does
+static void
+s_redispatch (void *arg, void *handle)
+{
+    record_t *record = (record_t *) arg;
+    dispatcher_worker_t *worker = dispatcher_pick (record->dispatcher,
+                                                   CK_SERVICE_PAYMENT);
+    record->picked [record->lost_count] = worker;
+    record->lost [record->lost_count++] = handle;
+    if (worker)
+        dispatcher_assign (record->dispatcher, worker, handle);
+    else
+        dispatcher_wait (record->dispatcher, CK_SERVICE_PAYMENT, handle);
+}
+
+static int
+s_compare_handles (const void *one, const void *two)
+{
+    uintptr_t a = (uintptr_t) *(void * const *) one;
+    uintptr_t b = (uintptr_t) *(void * const *) two;
+    return (a > b) - (a < b);
+}
+
+static dispatcher_worker_t *
+s_join (dispatcher_t *dispatcher, const char *routing_id, ck_service_t service,
+        const char *instance, uint32_t capacity, int64_t now_ms)
+{
+    return dispatcher_join (dispatcher, routing_id, strlen (routing_id), service,
+                            instance, capacity, now_ms, NULL, NULL);
+}
+
+Test (dispatcher, join_and_find)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    dispatcher_worker_t *worker = s_join (dispatcher, "rid-a", CK_SERVICE_INVENTORY,
+                                          "inventory-1", 16, 1000);
+    cr_assert_not_null (worker);
+    cr_assert_eq (worker->service, CK_SERVICE_INVENTORY);
+    cr_assert_str_eq (worker->instance, "inventory-1");
+    cr_assert_eq (worker->routing_id_size, 5);
+    cr_assert_eq (memcmp (worker->routing_id, "rid-a", 5), 0);
+    cr_assert_eq (worker->capacity, 16);
+    cr_assert_eq (worker->load, 0);
+    cr_assert_eq (worker->heard_ms, 1000);
+    cr_assert_eq (worker->sent_ms, 1000);
+
+    cr_assert_eq (dispatcher_find (dispatcher, "rid-a", 5), worker);
+    cr_assert_null (dispatcher_find (dispatcher, "rid-b", 5));
+    cr_assert_null (dispatcher_find (dispatcher, "rid-a", 4));
+    cr_assert_null (dispatcher_find (dispatcher, "rid-a", 0));
+
+    //  Binary routing ids, as libzmq makes them, with a zero byte inside
+    const uint8_t binary [5] = { 0x00, 0x6b, 0x8b, 0x00, 0x45 };
+    dispatcher_worker_t *other = dispatcher_join (dispatcher, binary, 5,
+        CK_SERVICE_ORDER, "order-1", 4, 1000, NULL, NULL);
+    cr_assert_not_null (other);
+    cr_assert_eq (dispatcher_find (dispatcher, binary, 5), other);
+
+    //  READY again from the same routing id: updates, does not add
+    dispatcher_worker_t *again = s_join (dispatcher, "rid-a", CK_SERVICE_INVENTORY,
+                                         "inventory-1", 32, 2000);
+    cr_assert_eq (again, worker);
+    cr_assert_eq (worker->capacity, 32);
+    cr_assert_eq (worker->heard_ms, 2000);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_INVENTORY), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 2);
+
+    dispatcher_heard (dispatcher, worker, 2500);
+    dispatcher_sent (dispatcher, worker, 2600);
+    cr_assert_eq (worker->heard_ms, 2500);
+    cr_assert_eq (worker->sent_ms, 2600);
+    dispatcher_destroy (&dispatcher);
+    cr_assert_null (dispatcher);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, join_rejects_arguments_out_of_range)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    char long_id [300];
+    memset (long_id, 'x', sizeof long_id);
+    char long_instance [CK_ID_SIZE + 1];
+    memset (long_instance, 'i', sizeof long_instance - 1);
+    long_instance [sizeof long_instance - 1] = 0;
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_NONE, "i", 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_COUNT, "i", 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 0, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 1025, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 0, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, long_id, 257, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "", 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, long_instance, 1, 0, NULL, NULL));
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 0);
+    //  The limits themselves are fine
+    cr_assert_not_null (dispatcher_join (dispatcher, long_id, 256, CK_SERVICE_ORDER,
+                                         "i", 1024, 0, NULL, NULL));
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, capacity_is_respected)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT));
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "p1", 2, 0);
+    dispatcher_worker_t *two = s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 3, 0);
+    s_join (dispatcher, "c", CK_SERVICE_ORDER, "o1", 100, 0);
+    for (int index = 0; index < 5; index++) {
+        dispatcher_worker_t *worker = dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT);
+        cr_assert_not_null (worker, "request %d", index);
+        dispatcher_assign (dispatcher, worker, H (index));
+    }
+    cr_assert_eq (one->load, 2);
+    cr_assert_eq (two->load, 3);
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_INVENTORY));
+    cr_assert_not_null (dispatcher_pick (dispatcher, CK_SERVICE_ORDER));
+
+    //  Unassign frees a slot where the handle was
+    dispatcher_worker_t *where = dispatcher_where (dispatcher, H (0));
+    cr_assert_not_null (where);
+    cr_assert_eq (dispatcher_unassign (dispatcher, H (0)), where);
+    cr_assert_null (dispatcher_where (dispatcher, H (0)));
+    cr_assert_null (dispatcher_unassign (dispatcher, H (0)));
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), where);
+    cr_assert_eq (one->load + two->load, 4);
+
+    //  A lower capacity from a new READY holds until the load drains
+    s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 1, 0);
+    for (int index = 1; index < 5; index++)
+        dispatcher_unassign (dispatcher, H (index));
+    cr_assert_eq (one->load + two->load, 0);
+    dispatcher_assign (dispatcher, two, H (10));
+    dispatcher_assign (dispatcher, one, H (11));
+    dispatcher_assign (dispatcher, one, H (12));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT));
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, least_loaded_first)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_INVENTORY, "i1", 10, 0);
+    dispatcher_worker_t *two = s_join (dispatcher, "b", CK_SERVICE_INVENTORY, "i2", 10, 0);
+    dispatcher_worker_t *three = s_join (dispatcher, "c", CK_SERVICE_INVENTORY, "i3", 10, 0);
+    for (int index = 0; index < 4; index++)
+        dispatcher_assign (dispatcher, one, H (index));
+    for (int index = 4; index < 6; index++)
+        dispatcher_assign (dispatcher, two, H (index));
+    for (int index = 6; index < 9; index++)
+        dispatcher_assign (dispatcher, three, H (index));
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_INVENTORY), two);
+    dispatcher_assign (dispatcher, two, H (9));
+    //  two and three now both have 3: three was assigned to longer ago
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_INVENTORY), three);
+    dispatcher_unassign (dispatcher, H (0));
+    dispatcher_unassign (dispatcher, H (1));
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_INVENTORY), one);
+
+    //  Loads stay balanced under a steady stream
+    for (int index = 100; index < 110; index++)
+        dispatcher_assign (dispatcher, dispatcher_pick (dispatcher, CK_SERVICE_INVENTORY),
+                           H (index));
+    cr_assert_eq (one->load, 6);
+    cr_assert_eq (two->load, 6);
+    cr_assert_eq (three->load, 6);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, round_robin_among_equal_load)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    dispatcher_worker_t *workers [3] = {
+        s_join (dispatcher, "a", CK_SERVICE_ORDER, "o1", 4, 0),
+        s_join (dispatcher, "b", CK_SERVICE_ORDER, "o2", 4, 0),
+        s_join (dispatcher, "c", CK_SERVICE_ORDER, "o3", 4, 0) };
+    //  One request at a time, each answered before the next: load stays
+    //  zero everywhere, and the instances take turns
+    int used [3] = { 0, 0, 0 };
+    dispatcher_worker_t *previous = NULL;
+    for (int index = 0; index < 30; index++) {
+        dispatcher_worker_t *worker = dispatcher_pick (dispatcher, CK_SERVICE_ORDER);
+        cr_assert_neq (worker, previous, "request %d went to the same instance", index);
+        dispatcher_assign (dispatcher, worker, H (index));
+        cr_assert_eq (dispatcher_unassign (dispatcher, H (index)), worker);
+        for (int which = 0; which < 3; which++)
+            used [which] += workers [which] == worker;
+        previous = worker;
+    }
+    cr_assert_eq (used [0], 10);
+    cr_assert_eq (used [1], 10);
+    cr_assert_eq (used [2], 10);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, remove_reports_exactly_its_handles)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "p1", 1024, 0);
+    dispatcher_worker_t *two = s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 1024, 0);
+    //  Thousands in flight, alternating
+    for (int index = 0; index < 2000; index++)
+        dispatcher_assign (dispatcher, index % 2? two: one, H (index));
+    for (int index = 0; index < 2000; index += 4)
+        dispatcher_unassign (dispatcher, H (index));    //  some answered
+    cr_assert_eq (one->load, 500);
+
+    dispatcher_remove (dispatcher, one, s_lost, record);
+    cr_assert_eq (record->lost_count, 500);
+    qsort (record->lost, record->lost_count, sizeof (void *), s_compare_handles);
+    for (size_t index = 0; index < 500; index++)
+        cr_assert_eq (record->lost [index], H (index * 4 + 2));
+    cr_assert_null (dispatcher_find (dispatcher, "a", 1));
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    cr_assert_eq (two->load, 1000);
+    for (int index = 1; index < 2000; index += 2)
+        cr_assert_eq (dispatcher_where (dispatcher, H (index)), two);
+
+    //  Removing a worker with nothing in flight reports nothing
+    dispatcher_worker_t *idle = s_join (dispatcher, "c", CK_SERVICE_PAYMENT, "p3", 5, 0);
+    dispatcher_remove (dispatcher, idle, s_lost, record);
+    cr_assert_eq (record->lost_count, 500);
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, lost_handles_can_be_sent_on_at_once)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "p1", 3, 0);
+    dispatcher_worker_t *two = s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 2, 0);
+    for (int index = 0; index < 3; index++)
+        dispatcher_assign (dispatcher, one, H (index));
+    dispatcher_remove (dispatcher, one, s_redispatch, record);
+    //  The removed worker is never picked; what does not fit waits
+    cr_assert_eq (record->lost_count, 3);
+    cr_assert_eq (record->picked [0], two);
+    cr_assert_eq (record->picked [1], two);
+    cr_assert_null (record->picked [2]);
+    cr_assert_eq (two->load, 2);
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_PAYMENT), 1);
+    cr_assert_eq (dispatcher_next_waiting (dispatcher, CK_SERVICE_PAYMENT),
+                  record->lost [2]);
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    dispatcher_worker_t *old = s_join (dispatcher, "old", CK_SERVICE_ORDER, "order-7", 8, 0);
+    dispatcher_worker_t *other = s_join (dispatcher, "x", CK_SERVICE_ORDER, "order-8", 8, 0);
+    dispatcher_assign (dispatcher, old, H (1));
+    dispatcher_assign (dispatcher, old, H (2));
+    dispatcher_assign (dispatcher, other, H (3));
+
+    dispatcher_worker_t *fresh = dispatcher_join (dispatcher, "new", 3, CK_SERVICE_ORDER,
+        "order-7", 4, 500, s_lost, record);
+    cr_assert_not_null (fresh);
+    cr_assert_eq (record->lost_count, 2);
+    qsort (record->lost, record->lost_count, sizeof (void *), s_compare_handles);
+    cr_assert_eq (record->lost [0], H (1));
+    cr_assert_eq (record->lost [1], H (2));
+    cr_assert_null (dispatcher_find (dispatcher, "old", 3));
+    cr_assert_eq (dispatcher_find (dispatcher, "new", 3), fresh);
+    cr_assert_eq (fresh->load, 0);
+    cr_assert_eq (fresh->capacity, 4);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 2);
+    cr_assert_eq (dispatcher_where (dispatcher, H (3)), other);
+
+    //  The same instance name in another service is another instance
+    s_join (dispatcher, "inv", CK_SERVICE_INVENTORY, "order-7", 4, 500);
+    cr_assert_eq (dispatcher_find (dispatcher, "new", 3), fresh);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 3);
+
+    //  A routing id reused by another instance replaces what it was
+    dispatcher_assign (dispatcher, fresh, H (4));
+    dispatcher_worker_t *reused = dispatcher_join (dispatcher, "new", 3,
+        CK_SERVICE_PAYMENT, "payment-1", 4, 600, s_lost, record);
+    cr_assert_eq (reused->service, CK_SERVICE_PAYMENT);
+    cr_assert_eq (record->lost_count, 3);
+    cr_assert_eq (record->lost [2], H (4));
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, expiry_by_liveness)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    cr_assert_eq (dispatcher_next_expiry (dispatcher), INT64_MAX);
+    dispatcher_worker_t *quiet = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "quiet", 4, 1000);
+    dispatcher_worker_t *chatty = s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "chatty", 4, 1000);
+    dispatcher_worker_t *late = s_join (dispatcher, "c", CK_SERVICE_INVENTORY, "late", 4, 2500);
+    dispatcher_assign (dispatcher, quiet, H (1));
+    dispatcher_assign (dispatcher, chatty, H (2));
+    cr_assert_eq (dispatcher_next_expiry (dispatcher), 1000 + LIVENESS);
+    dispatcher_heard (dispatcher, chatty, 2000);
+    cr_assert_eq (dispatcher_next_expiry (dispatcher), 1000 + LIVENESS);
+
+    //  Just before its time nothing goes
+    cr_assert_eq (dispatcher_expire (dispatcher, 1000 + LIVENESS - 1, s_lost, s_gone, record), 0);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 3);
+    //  At its time the quiet one goes, with its handle
+    cr_assert_eq (dispatcher_expire (dispatcher, 1000 + LIVENESS, s_lost, s_gone, record), 1);
+    cr_assert_eq (record->gone_count, 1);
+    cr_assert_str_eq (record->gone [0], "quiet");
+    cr_assert_eq (record->lost_count, 1);
+    cr_assert_eq (record->lost [0], H (1));
+    cr_assert_null (dispatcher_find (dispatcher, "a", 1));
+    cr_assert_eq (dispatcher_where (dispatcher, H (2)), chatty);
+    cr_assert_eq (dispatcher_next_expiry (dispatcher), 2000 + LIVENESS);
+
+    //  Later, both others at once
+    cr_assert_eq (dispatcher_expire (dispatcher, 10000, s_lost, s_gone, record), 2);
+    cr_assert_eq (record->gone_count, 3);
+    cr_assert_eq (record->lost_count, 2);
+    cr_assert_eq (record->lost [1], H (2));
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 0);
+    cr_assert_eq (dispatcher_next_expiry (dispatcher), INT64_MAX);
+    (void) late;
+
+    //  NULL callbacks are allowed
+    dispatcher_worker_t *worker = s_join (dispatcher, "d", CK_SERVICE_ORDER, "o", 4, 0);
+    dispatcher_assign (dispatcher, worker, H (3));
+    cr_assert_eq (dispatcher_expire (dispatcher, LIVENESS, NULL, NULL, NULL), 1);
+    cr_assert_null (dispatcher_where (dispatcher, H (3)));
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, waits_are_fifo_and_cancellable)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    cr_assert_null (dispatcher_next_waiting (dispatcher, CK_SERVICE_INVENTORY));
+    for (int index = 0; index < 10; index++)
+        dispatcher_wait (dispatcher, CK_SERVICE_INVENTORY, H (index));
+    dispatcher_wait (dispatcher, CK_SERVICE_ORDER, H (100));
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_INVENTORY), 10);
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_ORDER), 1);
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_PAYMENT), 0);
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_NONE), 11);
+
+    dispatcher_cancel_wait (dispatcher, H (0));     //  head
+    dispatcher_cancel_wait (dispatcher, H (5));     //  middle
+    dispatcher_cancel_wait (dispatcher, H (9));     //  tail
+    dispatcher_cancel_wait (dispatcher, H (9));     //  twice: no-op
+    dispatcher_cancel_wait (dispatcher, H (100));
+    dispatcher_cancel_wait (dispatcher, H (200));   //  never waited
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_INVENTORY), 7);
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_ORDER), 0);
+    cr_assert_null (dispatcher_next_waiting (dispatcher, CK_SERVICE_ORDER));
+
+    int expected [] = { 1, 2, 3, 4, 6, 7, 8 };
+    for (int index = 0; index < 7; index++)
+        cr_assert_eq (dispatcher_next_waiting (dispatcher, CK_SERVICE_INVENTORY),
+                      H (expected [index]));
+    cr_assert_null (dispatcher_next_waiting (dispatcher, CK_SERVICE_INVENTORY));
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_NONE), 0);
+
+    //  A handle can wait again once it left the queue
+    dispatcher_wait (dispatcher, CK_SERVICE_INVENTORY, H (1));
+    dispatcher_wait (dispatcher, CK_SERVICE_INVENTORY, H (2));
+    cr_assert_eq (dispatcher_next_waiting (dispatcher, CK_SERVICE_INVENTORY), H (1));
+    //  Destroy frees what still waits (ASan checks)
+    dispatcher_destroy (&dispatcher);
+}
+
+Test (dispatcher, thousands_waiting)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    for (int index = 0; index < 5000; index++)
+        dispatcher_wait (dispatcher, CK_SERVICE_PAYMENT, H (index));
+    for (int index = 1; index < 5000; index += 2)
+        dispatcher_cancel_wait (dispatcher, H (index));
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_PAYMENT), 2500);
+    for (int index = 0; index < 5000; index += 2)
+        cr_assert_eq (dispatcher_next_waiting (dispatcher, CK_SERVICE_PAYMENT), H (index));
+    cr_assert_eq (dispatcher_waiting (dispatcher, CK_SERVICE_PAYMENT), 0);
+    dispatcher_destroy (&dispatcher);
+}
+
+static void
+s_count_load (void *arg, dispatcher_worker_t *worker)
+{
+    uint32_t *totals = (uint32_t *) arg;
+    totals [worker->service] += worker->load;
+    totals [0]++;
+}
+
+Test (dispatcher, counts_and_iteration)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 0);
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_INVENTORY, "i1", 8, 0);
+    s_join (dispatcher, "b", CK_SERVICE_INVENTORY, "i2", 8, 0);
+    dispatcher_worker_t *three = s_join (dispatcher, "c", CK_SERVICE_PAYMENT, "p1", 8, 0);
+    s_join (dispatcher, "d", CK_SERVICE_ORDER, "o1", 8, 0);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_INVENTORY), 2);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 4);
+    dispatcher_assign (dispatcher, one, H (1));
+    dispatcher_assign (dispatcher, one, H (2));
+    dispatcher_assign (dispatcher, three, H (3));
+
+    uint32_t totals [CK_SERVICE_COUNT] = { 0 };
+    dispatcher_each (dispatcher, s_count_load, totals);
+    cr_assert_eq (totals [0], 4);           //  workers visited
+    cr_assert_eq (totals [CK_SERVICE_INVENTORY], 2);
+    cr_assert_eq (totals [CK_SERVICE_PAYMENT], 1);
+    cr_assert_eq (totals [CK_SERVICE_ORDER], 0);
+
+    dispatcher_remove (dispatcher, one, NULL, NULL);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_INVENTORY), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 3);
+    cr_assert_null (dispatcher_where (dispatcher, H (1)));
+    dispatcher_destroy (&dispatcher);
+}

@@ -1,0 +1,242 @@
+/*  main.c - checkout, the command-line client of the checkout coordinator
+    submit a checkout, ask its status, or ping; exit codes tell the outcome.
+*/
+#include <czmq.h>
+#include <limits.h>
+#include "checkout_client.h"
+#include "cli_cart.h"
+#include "cli_print.h"
+#include "codec.h"
+#include "config.h"
+#include "w1.h"
+
+//  Exit codes (docs/client.md)
+#define EXIT_DONE           0           //  confirmed, PONG, STATUS answered
+#define EXIT_NO_ANSWER      1           //  unreachable, timeout, interrupted
+#define EXIT_USAGE          2           //  bad flags or configuration
+#define EXIT_FAILED         3           //  the checkout failed
+#define EXIT_UNFINISHED     4           //  stuck or pending
+#define EXIT_ERROR          5           //  the coordinator answered ERROR
+
+static const ck_option_t s_options [] = {
+    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP",
+      "the coordinator's frontend" },
+    { "timeout", CK_OPT_INT, "10000", 1, 86400000, "MS", "how long to wait for the answer" },
+    { "json", CK_OPT_BOOL, NULL, 0, 0, NULL, "print the reply body as one line of JSON" },
+    { "checkout-id", CK_OPT_STRING, NULL, 0, 0, "ID", "submit: the idempotency key" },
+    { "cart-id", CK_OPT_STRING, NULL, 0, 0, "ID", "submit: the cart" },
+    { "customer", CK_OPT_STRING, NULL, 0, 0, "ID", "submit: the customer" },
+    { "currency", CK_OPT_STRING, NULL, 0, 0, "XXX", "submit: ISO 4217 code, e.g. EUR" },
+    { "item", CK_OPT_LIST, NULL, 0, 0, "SKU:QTY:UNIT_PRICE",
+      "submit: a line of the cart, price in minor units" },
+    { "amount", CK_OPT_INT, NULL, 0, LONG_MAX, "N",
+      "submit: the total, checked against the lines (default: their sum)" },
+    { "payment-method", CK_OPT_STRING, NULL, 0, 0, "TOKEN", "submit: e.g. pm_card_visa" },
+    { "country", CK_OPT_STRING, NULL, 0, 0, "XX", "submit: ship_to country" },
+    { "ack", CK_OPT_BOOL, NULL, 0, 0, NULL, "submit: ask for ACCEPTED once durable" },
+    { "cart", CK_OPT_STRING, NULL, 0, 0, "FILE", "submit: the cart from a ZPL file" },
+    { "w1", CK_OPT_INT, NULL, 0, LONG_MAX, "K", "submit: checkout K of workload W1" },
+    { "prefix", CK_OPT_STRING, NULL, 0, 0, "TEXT", "submit --w1: put TEXT before the ids" },
+    { .name = NULL }
+};
+
+static const ck_program_t s_program = {
+    .name = "checkout",
+    .summary = "the checkout client: submit (flags, --cart FILE or --w1 K), "
+               "status CHECKOUT_ID, ping",
+    .args = "COMMAND [CHECKOUT_ID]",
+    .max_args = 2,
+    .options = s_options
+};
+
+//  Flags that set one key of the cart each; items and ack are apart
+static const struct { const char *flag; const char *key; } s_fields [] = {
+    { "checkout-id", "checkout_id" }, { "cart-id", "cart_id" },
+    { "customer", "customer_id" }, { "currency", "currency" },
+    { "payment-method", "payment_method" }, { "country", "country" },
+};
+
+//  The base of the cart: W1 checkout K, a cart file, or nothing
+static int
+s_cart_base (ck_config_t *config, cli_cart_t *cart)
+{
+    char reason [CLI_REASON_SIZE];
+    const char *file = ck_config_str (config, "cart");
+    const char *prefix = ck_config_str (config, "prefix");
+    bool w1 = ck_config_str (config, "w1") != NULL;
+    if (file && w1)
+        ck_config_usage_error (config, "--cart and --w1: give one of them");
+    else
+    if (prefix && !w1)
+        ck_config_usage_error (config, "--prefix: only with --w1");
+    else
+    if (w1 && w1_checkout_prefixed (prefix, (uint64_t) ck_config_int (config, "w1"),
+                                    &cart->checkout))
+        ck_config_usage_error (config, "--prefix '%.64s': must be up to %d bytes of "
+                               "[A-Za-z0-9._:-]", prefix, W1_PREFIX_MAX);
+    else
+    if (file && cli_cart_load (cart, file, reason))
+        ck_config_usage_error (config, "--cart %.200s: %s", file, reason);
+    else
+        return 0;
+    return -1;
+}
+
+//  Builds the cart to submit: the base, then the flags over it
+static int
+s_cart_build (ck_config_t *config, cli_cart_t *cart)
+{
+    char reason [CLI_REASON_SIZE];
+    cli_cart_init (cart);
+    if (s_cart_base (config, cart))
+        return -1;
+    for (size_t i = 0; i < sizeof s_fields / sizeof s_fields [0]; i++) {
+        const char *value = ck_config_str (config, s_fields [i].flag);
+        if (value && cli_cart_set (cart, s_fields [i].key, value, reason)) {
+            ck_config_usage_error (config, "--%s: %s", s_fields [i].flag, reason);
+            return -1;
+        }
+    }
+    size_t items = ck_config_list_size (config, "item");
+    if (items)
+        cli_cart_clear_items (cart);
+    for (size_t i = 0; i < items; i++)
+        if (cli_cart_set (cart, "item", ck_config_list_at (config, "item", i), reason)) {
+            ck_config_usage_error (config, "--item: %s", reason);
+            return -1;
+        }
+    const char *amount = ck_config_str (config, "amount");
+    if (amount && cli_cart_set (cart, "amount", amount, reason)) {
+        ck_config_usage_error (config, "--amount: %s", reason);
+        return -1;
+    }
+    if (ck_config_bool (config, "ack"))
+        cart->checkout.ack = true;
+    if (cli_cart_finish (cart, reason)) {
+        ck_config_usage_error (config, "submit: %s", reason);
+        return -1;
+    }
+    return 0;
+}
+
+//  Checks the command line's positional arguments
+static ck_command_t
+s_command (ck_config_t *config)
+{
+    int count = ck_config_arg_count (config);
+    const char *name = count? ck_config_arg (config, 0): "";
+    int wanted = streq (name, "status")? 2: 1;
+    ck_command_t command = streq (name, "submit")? CK_CMD_CHECKOUT:
+                           streq (name, "status")? CK_CMD_STATUS:
+                           streq (name, "ping")? CK_CMD_PING: CK_CMD_NONE;
+    if (count == 0)
+        ck_config_usage_error (config, "missing COMMAND: submit, status or ping");
+    else
+    if (command == CK_CMD_NONE)
+        ck_config_usage_error (config, "unknown command '%.64s': submit, status or ping", name);
+    else
+    if (count != wanted)
+        ck_config_usage_error (config, "%s takes %s", name,
+                               wanted == 2? "one CHECKOUT_ID": "no argument");
+    else
+    if (command == CK_CMD_STATUS && !ck_id_valid (ck_config_arg (config, 1),
+                                                  strlen (ck_config_arg (config, 1))))
+        ck_config_usage_error (config, "status '%.64s': not a checkout id",
+                               ck_config_arg (config, 1));
+    else
+        return command;
+    return CK_CMD_NONE;
+}
+
+//  The exit code of a RESULT to submit
+static int
+s_result_exit (const ck_result_t *result)
+{
+    if (result->status == CK_STATUS_CONFIRMED)
+        return EXIT_DONE;
+    return result->status == CK_STATUS_FAILED? EXIT_FAILED: EXIT_UNFINISHED;
+}
+
+//  Prints the answer and returns the exit code
+static int
+s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
+          ck_command_t answer)
+{
+    if (answer == CK_CMD_NONE) {
+        if (zsys_interrupted)
+            fprintf (stderr, "checkout: interrupted\n");
+        else
+            fprintf (stderr, "checkout: no answer from %s within %ld ms\n",
+                     checkout_client_endpoint (client), ck_config_int (config, "timeout"));
+        return EXIT_NO_ANSWER;
+    }
+    const checkout_reply_t *reply = checkout_client_reply (client);
+    bool json = ck_config_bool (config, "json");
+    if (json)
+        cli_print_json (stdout, reply->body, reply->body_size);
+    if (answer == CK_CMD_ERROR) {
+        if (!json)
+            cli_print_error (stderr, &reply->error);
+        return EXIT_ERROR;
+    }
+    if (answer == CK_CMD_PONG) {
+        if (!json)
+            cli_print_pong (stdout, checkout_client_endpoint (client), &reply->pong);
+        return EXIT_DONE;
+    }
+    if (asked == CK_CMD_STATUS) {
+        if (!json)
+            cli_print_status (stdout, &reply->result);
+        return EXIT_DONE;
+    }
+    if (!json)
+        cli_print_result (stdout, &reply->result);
+    return s_result_exit (&reply->result);
+}
+
+static int
+s_run (ck_config_t *config)
+{
+    ck_command_t command = s_command (config);
+    cli_cart_t cart;
+    if (command == CK_CMD_NONE
+    || (command == CK_CMD_CHECKOUT && s_cart_build (config, &cart)))
+        return EXIT_USAGE;
+    const char *frontend = ck_config_str (config, "frontend");
+    checkout_client_t *client = checkout_client_new (frontend);
+    if (!client) {
+        ck_config_usage_error (config, "--frontend '%.64s': not an endpoint to connect to",
+                               frontend);
+        return EXIT_USAGE;
+    }
+    checkout_client_set_verbose (client, ck_config_bool (config, "verbose"));
+    int timeout = (int) ck_config_int (config, "timeout");
+    ck_command_t answer = CK_CMD_NONE;
+    if (command == CK_CMD_CHECKOUT)
+        answer = checkout_client_submit (client, &cart.checkout, timeout);
+    else
+    if (command == CK_CMD_STATUS)
+        answer = checkout_client_status (client, ck_config_arg (config, 1), timeout);
+    else
+        answer = checkout_client_ping (client, timeout);
+    int exit_code = s_report (config, client, command, answer);
+    fflush (stdout);
+    checkout_client_destroy (&client);
+    return exit_code;
+}
+
+int
+main (int argc, char *argv [])
+{
+    int exit_code = EXIT_USAGE;
+    ck_config_t *config = ck_config_new (&s_program, argc, argv, &exit_code);
+    if (!config)
+        return exit_code;
+    zsys_init ();
+    //  stdout carries the answer (and --json); logs go apart
+    zsys_set_logstream (stderr);
+    zsys_set_logident ("checkout");
+    exit_code = s_run (config);
+    ck_config_destroy (&config);
+    return exit_code;
+}

@@ -1,0 +1,449 @@
+/*  coordinator.c - the coordinator actor's life and its loop
+    Reads, runs the engine, commits the turn, then sends what it caused.
+
+    Durability rule (protocol.md §7): every transition the engine makes in
+    a turn is written to the saga log inside one transaction, and no
+    message that a transition causes leaves before that transaction has
+    committed.  So the outbox holds the turn's sends, replies and events
+    until the commit; a commit that fails stops the coordinator, and the
+    log, which never saw those transitions, is what the next start resumes.
+*/
+#include "coordinator_internal.h"
+
+#define TURN_MESSAGES 512               //  most messages read per socket per turn
+#define MAX_POLL_MS   1000
+
+uint64_t
+coordinator_wall_us (void)
+{
+    struct timespec now;
+    clock_gettime (CLOCK_REALTIME, &now);
+    return (uint64_t) now.tv_sec * 1000000 + (uint64_t) now.tv_nsec / 1000;
+}
+
+saga_clock_t
+coordinator_clock (void)
+{
+    //  wall-clock time (czmq's zclock_usecs is monotonic, reset by a
+    //  reboot): deadlines and elapsed_us survive a restart, history is dated
+    uint64_t now = coordinator_wall_us ();
+    return (saga_clock_t) { now, now / 1000 };
+}
+
+entry_t *
+coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest)
+{
+    entry_t *entry = (entry_t *) zmalloc (sizeof (entry_t));
+    entry->saga = saga;
+    entry->cart_digest = cart_digest;
+    zhashx_insert (self->by_saga, saga->saga_id, entry);
+    zhashx_insert (self->by_checkout, saga->checkout_id, entry);
+    return entry;
+}
+
+static void
+s_entry_destroy (self_t *self, entry_t **entry_p)
+{
+    entry_t *entry = *entry_p;
+    backend_forget (self, entry);
+    deadlines_cancel (self->deadlines, entry);
+    zhashx_delete (self->by_checkout, entry->saga->checkout_id);
+    zhashx_delete (self->by_saga, entry->saga->saga_id);
+    saga_destroy (&entry->saga);
+    free (entry);
+    *entry_p = NULL;
+}
+
+static void
+s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action)
+{
+    if (self->outbox_size == self->outbox_capacity) {
+        size_t capacity = self->outbox_capacity? self->outbox_capacity * 2: 256;
+        outbox_item_t *grown = (outbox_item_t *) realloc (self->outbox,
+                                                          capacity * sizeof *grown);
+        assert (grown);
+        self->outbox = grown;
+        self->outbox_capacity = capacity;
+    }
+    self->outbox [self->outbox_size++] = (outbox_item_t) { entry, *action };
+}
+
+//  Carries out the engine's actions: PERSIST now, inside the turn's
+//  transaction; timers now (they are only memory); the rest after commit
+void
+coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
+{
+    for (uint32_t i = 0; i < actions->count; i++) {
+        saga_action_t *action = &actions->list [i];
+        switch (action->kind) {
+            case SAGA_ACTION_PERSIST:
+                if (!self->in_transaction) {
+                    if (saga_log_begin (self->log)) {
+                        self->failed = true;
+                        return;
+                    }
+                    self->in_transaction = true;
+                }
+                if (saga_log_persist (self->log, entry->saga, action->persist.created,
+                                      entry->cart_digest, actions->history,
+                                      actions->history_count))
+                    self->failed = true;
+                if (action->persist.terminal && !entry->done) {
+                    //  a marker for s_flush: free the entry once the turn is sent
+                    entry->done = true;
+                    saga_action_t marker = { .kind = SAGA_ACTION_NONE };
+                    s_outbox_push (self, entry, &marker);
+                }
+                break;
+            case SAGA_ACTION_SET_TIMER:
+                deadlines_set (self->deadlines, entry, action->timer.at_us);
+                break;
+            case SAGA_ACTION_IGNORED:
+                self->counters.ignored_replies++;
+                break;
+            default:
+                s_outbox_push (self, entry, action);
+                break;
+        }
+    }
+}
+
+//  Sends the saga's RESULT to every client waiting for it, then forgets them
+void
+coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status)
+{
+    saga_engine_result (self->engine, entry->saga, self->result);
+    self->result->status = status;
+    for (uint8_t i = 0; i < entry->waiter_count; i++)
+        frontend_result_to (self, &entry->waiters [i], self->result);
+    entry->waiter_count = 0;
+}
+
+static void
+s_accepted (self_t *self, entry_t *entry)
+{
+    if (!entry->ack)
+        return;
+    ck_accepted_t accepted = { 0 };
+    memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
+    memcpy (accepted.saga_id, entry->saga->saga_id, CK_ID_SIZE);
+    if (ck_encode_accepted (&accepted, &self->body))
+        return;
+    for (uint8_t i = 0; i < entry->waiter_count; i++)
+        ck_frame_send (self->frontend, entry->waiters [i].bytes, entry->waiters [i].size,
+                       CK_PROTO_CLIENT, CK_CMD_ACCEPTED, self->body.data, self->body.size);
+}
+
+static void
+s_outbox_run (self_t *self, outbox_item_t *item)
+{
+    saga_action_t *action = &item->action;
+    entry_t *entry = item->entry;
+    switch (action->kind) {
+        case SAGA_ACTION_SEND_REQUEST:
+            if (action->send.attempt > 1)
+                self->counters.retries++;
+            backend_send_request (self, entry);
+            break;
+        case SAGA_ACTION_REPLY_ACCEPTED:
+            s_accepted (self, entry);
+            break;
+        case SAGA_ACTION_REPLY_RESULT:
+            if (action->result.status == CK_STATUS_STUCK)
+                self->counters.stuck++;
+            else {
+                if (action->result.status == CK_STATUS_CONFIRMED)
+                    self->counters.confirmed++;
+                else
+                    self->counters.failed++;
+                histogram_record (self->latency, entry->saga->elapsed_us);
+            }
+            coordinator_send_result (self, entry, action->result.status);
+            break;
+        case SAGA_ACTION_PUBLISH:
+            if (action->publish.kind == CK_EVENT_SAGA_STARTED)
+                self->counters.started++;
+            events_publish (self, action);
+            break;
+        default:
+            break;
+    }
+}
+
+//  Commits what the turn wrote; false when it could not
+static bool
+s_commit (self_t *self)
+{
+    if (!self->in_transaction)
+        return !self->failed;
+    self->in_transaction = false;
+    if (self->failed || saga_log_commit (self->log)) {
+        saga_log_rollback (self->log);
+        self->failed = true;
+        zsys_error ("coordinator: the saga log could not commit; stopping so that "
+                    "a restart resumes from what is durable");
+        return false;
+    }
+    return true;
+}
+
+//  Ends the turn: commit, then send, then free the sagas that ended.
+//  Sending can itself cause transitions (a participant found gone moves
+//  its requests elsewhere); those are committed in their own round before
+//  what they cause is sent.
+static void
+s_flush (self_t *self)
+{
+    size_t ran = 0;
+    while (s_commit (self) && ran < self->outbox_size) {
+        size_t end = self->outbox_size;
+        for (; ran < end; ran++)
+            s_outbox_run (self, &self->outbox [ran]);
+    }
+    if (self->failed)
+        return;
+    for (size_t i = 0; i < self->outbox_size; i++)
+        if (self->outbox [i].action.kind == SAGA_ACTION_NONE)
+            s_entry_destroy (self, &self->outbox [i].entry);
+    self->outbox_size = 0;
+}
+
+static void
+s_timer_fired (self_t *self, entry_t *entry, saga_clock_t clock)
+{
+    saga_t *saga = entry->saga;
+    if (saga->wait == SAGA_IN_FLIGHT && clock.now_us >= saga->deadline_us)
+        backend_forget (self, entry);   //  the request is lost, wherever it was
+    saga_actions_t actions;
+    saga_engine_timeout (self->engine, saga, clock, &actions);
+    coordinator_apply (self, entry, &actions);
+}
+
+//  Recovery, first half: the log hands over each saga that did not end
+static void
+s_restore_one (void *arg, saga_t *saga)
+{
+    self_t *self = (self_t *) arg;
+    coordinator_entry_new (self, saga, 0);
+}
+
+//  Recovery (protocol.md §7): every saga that did not end goes on, its
+//  current request sent again with attempt + 1.  The log is read to the
+//  end before anything is written to it.
+static int
+s_recover (self_t *self)
+{
+    int count = saga_log_each_active (self->log, s_restore_one, self);
+    if (count <= 0)
+        return count;
+    saga_clock_t clock = coordinator_clock ();
+    zlistx_t *entries = zhashx_values (self->by_saga);
+    for (entry_t *entry = (entry_t *) zlistx_first (entries); entry;
+         entry = (entry_t *) zlistx_next (entries)) {
+        char saga_id [CK_ID_SIZE];
+        if (saga_log_find_checkout (self->log, entry->saga->checkout_id, saga_id,
+                                    &entry->cart_digest) != 1)
+            self->failed = true;
+        saga_actions_t actions;
+        saga_engine_resume (self->engine, entry->saga, clock, &actions);
+        coordinator_apply (self, entry, &actions);
+    }
+    zlistx_destroy (&entries);
+    s_flush (self);
+    return self->failed? -1: count;
+}
+
+//  --------------------------------------------------------------------------
+//  Life
+
+static zsock_t *
+s_bind (int type, const char *endpoint, const char *name)
+{
+    zsock_t *sock = zsock_new (type);
+    if (!sock)
+        return NULL;
+    zsock_set_linger (sock, 1000);      //  bounded: flush final replies, never hang
+    if (type == ZMQ_ROUTER) {
+        zsock_set_router_mandatory (sock, 1);
+        zsock_set_sndhwm (sock, 100000);
+        zsock_set_rcvhwm (sock, 100000);
+        //  bodies up to 4x the limit still arrive, so that the sender can be
+        //  told too_large; anything larger drops its connection
+        zsock_set_maxmsgsize (sock, 4 * CK_MAX_BODY);
+    }
+    else
+        zsock_set_sndhwm (sock, 100000);
+    if (zsock_bind (sock, "%s", endpoint) < 0) {
+        zsys_error ("coordinator: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (zmq_errno ()));
+        zsock_destroy (&sock);
+    }
+    return sock;
+}
+
+static void
+s_self_destroy (self_t **self_p)
+{
+    self_t *self = *self_p;
+    if (!self)
+        return;
+    events_stop (self);
+    if (self->by_saga) {
+        for (entry_t *entry = (entry_t *) zhashx_first (self->by_saga); entry;
+             entry = (entry_t *) zhashx_first (self->by_saga))
+            s_entry_destroy (self, &entry);
+    }
+    zhashx_destroy (&self->by_saga);
+    zhashx_destroy (&self->by_checkout);
+    deadlines_destroy (&self->deadlines);
+    dispatcher_destroy (&self->dispatcher);
+    histogram_destroy (&self->latency);
+    saga_engine_destroy (&self->engine);
+    saga_log_destroy (&self->log);
+    zsock_destroy (&self->frontend);
+    zsock_destroy (&self->backend);
+    zsock_destroy (&self->events);
+    ck_buf_free (&self->body);
+    free (self->result);
+    free (self->outbox);
+    free (self);
+    *self_p = NULL;
+}
+
+static self_t *
+s_self_new (zsock_t *pipe, const coordinator_config_t *config)
+{
+    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    self->pipe = pipe;
+    self->config = *config;
+    self->started_us = (uint64_t) zclock_usecs ();
+    //  saga ids stay unique across restarts: the prefix is the start time
+    snprintf (self->id_prefix, sizeof self->id_prefix, "sg-%llx-",
+              (unsigned long long) coordinator_wall_us ());
+    ck_buf_init (&self->body);
+    self->result = (ck_result_t *) zmalloc (sizeof (ck_result_t));
+    self->by_saga = zhashx_new ();
+    self->by_checkout = zhashx_new ();
+    self->deadlines = deadlines_new ();
+    self->dispatcher = dispatcher_new (config->heartbeat_ivl_ms * config->liveness);
+    self->latency = histogram_new ();
+    store_options_t options = { .sync = config->sync };
+    self->log = saga_log_new (config->db, &options);
+    self->engine = saga_engine_new (saga_def_checkout (), &config->policy);
+    if (!self->log || !self->engine
+    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend"))
+    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend"))
+    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events"))
+    ||  events_start (self))
+        s_self_destroy (&self);
+    return self;
+}
+
+//  One loop turn; returns -1 when the actor must stop
+static int
+s_turn (self_t *self)
+{
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->backend), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->frontend_monitor), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (self->backend_monitor), 0, ZMQ_POLLIN, 0 },
+    };
+    //  heartbeats and stats run on the monotonic clock; saga deadlines on
+    //  wall-clock microseconds, which a restart does not reset
+    int64_t now_ms = zclock_mono ();
+    int64_t wait_ms = (self->next_stats_ms < self->next_heartbeat_ms
+                    ? self->next_stats_ms: self->next_heartbeat_ms) - now_ms;
+    int64_t expiry = dispatcher_next_expiry (self->dispatcher);
+    if (expiry != INT64_MAX && expiry - now_ms < wait_ms)
+        wait_ms = expiry - now_ms;
+    uint64_t deadline = deadlines_next (self->deadlines);
+    if (deadline) {
+        int64_t until = ((int64_t) deadline - (int64_t) coordinator_wall_us () + 999) / 1000;
+        if (until < wait_ms)
+            wait_ms = until;
+    }
+    long timeout = wait_ms <= 0? 0: wait_ms < MAX_POLL_MS? (long) wait_ms: MAX_POLL_MS;
+    //  EINTR is a signal: main decides when we stop, by destroying us
+    if (zmq_poll (items, 5, timeout) == -1)
+        return zmq_errno () == ETERM? -1: 0;
+    if (items [0].revents & ZMQ_POLLIN) {
+        char *command = zstr_recv (self->pipe);
+        if (command && streq (command, "$TERM"))
+            self->terminated = true;
+        zstr_free (&command);
+        if (self->terminated)
+            return -1;
+    }
+    for (int n = 0; n < TURN_MESSAGES && (zsock_events (self->frontend) & ZMQ_POLLIN); n++) {
+        zmsg_t *msg = zmsg_recv (self->frontend);
+        if (!msg)
+            break;
+        frontend_handle (self, msg);
+        zmsg_destroy (&msg);
+    }
+    for (int n = 0; n < TURN_MESSAGES && (zsock_events (self->backend) & ZMQ_POLLIN); n++) {
+        zmsg_t *msg = zmsg_recv (self->backend);
+        if (!msg)
+            break;
+        backend_handle (self, msg);
+        zmsg_destroy (&msg);
+    }
+    if (items [3].revents & ZMQ_POLLIN)
+        events_monitor (self, self->frontend_monitor, "frontend");
+    if (items [4].revents & ZMQ_POLLIN)
+        events_monitor (self, self->backend_monitor, "backend");
+
+    saga_clock_t clock = coordinator_clock ();
+    entry_t *entry;
+    while ((entry = (entry_t *) deadlines_pop_due (self->deadlines, clock.now_us)))
+        s_timer_fired (self, entry, clock);
+    now_ms = zclock_mono ();
+    backend_tick (self, now_ms);
+    if (now_ms >= self->next_stats_ms) {
+        events_stats (self);
+        self->next_stats_ms = now_ms + 1000;
+        if (!self->in_transaction)
+            saga_log_checkpoint (self->log);
+    }
+    s_flush (self);
+    return self->failed? -1: 0;
+}
+
+static void
+s_actor (zsock_t *pipe, void *args)
+{
+    self_t *self = s_self_new (pipe, (const coordinator_config_t *) args);
+    zsock_signal (pipe, 0);
+    zstr_send (pipe, self? "READY": "FAILED");
+    if (!self)
+        return;
+    int resumed = s_recover (self);
+    zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d",
+               self->config.frontend, self->config.backend, self->config.events,
+               self->config.db, resumed);
+    while (!self->failed && s_turn (self) == 0)
+        ;
+    //  whatever the last turn wrote is committed by s_flush; nothing is in hand
+    zsys_info ("coordinator: stopping in_flight=%zu", zhashx_size (self->by_saga));
+    bool failed = self->failed;
+    s_self_destroy (&self);
+    if (failed) {
+        //  main waits on the pipe for the stop: tell it this was a failure
+        zstr_send (pipe, "FAILED");
+    }
+}
+
+zactor_t *
+coordinator_new (const coordinator_config_t *config)
+{
+    zactor_t *actor = zactor_new (s_actor, (void *) config);
+    if (!actor)
+        return NULL;
+    char *status = zstr_recv (actor);
+    bool ready = status && streq (status, "READY");
+    zstr_free (&status);
+    if (!ready)
+        zactor_destroy (&actor);
+    return actor;
+}

@@ -1,0 +1,211 @@
+/*  coordinator_backend.c - the coordinator's participants (backend ROUTER)
+    READY, REPLY, HEARTBEAT, DISCONNECT; dispatch within capacity; liveness.
+
+    A request goes to the least loaded live instance of its service that
+    has capacity left, or waits in that service's queue; the wait counts
+    against the step's timeout (protocol.md §7).  A peer that talks without
+    having sent READY (typically after we restarted and its socket
+    reconnected by itself) is told DISCONNECT so that it registers again,
+    but a REPLY it sends is still applied to its saga.
+*/
+#include "coordinator_internal.h"
+
+static void
+s_disconnect (self_t *self, const void *routing_id, size_t size)
+{
+    ck_frame_send (self->backend, routing_id, size, CK_PROTO_WORKER, CK_CMD_DISCONNECT, NULL, 0);
+}
+
+//  The request in flight at a lost instance goes out again at once
+static void
+s_lost (void *arg, void *handle)
+{
+    self_t *self = (self_t *) arg;
+    entry_t *entry = (entry_t *) handle;
+    saga_actions_t actions;
+    saga_engine_worker_lost (self->engine, entry->saga, coordinator_clock (), &actions);
+    coordinator_apply (self, entry, &actions);
+}
+
+static void
+s_gone (void *arg, const dispatcher_worker_t *worker)
+{
+    self_t *self = (self_t *) arg;
+    zsys_warning ("coordinator: worker service=%s instance=%s lost: silent",
+                  ck_service_name (worker->service), worker->instance);
+    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+}
+
+void
+backend_forget (self_t *self, entry_t *entry)
+{
+    dispatcher_worker_t *worker = dispatcher_unassign (self->dispatcher, entry);
+    dispatcher_cancel_wait (self->dispatcher, entry);
+    if (worker)
+        backend_dispatch_waiting (self, worker->service);
+}
+
+//  Sends the saga's current request to an instance, or queues it
+void
+backend_send_request (self_t *self, entry_t *entry)
+{
+    saga_t *saga = entry->saga;
+    dispatcher_unassign (self->dispatcher, entry);
+    dispatcher_cancel_wait (self->dispatcher, entry);
+    ck_request_t request;
+    if (saga_terminal (saga) || saga_engine_request (self->engine, saga, &request))
+        return;
+    ck_service_t service = ck_type_service (request.type);
+    saga_clock_t clock = coordinator_clock ();
+    request.deadline_ms = saga->deadline_us > clock.now_us
+                        ? (uint32_t) ((saga->deadline_us - clock.now_us) / 1000): 0;
+    if (ck_encode_request (&request, &self->body)) {
+        zsys_error ("coordinator: saga=%s type=%s does not encode", saga->saga_id,
+                    ck_type_name (request.type));
+        return;
+    }
+    dispatcher_worker_t *worker;
+    while ((worker = dispatcher_pick (self->dispatcher, service))) {
+        if (ck_frame_send (self->backend, worker->routing_id, worker->routing_id_size,
+                           CK_PROTO_WORKER, CK_CMD_REQUEST, self->body.data,
+                           self->body.size) == 0) {
+            dispatcher_assign (self->dispatcher, worker, entry);
+            dispatcher_sent (self->dispatcher, worker, zclock_mono ());
+            return;
+        }
+        if (zmq_errno () != EHOSTUNREACH)
+            break;                  //  EAGAIN: its queue is full; wait
+        //  the peer's connection is gone: forget it and try another
+        zsys_warning ("coordinator: worker instance=%s unreachable", worker->instance);
+        events_worker (self, CK_EVENT_WORKER_LOST, worker);
+        dispatcher_remove (self->dispatcher, worker, s_lost, self);
+    }
+    dispatcher_wait (self->dispatcher, service, entry);
+}
+
+void
+backend_dispatch_waiting (self_t *self, ck_service_t service)
+{
+    //  each send either assigns the request or queues it again: stop when
+    //  nothing could be assigned
+    size_t waiting = dispatcher_waiting (self->dispatcher, service);
+    while (waiting-- > 0 && dispatcher_pick (self->dispatcher, service)) {
+        entry_t *entry = (entry_t *) dispatcher_next_waiting (self->dispatcher, service);
+        if (!entry)
+            break;
+        backend_send_request (self, entry);
+        if (!dispatcher_where (self->dispatcher, entry))
+            break;
+    }
+}
+
+static void
+s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
+{
+    ck_ready_t ready;
+    ck_decode_error_t err;
+    if (ck_decode_ready (frame->body, frame->body_size, &ready, &err)) {
+        self->counters.bad_messages++;
+        zsys_warning ("coordinator: backend bad READY: %s", err.message);
+        s_disconnect (self, frame->routing_id, frame->routing_id_size);
+        return;
+    }
+    dispatcher_worker_t *worker = dispatcher_join (self->dispatcher, frame->routing_id,
+        frame->routing_id_size, ready.service, ready.instance, ready.capacity, now_ms,
+        s_lost, self);
+    if (!worker)
+        return;
+    zsys_info ("coordinator: worker service=%s instance=%s capacity=%u joined",
+               ck_service_name (ready.service), ready.instance, ready.capacity);
+    events_worker (self, CK_EVENT_WORKER_JOINED, worker);
+    backend_dispatch_waiting (self, ready.service);
+}
+
+static void
+s_reply (self_t *self, const ck_frame_t *frame)
+{
+    ck_reply_t reply;
+    ck_decode_error_t err;
+    if (ck_decode_reply (frame->body, frame->body_size, &reply, &err)) {
+        self->counters.bad_messages++;
+        zsys_warning ("coordinator: backend bad REPLY: %s", err.message);
+        s_disconnect (self, frame->routing_id, frame->routing_id_size);
+        return;
+    }
+    entry_t *entry = (entry_t *) zhashx_lookup (self->by_saga, reply.saga_id);
+    if (!entry || entry->done) {
+        self->counters.ignored_replies++;   //  late: the saga has ended
+        return;
+    }
+    saga_t *saga = entry->saga;
+    if (reply.type == saga->type && reply.attempt == saga->attempt)
+        backend_forget (self, entry);       //  its instance has room again
+    saga_actions_t actions;
+    saga_engine_reply (self->engine, saga, &reply, coordinator_clock (), &actions);
+    coordinator_apply (self, entry, &actions);
+}
+
+void
+backend_handle (self_t *self, zmsg_t *msg)
+{
+    ck_frame_t frame = { .command = CK_CMD_NONE };
+    ck_decode_error_t err;
+    int64_t now_ms = zclock_mono ();
+    if (ck_frame_parse (msg, CK_PROTO_WORKER, true, &frame, &err)) {
+        self->counters.bad_messages++;
+        zsys_warning ("coordinator: backend bad message: %s", err.message);
+        if (frame.routing_id)
+            s_disconnect (self, frame.routing_id, frame.routing_id_size);
+        return;
+    }
+    dispatcher_worker_t *worker = dispatcher_find (self->dispatcher, frame.routing_id,
+                                                   frame.routing_id_size);
+    if (worker)
+        dispatcher_heard (self->dispatcher, worker, now_ms);
+    switch (frame.command) {
+        case CK_CMD_READY:
+            s_ready (self, &frame, now_ms);
+            break;
+        case CK_CMD_REPLY:
+            if (!worker)
+                s_disconnect (self, frame.routing_id, frame.routing_id_size);
+            s_reply (self, &frame);
+            break;
+        case CK_CMD_HEARTBEAT:
+            if (!worker)
+                s_disconnect (self, frame.routing_id, frame.routing_id_size);
+            break;
+        case CK_CMD_DISCONNECT:
+            if (worker) {
+                zsys_info ("coordinator: worker instance=%s disconnected", worker->instance);
+                events_worker (self, CK_EVENT_WORKER_LOST, worker);
+                dispatcher_remove (self->dispatcher, worker, s_lost, self);
+            }
+            break;
+        default:
+            break;
+    }
+}
+
+static void
+s_heartbeat (void *arg, dispatcher_worker_t *worker)
+{
+    self_t *self = (self_t *) arg;
+    int64_t now_ms = zclock_mono ();
+    if (now_ms - worker->sent_ms >= (int64_t) self->config.heartbeat_ivl_ms) {
+        if (ck_frame_send (self->backend, worker->routing_id, worker->routing_id_size,
+                           CK_PROTO_WORKER, CK_CMD_HEARTBEAT, NULL, 0) == 0)
+            dispatcher_sent (self->dispatcher, worker, now_ms);
+    }
+}
+
+//  Heartbeats to quiet instances, and the end of silent ones
+void
+backend_tick (self_t *self, int64_t now_ms)
+{
+    if (now_ms >= self->next_heartbeat_ms) {
+        dispatcher_each (self->dispatcher, s_heartbeat, self);
+        self->next_heartbeat_ms = now_ms + self->config.heartbeat_ivl_ms / 4;
+    }
+    dispatcher_expire (self->dispatcher, now_ms, s_lost, s_gone, self);
+}

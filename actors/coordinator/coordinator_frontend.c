@@ -1,0 +1,247 @@
+/*  coordinator_frontend.c - the coordinator's clients (frontend ROUTER)
+    CHECKOUT with dedupe and admission, STATUS with history, PING, errors.
+
+    Exactly one saga per checkout_id, ever (protocol.md §4): a running saga
+    is found in memory, an ended one in the saga log.  A repeat with the
+    same cart joins the running saga's waiters or gets the ended saga's
+    RESULT again; a repeat with another cart is a conflict.
+*/
+#include "coordinator_internal.h"
+
+//  FNV-1a over bytes, continuing from hash
+static uint64_t
+s_fnv (uint64_t hash, const void *bytes, size_t size)
+{
+    const uint8_t *p = (const uint8_t *) bytes;
+    for (size_t i = 0; i < size; i++)
+        hash = (hash ^ p [i]) * 1099511628211ULL;
+    return hash;
+}
+
+static uint64_t
+s_fnv_str (uint64_t hash, const char *s)
+{
+    return s_fnv (hash, s, strlen (s) + 1);     //  the NUL separates fields
+}
+
+//  The cart's fingerprint: every field of a CHECKOUT but checkout_id and ack
+static uint64_t
+s_cart_digest (const ck_checkout_t *checkout)
+{
+    uint64_t hash = 14695981039346656037ULL;
+    hash = s_fnv_str (hash, checkout->cart_id);
+    hash = s_fnv_str (hash, checkout->customer_id);
+    hash = s_fnv_str (hash, checkout->currency);
+    hash = s_fnv_str (hash, checkout->payment_method);
+    hash = s_fnv_str (hash, checkout->ship_to.country);
+    hash = s_fnv (hash, &checkout->amount, sizeof checkout->amount);
+    for (uint32_t i = 0; i < checkout->item_count; i++) {
+        hash = s_fnv_str (hash, checkout->items [i].sku);
+        hash = s_fnv (hash, &checkout->items [i].qty, sizeof checkout->items [i].qty);
+        hash = s_fnv (hash, &checkout->items [i].unit_price,
+                      sizeof checkout->items [i].unit_price);
+    }
+    return hash;
+}
+
+static void
+s_send (self_t *self, const peer_id_t *peer, ck_command_t command)
+{
+    ck_frame_send (self->frontend, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
+                   self->body.data, self->body.size);
+}
+
+static void
+s_error (self_t *self, const peer_id_t *peer, ck_error_code_t code,
+         const char *message, const char *checkout_id)
+{
+    ck_error_t error = { .code = code };
+    snprintf (error.message, sizeof error.message, "%s", message);
+    if (checkout_id)
+        snprintf (error.checkout_id, sizeof error.checkout_id, "%s", checkout_id);
+    if (ck_encode_error (&error, &self->body) == 0)
+        s_send (self, peer, CK_CMD_ERROR);
+}
+
+void
+frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result)
+{
+    if (ck_encode_result (result, &self->body) == 0)
+        s_send (self, peer, CK_CMD_RESULT);
+    else
+        zsys_error ("coordinator: saga=%s RESULT does not encode", result->saga_id);
+}
+
+static void
+s_add_waiter (entry_t *entry, const peer_id_t *peer)
+{
+    for (uint8_t i = 0; i < entry->waiter_count; i++)
+        if (entry->waiters [i].size == peer->size
+        &&  memcmp (entry->waiters [i].bytes, peer->bytes, peer->size) == 0)
+            return;
+    //  past MAX_WAITERS a client is not remembered: it gets the RESULT by
+    //  asking again, and memory stays bounded whatever clients send
+    if (entry->waiter_count < MAX_WAITERS)
+        entry->waiters [entry->waiter_count++] = *peer;
+}
+
+//  Fills the scratch RESULT from an ended saga in the log; -1 if it can't
+static int
+s_logged_result (self_t *self, const char *saga_id)
+{
+    saga_t *saga = saga_log_load (self->log, saga_id);
+    if (!saga)
+        return -1;
+    saga_engine_result (self->engine, saga, self->result);
+    saga_destroy (&saga);
+    return 0;
+}
+
+static void
+s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *checkout,
+                  uint64_t digest)
+{
+    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, checkout->checkout_id);
+    if (entry) {
+        if (entry->cart_digest != digest) {
+            s_error (self, peer, CK_CONFLICT, "checkout_id is used by a different cart",
+                     checkout->checkout_id);
+            return;
+        }
+        s_add_waiter (entry, peer);
+        if (checkout->ack && !entry->done) {
+            //  it is durable already: say so now
+            ck_accepted_t accepted = { 0 };
+            memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
+            memcpy (accepted.saga_id, entry->saga->saga_id, CK_ID_SIZE);
+            if (ck_encode_accepted (&accepted, &self->body) == 0)
+                s_send (self, peer, CK_CMD_ACCEPTED);
+        }
+        return;
+    }
+    char saga_id [CK_ID_SIZE];
+    uint64_t logged_digest;
+    if (saga_log_find_checkout (self->log, checkout->checkout_id, saga_id, &logged_digest) != 1
+    ||  s_logged_result (self, saga_id)) {
+        s_error (self, peer, CK_BAD_REQUEST, "the saga log could not be read",
+                 checkout->checkout_id);
+        return;
+    }
+    if (logged_digest != digest)
+        s_error (self, peer, CK_CONFLICT, "checkout_id is used by a different cart",
+                 checkout->checkout_id);
+    else
+        frontend_result_to (self, peer, self->result);
+}
+
+static void
+s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
+{
+    ck_checkout_t checkout;
+    ck_decode_error_t err;
+    if (ck_decode_checkout (frame->body, frame->body_size, &checkout, &err)) {
+        self->counters.bad_messages++;
+        s_error (self, peer, err.code, err.message, NULL);
+        return;
+    }
+    uint64_t digest = s_cart_digest (&checkout);
+    char saga_id [CK_ID_SIZE];
+    uint64_t logged_digest;
+    if (zhashx_lookup (self->by_checkout, checkout.checkout_id)
+    ||  saga_log_find_checkout (self->log, checkout.checkout_id, saga_id, &logged_digest) == 1) {
+        s_checkout_known (self, peer, &checkout, digest);
+        return;
+    }
+    if (zhashx_size (self->by_saga) >= self->config.max_inflight) {
+        self->counters.overloaded++;
+        s_error (self, peer, CK_OVERLOADED, "too many checkouts in flight: retry later",
+                 checkout.checkout_id);
+        return;
+    }
+    snprintf (saga_id, sizeof saga_id, "%s%llx", self->id_prefix,
+              (unsigned long long) ++self->id_sequence);
+    saga_t *saga = saga_new (saga_id, &checkout);
+    if (!saga) {
+        s_error (self, peer, CK_OVERLOADED, "out of memory: retry later", checkout.checkout_id);
+        return;
+    }
+    entry_t *entry = coordinator_entry_new (self, saga, digest);
+    entry->ack = checkout.ack;
+    s_add_waiter (entry, peer);
+    saga_actions_t actions;
+    saga_engine_accept (self->engine, saga, coordinator_clock (), &actions);
+    coordinator_apply (self, entry, &actions);
+    if (self->config.verbose)
+        zsys_debug ("coordinator: checkout=%s saga=%s accepted", checkout.checkout_id, saga_id);
+}
+
+static void
+s_status (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
+{
+    ck_status_request_t request;
+    ck_decode_error_t err;
+    if (ck_decode_status_request (frame->body, frame->body_size, &request, &err)) {
+        self->counters.bad_messages++;
+        s_error (self, peer, err.code, err.message, NULL);
+        return;
+    }
+    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, request.checkout_id);
+    char saga_id [CK_ID_SIZE];
+    uint64_t digest;
+    if (entry) {
+        saga_engine_result (self->engine, entry->saga, self->result);
+        memcpy (saga_id, entry->saga->saga_id, CK_ID_SIZE);
+    }
+    else
+    if (saga_log_find_checkout (self->log, request.checkout_id, saga_id, &digest) != 1) {
+        s_error (self, peer, CK_UNKNOWN_CHECKOUT, "no checkout with this checkout_id",
+                 request.checkout_id);
+        return;
+    }
+    else
+    if (s_logged_result (self, saga_id)) {
+        s_error (self, peer, CK_BAD_REQUEST, "the saga log could not be read",
+                 request.checkout_id);
+        return;
+    }
+    uint64_t total = 0;
+    int count = saga_log_history (self->log, saga_id, self->result->history,
+                                  CK_MAX_HISTORY, &total);
+    self->result->history_count = count > 0? (uint32_t) count: 0;
+    frontend_result_to (self, peer, self->result);
+}
+
+static void
+s_ping (self_t *self, const peer_id_t *peer)
+{
+    ck_pong_t pong = { .uptime_ms = ((uint64_t) zclock_usecs () - self->started_us) / 1000 };
+    snprintf (pong.version, sizeof pong.version, "%s", CK_VERSION);
+    if (ck_encode_pong (&pong, &self->body) == 0)
+        s_send (self, peer, CK_CMD_PONG);
+}
+
+void
+frontend_handle (self_t *self, zmsg_t *msg)
+{
+    ck_frame_t frame;
+    ck_decode_error_t err;
+    int rc = ck_frame_parse (msg, CK_PROTO_CLIENT, true, &frame, &err);
+    peer_id_t peer = { .size = 0 };
+    if (frame.routing_id && frame.routing_id_size <= sizeof peer.bytes) {
+        memcpy (peer.bytes, frame.routing_id, frame.routing_id_size);
+        peer.size = (uint8_t) frame.routing_id_size;
+    }
+    if (rc) {
+        self->counters.bad_messages++;
+        zsys_warning ("coordinator: frontend bad message: %s", err.message);
+        if (peer.size)
+            s_error (self, &peer, err.code, err.message, NULL);
+        return;
+    }
+    switch (frame.command) {
+        case CK_CMD_CHECKOUT: s_checkout (self, &peer, &frame); break;
+        case CK_CMD_STATUS: s_status (self, &peer, &frame); break;
+        case CK_CMD_PING: s_ping (self, &peer); break;
+        default: break;             //  ck_frame_parse lets no other command through
+    }
+}

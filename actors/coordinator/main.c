@@ -1,0 +1,121 @@
+/*  main.c - checkout-coordinator, the process that runs checkout sagas
+    Reads its configuration, starts the coordinator actor, stops on a signal.
+*/
+#include "config.h"
+#include "coordinator.h"
+
+static const ck_option_t s_options [] = {
+    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the clients' endpoint (bind)" },
+    { "backend", CK_OPT_STRING, "tcp://127.0.0.1:5571", 0, 0, "EP", "the participants' endpoint (bind)" },
+    { "events", CK_OPT_STRING, "tcp://127.0.0.1:5572", 0, 0, "EP", "the events endpoint (bind)" },
+    { "db", CK_OPT_STRING, "coordinator.db", 0, 0, "PATH", "the saga log's SQLite file" },
+    { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
+      "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
+    { "step-timeout-ms", CK_OPT_INT, "5000", 1, 3600000, "MS", "wait for a REPLY" },
+    { "max-attempts", CK_OPT_INT, "3", 1, 1000, "N", "failed attempts of a step" },
+    { "comp-max-attempts", CK_OPT_INT, "10", 1, 1000000, "N",
+      "failed attempts of a compensation before the saga is stuck" },
+    { "backoff-ms", CK_OPT_INT, "100", 1, 600000, "MS", "first retry delay" },
+    { "backoff-max-ms", CK_OPT_INT, "5000", 1, 3600000, "MS", "retry delay cap" },
+    { "max-inflight", CK_OPT_INT, "10000", 1, 1000000, "N", "sagas running at once (admission)" },
+    { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
+    { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a participant is dead" },
+    { .name = NULL }
+};
+
+static int
+s_sync_level (const char *name, store_sync_t *level)
+{
+    if (streq (name, "full"))
+        *level = STORE_SYNC_FULL;
+    else
+    if (streq (name, "normal"))
+        *level = STORE_SYNC_NORMAL;
+    else
+    if (streq (name, "off"))
+        *level = STORE_SYNC_OFF;
+    else
+        return -1;
+    return 0;
+}
+
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
+        || strncmp (endpoint, "inproc://", 9) == 0;
+}
+
+//  Fills config from the parsed flags; 0, or 2 after reporting
+static int
+s_configure (ck_config_t *flags, coordinator_config_t *config)
+{
+    const char *names [] = { "frontend", "backend", "events" };
+    for (int i = 0; i < 3; i++)
+        if (!s_endpoint_valid (ck_config_str (flags, names [i]))) {
+            ck_config_usage_error (flags, "--%s: '%s' is not a tcp://, ipc:// or inproc:// endpoint",
+                                   names [i], ck_config_str (flags, names [i]));
+            return 2;
+        }
+    if (s_sync_level (ck_config_str (flags, "sync"), &config->sync)) {
+        ck_config_usage_error (flags, "--sync: '%s' is not full, normal or off",
+                               ck_config_str (flags, "sync"));
+        return 2;
+    }
+    config->frontend = ck_config_str (flags, "frontend");
+    config->backend = ck_config_str (flags, "backend");
+    config->events = ck_config_str (flags, "events");
+    config->db = ck_config_str (flags, "db");
+    saga_policy_defaults (&config->policy);
+    config->policy.step_timeout_ms = (uint32_t) ck_config_int (flags, "step-timeout-ms");
+    config->policy.max_attempts = (uint32_t) ck_config_int (flags, "max-attempts");
+    config->policy.comp_max_attempts = (uint32_t) ck_config_int (flags, "comp-max-attempts");
+    config->policy.backoff_base_ms = (uint32_t) ck_config_int (flags, "backoff-ms");
+    config->policy.backoff_max_ms = (uint32_t) ck_config_int (flags, "backoff-max-ms");
+    config->max_inflight = (uint32_t) ck_config_int (flags, "max-inflight");
+    config->heartbeat_ivl_ms = (uint32_t) ck_config_int (flags, "heartbeat-ms");
+    config->liveness = (uint32_t) ck_config_int (flags, "liveness");
+    config->verbose = ck_config_bool (flags, "verbose");
+    return 0;
+}
+
+int
+main (int argc, char *argv [])
+{
+    ck_program_t program = {
+        .name = "checkout-coordinator",
+        .summary = "the coordinator: runs a checkout saga for every CHECKOUT",
+        .options = s_options
+    };
+    int exit_code = 0;
+    ck_config_t *flags = ck_config_new (&program, argc, argv, &exit_code);
+    if (!flags)
+        return exit_code;
+    coordinator_config_t config = { 0 };
+    exit_code = s_configure (flags, &config);
+    if (exit_code == 0) {
+        zsys_init ();
+        zsys_set_logident ("checkout-coordinator");
+        zactor_t *coordinator = coordinator_new (&config);
+        if (!coordinator) {
+            fprintf (stderr, "checkout-coordinator: could not start (see the log)\n");
+            exit_code = 1;
+        }
+        else {
+            //  the actor says FAILED on its pipe if it has to stop by itself
+            zpoller_t *poller = zpoller_new (coordinator, NULL);
+            while (!zsys_interrupted) {
+                if (zpoller_wait (poller, 200)) {
+                    char *status = zstr_recv (coordinator);
+                    exit_code = status && streq (status, "FAILED")? 1: exit_code;
+                    zstr_free (&status);
+                    break;
+                }
+            }
+            zpoller_destroy (&poller);
+            zactor_destroy (&coordinator);
+        }
+    }
+    ck_config_destroy (&flags);
+    return exit_code;
+}

@@ -1,0 +1,387 @@
+/*  bench_verify.c - W1's invariants, checked in the SQLite files after a run
+    One read-only connection, the participants attached; SQL reads, C judges.
+*/
+#include <assert.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sqlite3.h>
+#include <unistd.h>
+#include "bench_plan.h"
+#include "bench_verify.h"
+#include "w1.h"
+
+#define BUSY_TIMEOUT_MS 5000            //  the processes may still be writing
+
+//  The four files, and the schema names the participants are attached as
+static const struct { const char *file; const char *schema; } s_files [] = {
+    { "coordinator.db", "main" }, { "inventory.db", "inv" },
+    { "payment.db", "pay" }, { "order.db", "ord" }
+};
+#define FILE_COUNT (sizeof s_files / sizeof s_files [0])
+
+//  Everything about one checkout: its saga(s), their state, the
+//  participants' rows of each saga (NULL when absent)
+#define SQL_CHECKOUT \
+    "SELECT c.saga_id, s.saga_id IS NOT NULL, s.phase, s.reason_code," \
+    " (SELECT status FROM inv.reservations r WHERE r.saga_id = c.saga_id)," \
+    " (SELECT status FROM pay.authorizations a WHERE a.saga_id = c.saga_id)," \
+    " (SELECT order_id FROM ord.orders o WHERE o.saga_id = c.saga_id)" \
+    " FROM main.saga_carts c LEFT JOIN main.sagas s ON s.saga_id = c.saga_id" \
+    " WHERE c.checkout_id = ?1 ORDER BY c.saga_id"
+
+//  Every stock row with what held reservations take of it
+#define SQL_STOCK \
+    "SELECT s.sku, s.available, COALESCE (h.qty, 0) FROM inv.stock s LEFT JOIN" \
+    " (SELECT l.sku AS sku, SUM (l.qty) AS qty FROM inv.reservation_lines l" \
+    "  JOIN inv.reservations r ON r.reservation_id = l.reservation_id" \
+    "  WHERE r.status = 'held' GROUP BY l.sku) h ON h.sku = s.sku ORDER BY s.sku"
+
+//  Held lines of SKUs the stock table does not have
+#define SQL_HELD_UNKNOWN \
+    "SELECT DISTINCT l.sku FROM inv.reservation_lines l" \
+    " JOIN inv.reservations r ON r.reservation_id = l.reservation_id" \
+    " WHERE r.status = 'held' AND l.sku NOT IN (SELECT sku FROM inv.stock)"
+
+//  Effects of sagas that no checkout has, and states without a checkout
+#define SQL_ORPHANS \
+    "SELECT 'held reservation ' || reservation_id, saga_id FROM inv.reservations" \
+    " WHERE status = 'held' AND saga_id NOT IN (SELECT saga_id FROM main.saga_carts)" \
+    " UNION ALL SELECT 'authorization ' || authorization_id, saga_id FROM pay.authorizations" \
+    " WHERE status = 'authorized' AND saga_id NOT IN (SELECT saga_id FROM main.saga_carts)" \
+    " UNION ALL SELECT 'order ' || order_id, saga_id FROM ord.orders" \
+    " WHERE saga_id NOT IN (SELECT saga_id FROM main.saga_carts)" \
+    " UNION ALL SELECT 'the state', saga_id FROM main.sagas" \
+    " WHERE saga_id NOT IN (SELECT saga_id FROM main.saga_carts)"
+
+typedef struct {
+    const bench_verify_config_t *config;
+    FILE *out;
+    sqlite3 *db;
+    uint64_t first, count;
+    int64_t violations;
+    uint64_t skus;                      //  stock rows checked
+    bench_tally_t tally;
+} verify_t;
+
+//  One row of SQL_CHECKOUT
+typedef struct {
+    const char *saga_id;
+    bool has_state;
+    const char *phase;
+    const char *reason_code;
+    const char *reservation;            //  status, or NULL when none
+    const char *authorization;          //  status, or NULL when none
+    const char *order_id;               //  NULL when none
+} saga_row_t;
+
+static void
+s_violation (verify_t *self, const char *format, ...) __attribute__ ((format (printf, 2, 3)));
+
+static void
+s_violation (verify_t *self, const char *format, ...)
+{
+    self->violations++;
+    uint32_t shown = self->config->max_shown;
+    if (shown && self->violations > shown)
+        return;
+    va_list args;
+    va_start (args, format);
+    fprintf (self->out, "violation: ");
+    vfprintf (self->out, format, args);
+    fprintf (self->out, "\n");
+    va_end (args);
+}
+
+static const char *
+s_text (sqlite3_stmt *stmt, int column)
+{
+    return (const char *) sqlite3_column_text (stmt, column);
+}
+
+//  Opens coordinator.db read only and attaches the others; -1 after saying why
+static int
+s_open (verify_t *self)
+{
+    char path [4096];
+    for (size_t i = 0; i < FILE_COUNT; i++) {
+        snprintf (path, sizeof path, "%s/%s", self->config->data_dir, s_files [i].file);
+        if (access (path, R_OK) != 0) {
+            fprintf (self->out, "verify: cannot read %s\n", path);
+            return -1;
+        }
+        int rc;
+        if (i == 0)
+            rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READONLY, NULL);
+        else {
+            //  An attached file is opened with the main file's flags: read only
+            char *sql = sqlite3_mprintf ("ATTACH %Q AS %s", path, s_files [i].schema);
+            rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
+            sqlite3_free (sql);
+        }
+        if (rc != SQLITE_OK) {
+            fprintf (self->out, "verify: cannot open %s: %s\n", path,
+                     self->db? sqlite3_errmsg (self->db): sqlite3_errstr (rc));
+            return -1;
+        }
+    }
+    sqlite3_busy_timeout (self->db, BUSY_TIMEOUT_MS);
+    return 0;
+}
+
+static sqlite3_stmt *
+s_prepare (verify_t *self, const char *sql)
+{
+    sqlite3_stmt *stmt = NULL;
+    if (sqlite3_prepare_v2 (self->db, sql, -1, &stmt, NULL) != SQLITE_OK) {
+        fprintf (self->out, "verify: cannot read the files in %s: %s\n",
+                 self->config->data_dir, sqlite3_errmsg (self->db));
+        return NULL;
+    }
+    return stmt;
+}
+
+//  Ends a statement's loop; -1 after saying why when it stopped on an error
+static int
+s_finalize (verify_t *self, sqlite3_stmt *stmt, int rc)
+{
+    sqlite3_finalize (stmt);
+    if (rc == SQLITE_DONE)
+        return 0;
+    fprintf (self->out, "verify: reading failed: %s\n", sqlite3_errmsg (self->db));
+    return -1;
+}
+
+//  Without --n, the range is every W1 checkout id under the prefix
+static int
+s_infer_range (verify_t *self)
+{
+    sqlite3_stmt *stmt = s_prepare (self, "SELECT checkout_id FROM main.saga_carts");
+    if (!stmt)
+        return -1;
+    uint64_t low = UINT64_MAX, high = 0, k;
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        const char *checkout_id = s_text (stmt, 0);
+        if (checkout_id && bench_plan_key (checkout_id, self->config->prefix, &k) == 0) {
+            low = k < low? k: low;
+            high = k > high? k: high;
+        }
+    }
+    if (s_finalize (self, stmt, rc) == -1)
+        return -1;
+    if (low == UINT64_MAX) {
+        fprintf (self->out, "verify: no W1 checkout in %s/coordinator.db\n",
+                 self->config->data_dir);
+        return -1;
+    }
+    self->first = low;
+    self->count = high - low + 1;
+    return 0;
+}
+
+//  Judges one saga of a checkout; returns the outcome it ended as
+static bench_outcome_t
+s_check_saga (verify_t *self, const char *checkout_id, const saga_row_t *row)
+{
+    if (!row->has_state) {
+        s_violation (self, "%s saga %s has no state row", checkout_id, row->saga_id);
+        return BENCH_STUCK;
+    }
+    bool confirmed = row->phase && strcmp (row->phase, "confirmed") == 0;
+    bool failed = row->phase && strcmp (row->phase, "failed") == 0;
+    if (confirmed) {
+        if (!row->reservation || strcmp (row->reservation, "held") != 0)
+            s_violation (self, "%s confirmed but reservation %s", checkout_id,
+                         row->reservation? row->reservation: "missing");
+        if (!row->authorization || strcmp (row->authorization, "authorized") != 0)
+            s_violation (self, "%s confirmed but authorization %s", checkout_id,
+                         row->authorization? row->authorization: "missing");
+        if (!row->order_id)
+            s_violation (self, "%s confirmed but order missing", checkout_id);
+        return BENCH_CONFIRMED;
+    }
+    if (!failed) {
+        s_violation (self, "%s not terminal (phase %s)", checkout_id,
+                     row->phase? row->phase: "?");
+        return BENCH_STUCK;
+    }
+    if (row->reservation && strcmp (row->reservation, "released") != 0)
+        s_violation (self, "%s failed but reservation %s", checkout_id, row->reservation);
+    if (row->authorization && strcmp (row->authorization, "voided") != 0)
+        s_violation (self, "%s failed but authorization %s", checkout_id, row->authorization);
+    if (row->order_id)
+        s_violation (self, "%s failed but order %s exists", checkout_id, row->order_id);
+    return bench_plan_classify (CK_STATUS_FAILED, row->reason_code);
+}
+
+static void
+s_read_row (sqlite3_stmt *stmt, saga_row_t *row)
+{
+    row->saga_id = s_text (stmt, 0);
+    row->has_state = sqlite3_column_int (stmt, 1) != 0;
+    row->phase = s_text (stmt, 2);
+    row->reason_code = s_text (stmt, 3);
+    row->reservation = s_text (stmt, 4);
+    row->authorization = s_text (stmt, 5);
+    row->order_id = s_text (stmt, 6);
+}
+
+//  Checks checkout k: one saga, its effects, its outcome against the plan
+static int
+s_check_checkout (verify_t *self, sqlite3_stmt *stmt, uint64_t k)
+{
+    ck_checkout_t checkout;
+    int valid = w1_checkout_prefixed (self->config->prefix, k, &checkout);
+    assert (valid == 0);                //  main checked the prefix
+    (void) valid;
+    sqlite3_reset (stmt);
+    sqlite3_bind_text (stmt, 1, checkout.checkout_id, -1, SQLITE_STATIC);
+    int rc, sagas = 0;
+    bench_outcome_t outcome = BENCH_OUTCOME_COUNT;
+    char first_saga [CK_ID_SIZE] = "";
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW) {
+        saga_row_t row;
+        s_read_row (stmt, &row);
+        bench_outcome_t got = s_check_saga (self, checkout.checkout_id, &row);
+        if (sagas++ == 0) {
+            outcome = got;
+            snprintf (first_saga, sizeof first_saga, "%s", row.saga_id? row.saga_id: "");
+        }
+        else
+            s_violation (self, "%s has more than one saga (%s, %s)", checkout.checkout_id,
+                         first_saga, row.saga_id? row.saga_id: "");
+    }
+    if (rc != SQLITE_DONE)
+        return -1;
+    if (sagas == 0) {
+        s_violation (self, "%s has no saga", checkout.checkout_id);
+        return 0;
+    }
+    self->tally.got [outcome]++;
+    //  A saga that is not terminal was reported as such already
+    bench_outcome_t planned = bench_plan_expected (k);
+    if (outcome != planned && outcome != BENCH_STUCK)
+        s_violation (self, "%s ended %s, W1 plans %s", checkout.checkout_id,
+                     bench_outcome_name (outcome), bench_outcome_name (planned));
+    return 0;
+}
+
+static int
+s_check_checkouts (verify_t *self)
+{
+    sqlite3_stmt *stmt = s_prepare (self, SQL_CHECKOUT);
+    if (!stmt)
+        return -1;
+    bench_tally_plan (&self->tally, self->first, self->count);
+    for (uint64_t k = self->first; k < self->first + self->count; k++)
+        if (s_check_checkout (self, stmt, k) == -1)
+            return s_finalize (self, stmt, SQLITE_ERROR);
+    sqlite3_finalize (stmt);
+    for (int i = 0; i < BENCH_OUTCOME_COUNT; i++)
+        if (self->tally.expected [i] != self->tally.got [i])
+            s_violation (self, "outcome %s: W1 plans %llu, found %llu",
+                         bench_outcome_name ((bench_outcome_t) i),
+                         (unsigned long long) self->tally.expected [i],
+                         (unsigned long long) self->tally.got [i]);
+    return 0;
+}
+
+//  Initial stock of a SKU in W1's catalog; -1 when it is not in it
+static int64_t
+s_initial_stock (const char *sku)
+{
+    if (strcmp (sku, W1_OOS_SKU) == 0)
+        return 0;
+    unsigned index = 0;
+    int used = 0;
+    if (strlen (sku) == 8 && sscanf (sku, "SKU-%4u%n", &index, &used) == 1 && used == 8
+    &&  index < W1_SKU_COUNT)
+        return W1_INITIAL_STOCK;
+    return -1;
+}
+
+static void
+s_check_sku (verify_t *self, const char *sku, int64_t available, int64_t held)
+{
+    int64_t initial = s_initial_stock (sku);
+    if (initial < 0)
+        s_violation (self, "stock of %s: not in W1's catalog", sku);
+    else
+    if (initial - held != available)
+        s_violation (self, "stock of %s: initial %lld - held %lld = %lld, but available %lld",
+                     sku, (long long) initial, (long long) held,
+                     (long long) (initial - held), (long long) available);
+    else
+        self->skus++;
+}
+
+//  Stock conservation for every SKU, and no held line outside the stock
+static int
+s_check_stock (verify_t *self)
+{
+    sqlite3_stmt *stmt = s_prepare (self, SQL_STOCK);
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        s_check_sku (self, s_text (stmt, 0)? s_text (stmt, 0): "", sqlite3_column_int64 (stmt, 1),
+                     sqlite3_column_int64 (stmt, 2));
+    if (s_finalize (self, stmt, rc) == -1 || !(stmt = s_prepare (self, SQL_HELD_UNKNOWN)))
+        return -1;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        s_violation (self, "held reservation lines of %s, which has no stock row",
+                     s_text (stmt, 0));
+    if (self->skus < W1_SKU_COUNT + 1)
+        s_violation (self, "stock: %llu of W1's %d SKUs conserved",
+                     (unsigned long long) self->skus, W1_SKU_COUNT + 1);
+    return s_finalize (self, stmt, rc);
+}
+
+static int
+s_check_orphans (verify_t *self)
+{
+    sqlite3_stmt *stmt = s_prepare (self, SQL_ORPHANS);
+    if (!stmt)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step (stmt)) == SQLITE_ROW)
+        s_violation (self, "%s of saga %s, which no checkout has", s_text (stmt, 0),
+                     s_text (stmt, 1));
+    return s_finalize (self, stmt, rc);
+}
+
+static int
+s_check_all (verify_t *self)
+{
+    if (s_open (self) == -1)
+        return -1;
+    if (!self->config->range_given && s_infer_range (self) == -1)
+        return -1;
+    if (s_check_checkouts (self) == -1 || s_check_stock (self) == -1
+    ||  s_check_orphans (self) == -1)
+        return -1;
+    return 0;
+}
+
+//  Checks every invariant; the number of violations, or -1 (unreadable).
+int64_t
+bench_verify_run (const bench_verify_config_t *config, FILE *out)
+{
+    assert (config && config->data_dir && out);
+    verify_t self = { .config = config, .out = out, .first = config->first,
+                      .count = config->count };
+    int rc = s_check_all (&self);
+    sqlite3_close (self.db);
+    if (rc == -1)
+        return -1;
+    if (config->max_shown && self.violations > config->max_shown)
+        fprintf (out, "violation: ... and %lld more\n",
+                 (long long) (self.violations - config->max_shown));
+    fprintf (out, "verify: %s: %llu checkouts (k=%llu..%llu), %llu SKUs conserved, "
+             "%lld violations\n", self.violations? "FAILED": "ok",
+             (unsigned long long) self.count, (unsigned long long) self.first,
+             (unsigned long long) (self.first + self.count - 1),
+             (unsigned long long) self.skus, (long long) self.violations);
+    return self.violations;
+}

@@ -1,0 +1,195 @@
+/*  main.c - checkout-bench, the W1 load generator and invariant checker
+    Runs W1 as a closed loop against a coordinator, or --verify its SQLite files.
+*/
+#include <czmq.h>
+#include <unistd.h>
+#include "bench_load.h"
+#include "bench_report.h"
+#include "bench_verify.h"
+#include "config.h"
+#include "w1.h"
+
+#define DEFAULT_N       20000           //  W1.md's default run
+#define MAX_SHOWN       100             //  violations printed unless --verbose
+
+static const ck_option_t s_options [] = {
+    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the coordinator's frontend" },
+    { "n", CK_OPT_INT, NULL, 1, 10000000, "N",
+      "checkouts to run, -n N (default 20000); --verify: every W1 checkout found" },
+    { "c", CK_OPT_INT, "64", 1, 100000, "C", "checkouts in flight, -c C" },
+    { "first", CK_OPT_INT, "0", 0, 1000000000000000L, "K", "the first checkout k" },
+    { "prefix", CK_OPT_STRING, NULL, 0, 0, "P", "put P before W1's ids (runs sharing a coordinator)" },
+    { "json", CK_OPT_BOOL, NULL, 0, 0, NULL, "print the report as one JSON object" },
+    { "timeout", CK_OPT_INT, "30000", 1, 86400000, "MS", "per checkout: wait this long for its RESULT" },
+    { "clients", CK_OPT_INT, "1", 1, 64, "N", "DEALER sockets the checkouts are spread over" },
+    { "pids", CK_OPT_LIST, NULL, 0, 0, "PID,...",
+      "print the peak RSS (VmHWM) of these processes at the end (repeatable)" },
+    { "rss-of", CK_OPT_LIST, NULL, 0, 0, "NAME=PID,...", "as --pids, naming each process" },
+    { "verify", CK_OPT_BOOL, NULL, 0, 0, NULL,
+      "check W1's invariants in the SQLite files of --data instead of running" },
+    { "data", CK_OPT_STRING, NULL, 0, 0, "DIR",
+      "--verify: the directory of coordinator.db, inventory.db, payment.db, order.db" },
+    { .name = NULL }
+};
+
+//  True when argv token arg is a flag whose value is the next token
+static bool
+s_takes_value (const char *arg)
+{
+    if (strncmp (arg, "--", 2) != 0 || strchr (arg, '='))
+        return false;
+    for (const ck_option_t *option = s_options; option->name; option++)
+        if (streq (arg + 2, option->name))
+            return option->kind != CK_OPT_BOOL;
+    return streq (arg, "--config");
+}
+
+//  The config parser knows long flags only: a copy of argv with -n and -c
+//  spelled --n and --c (unless the token is another flag's value)
+static char **
+s_long_flags (int argc, char **argv)
+{
+    char **args = (char **) zmalloc ((size_t) (argc + 1) * sizeof (char *));
+    for (int i = 0; i < argc; i++) {
+        bool value = i > 1 && s_takes_value (argv [i - 1]);
+        if (!value && streq (argv [i], "-n"))
+            args [i] = "--n";
+        else
+        if (!value && streq (argv [i], "-c"))
+            args [i] = "--c";
+        else
+            args [i] = argv [i];
+    }
+    return args;
+}
+
+static bool
+s_endpoint_valid (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
+        || strncmp (endpoint, "inproc://", 9) == 0;
+}
+
+//  Reads --pids and --rss-of into rss; 0, or 2 after reporting
+static int
+s_parse_rss (ck_config_t *flags, bench_rss_t *rss, size_t *count)
+{
+    const char *names [] = { "pids", "rss-of" };
+    for (int n = 0; n < 2; n++)
+        for (size_t i = 0; i < ck_config_list_size (flags, names [n]); i++) {
+            char why [128];
+            if (bench_report_parse_pids (ck_config_list_at (flags, names [n], i), n == 1, rss,
+                                         BENCH_REPORT_MAX_PIDS, count, why, sizeof why) == -1) {
+                ck_config_usage_error (flags, "--%s: %s", names [n], why);
+                return 2;
+            }
+        }
+    return 0;
+}
+
+static int
+s_verify (ck_config_t *flags)
+{
+    bench_verify_config_t config = {
+        .data_dir = ck_config_str (flags, "data"),
+        .prefix = ck_config_str (flags, "prefix"),
+        .first = (uint64_t) ck_config_int (flags, "first"),
+        .count = (uint64_t) ck_config_int (flags, "n"),
+        .range_given = ck_config_str (flags, "n") != NULL,
+        .max_shown = ck_config_bool (flags, "verbose")? 0: MAX_SHOWN
+    };
+    if (!config.data_dir) {
+        ck_config_usage_error (flags, "--verify needs --data DIR");
+        return 2;
+    }
+    int64_t violations = bench_verify_run (&config, stdout);
+    fflush (stdout);
+    return violations == 0? 0: 1;
+}
+
+static void
+s_report (ck_config_t *flags, bench_load_t *load, const bench_load_config_t *config,
+          bench_rss_t *rss, size_t rss_count, bool passed)
+{
+    bench_report_read_rss (rss, rss_count);
+    bench_report_t report = {
+        .config = config, .stats = bench_load_stats (load), .latency = bench_load_latency (load),
+        .self_rss_kib = bench_report_self_rss (), .rss = rss, .rss_count = rss_count,
+        .passed = passed
+    };
+    if (ck_config_bool (flags, "json"))
+        bench_report_print_json (&report, stdout);
+    else
+        bench_report_print_text (&report, stdout);
+    fflush (stdout);
+}
+
+static int
+s_load (ck_config_t *flags)
+{
+    bench_rss_t rss [BENCH_REPORT_MAX_PIDS];
+    size_t rss_count = 0;
+    const char *frontend = ck_config_str (flags, "frontend");
+    if (!s_endpoint_valid (frontend)) {
+        ck_config_usage_error (flags, "--frontend: '%s' is not a tcp://, ipc:// or inproc:// "
+                               "endpoint", frontend);
+        return 2;
+    }
+    if (s_parse_rss (flags, rss, &rss_count))
+        return 2;
+    bench_load_config_t config = {
+        .frontend = frontend,
+        .prefix = ck_config_str (flags, "prefix"),
+        .first = (uint64_t) ck_config_int (flags, "first"),
+        .count = ck_config_str (flags, "n")? (uint64_t) ck_config_int (flags, "n"): DEFAULT_N,
+        .concurrency = (uint32_t) ck_config_int (flags, "c"),
+        .clients = (uint32_t) ck_config_int (flags, "clients"),
+        .timeout_ms = (int) ck_config_int (flags, "timeout"),
+        .progress = isatty (STDERR_FILENO) == 1,
+        .verbose = ck_config_bool (flags, "verbose")
+    };
+    if (config.clients > config.concurrency)
+        config.clients = config.concurrency;
+    bench_load_t *load = bench_load_new (&config);
+    if (!load) {
+        fprintf (stderr, "checkout-bench: could not connect to %s\n", frontend);
+        return 1;
+    }
+    bool passed = bench_load_run (load) == 0;
+    s_report (flags, load, &config, rss, rss_count, passed);
+    bench_load_destroy (&load);
+    return passed? 0: 1;
+}
+
+int
+main (int argc, char *argv [])
+{
+    ck_program_t program = {
+        .name = "checkout-bench",
+        .summary = "runs workload W1 against a coordinator, or --verify its invariants "
+                   "in the SQLite files",
+        .options = s_options
+    };
+    char **args = s_long_flags (argc, argv);
+    int exit_code = 0;
+    ck_config_t *flags = ck_config_new (&program, argc, args, &exit_code);
+    if (flags) {
+        ck_checkout_t probe;
+        const char *prefix = ck_config_str (flags, "prefix");
+        if (w1_checkout_prefixed (prefix, 0, &probe) == -1) {
+            ck_config_usage_error (flags, "--prefix: at most %d of [A-Za-z0-9._:-]",
+                                   W1_PREFIX_MAX);
+            exit_code = 2;
+        }
+        else {
+            //  The report goes to stdout, so logs must not
+            zsys_init ();
+            zsys_set_logstream (stderr);
+            zsys_set_logident ("checkout-bench");
+            exit_code = ck_config_bool (flags, "verify")? s_verify (flags): s_load (flags);
+        }
+    }
+    ck_config_destroy (&flags);
+    free (args);
+    return exit_code;
+}

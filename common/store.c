@@ -20,7 +20,22 @@ struct _store_t {
     int64_t busy_since;                 //  monotonic ms of the first BUSY
     uint32_t random;                    //  xorshift state for the jitter
     bool in_transaction;                //  between store_begin and its end
+    int wal_frames;                     //  WAL length after our last commit
 };
+
+//  A checkpoint is worth its fsync only once the WAL has grown; SQLite's own
+//  automatic threshold, moved off the commit path into idle turns
+#define CHECKPOINT_FRAMES 1000
+
+//  sqlite3_wal_hook: told the WAL's length after each of our commits
+static int
+s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
+{
+    (void) db;
+    (void) name;
+    ((store_t *) arg)->wal_frames = frames;
+    return SQLITE_OK;
+}
 
 //  A cheap generator for the busy handler's jitter; quality is irrelevant,
 //  it only has to keep two waiting processes out of lock-step.
@@ -102,6 +117,7 @@ s_configure (store_t *self, const store_options_t *opts)
     if (store_exec (self, sync_sql [opts->sync])
     ||  store_exec (self, "PRAGMA wal_autocheckpoint = 0"))
         return -1;
+    sqlite3_wal_hook (self->db, s_wal_hook, self);
     return 0;
 }
 
@@ -326,8 +342,10 @@ int
 store_checkpoint (store_t *self)
 {
     assert (self);
-    if (self->in_transaction)
-        return 0;                       //  it could not copy our own pages
+    if (self->in_transaction || self->wal_frames < CHECKPOINT_FRAMES)
+        return 0;                       //  can't copy our own pages / not worth it
+    //  the next commit reports the WAL's length again, restarted or not
+    self->wal_frames = 0;
     int rc = sqlite3_wal_checkpoint_v2 (self->db, NULL,
                                         SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     //  BUSY: another process is checkpointing, which is as good

@@ -114,8 +114,10 @@ int store_release (store_t *self, const char *name);
 //  Returns 0, or -1 after logging.
 int store_rollback_to (store_t *self, const char *name);
 
-//  A PASSIVE WAL checkpoint: copies what it can without waiting for
-//  anyone.  Call it in idle turns.  Returns 0, or -1 after logging.
+//  A PASSIVE WAL checkpoint, once our commits have grown the WAL past 1000
+//  frames (else nothing: a checkpoint costs an fsync): copies what it can
+//  without waiting for anyone.  Call it in idle turns.  Returns 0, or -1
+//  after logging.
 int store_checkpoint (store_t *self);
 
 //  PRAGMA user_version (the schema version): returns it (>= 0), or -1.

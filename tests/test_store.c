@@ -205,7 +205,7 @@ Test (store, savepoint_refuses_when_the_transaction_was_lost)
     store_destroy (&store);
 }
 
-Test (store, checkpoint_copies_the_wal)
+Test (store, checkpoint_copies_the_wal_once_it_has_grown)
 {
     store_t *store = store_new (s_path, NULL);
     cr_assert_not_null (store);
@@ -215,9 +215,17 @@ Test (store, checkpoint_copies_the_wal)
     snprintf (wal, sizeof wal, "%s-wal", s_path);
     cr_expect_gt (zsys_file_size (wal), 100000, "autocheckpoint is off, the WAL holds it");
     cr_expect_eq (store_checkpoint (store), 0);
-    cr_expect_gt (zsys_file_size (s_path), 100000, "the checkpoint copied it");
+    cr_expect_lt (zsys_file_size (s_path), 100000,
+                  "25 frames are not worth a checkpoint's fsync");
+    //  past 1000 frames (4 KiB pages) the checkpoint copies the WAL
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (zeroblob (5000000));"), 0);
+    cr_expect_eq (store_checkpoint (store), 0);
+    cr_expect_gt (zsys_file_size (s_path), 5000000, "the checkpoint copied it");
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (zeroblob (5000000));"), 0);
     cr_assert_eq (store_begin (store), 0);
+    off_t before = zsys_file_size (s_path);
     cr_expect_eq (store_checkpoint (store), 0, "in a transaction it does nothing");
+    cr_expect_eq (zsys_file_size (s_path), before);
     store_rollback (store);
     store_destroy (&store);
 }

@@ -1,0 +1,666 @@
+/*  test_supervisor.c - end-to-end tests of scripts/supervisor
+    The real supervisor (python3) runs the real process group; the test drives it like an operator.
+
+    Each test writes its own topology (ipc endpoints inside its temp dir),
+    starts `scripts/supervisor start` as a child of the test (so PDEATHSIG
+    takes the supervisor, and through its own PDEATHSIG the group, down with
+    a killed runner), and talks to it with `status`, `scale` and `stop`.
+    s_fini kills, by PID, every process the test saw that still runs with
+    the test's directory on its command line, then removes the directory.
+*/
+#include <criterion/criterion.h>
+#include <czmq.h>
+#include <limits.h>
+#include <stdarg.h>
+#include "checkout_client.h"
+#include "process_helpers.h"
+#include "protocol.h"
+#include "w1.h"
+
+#define MAX_SEEN        64
+#define MAX_ARGS        16
+#define MAX_BOOK        400
+#define UP_MS           60000           //  generous: the ASan build is slow
+#define RESULT_MS       60000
+
+//  What a checkout sent by the test has become
+typedef struct {
+    bool accepted;                      //  ACCEPTED or RESULT seen
+    bool terminal;                      //  RESULT confirmed or failed seen
+    bool wrong;                         //  a RESULT W1 does not expect
+} book_entry_t;
+
+static struct {
+    char dir [64];
+    char data [128];
+    char topology [128];
+    char source [1024];
+    char script [1100];
+    char bin [1100];
+    char frontend [128];
+    pid_t supervisor;                   //  the foreground supervisor, our child
+    pid_t seen [MAX_SEEN];              //  every group PID a status showed
+    int seen_count;
+    checkout_client_t *client;
+    book_entry_t book [MAX_BOOK];
+} s_ctx;
+
+//  -------------------------------------------------------------------------
+//  Paths and clean-up
+
+static void
+s_paths (void)
+{
+    const char *source = getenv ("CK_SOURCE_DIR");
+    const char *bin = getenv ("CK_BIN_DIR");
+    //  outside CTest: the parent of this file's directory, and build/bin
+    snprintf (s_ctx.source, sizeof s_ctx.source, "%s", source? source: __FILE__);
+    for (int i = 0; !source && i < 2 && strrchr (s_ctx.source, '/'); i++)
+        *strrchr (s_ctx.source, '/') = 0;
+    if (bin)
+        snprintf (s_ctx.bin, sizeof s_ctx.bin, "%s", bin);
+    else
+        snprintf (s_ctx.bin, sizeof s_ctx.bin, "%s/build/bin", s_ctx.source);
+    snprintf (s_ctx.script, sizeof s_ctx.script, "%s/scripts/supervisor", s_ctx.source);
+}
+
+static void
+s_init (void)
+{
+    memset (&s_ctx, 0, sizeof s_ctx);
+    s_paths ();
+    cr_assert_eq (ph_mkdtemp ("ck-sup", s_ctx.dir, sizeof s_ctx.dir), 0);
+    snprintf (s_ctx.data, sizeof s_ctx.data, "%s/data", s_ctx.dir);
+    snprintf (s_ctx.topology, sizeof s_ctx.topology, "%s/topology.zpl", s_ctx.dir);
+    snprintf (s_ctx.frontend, sizeof s_ctx.frontend, "ipc://%s/fe", s_ctx.dir);
+}
+
+//  True when pid runs with our directory on its command line: a process of
+//  ours, not a stranger that got a recycled PID
+static bool
+s_ours (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return false;
+    char buf [4096];
+    size_t size = fread (buf, 1, sizeof buf - 1, file);
+    fclose (file);
+    for (size_t i = 0; i < size; i++)
+        if (buf [i] == 0)
+            buf [i] = ' ';
+    buf [size] = 0;
+    return strstr (buf, s_ctx.dir) != NULL;
+}
+
+//  True when pid is gone: no such process, a zombie, or not ours any more
+static bool
+s_gone (pid_t pid)
+{
+    if (kill (pid, 0) == -1 && errno == ESRCH)
+        return true;
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+    char *stat = ph_slurp (path);
+    bool zombie = stat && strstr (stat, ") Z ");
+    free (stat);
+    return zombie || !s_ours (pid);
+}
+
+//  The PID a detached supervisor wrote into its lock file, or 0
+static pid_t
+s_lock_pid (void)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/run/supervisor.lock", s_ctx.data);
+    char *text = ph_slurp (path);
+    pid_t pid = text? (pid_t) atoi (text): 0;
+    free (text);
+    return pid;
+}
+
+static void
+s_fini (void)
+{
+    checkout_client_destroy (&s_ctx.client);
+    ph_kill_reap (&s_ctx.supervisor);
+    pid_t detached = s_lock_pid ();
+    if (detached > 0 && s_ours (detached))
+        kill (detached, SIGKILL);
+    for (int i = 0; i < s_ctx.seen_count; i++)
+        if (s_ours (s_ctx.seen [i]))
+            kill (s_ctx.seen [i], SIGKILL);
+    if (!getenv ("CK_SUP_KEEP"))
+        ph_rmrf (s_ctx.dir);
+}
+
+TestSuite (supervisor, .init = s_init, .fini = s_fini, .timeout = 180);
+
+//  -------------------------------------------------------------------------
+//  Running the supervisor
+
+//  Writes the test's topology: ipc endpoints in our dir, fast heartbeats
+//  and restarts, the W1 catalog, then extra (ZPL, may be "")
+static void
+s_topology (const char *extra)
+{
+    FILE *file = fopen (s_ctx.topology, "w");
+    cr_assert (file);
+    fprintf (file,
+        "endpoints\n"
+        "    frontend = %s\n"
+        "    backend = ipc://%s/be\n"
+        "    events = ipc://%s/ev\n"
+        "supervisor\n"
+        "    backoff_ms = 20\n"
+        "    backoff_max_ms = 500\n"
+        "    restart_limit = 5\n"
+        "    restart_window = 30\n"
+        "    stop_timeout = 20\n"
+        "    ready_timeout = 60\n"
+        "coordinator\n"
+        "    flags\n"
+        "        heartbeat-ms = 200\n"
+        "        liveness = 5\n"
+        "inventory\n"
+        "    seed = \"%s/seeds/w1-catalog.csv\"\n"
+        "    flags\n"
+        "        heartbeat-ms = 200\n"
+        "        liveness = 5\n"
+        "%s",
+        s_ctx.frontend, s_ctx.dir, s_ctx.dir, s_ctx.source, extra);
+    fclose (file);
+}
+
+//  Runs `supervisor ARGS... --data DATA` (args end with NULL), output in
+//  dir/<out>.  Returns its exit code, or -1 when it outlived timeout_ms
+//  (then killed).  *output gets the output when not NULL (caller frees).
+static int
+s_sup (const char *out, int timeout_ms, char **output, ...)
+{
+    const char *argv [MAX_ARGS] = { s_ctx.script };
+    int argc = 1;
+    va_list args;
+    va_start (args, output);
+    for (const char *arg = va_arg (args, const char *); arg && argc < MAX_ARGS - 3;
+         arg = va_arg (args, const char *))
+        argv [argc++] = arg;
+    va_end (args);
+    argv [argc++] = "--data";
+    argv [argc++] = s_ctx.data;
+    argv [argc] = NULL;
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/%s.out", s_ctx.dir, out);
+    remove (path);
+    pid_t pid = ph_spawn (s_ctx.script, (char *const *) argv, path);
+    int status = 0;
+    int rc = -1;
+    if (ph_wait (pid, timeout_ms, &status) == 0)
+        rc = ph_exit_code (status);
+    else
+        ph_kill_reap (&pid);
+    if (output)
+        *output = ph_slurp (path);
+    return rc;
+}
+
+//  The line of process name in a status text, copied into line; its PID
+//  (0 when down), or -1 when the status has no such process
+static pid_t
+s_proc (const char *status, const char *name, char *line, size_t size)
+{
+    const char *at = status;
+    while (at && *at) {
+        const char *end = strchr (at, '\n');
+        size_t length = end? (size_t) (end - at): strlen (at);
+        char first [64] = "", second [32] = "";
+        snprintf (line, size, "%.*s", (int) length, at);
+        if (sscanf (line, "%63s %31s", first, second) == 2 && streq (first, name))
+            return streq (second, "-")? 0: (pid_t) atoi (second);
+        at = end? end + 1: NULL;
+    }
+    *line = 0;
+    return -1;
+}
+
+//  Records every PID of a status text for s_fini; returns how many running
+static int
+s_note_pids (const char *status, pid_t *pids, int max)
+{
+    int count = 0;
+    const char *at = strstr (status? status: "", "\nPROCESS");
+    at = at? strchr (at + 1, '\n'): NULL;
+    while (at && *++at) {
+        char name [64] = "", pid [32] = "";
+        if (sscanf (at, "%63s %31s", name, pid) == 2 && !streq (pid, "-")) {
+            pid_t value = (pid_t) atoi (pid);
+            bool known = false;
+            for (int i = 0; i < s_ctx.seen_count; i++)
+                known = known || s_ctx.seen [i] == value;
+            if (!known && s_ctx.seen_count < MAX_SEEN)
+                s_ctx.seen [s_ctx.seen_count++] = value;
+            if (pids && count < max)
+                pids [count] = value;
+            count++;
+        }
+        at = strchr (at, '\n');
+    }
+    return count;
+}
+
+//  The current status text (caller frees), or NULL when status failed
+static char *
+s_status (void)
+{
+    char *output = NULL;
+    int rc = s_sup ("status", 10000, &output, "status", NULL);
+    if (rc != 0) {
+        free (output);
+        return NULL;
+    }
+    s_note_pids (output, NULL, 0);
+    return output;
+}
+
+//  Waits until the line of process name holds needle (name NULL: the
+//  supervisor's own line); 0, or -1 with the last status in the log
+static int
+s_wait_status (const char *name, const char *needle, int timeout_ms)
+{
+    int64_t deadline = ph_now_ms () + timeout_ms;
+    char *status = NULL;
+    char line [512] = "";
+    while (ph_now_ms () < deadline) {
+        free (status);
+        status = s_status ();
+        if (status && name)
+            s_proc (status, name, line, sizeof line);
+        else
+        if (status)
+            snprintf (line, sizeof line, "%.*s", (int) strcspn (status, "\n"), status);
+        if (status && strstr (line, needle)) {
+            free (status);
+            return 0;
+        }
+        usleep (100000);
+    }
+    cr_log_error ("waited for '%s' in %s:\n%s", needle, name? name: "supervisor",
+                  status? status: "(no status)");
+    free (status);
+    return -1;
+}
+
+//  Starts the supervisor in the foreground as our child and waits for "up"
+static void
+s_start (void)
+{
+    const char *argv [] = { s_ctx.script, "start", s_ctx.topology, "--data", s_ctx.data,
+                            "--bin", s_ctx.bin, NULL };
+    char log [PATH_MAX];
+    snprintf (log, sizeof log, "%s/supervisor.out", s_ctx.dir);
+    s_ctx.supervisor = ph_spawn (s_ctx.script, (char *const *) argv, log);
+    cr_assert_gt (s_ctx.supervisor, 0);
+    //  status answers once the socket is bound; "up" once the group is
+    cr_assert_eq (s_wait_status (NULL, "state up", UP_MS), 0, "the group did not come up");
+}
+
+//  `stop` returns once the group is down; then the supervisor exits 0
+static void
+s_stop (void)
+{
+    cr_assert_eq (s_sup ("stop", 120000, NULL, "stop", NULL), 0);
+    int status = 0;
+    cr_assert_eq (ph_wait (s_ctx.supervisor, 10000, &status), 0, "the supervisor still runs");
+    cr_expect_eq (ph_exit_code (status), 0);
+    s_ctx.supervisor = 0;
+}
+
+//  Waits until every PID is gone; the number still there
+static int
+s_still_running (const pid_t *pids, int count, int timeout_ms)
+{
+    int64_t deadline = ph_now_ms () + timeout_ms;
+    int alive;
+    do {
+        alive = 0;
+        for (int i = 0; i < count; i++)
+            alive += !s_gone (pids [i]);
+        if (alive)
+            usleep (20000);
+    } while (alive && ph_now_ms () < deadline);
+    return alive;
+}
+
+static bool
+s_log_has (const char *name, const char *needle)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/logs/%s.log", s_ctx.data, name);
+    char *text = ph_slurp (path);
+    bool found = text && strstr (text, needle);
+    free (text);
+    return found;
+}
+
+//  How many processes stopped cleanly (exit 0) after the first "stopping"
+//  of the supervisor's log and before the coordinator did; -1 when the
+//  coordinator did not stop cleanly or something was SIGKILLed
+static int
+s_stop_order (void)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/logs/supervisor.log", s_ctx.data);
+    char *text = ph_slurp (path);
+    char *at = text? strstr (text, "supervisor: stopping:"): NULL;
+    char *coordinator = at? strstr (at, "process=coordinator pid="): NULL;
+    char line [256] = "";
+    if (coordinator)
+        snprintf (line, sizeof line, "%.*s", (int) strcspn (coordinator, "\n"), coordinator);
+    int count = -1;
+    if (strstr (line, "stopped (exit 0)") && !strstr (text, "SIGKILL")) {
+        count = 0;
+        while ((at = strstr (at, "stopped (exit 0)")) && at < coordinator) {
+            count++;
+            at++;
+        }
+    }
+    free (text);
+    return count;
+}
+
+//  -------------------------------------------------------------------------
+//  Checkouts (workload W1: chk-<k>, outcome decided by k)
+
+static void
+s_send (uint64_t first, size_t count, bool ack)
+{
+    if (!s_ctx.client)
+        s_ctx.client = checkout_client_new (s_ctx.frontend);
+    cr_assert (s_ctx.client);
+    for (uint64_t k = first; k < first + count; k++) {
+        ck_checkout_t checkout;
+        w1_checkout (k, &checkout);
+        checkout.ack = ack;
+        cr_assert_eq (checkout_client_send_checkout (s_ctx.client, &checkout), 0);
+    }
+}
+
+//  Receives one reply within timeout_ms into the book; false on timeout
+static bool
+s_receive (int timeout_ms)
+{
+    ck_command_t command = checkout_client_recv (s_ctx.client, timeout_ms);
+    const checkout_reply_t *reply = checkout_client_reply (s_ctx.client);
+    unsigned long k = 0;
+    if (command == CK_CMD_ACCEPTED
+    &&  sscanf (reply->accepted.checkout_id, "chk-%lu", &k) == 1 && k < MAX_BOOK)
+        s_ctx.book [k].accepted = true;
+    else
+    if (command == CK_CMD_RESULT
+    &&  sscanf (reply->result.checkout_id, "chk-%lu", &k) == 1 && k < MAX_BOOK) {
+        book_entry_t *entry = &s_ctx.book [k];
+        entry->accepted = true;
+        if (reply->result.status == CK_STATUS_CONFIRMED
+        ||  reply->result.status == CK_STATUS_FAILED) {
+            entry->terminal = true;
+            entry->wrong = entry->wrong || reply->result.status != w1_expected (k).status;
+        }
+    }
+    else
+    if (command == CK_CMD_ERROR)
+        cr_log_warn ("ERROR code=%d %s", reply->error.code, reply->error.message);
+    return command != CK_CMD_NONE;
+}
+
+//  Counts book entries first..first+count-1 that are terminal, and wrong ones
+static size_t
+s_terminal (uint64_t first, size_t count, size_t *wrong)
+{
+    size_t done = 0;
+    *wrong = 0;
+    for (uint64_t k = first; k < first + count; k++) {
+        done += s_ctx.book [k].terminal;
+        *wrong += s_ctx.book [k].wrong;
+    }
+    return done;
+}
+
+//  Receives until checkouts first..first+count-1 are all terminal
+static size_t
+s_wait_results (uint64_t first, size_t count, size_t *wrong)
+{
+    int64_t deadline = ph_now_ms () + RESULT_MS;
+    while (s_terminal (first, count, wrong) < count && ph_now_ms () < deadline)
+        s_receive (200);
+    return s_terminal (first, count, wrong);
+}
+
+//  -------------------------------------------------------------------------
+//  Tests
+
+Test (supervisor, restarts_a_killed_participant)
+{
+    s_topology ("");
+    s_start ();
+    char *status = s_status ();
+    char line [512];
+    pid_t payment = s_proc (status, "payment-1", line, sizeof line);
+    free (status);
+    cr_assert_gt (payment, 0);
+    cr_assert_eq (kill (payment, SIGKILL), 0);
+
+    //  back as a new process, one restart counted; the group serves again
+    cr_assert_eq (s_wait_status ("payment-1", "signal 9", UP_MS), 0);
+    cr_assert_eq (s_wait_status ("payment-1", "running", UP_MS), 0);
+    status = s_status ();
+    pid_t again = s_proc (status, "payment-1", line, sizeof line);
+    free (status);
+    cr_expect_gt (again, 0);
+    cr_expect_neq (again, payment);
+    int restarts = -1;
+    char name [64], pid [32], state [64];
+    float uptime = 0;
+    cr_expect_eq (sscanf (line, "%63s %31s %63s %f s %d", name, pid, state, &uptime,
+                          &restarts), 5, "line: %s", line);
+    cr_expect_eq (restarts, 1, "line: %s", line);
+
+    size_t wrong = 0;
+    s_send (1, 20, false);
+    cr_expect_eq (s_wait_results (1, 20, &wrong), 20);
+    cr_expect_eq (wrong, 0);
+    s_stop ();
+}
+
+Test (supervisor, scales_payment_up_and_down)
+{
+    //  some gateway latency, so that load spreads over the instances
+    s_topology ("payment\n"
+                "    instances = 1\n"
+                "    flags\n"
+                "        verbose = true\n"
+                "        latency-ms = 20\n"
+                "        heartbeat-ms = 200\n"
+                "        liveness = 5\n");
+    s_start ();
+    cr_assert_eq (s_sup ("scale-up", 60000, NULL, "scale", "payment", "2", NULL), 0);
+    cr_assert_eq (s_wait_status ("payment-2", "running", UP_MS), 0);
+    size_t wrong = 0;
+    s_send (1, 60, false);
+    cr_assert_eq (s_wait_results (1, 60, &wrong), 60);
+    cr_expect_eq (wrong, 0);
+    cr_expect (s_log_has ("payment-2", "participant: request saga="),
+               "payment-2 received no request");
+
+    //  scale down while 200 checkouts run: payment-2 drains, none is lost
+    s_send (100, 200, false);
+    for (int i = 0; i < 20; i++)
+        s_receive (1000);
+    cr_assert_eq (s_sup ("scale-down", 60000, NULL, "scale", "payment", "1", NULL), 0);
+    cr_expect_eq (s_wait_results (100, 200, &wrong), 200);
+    cr_expect_eq (wrong, 0);
+    char *status = s_status ();
+    char line [512];
+    cr_expect_eq (s_proc (status, "payment-2", line, sizeof line), -1, "%s", status);
+    cr_expect_gt (s_proc (status, "payment-1", line, sizeof line), 0, "%s", status);
+    free (status);
+    //  drained: it stopped by itself on SIGTERM, not by SIGKILL
+    cr_expect (s_log_has ("supervisor", "drained (exit 0)"));
+    cr_expect (!s_log_has ("supervisor", "SIGKILL"));
+    s_stop ();
+}
+
+Test (supervisor, graceful_stop_under_load_loses_nothing)
+{
+    s_topology ("payment\n"
+                "    flags\n"
+                "        latency-ms = 5\n");
+    s_start ();
+    char *status = s_status ();
+    pid_t pids [16];
+    int count = s_note_pids (status, pids, 16);
+    free (status);
+    cr_assert_eq (count, 4);
+
+    s_send (1, 300, true);
+    int64_t deadline = ph_now_ms () + RESULT_MS;
+    size_t accepted = 0;
+    while (accepted < 50 && ph_now_ms () < deadline) {
+        s_receive (200);
+        accepted = 0;
+        for (int k = 1; k <= 300; k++)
+            accepted += s_ctx.book [k].accepted;
+    }
+    cr_assert_geq (accepted, 50);
+    s_stop ();
+    cr_expect_eq (s_still_running (pids, count, 5000), 0, "a process outlived stop");
+    cr_expect_eq (s_stop_order (), 3, "participants first, each exit 0, then the coordinator");
+    while (s_receive (0))
+        ;
+    checkout_client_destroy (&s_ctx.client);
+
+    //  the same data again: every accepted checkout ends terminal
+    s_start ();
+    size_t sent = 0;
+    for (uint64_t k = 1; k <= 300; k++)
+        if (s_ctx.book [k].accepted) {
+            s_send (k, 1, false);
+            sent++;
+        }
+    for (int k = 1; k <= 300; k++)
+        s_ctx.book [k].terminal = s_ctx.book [k].terminal && !s_ctx.book [k].accepted;
+    size_t wrong = 0;
+    int64_t until = ph_now_ms () + RESULT_MS;
+    size_t done = 0;
+    while (done < sent && ph_now_ms () < until) {
+        s_receive (200);
+        done = 0;
+        for (int k = 1; k <= 300; k++)
+            done += s_ctx.book [k].accepted && s_ctx.book [k].terminal;
+    }
+    cr_expect_eq (done, sent, "accepted=%zu terminal=%zu", sent, done);
+    s_terminal (1, 300, &wrong);
+    cr_expect_eq (wrong, 0);
+    s_stop ();
+}
+
+Test (supervisor, reports_a_crash_loop)
+{
+    s_topology ("order\n"
+                "    flags\n"
+                "        no-such-flag = 1\n");
+    //  "up" never comes: wait for the verdict instead
+    const char *argv [] = { s_ctx.script, "start", s_ctx.topology, "--data", s_ctx.data,
+                            "--bin", s_ctx.bin, NULL };
+    char log [PATH_MAX];
+    snprintf (log, sizeof log, "%s/supervisor.out", s_ctx.dir);
+    s_ctx.supervisor = ph_spawn (s_ctx.script, (char *const *) argv, log);
+    cr_assert_eq (s_wait_status ("order-1", "failed: 5 restarts in 30 s", UP_MS), 0);
+    cr_expect_eq (s_wait_status (NULL, "state degraded", 5000), 0);
+    cr_expect (s_log_has ("order-1", "no-such-flag"));
+    cr_expect (s_log_has ("supervisor", "left down"));
+    //  left down: no sixth restart
+    usleep (500000);
+    char *status = s_status ();
+    char line [512];
+    cr_expect_eq (s_proc (status, "order-1", line, sizeof line), 0, "%s", line);
+    cr_expect (strstr (line, " 5  exit 2"), "%s", line);
+    pid_t pids [16];
+    int count = s_note_pids (status, pids, 16);
+    free (status);
+    s_stop ();
+    cr_expect_eq (s_still_running (pids, count, 5000), 0);
+}
+
+Test (supervisor, detached_start_and_stop_leave_nothing)
+{
+    s_topology ("");
+    char *output = NULL;
+    int rc = s_sup ("start", UP_MS, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                    "--detach", NULL);
+    cr_assert_eq (rc, 0, "%s", output? output: "");
+    cr_expect (output && strstr (output, "group up"), "%s", output? output: "");
+    free (output);
+    pid_t supervisor = s_lock_pid ();
+    cr_assert_gt (supervisor, 0);
+    cr_assert (s_ours (supervisor));
+
+    //  one supervisor per data directory
+    rc = s_sup ("again", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                "--detach", NULL);
+    cr_expect_eq (rc, 1, "%s", output? output: "");
+    cr_expect (output && strstr (output, "already runs"), "%s", output? output: "");
+    free (output);
+
+    char *status = s_status ();
+    pid_t pids [17];
+    int count = s_note_pids (status, pids, 16);
+    free (status);
+    cr_assert_eq (count, 4);
+    pids [count++] = supervisor;
+    cr_assert_eq (s_sup ("stop", 120000, NULL, "stop", NULL), 0);
+    cr_expect_eq (s_still_running (pids, count, 5000), 0, "a process outlived stop");
+    cr_expect_eq (s_sup ("status-after", 10000, NULL, "status", NULL), 1);
+}
+
+Test (supervisor, sigkill_of_the_supervisor_takes_the_group)
+{
+    s_topology ("");
+    s_start ();
+    char *status = s_status ();
+    pid_t pids [16];
+    int count = s_note_pids (status, pids, 16);
+    free (status);
+    cr_assert_eq (count, 4);
+    cr_assert_eq (kill (s_ctx.supervisor, SIGKILL), 0);
+    ph_wait (s_ctx.supervisor, 5000, NULL);
+    s_ctx.supervisor = 0;
+    cr_expect_eq (s_still_running (pids, count, 5000), 0, "PDEATHSIG did not work");
+}
+
+Test (supervisor, bad_topology_and_missing_binaries_exit_2)
+{
+    FILE *file = fopen (s_ctx.topology, "w");
+    cr_assert (file);
+    fprintf (file, "payment\n\tinstances = 2\n");
+    fclose (file);
+    char *output = NULL;
+    cr_expect_eq (s_sup ("bad", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         NULL), 2);
+    cr_expect (output && strstr (output, "topology.zpl:2: tab"), "%s", output? output: "");
+    free (output);
+
+    s_topology ("paymnt\n    instances = 2\n");
+    cr_expect_eq (s_sup ("typo", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         NULL), 2);
+    cr_expect (output && strstr (output, "'paymnt' is not a topology key"), "%s",
+               output? output: "");
+    free (output);
+
+    s_topology ("");
+    cr_expect_eq (s_sup ("nobin", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.dir,
+                         NULL), 2);
+    cr_expect (output && strstr (output, "missing executable"), "%s", output? output: "");
+    free (output);
+}

@@ -64,11 +64,11 @@ s_seed (char *out, size_t size)
 {
     const char *env = getenv ("CK_SOURCE_DIR");
     if (env)
-        snprintf (out, size, "%s/seeds/w1-catalog.csv", env);
+        snprintf (out, size, "%s/scripts/seeds/w1-catalog.csv", env);
     else {
         char bin [PATH_MAX];
         s_bin_dir (bin, sizeof bin);
-        int n = snprintf (out, size, "%s/../../seeds/w1-catalog.csv", bin);
+        int n = snprintf (out, size, "%s/../../scripts/seeds/w1-catalog.csv", bin);
         cr_assert (n > 0 && (size_t) n < size, "seed path too long");
     }
 }

@@ -484,9 +484,9 @@ Test (inventory_rules, the_w1_catalog_loads)
     const char *source = getenv ("CK_SOURCE_DIR");
     char path [512];
     if (source)
-        snprintf (path, sizeof path, "%s/seeds/w1-catalog.csv", source);
+        snprintf (path, sizeof path, "%s/scripts/seeds/w1-catalog.csv", source);
     else                                //  run by hand: next to this file
-        snprintf (path, sizeof path, "%.*s/../seeds/w1-catalog.csv",
+        snprintf (path, sizeof path, "%.*s/../scripts/seeds/w1-catalog.csv",
                   (int) (strrchr (__FILE__, '/') - __FILE__), __FILE__);
     inventory_rules_destroy (&s_rules);
     store_destroy (&s_store);

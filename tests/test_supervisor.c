@@ -165,7 +165,7 @@ s_topology (const char *extra)
         "        heartbeat-ms = 200\n"
         "        liveness = 5\n"
         "inventory\n"
-        "    seed = \"%s/seeds/w1-catalog.csv\"\n"
+        "    seed = \"%s/scripts/seeds/w1-catalog.csv\"\n"
         "    flags\n"
         "        heartbeat-ms = 200\n"
         "        liveness = 5\n"

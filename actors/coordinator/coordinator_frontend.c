@@ -72,6 +72,8 @@ frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *resu
         zsys_error ("coordinator: saga=%s RESULT does not encode", result->saga_id);
 }
 
+//  A client is a waiter once, however often it repeats the CHECKOUT: it
+//  gets one RESULT when the saga ends
 static void
 s_add_waiter (entry_t *entry, const peer_id_t *peer)
 {
@@ -123,7 +125,7 @@ s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *chec
     uint64_t logged_digest;
     if (saga_log_find_checkout (self->log, checkout->checkout_id, saga_id, &logged_digest) != 1
     ||  s_logged_result (self, saga_id)) {
-        s_error (self, peer, CK_BAD_REQUEST, "the saga log could not be read",
+        s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
                  checkout->checkout_id);
         return;
     }
@@ -200,7 +202,7 @@ s_status (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
     }
     else
     if (s_logged_result (self, saga_id)) {
-        s_error (self, peer, CK_BAD_REQUEST, "the saga log could not be read",
+        s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
                  request.checkout_id);
         return;
     }

@@ -28,7 +28,7 @@ coordinator
 
 inventory
     instances = 1
-    seed = "../../seeds/w1-catalog.csv"
+    seed = "../seeds/w1-catalog.csv"
     flags
         capacity = 64
 

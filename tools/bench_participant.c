@@ -3,7 +3,7 @@
 
     Usage: bench_participant [BIN_DIR [REQUESTS]]
     BIN_DIR defaults to this program's own directory; REQUESTS to 20000.
-    The W1 seed is $CK_SOURCE_DIR/seeds/w1-catalog.csv, else BIN_DIR/../../seeds.
+    The W1 seed is $CK_SOURCE_DIR/scripts/seeds/w1-catalog.csv, else BIN_DIR/../../scripts/seeds.
     Each run uses a fresh database (--sync full) in a temp dir, removed after.
 */
 #include <czmq.h>
@@ -186,9 +186,9 @@ main (int argc, char *argv [])
     }
     const char *source = getenv ("CK_SOURCE_DIR");
     if (source)
-        snprintf (seed, sizeof seed, "%s/seeds/w1-catalog.csv", source);
+        snprintf (seed, sizeof seed, "%s/scripts/seeds/w1-catalog.csv", source);
     else
-        snprintf (seed, sizeof seed, "%s/../../seeds/w1-catalog.csv", bin_dir);
+        snprintf (seed, sizeof seed, "%s/../../scripts/seeds/w1-catalog.csv", bin_dir);
     zsys_init ();
     int batches [] = { 64, 1 };
     for (size_t i = 0; i < sizeof batches / sizeof batches [0]; i++) {

@@ -88,8 +88,37 @@ store_fail (store_t *self, const char *op)
     return -1;
 }
 
-//  Sets the pragmas every store runs with; WAL needs a lock the first
-//  time, which the busy handler (installed before) waits for.
+//  Switches the file to WAL.  The first switch of a new file needs an
+//  exclusive lock, and SQLite answers BUSY there without calling the busy
+//  handler: two instances of a service started together on a new file
+//  collided in about one start in four.  So wait here, as the handler
+//  would, up to the same limit.
+static int
+s_journal_wal (store_t *self)
+{
+    int64_t since = zclock_mono ();
+    while (true) {
+        sqlite3_stmt *stmt = NULL;
+        int rc = sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step (stmt);
+        if (rc == SQLITE_ROW) {
+            const char *mode = (const char *) sqlite3_column_text (stmt, 0);
+            if (!mode || strcmp (mode, "wal") != 0)
+                zsys_warning ("store: path=%s op=journal_mode error=got %s, not wal",
+                              self->path, mode? mode: "nothing");
+            sqlite3_finalize (stmt);
+            return 0;
+        }
+        sqlite3_finalize (stmt);
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED)
+        ||  zclock_mono () - since > self->busy_limit_ms)
+            return store_fail (self, "journal_mode");
+        zclock_sleep (1 + (int) (s_random (self) % 5));
+    }
+}
+
+//  Sets the pragmas every store runs with
 static int
 s_configure (store_t *self, const store_options_t *opts)
 {
@@ -97,18 +126,8 @@ s_configure (store_t *self, const store_options_t *opts)
         "PRAGMA synchronous = FULL", "PRAGMA synchronous = NORMAL",
         "PRAGMA synchronous = OFF"
     };
-    sqlite3_stmt *stmt = NULL;
-    if (sqlite3_prepare_v2 (self->db, "PRAGMA journal_mode = WAL", -1, &stmt, NULL)
-    ||  sqlite3_step (stmt) != SQLITE_ROW) {
-        store_fail (self, "journal_mode");
-        sqlite3_finalize (stmt);
+    if (s_journal_wal (self))
         return -1;
-    }
-    const char *mode = (const char *) sqlite3_column_text (stmt, 0);
-    if (!mode || strcmp (mode, "wal") != 0)
-        zsys_warning ("store: path=%s op=journal_mode error=got %s, not wal",
-                      self->path, mode? mode: "nothing");
-    sqlite3_finalize (stmt);
     if ((unsigned) opts->sync > STORE_SYNC_OFF) {
         zsys_error ("store: path=%s op=open error=bad sync level %d",
                     self->path, (int) opts->sync);

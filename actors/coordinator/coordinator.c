@@ -270,6 +270,7 @@ s_bind (int type, const char *endpoint, const char *name)
         //  bodies up to 4x the limit still arrive, so that the sender can be
         //  told too_large; anything larger drops its connection
         zsock_set_maxmsgsize (sock, 4 * CK_MAX_BODY);
+        zsock_set_rcvtimeo (sock, 0);   //  the loop polls, then takes what waits
     }
     else
         zsock_set_sndhwm (sock, 100000);
@@ -375,17 +376,14 @@ s_turn (self_t *self)
         if (self->terminated)
             return -1;
     }
-    for (int n = 0; n < TURN_MESSAGES && (zsock_events (self->frontend) & ZMQ_POLLIN); n++) {
-        zmsg_t *msg = zmsg_recv (self->frontend);
-        if (!msg)
-            break;
+    //  Both ROUTERs have a receive timeout of 0: each loop takes what waits.
+    //  (Asking ZMQ_EVENTS first would cost two system calls per message.)
+    zmsg_t *msg;
+    for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->frontend)); n++) {
         frontend_handle (self, msg);
         zmsg_destroy (&msg);
     }
-    for (int n = 0; n < TURN_MESSAGES && (zsock_events (self->backend) & ZMQ_POLLIN); n++) {
-        zmsg_t *msg = zmsg_recv (self->backend);
-        if (!msg)
-            break;
+    for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->backend)); n++) {
         backend_handle (self, msg);
         zmsg_destroy (&msg);
     }

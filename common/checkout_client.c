@@ -22,28 +22,6 @@ struct _checkout_client_t {
     bool verbose;
 };
 
-//  True when ZeroMQ can be asked to connect to endpoint: a transport we
-//  use, something after it, no spaces or control bytes.  zmq_connect checks
-//  the rest and fails cleanly; czmq's setters would assert instead.
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    if (!endpoint)
-        return false;
-    size_t len = strnlen (endpoint, CK_TEXT_SIZE);
-    if (len == 0 || len > CK_TEXT_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char) endpoint [i] <= 0x20 || endpoint [i] == 0x7f)
-            return false;
-    const char *transports [] = { "tcp://", "ipc://", "inproc://" };
-    for (size_t i = 0; i < sizeof transports / sizeof transports [0]; i++) {
-        size_t prefix = strlen (transports [i]);
-        if (len > prefix && strncmp (endpoint, transports [i], prefix) == 0)
-            return true;
-    }
-    return false;
-}
 
 //  Copies up to 64 bytes of text for a log line, unprintable bytes as '?',
 //  so that a hostile value can't forge lines.
@@ -85,7 +63,7 @@ s_dealer_new (const char *endpoint)
 checkout_client_t *
 checkout_client_new (const char *frontend)
 {
-    if (!s_endpoint_valid (frontend)) {
+    if (!ck_endpoint_valid (frontend)) {
         char shown [80];
         zsys_warning ("checkout_client: endpoint=%s error=\"not a tcp://, ipc:// "
                       "or inproc:// endpoint\"", s_shown (frontend, shown, sizeof shown));

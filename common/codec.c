@@ -52,7 +52,7 @@ s_buf_reserve (ck_buf_t *self, size_t len)
 }
 
 int
-codec_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
+ck_decode_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
 {
     err->code = code;
     va_list args;
@@ -102,7 +102,7 @@ s_field_fail (ck_decode_error_t *err, ck_error_code_t code, const path_t *path,
     va_start (args, format);
     vsnprintf (what, sizeof what, format, args);
     va_end (args);
-    return codec_fail (err, code, "%s: %s", where, what);
+    return ck_decode_fail (err, code, "%s: %s", where, what);
 }
 
 //  --------------------------------------------------------------------------
@@ -488,14 +488,6 @@ typedef struct {
     const uint8_t *p;
 } reader_t;
 
-static uint64_t
-s_be (const uint8_t *p, int width)
-{
-    uint64_t value = 0;
-    for (int i = 0; i < width; i++)
-        value = (value << 8) | p [i];
-    return value;
-}
 
 //  Reads one value's header and, for scalars and strings, its payload;
 //  a container's elements stay to be read (or skipped) next
@@ -522,13 +514,13 @@ s_read (reader_t *r, value_t *v)
         case 0xcc: case 0xcd: case 0xce: case 0xcf:
             width = 1 << (b - 0xcc);
             v->kind = VALUE_UINT;
-            v->u = s_be (r->p, width);
+            v->u = codec_read_be (r->p, width);
             r->p += width;
             return;
         case 0xd0: case 0xd1: case 0xd2: case 0xd3: {
             //  a signed encoding of a non-negative value is still a count
             width = 1 << (b - 0xd0);
-            uint64_t raw = s_be (r->p, width);
+            uint64_t raw = codec_read_be (r->p, width);
             r->p += width;
             bool negative = raw >> (width * 8 - 1);
             v->kind = negative? VALUE_NEGATIVE: VALUE_UINT;
@@ -544,20 +536,20 @@ s_read (reader_t *r, value_t *v)
         case 0xc7: case 0xc8: case 0xc9:
             width = 1 << (b - 0xc7);
             v->kind = VALUE_EXT;
-            v->n = (uint32_t) s_be (r->p, width);
+            v->n = (uint32_t) codec_read_be (r->p, width);
             r->p += width + 1 + v->n;
             return;
         case 0xc4: case 0xc5: case 0xc6: case 0xd9: case 0xda: case 0xdb:
             width = 1 << (b >= 0xd9? b - 0xd9: b - 0xc4);
             v->kind = b >= 0xd9? VALUE_STR: VALUE_BIN;
-            v->n = (uint32_t) s_be (r->p, width);
+            v->n = (uint32_t) codec_read_be (r->p, width);
             v->s = (const char *) r->p + width;
             r->p += width + v->n;
             return;
         case 0xdc: case 0xdd: case 0xde: case 0xdf:
             width = b == 0xdc || b == 0xde? 2: 4;
             v->kind = b <= 0xdd? VALUE_ARRAY: VALUE_MAP;
-            v->n = (uint32_t) s_be (r->p, width);
+            v->n = (uint32_t) codec_read_be (r->p, width);
             r->p += width;
             return;
     }
@@ -712,7 +704,7 @@ static int
 s_check_version (const value_t *v, ck_decode_error_t *err)
 {
     if (v->kind != VALUE_STR)
-        return codec_fail (err, CK_BAD_REQUEST, "v: expected str, got %s",
+        return ck_decode_fail (err, CK_BAD_REQUEST, "v: expected str, got %s",
                            s_kind_name (v->kind));
     uint32_t pos = 0;
     uint64_t major = 0;
@@ -724,13 +716,13 @@ s_check_version (const value_t *v, ck_decode_error_t *err)
         bool last = part == 2;
         if (pos == start || (!last && (pos >= v->n || v->s [pos] != '.'))
         ||  (last && pos != v->n))
-            return codec_fail (err, CK_BAD_REQUEST, "v: not a version MAJOR.MINOR.PATCH");
+            return ck_decode_fail (err, CK_BAD_REQUEST, "v: not a version MAJOR.MINOR.PATCH");
         if (part == 0)
             major = value;
         pos++;
     }
     if (major != CK_VERSION_MAJOR)
-        return codec_fail (err, CK_UNSUPPORTED_VERSION,
+        return ck_decode_fail (err, CK_UNSUPPORTED_VERSION,
                            "v: major version %llu is not spoken here (this is %d)",
                            (unsigned long long) major, CK_VERSION_MAJOR);
     return 0;
@@ -758,7 +750,7 @@ s_decode_map (reader_t *r, const value_t *map, const schema_t *schema, char *bas
         if (!field) {
             if (!up && key.n == 1 && key.s [0] == 'v') {
                 if (seen_version)
-                    return codec_fail (err, CK_BAD_REQUEST, "v: duplicate key");
+                    return ck_decode_fail (err, CK_BAD_REQUEST, "v: duplicate key");
                 seen_version = true;
                 if (s_check_version (&value, err))
                     return -1;
@@ -838,10 +830,10 @@ codec_decode (const schema_t *schema, const void *body, size_t size,
     err->code = CK_OK;
     err->message [0] = 0;
     if (size > CK_MAX_BODY)
-        return codec_fail (err, CK_TOO_LARGE, "body: %zu bytes, at most %d allowed",
+        return ck_decode_fail (err, CK_TOO_LARGE, "body: %zu bytes, at most %d allowed",
                            size, CK_MAX_BODY);
     if (!body)
-        return codec_fail (err, CK_BAD_REQUEST, "body: missing");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "body: missing");
     if (codec_scan ((const uint8_t *) body, size, err))
         return -1;
     reader_t r = { (const uint8_t *) body };

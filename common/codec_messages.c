@@ -94,7 +94,7 @@ s_check_amount (const ck_item_t *items, uint32_t count, uint64_t amount,
     for (uint32_t i = 0; i < count; i++)
         sum += (uint64_t) items [i].qty * items [i].unit_price;
     if (sum != amount)
-        return codec_fail (err, CK_AMOUNT_MISMATCH,
+        return ck_decode_fail (err, CK_AMOUNT_MISMATCH,
                            "amount: %llu is not the sum of the items, %llu",
                            (unsigned long long) amount, (unsigned long long) sum);
     return 0;
@@ -235,15 +235,15 @@ s_check_reply (const void *msg, ck_decode_error_t *err)
 {
     const ck_reply_t *self = (const ck_reply_t *) msg;
     if (self->outcome == CK_OUTCOME_REJECTED && !self->reason.code [0])
-        return codec_fail (err, CK_BAD_REQUEST, "reason: missing (required when rejected)");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "reason: missing (required when rejected)");
     if (self->outcome != CK_OUTCOME_OK)
         return 0;
     if (self->type == CK_TYPE_RESERVE_INVENTORY && !self->reservation_id [0])
-        return codec_fail (err, CK_BAD_REQUEST, "reservation_id: missing (required when ok)");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "reservation_id: missing (required when ok)");
     if (self->type == CK_TYPE_AUTHORIZE_PAYMENT && !self->authorization_id [0])
-        return codec_fail (err, CK_BAD_REQUEST, "authorization_id: missing (required when ok)");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "authorization_id: missing (required when ok)");
     if (self->type == CK_TYPE_CREATE_ORDER && !self->order_id [0])
-        return codec_fail (err, CK_BAD_REQUEST, "order_id: missing (required when ok)");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "order_id: missing (required when ok)");
     return 0;
 }
 

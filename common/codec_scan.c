@@ -12,15 +12,6 @@
 
 #define SCAN_MAX_DEPTH 16
 
-//  Reads a big-endian unsigned integer of width bytes
-static uint64_t
-s_read_be (const uint8_t *p, size_t width)
-{
-    uint64_t value = 0;
-    for (size_t i = 0; i < width; i++)
-        value = (value << 8) | p [i];
-    return value;
-}
 
 //  What one msgpack header says: how many payload bytes follow it, or how
 //  many elements a container holds
@@ -78,12 +69,12 @@ s_header (const uint8_t *p, size_t avail, item_t *item, ck_decode_error_t *err)
         case 0xdc: case 0xde: width = 2; break;                 //  array16, map16
         case 0xdd: case 0xdf: width = 4; break;                 //  array32, map32
         default:
-            return codec_fail (err, CK_BAD_REQUEST,
+            return ck_decode_fail (err, CK_BAD_REQUEST,
                                "body: byte 0x%02x is not msgpack", b);
     }
     if (avail < 1 + width)
-        return codec_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
-    uint64_t n = s_read_be (p + 1, width);
+        return ck_decode_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
+    uint64_t n = codec_read_be (p + 1, width);
     item->header = 1 + width;
     if (b >= 0xdc) {
         item->container = true;
@@ -98,9 +89,9 @@ int
 codec_scan (const uint8_t *data, size_t size, ck_decode_error_t *err)
 {
     if (size == 0)
-        return codec_fail (err, CK_BAD_REQUEST, "body: empty");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "body: empty");
     if ((data [0] & 0xf0) != 0x80 && data [0] != 0xde && data [0] != 0xdf)
-        return codec_fail (err, CK_BAD_REQUEST, "body: not a msgpack map");
+        return ck_decode_fail (err, CK_BAD_REQUEST, "body: not a msgpack map");
 
     //  left [d] = elements still to read at depth d
     uint64_t left [SCAN_MAX_DEPTH + 1];
@@ -114,7 +105,7 @@ codec_scan (const uint8_t *data, size_t size, ck_decode_error_t *err)
             break;
         left [depth]--;
         if (pos >= size)
-            return codec_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
+            return ck_decode_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
         item_t item;
         if (s_header (data + pos, size - pos, &item, err))
             return -1;
@@ -122,22 +113,22 @@ codec_scan (const uint8_t *data, size_t size, ck_decode_error_t *err)
         size_t avail = size - pos;
         if (item.container) {
             if (item.elements > avail)
-                return codec_fail (err, CK_BAD_REQUEST,
+                return ck_decode_fail (err, CK_BAD_REQUEST,
                     "body: a container claims %llu elements, more than the %zu bytes left",
                     (unsigned long long) item.elements, avail);
             if (depth == SCAN_MAX_DEPTH)
-                return codec_fail (err, CK_BAD_REQUEST,
+                return ck_decode_fail (err, CK_BAD_REQUEST,
                     "body: nested deeper than %d levels", SCAN_MAX_DEPTH);
             left [++depth] = item.elements;
         }
         else {
             if (item.payload > avail)
-                return codec_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
+                return ck_decode_fail (err, CK_BAD_REQUEST, "body: truncated msgpack");
             pos += item.payload;
         }
     }
     if (pos != size)
-        return codec_fail (err, CK_BAD_REQUEST,
+        return ck_decode_fail (err, CK_BAD_REQUEST,
                            "body: %zu trailing bytes after the map", size - pos);
     return 0;
 }

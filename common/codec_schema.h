@@ -58,9 +58,15 @@ int codec_encode (const schema_t *schema, const void *msg, ck_buf_t *out);
 int codec_decode (const schema_t *schema, const void *body, size_t size,
                   void *msg, size_t msg_size, ck_decode_error_t *err);
 
-//  Fills err with code and a printf-style message; returns -1
-int codec_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
-    __attribute__ ((format (printf, 3, 4)));
+//  Reads a big-endian unsigned integer of width bytes.  Can't fail.
+static inline uint64_t
+codec_read_be (const uint8_t *p, size_t width)
+{
+    uint64_t value = 0;
+    for (size_t i = 0; i < width; i++)
+        value = (value << 8) | p [i];
+    return value;
+}
 
 //  Bytes of the well-formed UTF-8 character (not NUL) at s, or 0 when
 //  there is none there.  len > 0.

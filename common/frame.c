@@ -52,20 +52,7 @@ s_shown (zframe_t *frame, char *dest)
     return dest;
 }
 
-static int
-s_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
-    CHECK_PRINTF (3);
 
-static int
-s_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
-{
-    err->code = code;
-    va_list args;
-    va_start (args, format);
-    vsnprintf (err->message, sizeof err->message, format, args);
-    va_end (args);
-    return -1;
-}
 
 //  Checks the signature and command frames; returns 0 and sets *command,
 //  or -1 after filling err.
@@ -76,25 +63,25 @@ s_parse_command (zframe_t *signature, zframe_t *name, ck_proto_t proto,
     char shown [SHOWN_MAX * 4 + 4];
     const char *expected = s_signature (proto);
     if (!signature)
-        return s_fail (err, CK_BAD_FRAME, "missing signature");
+        return ck_decode_fail (err, CK_BAD_FRAME, "missing signature");
     if (!zframe_streq (signature, expected))
-        return s_fail (err, CK_BAD_FRAME, "wrong signature '%s', expected %s",
+        return ck_decode_fail (err, CK_BAD_FRAME, "wrong signature '%s', expected %s",
                        s_shown (signature, shown), expected);
     if (!name)
-        return s_fail (err, CK_BAD_FRAME, "missing command");
+        return ck_decode_fail (err, CK_BAD_FRAME, "missing command");
     *command = ck_command_lookup ((const char *) zframe_data (name), zframe_size (name));
     if (*command == CK_CMD_NONE)
-        return s_fail (err, CK_BAD_FRAME, "unknown command '%s'", s_shown (name, shown));
+        return ck_decode_fail (err, CK_BAD_FRAME, "unknown command '%s'", s_shown (name, shown));
     const command_rule_t *rule = &s_rules [*command];
     const char *command_name = ck_command_name (*command);
     if (rule->proto != proto)
-        return s_fail (err, CK_BAD_FRAME, "command %s is not of protocol %s",
+        return ck_decode_fail (err, CK_BAD_FRAME, "command %s is not of protocol %s",
                        command_name, expected);
     if (routed && !rule->from_peer)
-        return s_fail (err, CK_BAD_FRAME, "command %s is not sent to the coordinator",
+        return ck_decode_fail (err, CK_BAD_FRAME, "command %s is not sent to the coordinator",
                        command_name);
     if (!routed && !rule->from_coordinator)
-        return s_fail (err, CK_BAD_FRAME, "command %s is not sent by the coordinator",
+        return ck_decode_fail (err, CK_BAD_FRAME, "command %s is not sent by the coordinator",
                        command_name);
     return 0;
 }
@@ -108,14 +95,14 @@ s_parse_body (zmsg_t *msg, ck_command_t command, ck_frame_t *out, ck_decode_erro
     const char *name = ck_command_name (command);
     zframe_t *body = zmsg_next (msg);
     if (!ck_command_has_body (command))
-        return body? s_fail (err, CK_BAD_FRAME, "%s takes no body", name): 0;
+        return body? ck_decode_fail (err, CK_BAD_FRAME, "%s takes no body", name): 0;
     if (!body)
-        return s_fail (err, CK_BAD_FRAME, "missing body: %s takes a body", name);
+        return ck_decode_fail (err, CK_BAD_FRAME, "missing body: %s takes a body", name);
     if (zframe_size (body) > CK_MAX_BODY)
-        return s_fail (err, CK_TOO_LARGE, "%s body of %zu bytes is larger than %d",
+        return ck_decode_fail (err, CK_TOO_LARGE, "%s body of %zu bytes is larger than %d",
                        name, zframe_size (body), CK_MAX_BODY);
     if (zmsg_next (msg))
-        return s_fail (err, CK_BAD_FRAME, "unexpected frame after the body");
+        return ck_decode_fail (err, CK_BAD_FRAME, "unexpected frame after the body");
     out->body = zframe_data (body);
     out->body_size = zframe_size (body);
     return 0;
@@ -133,17 +120,17 @@ ck_frame_parse (zmsg_t *msg, ck_proto_t proto, bool routed, ck_frame_t *out,
     memset (err, 0, sizeof *err);
     zframe_t *frame = zmsg_first (msg);
     if (!frame)
-        return s_fail (err, CK_BAD_FRAME, "empty message");
+        return ck_decode_fail (err, CK_BAD_FRAME, "empty message");
     if (routed) {
         //  Set before any other check, so that the caller can answer
         out->routing_id = zframe_data (frame);
         out->routing_id_size = zframe_size (frame);
         if (zframe_size (frame) == 0)
-            return s_fail (err, CK_BAD_FRAME, "empty routing id");
+            return ck_decode_fail (err, CK_BAD_FRAME, "empty routing id");
         frame = zmsg_next (msg);
     }
     if (!frame || zframe_size (frame) != 0)
-        return s_fail (err, CK_BAD_FRAME, "missing delimiter");
+        return ck_decode_fail (err, CK_BAD_FRAME, "missing delimiter");
     zframe_t *signature = zmsg_next (msg);
     zframe_t *name = signature? zmsg_next (msg): NULL;
     ck_command_t command = CK_CMD_NONE;
@@ -218,4 +205,24 @@ ck_frame_send (zsock_t *sock, const void *routing_id, size_t routing_id_size,
         return -1;
     }
     return 0;
+}
+
+bool
+ck_endpoint_valid (const char *endpoint)
+{
+    if (!endpoint)
+        return false;
+    size_t len = strnlen (endpoint, CK_TEXT_SIZE);
+    if (len == 0 || len > CK_TEXT_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char) endpoint [i] <= 0x20 || endpoint [i] == 0x7f)
+            return false;
+    const char *transports [] = { "tcp://", "ipc://", "inproc://" };
+    for (size_t i = 0; i < sizeof transports / sizeof transports [0]; i++) {
+        size_t prefix = strlen (transports [i]);
+        if (len > prefix && strncmp (endpoint, transports [i], prefix) == 0)
+            return true;
+    }
+    return false;
 }

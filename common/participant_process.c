@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <unistd.h>
 #include "codec.h"
+#include "frame.h"
 #include "participant_process.h"
 
 #define MAX_OPTIONS 32
@@ -39,13 +40,6 @@ s_add_options (ck_option_t *all, size_t *count, const ck_option_t *list)
     return true;
 }
 
-//  An endpoint libzmq will take without asserting in czmq's setters
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
-        || strncmp (endpoint, "inproc://", 9) == 0;
-}
 
 //  Fills instance with --instance or host-PID made into a valid id;
 //  false when --instance is not a valid id
@@ -67,21 +61,6 @@ s_instance (ck_config_t *config, char *instance, size_t size)
     return true;
 }
 
-static int
-s_sync_level (const char *name, store_sync_t *level)
-{
-    if (streq (name, "full"))
-        *level = STORE_SYNC_FULL;
-    else
-    if (streq (name, "normal"))
-        *level = STORE_SYNC_NORMAL;
-    else
-    if (streq (name, "off"))
-        *level = STORE_SYNC_OFF;
-    else
-        return -1;
-    return 0;
-}
 
 //  Checks what config can't: endpoints, instance, sync level.  Fills the
 //  runtime's transport settings; 0, or 2 after reporting
@@ -98,7 +77,7 @@ s_configure (ck_config_t *config, const ck_participant_process_t *process,
     }
     for (size_t i = 0; i < count; i++) {
         endpoints [i] = ck_config_list_at (config, "coordinator", i);
-        if (!s_endpoint_valid (endpoints [i])) {
+        if (!ck_endpoint_valid (endpoints [i])) {
             ck_config_usage_error (config, "--coordinator: '%s' is not a tcp://, ipc:// "
                                    "or inproc:// endpoint", endpoints [i]);
             return 2;
@@ -109,7 +88,7 @@ s_configure (ck_config_t *config, const ck_participant_process_t *process,
                                "A-Z a-z 0-9 . _ : -");
         return 2;
     }
-    if (s_sync_level (ck_config_str (config, "sync"), &store_options->sync)) {
+    if (store_sync_parse (ck_config_str (config, "sync"), &store_options->sync)) {
         ck_config_usage_error (config, "--sync: '%s' is not full, normal or off",
                                ck_config_str (config, "sync"));
         return 2;

@@ -140,6 +140,18 @@ s_configure (store_t *self, const store_options_t *opts)
     return 0;
 }
 
+int
+store_sync_parse (const char *name, store_sync_t *level)
+{
+    static const char *names [] = { "full", "normal", "off" };
+    for (int i = 0; i < 3; i++)
+        if (name && strcmp (name, names [i]) == 0) {
+            *level = (store_sync_t) i;
+            return 0;
+        }
+    return -1;
+}
+
 store_t *
 store_new (const char *path, const store_options_t *opts)
 {
@@ -454,9 +466,8 @@ s_copy_column (char *dest, size_t size, sqlite3_stmt *stmt, int column)
     dest [length] = 0;
 }
 
-//  Binds text, or NULL when it is empty (absent in the protocol's sense).
-static void
-s_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
+void
+store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
 {
     if (text && *text)
         sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
@@ -510,10 +521,10 @@ store_ledger_record (store_t *self, const char *saga_id, ck_type_t type, const c
     sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 2, ck_type_name (type), -1, SQLITE_STATIC);
     sqlite3_bind_text (stmt, 3, ck_outcome_name (reply->outcome), -1, SQLITE_STATIC);
-    s_bind_optional (stmt, 4, reply->reason.code);
-    s_bind_optional (stmt, 5, reply->reason.message);
-    s_bind_optional (stmt, 6, reply->reason.sku);
-    s_bind_optional (stmt, 7, s_result_id ((ck_reply_t *) reply, type));
+    store_bind_optional (stmt, 4, reply->reason.code);
+    store_bind_optional (stmt, 5, reply->reason.message);
+    store_bind_optional (stmt, 6, reply->reason.sku);
+    store_bind_optional (stmt, 7, s_result_id ((ck_reply_t *) reply, type));
     sqlite3_bind_int64 (stmt, 8, zclock_time ());
     return store_done (self, stmt, "ledger_record");
 }

@@ -25,6 +25,11 @@ typedef struct {
     char message [CK_TEXT_SIZE];
 } ck_decode_error_t;
 
+//  Fills err with code and a printf-style message; returns -1, so that a
+//  checker can say `return ck_decode_fail (err, ...)`.
+int ck_decode_fail (ck_decode_error_t *err, ck_error_code_t code, const char *format, ...)
+    __attribute__ ((format (printf, 3, 4)));
+
 //  A growable output buffer, reused across encodes so that a warm encoder
 //  does not allocate.
 typedef struct {

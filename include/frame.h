@@ -42,6 +42,10 @@ int ck_frame_parse (zmsg_t *msg, ck_proto_t proto, bool routed, ck_frame_t *out,
 //  DISCONNECT).  Can't fail.
 bool ck_command_has_body (ck_command_t command);
 
+//  True for an endpoint libzmq and czmq's setters take without asserting:
+//  tcp://, ipc:// or inproc://, 1..256 printable bytes.  Can't fail.
+bool ck_endpoint_valid (const char *endpoint);
+
 //  Sends one message without blocking: [routing_id] when not NULL, then
 //  the empty delimiter, signature, command and body when not NULL.
 //  Returns 0, or -1 with errno from libzmq (EAGAIN when the peer's queue is

@@ -41,6 +41,10 @@ typedef enum {
     STORE_SYNC_OFF
 } store_sync_t;
 
+//  Parses a sync level's name: "full", "normal" or "off".  Returns 0, or
+//  -1 for any other name.
+int store_sync_parse (const char *name, store_sync_t *level);
+
 //  Options of store_new; all-zero (or a NULL pointer) gives the defaults.
 typedef struct {
     store_sync_t sync;                  //  default FULL
@@ -83,6 +87,10 @@ int store_step (store_t *self, sqlite3_stmt *stmt, const char *op);
 
 //  Steps stmt to its end and resets it: returns 0, or -1 after logging.
 int store_done (store_t *self, sqlite3_stmt *stmt, const char *op);
+
+//  Binds text to a statement's parameter, or NULL when text is NULL or
+//  empty (optional ids and reasons are stored as NULL).  Can't fail.
+void store_bind_optional (sqlite3_stmt *stmt, int index, const char *text);
 
 //  Logs the connection's last error for op and returns -1, for callers
 //  that use the sqlite3 API directly.

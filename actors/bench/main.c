@@ -7,6 +7,7 @@
 #include "bench_report.h"
 #include "bench_verify.h"
 #include "config.h"
+#include "frame.h"
 #include "w1.h"
 
 #define DEFAULT_N       20000           //  W1.md's default run
@@ -63,12 +64,6 @@ s_long_flags (int argc, char **argv)
     return args;
 }
 
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
-        || strncmp (endpoint, "inproc://", 9) == 0;
-}
 
 //  Reads --pids and --rss-of into rss; 0, or 2 after reporting
 static int
@@ -130,7 +125,7 @@ s_load (ck_config_t *flags)
     bench_rss_t rss [BENCH_REPORT_MAX_PIDS];
     size_t rss_count = 0;
     const char *frontend = ck_config_str (flags, "frontend");
-    if (!s_endpoint_valid (frontend)) {
+    if (!ck_endpoint_valid (frontend)) {
         ck_config_usage_error (flags, "--frontend: '%s' is not a tcp://, ipc:// or inproc:// "
                                "endpoint", frontend);
         return 2;

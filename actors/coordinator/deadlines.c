@@ -4,6 +4,7 @@
 */
 #include <czmq.h>
 #include "deadlines.h"
+#include "pointer_map.h"
 
 typedef struct {
     void *handle;
@@ -19,26 +20,6 @@ struct _deadlines_t {
 };
 
 
-//  Handles are pointers: hash their bits (a 64-bit finalizer, since
-//  aligned pointers share their low bits) and compare them as integers.
-
-static size_t
-s_pointer_hash (const void *key)
-{
-    uint64_t bits = (uint64_t) (uintptr_t) key;
-    bits ^= bits >> 33;
-    bits *= 0xff51afd7ed558ccdULL;
-    bits ^= bits >> 33;
-    return (size_t) bits;
-}
-
-static int
-s_pointer_compare (const void *one, const void *two)
-{
-    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
-    return (a > b) - (a < b);
-}
-
 static void
 s_node_free (void **item_p)
 {
@@ -53,11 +34,7 @@ deadlines_t *
 deadlines_new (void)
 {
     deadlines_t *self = (deadlines_t *) zmalloc (sizeof (deadlines_t));
-    self->nodes = zhashx_new ();
-    zhashx_set_key_hasher (self->nodes, s_pointer_hash);
-    zhashx_set_key_comparator (self->nodes, s_pointer_compare);
-    zhashx_set_key_duplicator (self->nodes, NULL);
-    zhashx_set_key_destructor (self->nodes, NULL);
+    self->nodes = pointer_map_new ();
     zhashx_set_destructor (self->nodes, s_node_free);
     return self;
 }

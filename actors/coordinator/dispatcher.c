@@ -3,6 +3,7 @@
 */
 #include <czmq.h>
 #include "dispatcher.h"
+#include "pointer_map.h"
 
 //  Key of by_routing_id: a worker's own bytes, or the caller's in a lookup
 typedef struct {
@@ -71,26 +72,6 @@ s_grow (void *items, size_t *capacity, size_t item_size)
 }
 
 
-//  Handles are pointers: hash their bits with a 64-bit finalizer, since
-//  aligned pointers share their low bits.
-
-static size_t
-s_pointer_hash (const void *key)
-{
-    uint64_t bits = (uint64_t) (uintptr_t) key;
-    bits ^= bits >> 33;
-    bits *= 0xff51afd7ed558ccdULL;
-    bits ^= bits >> 33;
-    return (size_t) bits;
-}
-
-static int
-s_pointer_compare (const void *one, const void *two)
-{
-    uintptr_t a = (uintptr_t) one, b = (uintptr_t) two;
-    return (a > b) - (a < b);
-}
-
 //  Routing ids are byte strings: FNV-1a over the bytes
 static size_t
 s_routing_id_hash (const void *key)
@@ -132,8 +113,8 @@ dispatcher_new (uint32_t liveness_ms)
     dispatcher_t *self = (dispatcher_t *) zmalloc (sizeof (dispatcher_t));
     self->liveness_ms = liveness_ms;
     self->by_routing_id = s_map_new (s_routing_id_hash, s_routing_id_compare);
-    self->in_flight = s_map_new (s_pointer_hash, s_pointer_compare);
-    self->waits = s_map_new (s_pointer_hash, s_pointer_compare);
+    self->in_flight = s_map_new (pointer_map_hash, pointer_map_compare);
+    self->waits = s_map_new (pointer_map_hash, pointer_map_compare);
     return self;
 }
 

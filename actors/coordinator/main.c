@@ -2,6 +2,7 @@
     Reads its configuration, starts the coordinator actor, stops on a signal.
 */
 #include "config.h"
+#include "frame.h"
 #include "coordinator.h"
 
 static const ck_option_t s_options [] = {
@@ -23,28 +24,7 @@ static const ck_option_t s_options [] = {
     { .name = NULL }
 };
 
-static int
-s_sync_level (const char *name, store_sync_t *level)
-{
-    if (streq (name, "full"))
-        *level = STORE_SYNC_FULL;
-    else
-    if (streq (name, "normal"))
-        *level = STORE_SYNC_NORMAL;
-    else
-    if (streq (name, "off"))
-        *level = STORE_SYNC_OFF;
-    else
-        return -1;
-    return 0;
-}
 
-static bool
-s_endpoint_valid (const char *endpoint)
-{
-    return strncmp (endpoint, "tcp://", 6) == 0 || strncmp (endpoint, "ipc://", 6) == 0
-        || strncmp (endpoint, "inproc://", 9) == 0;
-}
 
 //  Fills config from the parsed flags; 0, or 2 after reporting
 static int
@@ -52,12 +32,12 @@ s_configure (ck_config_t *flags, coordinator_config_t *config)
 {
     const char *names [] = { "frontend", "backend", "events" };
     for (int i = 0; i < 3; i++)
-        if (!s_endpoint_valid (ck_config_str (flags, names [i]))) {
+        if (!ck_endpoint_valid (ck_config_str (flags, names [i]))) {
             ck_config_usage_error (flags, "--%s: '%s' is not a tcp://, ipc:// or inproc:// endpoint",
                                    names [i], ck_config_str (flags, names [i]));
             return 2;
         }
-    if (s_sync_level (ck_config_str (flags, "sync"), &config->sync)) {
+    if (store_sync_parse (ck_config_str (flags, "sync"), &config->sync)) {
         ck_config_usage_error (flags, "--sync: '%s' is not full, normal or off",
                                ck_config_str (flags, "sync"));
         return 2;

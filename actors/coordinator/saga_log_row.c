@@ -8,6 +8,7 @@
 #include <string.h>
 #include <czmq.h>
 #include "saga_log_row.h"
+#include "store.h"
 
 static const char *s_wait_names [] = { "idle", "in_flight", "backing_off" };
 
@@ -20,15 +21,6 @@ s_int64 (uint64_t value)
     return (sqlite3_int64) value;
 }
 
-//  Binds text, or NULL when it is empty or absent
-static void
-s_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
-{
-    if (text && *text)
-        sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
-    else
-        sqlite3_bind_null (stmt, index);
-}
 
 //  Binds a name from a lookup table; NULL for NONE
 static void
@@ -75,9 +67,9 @@ saga_log_bind_state (sqlite3_stmt *stmt, const saga_t *saga)
     sqlite3_bind_int64 (stmt, 12, s_int64 (saga->accepted_us));
     sqlite3_bind_int64 (stmt, 13, s_int64 (saga->elapsed_us));
     sqlite3_bind_int64 (stmt, 14, s_int64 (saga->deadline_us));
-    s_bind_optional (stmt, 15, saga->reservation_id);
-    s_bind_optional (stmt, 16, saga->authorization_id);
-    s_bind_optional (stmt, 17, saga->order_id);
+    store_bind_optional (stmt, 15, saga->reservation_id);
+    store_bind_optional (stmt, 16, saga->authorization_id);
+    store_bind_optional (stmt, 17, saga->order_id);
     //  A reason present with empty fields stays present: code is NULL only
     //  when the saga has no reason at all
     const ck_reason_t *reason = saga->reason;

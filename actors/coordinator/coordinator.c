@@ -293,6 +293,12 @@ s_self_destroy (self_t **self_p)
              entry = (entry_t *) zhashx_first (self->by_saga))
             s_entry_destroy (self, &entry);
     }
+    if (self->deferred) {
+        zmsg_t *msg;
+        while ((msg = (zmsg_t *) zlist_pop (self->deferred)))
+            zmsg_destroy (&msg);
+        zlist_destroy (&self->deferred);
+    }
     zhashx_destroy (&self->by_saga);
     zhashx_destroy (&self->by_checkout);
     deadlines_destroy (&self->deadlines);
@@ -324,6 +330,7 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     self->result = (ck_result_t *) zmalloc (sizeof (ck_result_t));
     self->by_saga = zhashx_new ();
     self->by_checkout = zhashx_new ();
+    self->deferred = zlist_new ();
     self->deadlines = deadlines_new ();
     self->dispatcher = dispatcher_new (config->heartbeat_ivl_ms * config->liveness);
     self->latency = histogram_new ();
@@ -380,7 +387,7 @@ s_turn (self_t *self)
     //  (Asking ZMQ_EVENTS first would cost two system calls per message.)
     zmsg_t *msg;
     for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->frontend)); n++) {
-        frontend_handle (self, msg);
+        frontend_handle (self, &msg, false);
         zmsg_destroy (&msg);
     }
     for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->backend)); n++) {
@@ -405,6 +412,12 @@ s_turn (self_t *self)
             saga_log_checkpoint (self->log);
     }
     s_flush (self);
+    //  what waited for the commit reads durable state now
+    while (!self->failed && (msg = (zmsg_t *) zlist_pop (self->deferred))) {
+        frontend_handle (self, &msg, true);
+        zmsg_destroy (&msg);
+        s_flush (self);
+    }
     return self->failed? -1: 0;
 }
 

@@ -136,36 +136,41 @@ s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *chec
         frontend_result_to (self, peer, self->result);
 }
 
-static void
-s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
+//  Answers a CHECKOUT.  Returns false when the answer must wait for the
+//  turn's commit: a known checkout_id's answer reads the saga's state,
+//  which must not show a transition the turn has not committed yet.
+static bool
+s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool committed)
 {
     ck_checkout_t checkout;
     ck_decode_error_t err;
     if (ck_decode_checkout (frame->body, frame->body_size, &checkout, &err)) {
         self->counters.bad_messages++;
         s_error (self, peer, err.code, err.message, NULL);
-        return;
+        return true;
     }
     uint64_t digest = s_cart_digest (&checkout);
     char saga_id [CK_ID_SIZE];
     uint64_t logged_digest;
     if (zhashx_lookup (self->by_checkout, checkout.checkout_id)
     ||  saga_log_find_checkout (self->log, checkout.checkout_id, saga_id, &logged_digest) == 1) {
+        if (!committed && self->in_transaction)
+            return false;
         s_checkout_known (self, peer, &checkout, digest);
-        return;
+        return true;
     }
     if (zhashx_size (self->by_saga) >= self->config.max_inflight) {
         self->counters.overloaded++;
         s_error (self, peer, CK_OVERLOADED, "too many checkouts in flight: retry later",
                  checkout.checkout_id);
-        return;
+        return true;
     }
     snprintf (saga_id, sizeof saga_id, "%s%llx", self->id_prefix,
               (unsigned long long) ++self->id_sequence);
     saga_t *saga = saga_new (saga_id, &checkout);
     if (!saga) {
         s_error (self, peer, CK_OVERLOADED, "out of memory: retry later", checkout.checkout_id);
-        return;
+        return true;
     }
     entry_t *entry = coordinator_entry_new (self, saga, digest);
     entry->ack = checkout.ack;
@@ -175,6 +180,7 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
     coordinator_apply (self, entry, &actions);
     if (self->config.verbose)
         zsys_debug ("coordinator: checkout=%s saga=%s accepted", checkout.checkout_id, saga_id);
+    return true;
 }
 
 static void
@@ -222,10 +228,14 @@ s_ping (self_t *self, const peer_id_t *peer)
         s_send (self, peer, CK_CMD_PONG);
 }
 
+//  Handles one client message, taking ownership of it.  Before the turn's
+//  commit (committed false), a message whose answer reads saga state is
+//  kept for after the commit instead.
 void
-frontend_handle (self_t *self, zmsg_t *msg)
+frontend_handle (self_t *self, zmsg_t **msg_p, bool committed)
 {
-    ck_frame_t frame;
+    zmsg_t *msg = *msg_p;
+    ck_frame_t frame = { .command = CK_CMD_NONE };
     ck_decode_error_t err;
     int rc = ck_frame_parse (msg, CK_PROTO_CLIENT, true, &frame, &err);
     peer_id_t peer = { .size = 0 };
@@ -240,10 +250,22 @@ frontend_handle (self_t *self, zmsg_t *msg)
             s_error (self, &peer, err.code, err.message, NULL);
         return;
     }
+    bool answered = true;
     switch (frame.command) {
-        case CK_CMD_CHECKOUT: s_checkout (self, &peer, &frame); break;
-        case CK_CMD_STATUS: s_status (self, &peer, &frame); break;
+        case CK_CMD_CHECKOUT:
+            answered = s_checkout (self, &peer, &frame, committed);
+            break;
+        case CK_CMD_STATUS:
+            //  its answer reads saga state: never an uncommitted one
+            answered = committed || !self->in_transaction;
+            if (answered)
+                s_status (self, &peer, &frame);
+            break;
         case CK_CMD_PING: s_ping (self, &peer); break;
         default: break;             //  ck_frame_parse lets no other command through
+    }
+    if (!answered) {
+        zlist_append (self->deferred, msg);
+        *msg_p = NULL;              //  kept, to be handled after the commit
     }
 }

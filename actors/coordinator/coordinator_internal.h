@@ -58,6 +58,7 @@ typedef struct {
     zhashx_t *by_saga;                  //  saga_id -> entry_t
     zhashx_t *by_checkout;              //  checkout_id -> entry_t (same entries)
     outbox_item_t *outbox;              //  actions of this turn, after commit
+    zlist_t *deferred;                  //  client messages to answer after commit
     size_t outbox_size, outbox_capacity;
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
@@ -80,7 +81,7 @@ entry_t *coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest
 void coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status);
 
 //  coordinator_frontend.c
-void frontend_handle (self_t *self, zmsg_t *msg);
+void frontend_handle (self_t *self, zmsg_t **msg_p, bool committed);
 void frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result);
 
 //  coordinator_backend.c

@@ -12,6 +12,10 @@
 
 #define TURN_MESSAGES 512               //  most messages read per socket per turn
 #define MAX_POLL_MS   1000
+//  Messages queued per client connection: the loop drains TURN_MESSAGES a
+//  turn, so a deeper queue would only hold memory for one greedy client
+#define FRONTEND_RCVHWM 1000
+#define BACKEND_RCVHWM  100000          //  participants: at most their capacity each
 
 uint64_t
 coordinator_wall_us (void)
@@ -257,7 +261,7 @@ s_recover (self_t *self)
 //  Life
 
 static zsock_t *
-s_bind (int type, const char *endpoint, const char *name)
+s_bind (int type, const char *endpoint, const char *name, int rcvhwm)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -266,7 +270,7 @@ s_bind (int type, const char *endpoint, const char *name)
     if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);
         zsock_set_sndhwm (sock, 100000);
-        zsock_set_rcvhwm (sock, 100000);
+        zsock_set_rcvhwm (sock, rcvhwm);
         //  bodies up to 4x the limit still arrive, so that the sender can be
         //  told too_large; anything larger drops its connection
         zsock_set_maxmsgsize (sock, 4 * CK_MAX_BODY);
@@ -338,9 +342,9 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     self->log = saga_log_new (config->db, &options);
     self->engine = saga_engine_new (saga_def_checkout (), &config->policy);
     if (!self->log || !self->engine
-    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend"))
-    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend"))
-    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events"))
+    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend", FRONTEND_RCVHWM))
+    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend", BACKEND_RCVHWM))
+    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events", 0))
     ||  events_start (self))
         s_self_destroy (&self);
     return self;

@@ -1,0 +1,218 @@
+/*  test_bench_script.c - scripts/bench end to end: summary line, exit codes, nothing left up
+    Runs the real script on a small W1 load over ipc endpoints in a temp dir.
+
+    scripts/bench starts its group with `supervisor start --detach`, so the
+    supervisor is not our child: s_fini SIGKILLs, by the PID in each run's
+    lock file, any supervisor still up (its children die with it), then
+    removes the directory.
+*/
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include "process_helpers.h"
+
+#define MAX_ARGS        24
+#define MAX_RUNS        4
+#define SCRIPT_MS       150000          //  generous: the ASan build is slow
+
+static struct {
+    char dir [64];
+    char data [128];
+    char source [1024];
+    char bin [1100];
+    char *output;                       //  the last run's stdout
+    char *errors;                       //  and its stderr
+} s_ctx;
+
+static void
+s_paths (void)
+{
+    const char *source = getenv ("CK_SOURCE_DIR");
+    const char *bin = getenv ("CK_BIN_DIR");
+    //  Run by hand: the parent of this file's directory, and build/bin
+    snprintf (s_ctx.source, sizeof s_ctx.source, "%s", source? source: __FILE__);
+    for (int i = 0; !source && i < 2 && strrchr (s_ctx.source, '/'); i++)
+        *strrchr (s_ctx.source, '/') = 0;
+    if (bin)
+        snprintf (s_ctx.bin, sizeof s_ctx.bin, "%s", bin);
+    else
+        snprintf (s_ctx.bin, sizeof s_ctx.bin, "%s/build/bin", s_ctx.source);
+}
+
+static void
+s_init (void)
+{
+    memset (&s_ctx, 0, sizeof s_ctx);
+    s_paths ();
+    cr_assert_eq (ph_mkdtemp ("ck-bs", s_ctx.dir, sizeof s_ctx.dir), 0);
+    snprintf (s_ctx.data, sizeof s_ctx.data, "%s/data", s_ctx.dir);
+}
+
+//  The PID in run i's supervisor lock file when that process still runs
+//  with our directory on its command line (not a recycled PID), else 0
+static pid_t
+s_live_supervisor (int run)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/run-%d/run/supervisor.lock", s_ctx.data, run);
+    char *text = ph_slurp (path);
+    pid_t pid = text? (pid_t) atoi (text): 0;
+    free (text);
+    if (pid <= 0)
+        return 0;
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return 0;
+    char cmdline [4096];
+    size_t size = fread (cmdline, 1, sizeof cmdline, file);
+    fclose (file);
+    return memmem (cmdline, size, s_ctx.dir, strlen (s_ctx.dir))? pid: 0;
+}
+
+static void
+s_fini (void)
+{
+    for (int run = 1; run <= MAX_RUNS; run++) {
+        pid_t pid = s_live_supervisor (run);
+        if (pid > 0)
+            kill (pid, SIGKILL);
+    }
+    free (s_ctx.output);
+    free (s_ctx.errors);
+    ph_rmrf (s_ctx.dir);
+}
+
+TestSuite (bench_script, .init = s_init, .fini = s_fini, .timeout = 180);
+
+//  -------------------------------------------------------------------------
+//  Running the script
+
+//  Runs scripts/bench with the NULL-terminated extra arguments, keeps its
+//  stdout and stderr in s_ctx; returns its exit code
+static int
+s_bench (const char *bin, ...)
+{
+    char script [1100];
+    snprintf (script, sizeof script, "%s/scripts/bench", s_ctx.source);
+    char *argv [MAX_ARGS] = { script, "--no-setup", "--bin", (char *) bin,
+                              "--data", s_ctx.data };
+    int argc = 6;
+    va_list args;
+    va_start (args, bin);
+    for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
+        cr_assert_lt (argc, MAX_ARGS - 1);
+        argv [argc++] = arg;
+    }
+    va_end (args);
+    char out [PATH_MAX], err [PATH_MAX];
+    snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
+    snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
+    remove (out);
+    remove (err);
+    pid_t pid = ph_spawn2 (script, argv, out, err);
+    cr_assert_gt (pid, 0);
+    int status = 0;
+    cr_assert_eq (ph_wait (pid, SCRIPT_MS, &status), 0, "scripts/bench did not end");
+    free (s_ctx.output);
+    free (s_ctx.errors);
+    s_ctx.output = ph_slurp (out);
+    s_ctx.errors = ph_slurp (err);
+    cr_assert_not_null (s_ctx.output);
+    return ph_exit_code (status);
+}
+
+//  True when some line of text matches the extended regex pattern
+static bool
+s_has_line (const char *text, const char *pattern)
+{
+    regex_t regex;
+    cr_assert_eq (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0);
+    bool found = regexec (&regex, text, 0, NULL, 0) == 0;
+    regfree (&regex);
+    return found;
+}
+
+//  Asserts that no supervisor of runs 1..runs is still up
+static void
+s_expect_all_stopped (int runs)
+{
+    for (int run = 1; run <= runs; run++)
+        cr_expect_eq (s_live_supervisor (run), 0, "run %d's group is still up", run);
+}
+
+//  A bin dir whose checkout-bench finds a violation in every --verify,
+//  and is the real one otherwise
+static void
+s_broken_bin (char *path, size_t size)
+{
+    snprintf (path, size, "%s/bin", s_ctx.dir);
+    cr_assert_eq (mkdir (path, 0755), 0);
+    const char *links [] = { "checkout-coordinator", "checkout-inventory",
+                             "checkout-payment", "checkout-order", "checkout" };
+    char from [PATH_MAX * 2], to [PATH_MAX * 2];
+    for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
+        snprintf (from, sizeof from, "%s/%s", s_ctx.bin, links [i]);
+        snprintf (to, sizeof to, "%s/%s", path, links [i]);
+        cr_assert_eq (symlink (from, to), 0);
+    }
+    snprintf (to, sizeof to, "%s/checkout-bench", path);
+    FILE *file = fopen (to, "w");
+    cr_assert_not_null (file);
+    fprintf (file, "#!/bin/sh\n"
+                   "for a; do [ \"$a\" = --verify ] && { echo 'violation: planted'; exit 1; }; done\n"
+                   "exec '%s/checkout-bench' \"$@\"\n", s_ctx.bin);
+    fclose (file);
+    cr_assert_eq (chmod (to, 0755), 0);
+}
+
+#define SUMMARY "^sagas_per_s=[0-9]+ p50_ms=[0-9.]+ p99_ms=[0-9.]+ max_ms=[0-9.]+ " \
+                "rss_mb=coordinator:[0-9.]+,inventory-1:[0-9.]+,payment-1:[0-9.]+," \
+                "payment-2:[0-9.]+,order-1:[0-9.]+,bench:[0-9.]+ invariants="
+
+//  -------------------------------------------------------------------------
+//  Tests
+
+Test (bench_script, two_runs_pass_and_stop_their_groups)
+{
+    char json [PATH_MAX];
+    snprintf (json, sizeof json, "%s/runs.json", s_ctx.dir);
+    int rc = s_bench (s_ctx.bin, "--ipc", "--runs", "2", "-n", "150", "-c", "16",
+                      "--payment", "2", "--json", json, NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    cr_expect (s_has_line (s_ctx.output, SUMMARY "PASS$"), "%s", s_ctx.output);
+    cr_expect (s_has_line (s_ctx.output, "^median sagas_per_s=[0-9]+ p50_ms="), "%s", s_ctx.output);
+    cr_expect (s_has_line (s_ctx.output, "^runs=2 invariants=PASS$"), "%s", s_ctx.output);
+    char *reports = ph_slurp (json);
+    cr_assert_not_null (reports);
+    cr_expect (s_has_line (reports, "\"passed\": true.*\"verify\": true"), "%s", reports);
+    cr_expect (s_has_line (reports, "\"payment\": 2"), "%s", reports);
+    int lines = 0;
+    for (const char *c = reports; *c; c++)
+        lines += *c == '\n';
+    cr_expect_eq (lines, 2, "one report per run: %s", reports);
+    free (reports);
+    s_expect_all_stopped (2);
+}
+
+Test (bench_script, broken_invariants_exit_1)
+{
+    char bin [1100];
+    s_broken_bin (bin, sizeof bin);
+    int rc = s_bench (bin, "--ipc", "-n", "100", "-c", "8", "--payment", "2", NULL);
+    cr_expect_eq (rc, 1, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    cr_expect (s_has_line (s_ctx.output, SUMMARY "FAIL$"), "%s", s_ctx.output);
+    cr_expect (s_has_line (s_ctx.errors, "^violation: planted$"), "%s", s_ctx.errors);
+    s_expect_all_stopped (1);
+}
+
+Test (bench_script, bad_usage_exits_2)
+{
+    cr_expect_eq (s_bench (s_ctx.bin, "--bogus", NULL), 2);
+    cr_expect (s_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect_eq (s_bench (s_ctx.bin, "-n", "0", NULL), 2);
+    cr_expect_eq (s_bench (s_ctx.bin, "--payment", NULL), 2);
+    cr_expect_eq (s_bench ("/nonexistent", NULL), 2);
+    s_expect_all_stopped (1);
+}

@@ -1,5 +1,5 @@
 /*  w1.h - workload W1 as data: checkout k, its expected outcome, the catalog
-    The production definition of /work/shared/bench/W1.md, for the CLI and the bench.
+    The production definition of the shared workload W1, for the CLI and the bench.
 
     Checkout k has 3 lines of the 1000-SKU catalog and one injected outcome
     decided by k alone.  The three injection rules are disjoint: k % 50 == 2

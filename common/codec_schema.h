@@ -51,6 +51,83 @@ struct _schema_t {
     check_fn *check;                //  may be NULL
 };
 
+//  A key's place in a message, for error messages: a chain up to the body
+typedef struct _codec_path_t {
+    const struct _codec_path_t *up;
+    const char *key;                //  NULL for an array element
+    int index;
+} codec_path_t;
+
+//  Fails with "path: message" (code and message in err); returns -1
+int codec_field_fail (ck_decode_error_t *err, ck_error_code_t code, const codec_path_t *path,
+                      const char *format, ...) __attribute__ ((format (printf, 4, 5)));
+
+//  The checks of one field's value, shared by encoder and decoder; 0, or
+//  -1 with err
+int codec_check_string (const field_t *field, const char *s, size_t len,
+                        const codec_path_t *path, ck_decode_error_t *err);
+int codec_check_uint (const field_t *field, uint64_t value, const codec_path_t *path,
+                      ck_decode_error_t *err);
+
+//  Grows the buffer to hold needed more bytes; false when out of memory
+bool codec_buf_grow (ck_buf_t *self, size_t needed);
+
+//  The small helpers of every field are inline: the encoder and decoder
+//  call them for each value (an encode+decode went from 0.7 to 2 us when
+//  they were calls into another file)
+
+//  An integer field's value, stored in field->size bytes at at
+static inline uint64_t
+codec_load_uint (const field_t *field, const char *at)
+{
+    if (field->size == sizeof (uint32_t))
+        return *(const uint32_t *) at;
+    return *(const uint64_t *) at;
+}
+
+static inline void
+codec_store_uint (const field_t *field, char *at, uint64_t value)
+{
+    if (field->size == sizeof (uint32_t))
+        *(uint32_t *) at = (uint32_t) value;
+    else
+        *(uint64_t *) at = value;
+}
+
+//  Makes room for len more bytes in the buffer; false when out of memory
+static inline bool
+codec_buf_reserve (ck_buf_t *self, size_t len)
+{
+    if (__builtin_expect (self->size + len <= self->capacity, 1))
+        return true;
+    return codec_buf_grow (self, len);
+}
+
+//  True when an optional field has a value to send (see protocol.h)
+static inline bool
+codec_present (const field_t *field, const char *base)
+{
+    const char *at = base + field->offset;
+    switch (field->kind) {
+        case FIELD_ID: case FIELD_TEXT: case FIELD_UPPER:
+            return at [0] != 0;
+        case FIELD_UINT:
+            return codec_load_uint (field, at) != 0;
+        case FIELD_BOOL:
+            return *(const bool *) at;
+        case FIELD_ENUM:
+            return *(const int *) at != 0;
+        case FIELD_MAP:
+            for (size_t i = 0; i < field->sub->field_count; i++)
+                if (codec_present (&field->sub->fields [i], at))
+                    return true;
+            return false;
+        case FIELD_ARRAY:
+            return *(const uint32_t *) (base + field->count_offset) != 0;
+    }
+    return false;
+}
+
 //  Encodes msg by schema into out; 0, or -1 when msg breaks a rule
 int codec_encode (const schema_t *schema, const void *msg, ck_buf_t *out);
 

@@ -233,7 +233,7 @@ s_idle (self_t *self, bool handled, int64_t now)
     if (!self->config.idle)
         return;
     if (!handled || now - self->last_idle >= IDLE_EVERY_MS) {
-        self->config.idle (self->config.state);
+        self->config.idle (self->config.batch_state? self->config.batch_state: self->config.state);
         self->last_idle = now;
     }
 }

@@ -174,7 +174,8 @@ participant_batch_run (participant_batch_t *self)
     if (self->size == 0)
         return 0;
     const ck_participant_config_t *config = self->config;
-    bool begun = !config->batch_begin || config->batch_begin (config->state) == 0;
+    void *state = config->batch_state? config->batch_state: config->state;
+    bool begun = !config->batch_begin || config->batch_begin (state) == 0;
     if (!begun)
         zsys_warning ("participant: batch begin failed size=%zu", self->size);
     for (size_t i = 0; i < self->size; i++) {
@@ -184,8 +185,8 @@ participant_batch_run (participant_batch_t *self)
         else
             s_fail (&self->replies [i], CK_REASON_STORE_ERROR, "batch could not begin");
     }
-    if (begun && config->batch_commit && config->batch_commit (config->state) != 0) {
-        config->batch_rollback (config->state);
+    if (begun && config->batch_commit && config->batch_commit (state) != 0) {
+        config->batch_rollback (state);
         zsys_warning ("participant: batch commit failed size=%zu", self->size);
         for (size_t i = 0; i < self->size; i++)
             s_fail (&self->replies [i], CK_REASON_STORE_ERROR, "batch commit failed");

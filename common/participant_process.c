@@ -127,6 +127,13 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
                  process->name, db);
         return 1;
     }
+    //  every participant's transactions are its store's: group commit and
+    //  idle checkpoints are the same for all
+    runtime.batch_begin = store_batch_begin;
+    runtime.batch_commit = store_batch_commit;
+    runtime.batch_rollback = store_batch_rollback;
+    runtime.idle = store_idle;
+    runtime.batch_state = store;
     rc = process->setup (config, store, &runtime);
     ck_participant_t *participant = rc == 0? ck_participant_new (&runtime): NULL;
     //  a signal while the runtime was starting is a stop, not a failure

@@ -599,3 +599,27 @@ store_ledger_run (store_t *self, store_handler_fn *fn, void *state,
     s_clear_answer (reply);
     return -1;
 }
+
+int
+store_batch_begin (void *store)
+{
+    return store_begin ((store_t *) store);
+}
+
+int
+store_batch_commit (void *store)
+{
+    return store_commit ((store_t *) store);
+}
+
+void
+store_batch_rollback (void *store)
+{
+    store_rollback ((store_t *) store);
+}
+
+void
+store_idle (void *store)
+{
+    store_checkpoint ((store_t *) store);
+}

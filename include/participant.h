@@ -79,7 +79,10 @@ typedef struct {
     //  a second under load (e.g. a WAL checkpoint)
     void (*idle) (void *state);
     uint32_t max_batch;                 //  requests per batch; 0 = 64
-    void *state;                        //  passed to every handler and hook
+    void *state;                        //  passed to handlers and delay_ms
+    void *batch_state;                  //  passed to the batch hooks and idle;
+                                        //  NULL: state (e.g. the store, with
+                                        //  the store_batch_* hooks of store.h)
     bool verbose;                       //  log every message
 } ck_participant_config_t;
 

@@ -23,7 +23,8 @@ typedef struct {
     const char *summary;                //  one line for --help
     const ck_option_t *options;         //  the service's own, ended by name NULL
     //  Builds the service's rules over the open store and sets the runtime's
-    //  handlers, hooks and state.  Returns 0; 2 after reporting a bad
+    //  handlers and state (and delay_ms if it has one); group commit and
+    //  idle checkpoints over the store are already set.  Returns 0; 2 after reporting a bad
     //  configuration (ck_config_usage_error); -1 on any other failure.
     int (*setup) (ck_config_t *config, store_t *store, ck_participant_config_t *runtime);
     //  Destroys what setup built (runtime->state).  May be NULL.

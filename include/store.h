@@ -140,6 +140,15 @@ int store_set_user_version (store_t *self, int version);
 //  Returns 0, or -1 after logging, also when the file's schema is newer.
 int store_schema (store_t *self, const char *sql, int version);
 
+//  The participant runtime's group-commit and idle hooks over a store: set
+//  them in ck_participant_config_t with batch_state = the store.  Begin is
+//  store_begin, commit store_commit, rollback store_rollback, idle
+//  store_checkpoint.
+int store_batch_begin (void *store);
+int store_batch_commit (void *store);
+void store_batch_rollback (void *store);
+void store_idle (void *store);
+
 //  The ledger's table, for a participant's schema sql.
 #define STORE_LEDGER_SCHEMA \
     "CREATE TABLE IF NOT EXISTS processed_requests (" \

@@ -119,9 +119,9 @@ s_handle (const ck_request_t *request, ck_reply_t *reply)
     memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
     reply->type = request->type;
     reply->attempt = request->attempt;
-    cr_assert_eq (inventory_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     int rc = inventory_rules_handle (s_rules, request, reply);
-    cr_assert_eq (inventory_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     return rc;
 }
 
@@ -326,10 +326,10 @@ Test (inventory_rules, one_batch_one_rejection_the_other_commits)
     s_request (&second, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, "SKU-B", 9, NULL);
     s_reply_for (&first, &first_reply);
     s_reply_for (&second, &second_reply);
-    cr_assert_eq (inventory_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &first, &first_reply), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (inventory_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (s_available ("SKU-A"), 8);
@@ -350,11 +350,11 @@ Test (inventory_rules, one_batch_one_failure_the_other_commits)
     s_reply_for (&first, &replies [0]);
     s_reply_for (&second, &replies [1]);
     s_reply_for (&third, &replies [2]);
-    cr_assert_eq (inventory_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &first, &replies [0]), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &second, &replies [1]), -1);
     cr_expect_eq (inventory_rules_reserve (s_rules, &third, &replies [2]), 0);
-    cr_assert_eq (inventory_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (replies [0].reservation_id, "res-1");
     cr_expect_eq (replies [1].outcome, CK_OUTCOME_NONE);
@@ -380,9 +380,9 @@ Test (inventory_rules, a_failed_commit_keeps_nothing)
     ck_reply_t reply;
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
     s_reply_for (&request, &reply);
-    cr_assert_eq (inventory_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &request, &reply), 0);
-    inventory_rules_batch_rollback (s_rules);
+    store_batch_rollback (s_store);
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
 }
@@ -526,7 +526,7 @@ s_child (int process, int out)
     for (int i = 0; rules && i < PER_PROCESS; i += BATCH) {
         ck_request_t requests [BATCH];
         ck_reply_t replies [BATCH];
-        if (inventory_rules_batch_begin (rules)) {
+        if (store_batch_begin (store)) {
             tally.other += BATCH;
             continue;
         }
@@ -538,8 +538,8 @@ s_child (int process, int out)
             s_reply_for (&requests [j], &replies [j]);
             failed |= inventory_rules_reserve (rules, &requests [j], &replies [j]);
         }
-        if (inventory_rules_batch_commit (rules) || failed) {
-            inventory_rules_batch_rollback (rules);
+        if (store_batch_commit (store) || failed) {
+            store_batch_rollback (store);
             tally.other += BATCH;
             continue;
         }

@@ -97,9 +97,9 @@ s_create (const char *saga_id, uint32_t attempt, const char *country)
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, saga_id, attempt, country);
-    cr_assert_eq (order_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_assert_eq (order_rules_handle (s_rules, &request, &reply), 0);
-    cr_assert_eq (order_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_assert_eq (reply.attempt, attempt);
     return reply;
 }
@@ -212,10 +212,10 @@ Test (order_rules, one_batch_one_rejection_the_other_commits)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", 1, "AQ");
     s_request (&second, &second_reply, "saga-2", 1, "JP");
-    cr_assert_eq (order_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (order_rules_create (s_rules, &first, &first_reply), 0);
     cr_expect_eq (order_rules_create (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (order_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (second_reply.order_id, "ord-1");
@@ -231,9 +231,9 @@ Test (order_rules, a_failure_leaves_no_half_order)
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, "saga-1", 1, "FR");
-    cr_assert_eq (order_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (order_rules_create (s_rules, &request, &reply), -1);
-    cr_assert_eq (order_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_expect_str_eq (reply.order_id, "");
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 0);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines"), 0);

@@ -664,6 +664,40 @@ Test (participant, group_commit_batches_and_replies_after_commit)
     s_coord_destroy (&coord);
 }
 
+//  batch_state, when set, is what the batch hooks get; handlers keep state
+Test (participant, batch_hooks_get_batch_state)
+{
+    tstate_t store_state;
+    memset (&store_state, 0, sizeof store_state);
+    pthread_mutex_init (&store_state.lock, NULL);
+    coord_t coord;
+    s_coord_init (&coord, "tcp://127.0.0.1:*");
+    coord.beating = true;
+    const char *endpoint = coord.endpoint;
+    ck_participant_config_t config = s_config (&endpoint);
+    config.batch_state = &store_state;
+    got_t got;
+    ck_participant_t *participant = s_start_with (&coord, &config, &got);
+    for (int i = 0; i < 5; i++) {
+        char saga [16];
+        snprintf (saga, sizeof saga, "b-%d", i);
+        s_coord_request (&coord, CK_TYPE_RESERVE_INVENTORY, saga, 1);
+    }
+    for (int i = 0; i < 5; i++) {
+        cr_assert_eq (s_coord_expect (&coord, CK_CMD_REPLY, 3000, &got), 0, "reply %d", i);
+        cr_assert_eq (got.reply.outcome, CK_OUTCOME_OK);
+    }
+    ck_participant_stats_t stats = s_stats (participant);
+    ck_participant_destroy (&participant);
+    s_coord_destroy (&coord);
+    cr_expect_eq (s_state_get (&s_state.handled), 5, "handlers get state");
+    cr_expect_eq ((uint64_t) s_state_get (&store_state.begins), stats.batches);
+    cr_expect_eq ((uint64_t) s_state_get (&store_state.commits), stats.batches);
+    cr_expect_eq (s_state_get (&s_state.begins), 0, "hooks never get state");
+    cr_expect_eq (s_state_get (&s_state.commits), 0);
+    pthread_mutex_destroy (&store_state.lock);
+}
+
 Test (participant, commit_failure_turns_the_batch_into_errors)
 {
     s_state.fail_commit = true;

@@ -92,9 +92,9 @@ s_request (ck_request_t *request, ck_reply_t *reply, const char *saga_id, ck_typ
 static int
 s_handle (const ck_request_t *request, ck_reply_t *reply)
 {
-    cr_assert_eq (payment_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     int rc = payment_rules_handle (s_rules, request, reply);
-    cr_assert_eq (payment_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     return rc;
 }
 
@@ -220,10 +220,10 @@ Test (payment_rules, one_batch_two_requests)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
     s_request (&second, &second_reply, "saga-2", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_declined");
-    cr_assert_eq (payment_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &first, &first_reply), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (payment_rules_batch_commit (s_rules), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 1);
@@ -235,9 +235,9 @@ Test (payment_rules, a_rolled_back_batch_keeps_nothing)
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
-    cr_assert_eq (payment_rules_batch_begin (s_rules), 0);
+    cr_assert_eq (store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &request, &reply), 0);
-    payment_rules_batch_rollback (s_rules);
+    store_batch_rollback (s_store);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
 }

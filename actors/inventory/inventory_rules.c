@@ -411,31 +411,3 @@ inventory_rules_handle (void *state, const ck_request_t *request, ck_reply_t *re
                   request->saga_id, (int) request->type);
     return -1;
 }
-
-int
-inventory_rules_batch_begin (void *state)
-{
-    assert (state);
-    return store_begin (((inventory_rules_t *) state)->store);
-}
-
-int
-inventory_rules_batch_commit (void *state)
-{
-    assert (state);
-    return store_commit (((inventory_rules_t *) state)->store);
-}
-
-void
-inventory_rules_batch_rollback (void *state)
-{
-    assert (state);
-    store_rollback (((inventory_rules_t *) state)->store);
-}
-
-void
-inventory_rules_idle (void *state)
-{
-    assert (state);
-    store_checkpoint (((inventory_rules_t *) state)->store);
-}

@@ -2,10 +2,10 @@
     Reserves a cart's lines from stock all or nothing, and releases them.
 
     Rules run over a store (store.h) and know nothing of sockets: the
-    participant runtime calls the handlers below between batch_begin and
-    batch_commit, one SQLite transaction per batch (group commit).  Each
-    handler makes its own request atomic under a savepoint and records its
-    answer in the store's ledger, so a repeat is answered from there.
+    participant runtime calls the handlers below inside one SQLite
+    transaction per batch (group commit).  Each handler makes its own
+    request atomic under a savepoint and records its answer in the store's
+    ledger, so a repeat is answered from there.
 
     The tables (stock, reservations, reservation_lines) and the id scheme
     ("res-<n>") are documented in docs/participant-stores.md.
@@ -55,17 +55,6 @@ int inventory_rules_reserve (void *state, const ck_request_t *request, ck_reply_
 //  ReleaseInventory: always ok; returns the reservation's units to stock,
 //  or leaves a tombstone if there is none.  Returns 0, or -1.
 int inventory_rules_release (void *state, const ck_request_t *request, ck_reply_t *reply);
-
-//  Group commit around a batch of handler calls (state = the rules):
-//  begin opens the transaction, commit makes the whole batch durable,
-//  rollback drops it after a failed commit.  begin/commit return 0 or -1.
-int inventory_rules_batch_begin (void *state);
-int inventory_rules_batch_commit (void *state);
-void inventory_rules_batch_rollback (void *state);
-
-//  The runtime's idle hook (state = the rules): a passive WAL checkpoint,
-//  kept off the request path.  Can't fail (logs).
-void inventory_rules_idle (void *state);
 
 #ifdef __cplusplus
 }

@@ -24,10 +24,6 @@ s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
     }
     runtime->handlers [CK_TYPE_RESERVE_INVENTORY] = inventory_rules_reserve;
     runtime->handlers [CK_TYPE_RELEASE_INVENTORY] = inventory_rules_release;
-    runtime->batch_begin = inventory_rules_batch_begin;
-    runtime->batch_commit = inventory_rules_batch_commit;
-    runtime->batch_rollback = inventory_rules_batch_rollback;
-    runtime->idle = inventory_rules_idle;
     runtime->state = rules;
     return 0;
 }

@@ -22,10 +22,6 @@ s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
     if (!rules)
         return -1;
     runtime->handlers [CK_TYPE_CREATE_ORDER] = order_rules_create;
-    runtime->batch_begin = order_rules_batch_begin;
-    runtime->batch_commit = order_rules_batch_commit;
-    runtime->batch_rollback = order_rules_batch_rollback;
-    runtime->idle = order_rules_idle;
     runtime->state = rules;
     return 0;
 }

@@ -231,31 +231,3 @@ order_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply)
                   request->saga_id, (int) request->type);
     return -1;
 }
-
-int
-order_rules_batch_begin (void *state)
-{
-    assert (state);
-    return store_begin (((order_rules_t *) state)->store);
-}
-
-int
-order_rules_batch_commit (void *state)
-{
-    assert (state);
-    return store_commit (((order_rules_t *) state)->store);
-}
-
-void
-order_rules_batch_rollback (void *state)
-{
-    assert (state);
-    store_rollback (((order_rules_t *) state)->store);
-}
-
-void
-order_rules_idle (void *state)
-{
-    assert (state);
-    store_checkpoint (((order_rules_t *) state)->store);
-}

@@ -55,17 +55,6 @@ int order_rules_handle (void *state, const ck_request_t *request, ck_reply_t *re
 //  Returns 0, or -1 on a technical failure.
 int order_rules_create (void *state, const ck_request_t *request, ck_reply_t *reply);
 
-//  Group commit around a batch of handler calls (state = the rules):
-//  begin opens the transaction, commit makes the whole batch durable,
-//  rollback drops it after a failed commit.  begin/commit return 0 or -1.
-int order_rules_batch_begin (void *state);
-int order_rules_batch_commit (void *state);
-void order_rules_batch_rollback (void *state);
-
-//  The runtime's idle hook (state = the rules): a passive WAL checkpoint,
-//  kept off the request path.  Can't fail (logs).
-void order_rules_idle (void *state);
-
 #ifdef __cplusplus
 }
 #endif

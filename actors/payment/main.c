@@ -19,11 +19,7 @@ s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
         return -1;
     runtime->handlers [CK_TYPE_AUTHORIZE_PAYMENT] = payment_rules_authorize;
     runtime->handlers [CK_TYPE_VOID_PAYMENT] = payment_rules_void;
-    runtime->batch_begin = payment_rules_batch_begin;
-    runtime->batch_commit = payment_rules_batch_commit;
-    runtime->batch_rollback = payment_rules_batch_rollback;
     runtime->delay_ms = payment_rules_delay_ms;
-    runtime->idle = payment_rules_idle;
     runtime->state = rules;
     return 0;
 }

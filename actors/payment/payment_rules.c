@@ -177,31 +177,3 @@ payment_rules_handle (void *state, const ck_request_t *request, ck_reply_t *repl
                   request->saga_id, (int) request->type);
     return -1;
 }
-
-int
-payment_rules_batch_begin (void *state)
-{
-    assert (state);
-    return store_begin (((payment_rules_t *) state)->store);
-}
-
-int
-payment_rules_batch_commit (void *state)
-{
-    assert (state);
-    return store_commit (((payment_rules_t *) state)->store);
-}
-
-void
-payment_rules_batch_rollback (void *state)
-{
-    assert (state);
-    store_rollback (((payment_rules_t *) state)->store);
-}
-
-void
-payment_rules_idle (void *state)
-{
-    assert (state);
-    store_checkpoint (((payment_rules_t *) state)->store);
-}

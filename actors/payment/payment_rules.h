@@ -50,17 +50,6 @@ int payment_rules_authorize (void *state, const ck_request_t *request, ck_reply_
 //  tombstone if there is none.  Returns 0, or -1.
 int payment_rules_void (void *state, const ck_request_t *request, ck_reply_t *reply);
 
-//  Group commit around a batch of handler calls (state = the rules):
-//  begin opens the transaction, commit makes the whole batch durable,
-//  rollback drops it after a failed commit.  begin/commit return 0 or -1.
-int payment_rules_batch_begin (void *state);
-int payment_rules_batch_commit (void *state);
-void payment_rules_batch_rollback (void *state);
-
-//  The runtime's idle hook (state = the rules): a passive WAL checkpoint,
-//  kept off the request path.  Can't fail (logs).
-void payment_rules_idle (void *state);
-
 #ifdef __cplusplus
 }
 #endif

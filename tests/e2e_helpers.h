@@ -49,22 +49,6 @@ typedef struct {
 //  -------------------------------------------------------------------------
 //  Paths
 
-//  Fills out with the bin dir: $CK_BIN_DIR, else the test runner's own dir.
-static inline void
-e2e_bin_dir (char *out, size_t size)
-{
-    const char *env = getenv ("CK_BIN_DIR");
-    if (env) {
-        snprintf (out, size, "%s", env);
-        return;
-    }
-    ssize_t n = readlink ("/proc/self/exe", out, size - 1);
-    out [n > 0? n: 0] = 0;
-    char *slash = strrchr (out, '/');
-    if (slash)
-        *slash = 0;
-}
-
 //  Fills out with <group dir>/<name>.  Can't fail (truncates).
 static inline void
 e2e_path (const e2e_group_t *g, const char *name, char *out, size_t size)
@@ -73,20 +57,16 @@ e2e_path (const e2e_group_t *g, const char *name, char *out, size_t size)
 }
 
 //  Prepares an empty group in a fresh temp dir with ipc endpoints in it.
-//  Returns 0, or -1 when the dir can't be made.
+//  Returns 0, or -1 when the dir can't be made or the executables or the
+//  W1 catalog can't be found.
 static inline int
 e2e_group_init (e2e_group_t *g, const char *prefix)
 {
     memset (g, 0, sizeof *g);
-    if (ph_mkdtemp (prefix, g->dir, sizeof g->dir))
+    if (ph_mkdtemp (prefix, g->dir, sizeof g->dir)
+    ||  ph_bin_dir (g->bin, sizeof g->bin)
+    ||  ph_w1_seed (g->seed, sizeof g->seed))
         return -1;
-    e2e_bin_dir (g->bin, sizeof g->bin);
-    const char *source = getenv ("CK_SOURCE_DIR");
-    if (source)
-        snprintf (g->seed, sizeof g->seed, "%s/scripts/seeds/w1-catalog.csv", source);
-    else
-        snprintf (g->seed, sizeof g->seed, "%.*s/../../scripts/seeds/w1-catalog.csv",
-                  (int) (sizeof g->seed - 48), g->bin);
     snprintf (g->frontend, sizeof g->frontend, "ipc://%s/fe", g->dir);
     snprintf (g->backend, sizeof g->backend, "ipc://%s/be", g->dir);
     snprintf (g->events, sizeof g->events, "ipc://%s/ev", g->dir);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -23,6 +24,46 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+//  Fills out with the directory of the executables: $CK_BIN_DIR (CTest
+//  sets it), else the running test's own directory (a runner started by
+//  hand lives in the same bin dir).  Returns 0, or -1.
+static inline int
+ph_bin_dir (char *out, size_t size)
+{
+    const char *env = getenv ("CK_BIN_DIR");
+    if (env) {
+        int n = snprintf (out, size, "%s", env);
+        return n > 0 && (size_t) n < size? 0: -1;
+    }
+    ssize_t n = readlink ("/proc/self/exe", out, size - 1);
+    if (n <= 0)
+        return -1;
+    out [n] = 0;
+    char *slash = strrchr (out, '/');
+    if (slash)
+        *slash = 0;
+    return 0;
+}
+
+//  Fills out with the W1 catalog the inventory starts from:
+//  $CK_SOURCE_DIR/scripts/seeds/, else found from the bin dir (build/bin).
+//  Returns 0, or -1.
+static inline int
+ph_w1_seed (char *out, size_t size)
+{
+    const char *source = getenv ("CK_SOURCE_DIR");
+    char bin [PATH_MAX];
+    int n;
+    if (source)
+        n = snprintf (out, size, "%s/scripts/seeds/w1-catalog.csv", source);
+    else
+    if (ph_bin_dir (bin, sizeof bin) == 0)
+        n = snprintf (out, size, "%s/../../scripts/seeds/w1-catalog.csv", bin);
+    else
+        return -1;
+    return n > 0 && (size_t) n < size? 0: -1;
+}
 
 //  Milliseconds on a monotonic clock.  Can't fail.
 static inline int64_t

@@ -42,37 +42,6 @@ TestSuite (bench, .init = s_init, .fini = s_fini, .timeout = 240);
 //  -------------------------------------------------------------------------
 //  Paths and processes
 
-static void
-s_bin_dir (char *out, size_t size)
-{
-    const char *env = getenv ("CK_BIN_DIR");
-    if (env) {
-        snprintf (out, size, "%s", env);
-        return;
-    }
-    //  Run by hand: the test runner lives in the same bin dir
-    ssize_t n = readlink ("/proc/self/exe", out, size - 1);
-    cr_assert (n > 0);
-    out [n] = 0;
-    char *slash = strrchr (out, '/');
-    if (slash)
-        *slash = 0;
-}
-
-static void
-s_seed (char *out, size_t size)
-{
-    const char *env = getenv ("CK_SOURCE_DIR");
-    if (env)
-        snprintf (out, size, "%s/scripts/seeds/w1-catalog.csv", env);
-    else {
-        char bin [PATH_MAX];
-        s_bin_dir (bin, sizeof bin);
-        int n = snprintf (out, size, "%s/../../scripts/seeds/w1-catalog.csv", bin);
-        cr_assert (n > 0 && (size_t) n < size, "seed path too long");
-    }
-}
-
 //  Writes "<dir>/<name>" into out and returns it
 static const char *
 s_path (char *out, size_t size, const char *name)
@@ -87,7 +56,7 @@ static int
 s_start_argv (const char *program, const char *log, const char **args)
 {
     char bin [PATH_MAX], exe [PATH_MAX + 64], log_path [PATH_MAX], err_path [PATH_MAX + 8];
-    s_bin_dir (bin, sizeof bin);
+    cr_assert_eq (ph_bin_dir (bin, sizeof bin), 0, "no bin dir");
     snprintf (exe, sizeof exe, "%s/%s", bin, program);
     s_path (log_path, sizeof log_path, log);
     snprintf (err_path, sizeof err_path, "%s.err", log_path);
@@ -117,7 +86,7 @@ s_start_system (const char *max_inflight)
     char backend [256], events [256], seed [PATH_MAX], db [4][PATH_MAX];
     snprintf (backend, sizeof backend, "ipc://%s/backend", s_ctx.dir);
     snprintf (events, sizeof events, "ipc://%s/events", s_ctx.dir);
-    s_seed (seed, sizeof seed);
+    cr_assert_eq (ph_w1_seed (seed, sizeof seed), 0, "no W1 seed");
     s_start ("checkout-coordinator", "coordinator.log", "--frontend", s_ctx.frontend,
              "--backend", backend, "--events", events, "--max-inflight", max_inflight,
              "--db", s_path (db [0], sizeof db [0], "coordinator.db"));

@@ -421,19 +421,8 @@ Test (checkout_client, refuses_to_send_what_breaks_the_protocol)
 static void
 s_bin (const char *name, char *out, size_t size)
 {
-    const char *env = getenv ("CK_BIN_DIR");
     char dir [PATH_MAX];
-    if (env)
-        snprintf (dir, sizeof dir, "%s", env);
-    else {
-        //  Run by hand: the runner lives in the same bin dir
-        ssize_t n = readlink ("/proc/self/exe", dir, sizeof dir - 1);
-        cr_assert (n > 0);
-        dir [n] = 0;
-        char *slash = strrchr (dir, '/');
-        if (slash)
-            *slash = 0;
-    }
+    cr_assert_eq (ph_bin_dir (dir, sizeof dir), 0, "no bin dir");
     snprintf (out, size, "%s/%s", dir, name);
 }
 

@@ -534,29 +534,13 @@ Test (monitor, json_event_lines)
 //  -------------------------------------------------------------------------
 //  The executable, against the test's own publisher
 
-static void
-s_bin_dir (char *out, size_t size)
-{
-    const char *env = getenv ("CK_BIN_DIR");
-    if (env) {
-        snprintf (out, size, "%s", env);
-        return;
-    }
-    ssize_t n = readlink ("/proc/self/exe", out, size - 1);
-    cr_assert (n > 0);
-    out [n] = 0;
-    char *slash = strrchr (out, '/');
-    if (slash)
-        *slash = 0;
-}
-
 //  Starts checkout-monitor with args (NULL-terminated), stdout to
 //  <dir>/<log>, stderr to <dir>/<log>.err; returns the pid's slot
 static int
 s_start_argv (const char *log, const char **args)
 {
     char bin [PATH_MAX], exe [PATH_MAX + 32], out [PATH_MAX], err [PATH_MAX + 8];
-    s_bin_dir (bin, sizeof bin);
+    cr_assert_eq (ph_bin_dir (bin, sizeof bin), 0, "no bin dir");
     snprintf (exe, sizeof exe, "%s/checkout-monitor", bin);
     snprintf (out, sizeof out, "%s/%s", s_ctx.dir, log);
     snprintf (err, sizeof err, "%s.err", out);

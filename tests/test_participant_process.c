@@ -73,37 +73,6 @@ TestSuite (participant_process, .init = s_init, .fini = s_fini, .timeout = 60);
 //  Paths and processes
 
 static void
-s_bin_dir (char *out, size_t size)
-{
-    const char *env = getenv ("CK_BIN_DIR");
-    if (env) {
-        snprintf (out, size, "%s", env);
-        return;
-    }
-    //  Run by hand: the test runner lives in the same bin dir
-    ssize_t n = readlink ("/proc/self/exe", out, size - 1);
-    cr_assert (n > 0);
-    out [n] = 0;
-    char *slash = strrchr (out, '/');
-    if (slash)
-        *slash = 0;
-}
-
-static void
-s_w1_seed (char *out, size_t size)
-{
-    const char *env = getenv ("CK_SOURCE_DIR");
-    if (env)
-        snprintf (out, size, "%s/scripts/seeds/w1-catalog.csv", env);
-    else {
-        char bin [PATH_MAX];
-        s_bin_dir (bin, sizeof bin);
-        int n = snprintf (out, size, "%s/../../scripts/seeds/w1-catalog.csv", bin);
-        cr_assert (n > 0 && (size_t) n < size, "seed path too long");
-    }
-}
-
-static void
 s_path (char *out, size_t size, const char *name)
 {
     snprintf (out, size, "%s/%s", s_ctx.dir, name);
@@ -115,7 +84,7 @@ static int
 s_start_argv (const char *program, const char *log, const char **args)
 {
     char bin [PATH_MAX], exe [PATH_MAX + 64], log_path [PATH_MAX], err_path [PATH_MAX + 8];
-    s_bin_dir (bin, sizeof bin);
+    cr_assert_eq (ph_bin_dir (bin, sizeof bin), 0, "no bin dir");
     snprintf (exe, sizeof exe, "%s/%s", bin, program);
     s_path (log_path, sizeof log_path, log);
     snprintf (err_path, sizeof err_path, "%s.err", log_path);
@@ -407,7 +376,7 @@ Test (participant_process, inventory_rules_over_the_wire)
     coord_t *coord = s_coord_new ();
     char db [PATH_MAX], seed [PATH_MAX];
     s_path (db, sizeof db, "inventory.db");
-    s_w1_seed (seed, sizeof seed);
+    cr_assert_eq (ph_w1_seed (seed, sizeof seed), 0, "no W1 seed");
     int slot = s_start ("checkout-inventory", "inventory.log", "--coordinator", coord->endpoint,
                         "--db", db, "--seed", seed, "--instance", "inv-1",
                         "--capacity", "17", "--liveness", "10");
@@ -569,7 +538,7 @@ Test (participant_process, sigkill_in_flight_then_retry)
     coord_t *coord = s_coord_new ();
     char db [PATH_MAX], seed [PATH_MAX];
     s_path (db, sizeof db, "inventory.db");
-    s_w1_seed (seed, sizeof seed);
+    cr_assert_eq (ph_w1_seed (seed, sizeof seed), 0, "no W1 seed");
     int slot = s_start_inventory (coord, db, seed, "inv-a", "inventory-a.log");
     int peer = s_wait_ready (coord);
 

@@ -126,16 +126,9 @@ coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status)
 static void
 s_accepted (self_t *self, entry_t *entry)
 {
-    if (!entry->ack)
-        return;
-    ck_accepted_t accepted = { 0 };
-    memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
-    memcpy (accepted.saga_id, entry->saga->saga_id, CK_ID_SIZE);
-    if (ck_encode_accepted (&accepted, &self->body))
-        return;
-    for (uint8_t i = 0; i < entry->waiter_count; i++)
-        ck_frame_send (self->frontend, entry->waiters [i].bytes, entry->waiters [i].size,
-                       CK_PROTO_CLIENT, CK_CMD_ACCEPTED, self->body.data, self->body.size);
+    if (entry->ack)
+        for (uint8_t i = 0; i < entry->waiter_count; i++)
+            frontend_accepted_to (self, entry, &entry->waiters [i]);
 }
 
 static void

@@ -99,11 +99,23 @@ s_logged_result (self_t *self, const char *saga_id)
     return 0;
 }
 
+void
+frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer)
+{
+    ck_accepted_t accepted = { 0 };
+    memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
+    memcpy (accepted.saga_id, entry->saga->saga_id, CK_ID_SIZE);
+    if (ck_encode_accepted (&accepted, &self->body) == 0)
+        s_send (self, peer, CK_CMD_ACCEPTED);
+}
+
+//  A CHECKOUT of a known checkout_id: the running saga (entry), or the
+//  ended one the log holds (saga_id, logged_digest)
 static void
 s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *checkout,
-                  uint64_t digest)
+                  uint64_t digest, entry_t *entry, const char *saga_id,
+                  uint64_t logged_digest)
 {
-    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, checkout->checkout_id);
     if (entry) {
         if (entry->cart_digest != digest) {
             s_error (self, peer, CK_CONFLICT, "checkout_id is used by a different cart",
@@ -111,20 +123,11 @@ s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *chec
             return;
         }
         s_add_waiter (entry, peer);
-        if (checkout->ack && !entry->done) {
-            //  it is durable already: say so now
-            ck_accepted_t accepted = { 0 };
-            memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
-            memcpy (accepted.saga_id, entry->saga->saga_id, CK_ID_SIZE);
-            if (ck_encode_accepted (&accepted, &self->body) == 0)
-                s_send (self, peer, CK_CMD_ACCEPTED);
-        }
+        if (checkout->ack && !entry->done)
+            frontend_accepted_to (self, entry, peer);   //  it is durable already
         return;
     }
-    char saga_id [CK_ID_SIZE];
-    uint64_t logged_digest;
-    if (saga_log_find_checkout (self->log, checkout->checkout_id, saga_id, &logged_digest) != 1
-    ||  s_logged_result (self, saga_id)) {
+    if (s_logged_result (self, saga_id)) {
         s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
                  checkout->checkout_id);
         return;
@@ -151,12 +154,20 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool c
     }
     uint64_t digest = s_cart_digest (&checkout);
     char saga_id [CK_ID_SIZE];
-    uint64_t logged_digest;
-    if (zhashx_lookup (self->by_checkout, checkout.checkout_id)
-    ||  saga_log_find_checkout (self->log, checkout.checkout_id, saga_id, &logged_digest) == 1) {
+    uint64_t logged_digest = 0;
+    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, checkout.checkout_id);
+    int logged = entry? 0: saga_log_find_checkout (self->log, checkout.checkout_id,
+                                                  saga_id, &logged_digest);
+    if (logged < 0) {
+        //  not knowing whether it exists, a new saga might be its second
+        s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
+                 checkout.checkout_id);
+        return true;
+    }
+    if (entry || logged) {
         if (!committed && self->in_transaction)
             return false;
-        s_checkout_known (self, peer, &checkout, digest);
+        s_checkout_known (self, peer, &checkout, digest, entry, saga_id, logged_digest);
         return true;
     }
     if (zhashx_size (self->by_saga) >= self->config.max_inflight) {
@@ -172,7 +183,7 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool c
         s_error (self, peer, CK_OVERLOADED, "out of memory: retry later", checkout.checkout_id);
         return true;
     }
-    entry_t *entry = coordinator_entry_new (self, saga, digest);
+    entry = coordinator_entry_new (self, saga, digest);
     entry->ack = checkout.ack;
     s_add_waiter (entry, peer);
     saga_actions_t actions;
@@ -200,17 +211,18 @@ s_status (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
         saga_engine_result (self->engine, entry->saga, self->result);
         memcpy (saga_id, entry->saga->saga_id, CK_ID_SIZE);
     }
-    else
-    if (saga_log_find_checkout (self->log, request.checkout_id, saga_id, &digest) != 1) {
-        s_error (self, peer, CK_UNKNOWN_CHECKOUT, "no checkout with this checkout_id",
-                 request.checkout_id);
-        return;
-    }
-    else
-    if (s_logged_result (self, saga_id)) {
-        s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
-                 request.checkout_id);
-        return;
+    else {
+        int found = saga_log_find_checkout (self->log, request.checkout_id, saga_id, &digest);
+        if (found == 0) {
+            s_error (self, peer, CK_UNKNOWN_CHECKOUT, "no checkout with this checkout_id",
+                     request.checkout_id);
+            return;
+        }
+        if (found < 0 || s_logged_result (self, saga_id)) {
+            s_error (self, peer, CK_OVERLOADED, "the saga log could not be read: retry later",
+                     request.checkout_id);
+            return;
+        }
     }
     uint64_t total = 0;
     int count = saga_log_history (self->log, saga_id, self->result->history,

@@ -83,6 +83,7 @@ void coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status);
 //  coordinator_frontend.c
 void frontend_handle (self_t *self, zmsg_t **msg_p, bool committed);
 void frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result);
+void frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer);
 
 //  coordinator_backend.c
 void backend_handle (self_t *self, zmsg_t *msg);

@@ -476,6 +476,22 @@ store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
 }
 
 
+//  Sets reply from the ledger row under stmt's cursor, recorded for type:
+//  columns outcome, reason_code, reason_message, reason_sku, result_id.
+static void
+s_ledger_copy (sqlite3_stmt *stmt, ck_type_t type, ck_reply_t *reply)
+{
+    const char *outcome = (const char *) sqlite3_column_text (stmt, 0);
+    reply->outcome = outcome && strcmp (outcome, "ok") == 0
+                   ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
+    s_copy_column (reply->reason.code, sizeof reply->reason.code, stmt, 1);
+    s_copy_column (reply->reason.message, sizeof reply->reason.message, stmt, 2);
+    s_copy_column (reply->reason.sku, sizeof reply->reason.sku, stmt, 3);
+    char *result_id = s_result_id (reply, type);
+    if (result_id)
+        s_copy_column (result_id, CK_ID_SIZE, stmt, 4);
+}
+
 int
 store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_t *reply)
 {
@@ -492,17 +508,47 @@ store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_
     int rc = store_step (self, stmt, "ledger_find");
     if (rc != SQLITE_ROW)
         return rc == SQLITE_DONE? 0: -1;
-    const char *outcome = (const char *) sqlite3_column_text (stmt, 0);
-    reply->outcome = outcome && strcmp (outcome, "ok") == 0
-                   ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
-    s_copy_column (reply->reason.code, sizeof reply->reason.code, stmt, 1);
-    s_copy_column (reply->reason.message, sizeof reply->reason.message, stmt, 2);
-    s_copy_column (reply->reason.sku, sizeof reply->reason.sku, stmt, 3);
-    char *result_id = s_result_id (reply, type);
-    if (result_id)
-        s_copy_column (result_id, CK_ID_SIZE, stmt, 4);
+    s_ledger_copy (stmt, type, reply);
     sqlite3_reset (stmt);
     return 1;
+}
+
+//  Looks up the request's own answer and its compensation's tombstone in
+//  one statement, once per request.  Returns 1 with reply set when the
+//  request itself is recorded (it wins), else 0, with compensated set when
+//  its compensation is; -1 on error.  With no compensation ?3 is NULL and
+//  matches nothing.  The "+" keeps the IN off the index: as an index
+//  constraint SQLite 3.40 builds an ephemeral b-tree per run (20% more
+//  CPU per reserve than two lookups); this way it is one seek on saga_id
+//  and two comparisons per row, and a saga has one row per type at most.
+static int
+s_ledger_lookup (store_t *self, const ck_request_t *request, ck_type_t compensation,
+                 ck_reply_t *reply, bool *compensated)
+{
+    sqlite3_stmt *stmt = store_prepare (self,
+        "SELECT outcome, reason_code, reason_message, reason_sku, result_id,"
+        " type = ?2 FROM processed_requests"
+        " WHERE saga_id = ?1 AND +type IN (?2, ?3)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 2, ck_type_name (request->type), -1, SQLITE_STATIC);
+    if (compensation != CK_TYPE_NONE)
+        sqlite3_bind_text (stmt, 3, ck_type_name (compensation), -1, SQLITE_STATIC);
+    int found = 0;
+    int rc;
+    while ((rc = store_step (self, stmt, "ledger_find")) == SQLITE_ROW) {
+        if (sqlite3_column_int (stmt, 5)) {
+            s_ledger_copy (stmt, request->type, reply);
+            found = 1;
+        }
+        else
+            *compensated = true;
+    }
+    if (rc == -1)
+        return -1;
+    sqlite3_reset (stmt);
+    return found;
 }
 
 int
@@ -559,18 +605,13 @@ static int
 s_ledger_answer (store_t *self, store_handler_fn *fn, void *state,
                  const ck_request_t *request, ck_reply_t *reply)
 {
-    int found = store_ledger_find (self, request->saga_id, request->type, reply);
-    if (found)
-        return found == 1? 0: -1;       //  a repeat: the first answer
     ck_type_t compensation = s_compensation_of (request->type);
-    if (compensation != CK_TYPE_NONE) {
-        ck_reply_t earlier = { 0 };
-        found = store_ledger_find (self, request->saga_id, compensation, &earlier);
-        if (found == -1)
-            return -1;
-        if (found == 1)
-            s_reject_compensated (reply, compensation);
-    }
+    bool compensated = false;
+    int found = s_ledger_lookup (self, request, compensation, reply, &compensated);
+    if (found)
+        return found == 1? 0: -1;       //  a repeat: the first answer wins
+    if (compensated)
+        s_reject_compensated (reply, compensation);
     if (reply->outcome == CK_OUTCOME_NONE) {
         if (fn (state, request, reply))
             return -1;

@@ -269,6 +269,41 @@ Test (inventory_rules, release_returns_exactly_what_was_taken_once)
     cr_expect_eq (s_available ("SKU-A"), 8);
 }
 
+Test (inventory_rules, release_gives_back_each_line_and_nothing_else)
+{
+    ck_request_t request;
+    ck_reply_t reply;
+    //  saga-1 holds SKU-A on two lines; saga-2 holds SKU-A and SKU-B
+    s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1,
+               "SKU-A", 2, "SKU-A", 3, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    s_request (&request, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1,
+               "SKU-B", 4, "SKU-A", 1, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (s_available ("SKU-A"), 4);
+    cr_expect_eq (s_available ("SKU-B"), 1);
+    s_request (&request, "saga-1", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (s_available ("SKU-A"), 9, "both lines given back, saga-2's kept");
+    cr_expect_eq (s_available ("SKU-B"), 1);
+    cr_expect_eq (s_available ("SKU-OOS"), 0);
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+                               " WHERE saga_id = 'saga-2' AND status = 'held'"), 1);
+    s_request (&request, "saga-2", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (s_available ("SKU-A"), 10);
+    cr_expect_eq (s_available ("SKU-B"), 5);
+    //  a saga that never reserved changes nothing
+    s_request (&request, "saga-3", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (s_available ("SKU-A"), 10);
+    cr_expect_eq (s_available ("SKU-B"), 5);
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+                               " WHERE status = 'released'"), 2);
+}
+
 Test (inventory_rules, release_first_leaves_a_tombstone)
 {
     ck_request_t request;

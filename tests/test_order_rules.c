@@ -222,6 +222,41 @@ Test (order_rules, one_batch_one_rejection_the_other_commits)
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 1);
 }
 
+Test (order_rules, ids_follow_the_highest_row_in_any_instance)
+{
+    ck_request_t first, second;
+    ck_reply_t first_reply, second_reply;
+    s_request (&first, &first_reply, "saga-1", 1, "FR");
+    s_request (&second, &second_reply, "saga-2", 1, "JP");
+    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_expect_eq (order_rules_create (s_rules, &first, &first_reply), 0);
+    cr_expect_eq (order_rules_create (s_rules, &second, &second_reply), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_expect_str_eq (first_reply.order_id, "ord-1");
+    cr_expect_str_eq (second_reply.order_id, "ord-2");
+    //  a second instance on the same file continues the sequence
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    order_rules_t *rules = order_rules_new (store, NULL);
+    cr_assert_not_null (rules);
+    s_request (&first, &first_reply, "saga-3", 1, "DE");
+    cr_assert_eq (store_batch_begin (store), 0);
+    cr_expect_eq (order_rules_create (rules, &first, &first_reply), 0);
+    cr_assert_eq (store_batch_commit (store), 0);
+    cr_expect_str_eq (first_reply.order_id, "ord-3");
+    order_rules_destroy (&rules);
+    store_destroy (&store);
+    //  the next id is the highest row's plus one, not a count
+    cr_assert_eq (store_exec (s_store,
+        "INSERT INTO orders (id, order_id, saga_id, cart_id, customer_id, amount,"
+        " currency, country, created_at)"
+        " VALUES (41, 'ord-41', 'saga-41', 'cart-7', 'cust-1', 1, 'USD', 'FR', 1)"), 0);
+    ck_reply_t reply = s_create ("saga-4", 1, "US");
+    cr_expect_str_eq (reply.order_id, "ord-42");
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders WHERE order_id = 'ord-' || id"), 5);
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-42'"), 2);
+}
+
 Test (order_rules, a_failure_leaves_no_half_order)
 {
     //  the second line's insert fails after the order row was written

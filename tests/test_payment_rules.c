@@ -230,6 +230,42 @@ Test (payment_rules, one_batch_two_requests)
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 2);
 }
 
+Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
+{
+    ck_request_t first, second;
+    ck_reply_t first_reply, second_reply;
+    s_request (&first, &first_reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
+    s_request (&second, &second_reply, "saga-2", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
+    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_expect_eq (payment_rules_authorize (s_rules, &first, &first_reply), 0);
+    cr_expect_eq (payment_rules_authorize (s_rules, &second, &second_reply), 0);
+    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_expect_str_eq (first_reply.authorization_id, "auth-1");
+    cr_expect_str_eq (second_reply.authorization_id, "auth-2");
+    //  a second instance on the same file continues the sequence
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    payment_rules_t *rules = payment_rules_new (store, 0);
+    cr_assert_not_null (rules);
+    s_request (&first, &first_reply, "saga-3", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
+    cr_assert_eq (store_batch_begin (store), 0);
+    cr_expect_eq (payment_rules_authorize (rules, &first, &first_reply), 0);
+    cr_assert_eq (store_batch_commit (store), 0);
+    cr_expect_str_eq (first_reply.authorization_id, "auth-3");
+    payment_rules_destroy (&rules);
+    store_destroy (&store);
+    //  the next id is the highest row's plus one, not a count
+    cr_assert_eq (store_exec (s_store,
+        "INSERT INTO authorizations (id, authorization_id, saga_id, customer_id,"
+        " amount, currency, payment_method, status, created_at)"
+        " VALUES (41, 'auth-41', 'saga-41', 'cust-1', 1, 'EUR', 'pm_card_visa',"
+        " 'authorized', 1)"), 0);
+    ck_reply_t reply = s_authorize ("saga-4", 1, "pm_card_visa");
+    cr_expect_str_eq (reply.authorization_id, "auth-42");
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"
+                               " WHERE authorization_id = 'auth-' || id"), 5);
+}
+
 Test (payment_rules, a_rolled_back_batch_keeps_nothing)
 {
     ck_request_t request;

@@ -452,6 +452,47 @@ Test (store, ledger_tombstone_rejects_a_late_forward_request)
     store_destroy (&toy.store);
 }
 
+//  Forward requests answered before their compensation keep their own
+//  answer on a repeat, ok or rejected: the tombstone only refuses a forward
+//  request that was never answered.
+Test (store, ledger_own_answer_wins_over_a_later_tombstone)
+{
+    toy_t toy = { s_ledger_store (), 0, CK_OUTCOME_OK, 0 };
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, &reply, "saga-7", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    toy.outcome = CK_OUTCOME_REJECTED;
+    s_request (&request, &reply, "saga-8", CK_TYPE_RESERVE_INVENTORY, 1);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    toy.outcome = CK_OUTCOME_OK;
+    for (int saga = 7; saga <= 8; saga++) {
+        char saga_id [16];
+        snprintf (saga_id, sizeof saga_id, "saga-%d", saga);
+        s_request (&request, &reply, saga_id, CK_TYPE_RELEASE_INVENTORY, 1);
+        cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+        cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    }
+    cr_expect_eq (toy.calls, 4);
+    s_request (&request, &reply, "saga-7", CK_TYPE_RESERVE_INVENTORY, 2);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.reason.code, "");
+    s_request (&request, &reply, "saga-8", CK_TYPE_RESERVE_INVENTORY, 2);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "out_of_stock");
+    cr_expect_str_eq (reply.reason.sku, "SKU-1");
+    //  a repeated compensation is a repeat too, and runs nothing
+    s_request (&request, &reply, "saga-7", CK_TYPE_RELEASE_INVENTORY, 2);
+    cr_assert_eq (store_ledger_run (toy.store, s_toy_handler, &toy, &request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (toy.calls, 4, "no handler ran for a repeat");
+    cr_expect_eq (s_query_int (toy.store, "SELECT COUNT (*) FROM processed_requests"), 4);
+    store_destroy (&toy.store);
+}
+
 Test (store, ledger_find_and_record)
 {
     store_t *store = s_ledger_store ();

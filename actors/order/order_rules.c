@@ -140,32 +140,39 @@ order_rules_store (order_rules_t *self)
 }
 
 //  Inserts the order row as "ord-<n>": a sequence keeps ids unique among
-//  instances (the write lock orders them) and short.
+//  instances (the write lock orders them) and short.  Two statements, not
+//  INSERT ... SELECT MAX (id): an INSERT reading its own table goes
+//  through a temporary b-tree, a quarter of a create's CPU.
 static int
 s_insert_order (order_rules_t *self, const ck_request_t *request, ck_reply_t *reply)
 {
     sqlite3_stmt *stmt = store_prepare (self->store,
+        "SELECT COALESCE (MAX (id), 0) + 1 FROM orders");
+    if (!stmt || store_step (self->store, stmt, "create") != SQLITE_ROW)
+        return -1;
+    int64_t id = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    stmt = store_prepare (self->store,
         "INSERT INTO orders (id, order_id, saga_id, checkout_id, cart_id,"
         " customer_id, amount, currency, country, reservation_id,"
         " authorization_id, created_at)"
-        " SELECT n, 'ord-' || n, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10"
-        " FROM (SELECT COALESCE (MAX (id), 0) + 1 AS n FROM orders)");
+        " VALUES (?1, 'ord-' || ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
     if (!stmt)
         return -1;
-    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, request->checkout_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, request->cart_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, request->customer_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 5, (int64_t) request->amount);
-    sqlite3_bind_text (stmt, 6, request->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 7, request->ship_to.country, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 8, request->reservation_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 9, request->authorization_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 10, zclock_time ());
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_text (stmt, 2, request->saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, request->checkout_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, request->cart_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 5, request->customer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 6, (int64_t) request->amount);
+    sqlite3_bind_text (stmt, 7, request->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 8, request->ship_to.country, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 9, request->reservation_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 10, request->authorization_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 11, zclock_time ());
     if (store_done (self->store, stmt, "create"))
         return -1;
-    snprintf (reply->order_id, sizeof reply->order_id, "ord-%" PRId64,
-              (int64_t) sqlite3_last_insert_rowid (store_db (self->store)));
+    snprintf (reply->order_id, sizeof reply->order_id, "ord-%" PRId64, id);
     return 0;
 }
 

@@ -90,8 +90,42 @@ s_reject (ck_reply_t *reply, const char *code, const char *token)
               "payment method %s refused: %s", token, code);
 }
 
-//  Records an approved authorization as "auth-<n>": a sequence keeps ids
-//  unique among instances (the write lock orders them) and short.
+//  Inserts the saga's authorization row as "auth-<n>": a sequence keeps
+//  ids unique among instances (the write lock orders them) and short.  Two
+//  statements, not INSERT ... SELECT MAX (id): an INSERT reading its own
+//  table goes through a temporary b-tree, a quarter of an authorization's
+//  CPU.
+static int
+s_insert_authorization (payment_rules_t *self, const ck_request_t *request, ck_reply_t *reply)
+{
+    sqlite3_stmt *stmt = store_prepare (self->store,
+        "SELECT COALESCE (MAX (id), 0) + 1 FROM authorizations");
+    if (!stmt || store_step (self->store, stmt, "authorize") != SQLITE_ROW)
+        return -1;
+    int64_t id = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    stmt = store_prepare (self->store,
+        "INSERT INTO authorizations (id, authorization_id, saga_id, checkout_id,"
+        " customer_id, amount, currency, payment_method, status, created_at)"
+        " VALUES (?1, 'auth-' || ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'authorized', ?8)");
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, id);
+    sqlite3_bind_text (stmt, 2, request->saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 3, request->checkout_id, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 4, request->customer_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 5, (int64_t) request->amount);
+    sqlite3_bind_text (stmt, 6, request->currency, -1, SQLITE_STATIC);
+    sqlite3_bind_text (stmt, 7, request->payment_method, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 8, zclock_time ());
+    if (store_done (self->store, stmt, "authorize"))
+        return -1;
+    snprintf (reply->authorization_id, sizeof reply->authorization_id,
+              "auth-%" PRId64, id);
+    return 0;
+}
+
+//  Asks the sandbox gateway, then records an approved authorization.
 static int
 s_authorize (void *state, const ck_request_t *request, ck_reply_t *reply)
 {
@@ -106,24 +140,8 @@ s_authorize (void *state, const ck_request_t *request, ck_reply_t *reply)
                       request->saga_id, request->amount);
         return -1;
     }
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO authorizations (id, authorization_id, saga_id, checkout_id,"
-        " customer_id, amount, currency, payment_method, status, created_at)"
-        " SELECT n, 'auth-' || n, ?1, ?2, ?3, ?4, ?5, ?6, 'authorized', ?7"
-        " FROM (SELECT COALESCE (MAX (id), 0) + 1 AS n FROM authorizations)");
-    if (!stmt)
+    if (s_insert_authorization (self, request, reply))
         return -1;
-    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, request->checkout_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, request->customer_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 4, (int64_t) request->amount);
-    sqlite3_bind_text (stmt, 5, request->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 6, request->payment_method, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 7, zclock_time ());
-    if (store_done (self->store, stmt, "authorize"))
-        return -1;
-    snprintf (reply->authorization_id, sizeof reply->authorization_id,
-              "auth-%" PRId64, (int64_t) sqlite3_last_insert_rowid (store_db (self->store)));
     reply->outcome = CK_OUTCOME_OK;
     return 0;
 }

@@ -9,7 +9,8 @@ _Static_assert (sizeof (ck_service_t) == sizeof (int), "enums are stored as int"
 _Static_assert (sizeof (ck_error_code_t) == sizeof (int), "enums are stored as int");
 
 #define COUNT_OF(a) (sizeof (a) / sizeof ((a) [0]))
-#define SCHEMA(fields, check) { fields, COUNT_OF (fields), check }
+#define SCHEMA(fields, check) { fields, COUNT_OF (fields), check, NULL }
+#define SCHEMA_WITHOUT(fields, check, array) { fields, COUNT_OF (fields), check, &array }
 #define SIZE_OF(T, name) sizeof (((T *) 0)->name)
 
 #define F_ID(T, name, req) \
@@ -189,7 +190,11 @@ static const schema_t s_ready = SCHEMA (s_ready_fields, NULL);
     F_UINT (ck_request_t, deadline_ms, true, 0, UINT32_MAX)
 
 static const field_t s_request_head_fields [] = { REQUEST_HEAD };
-static const schema_t s_request_head = SCHEMA (s_request_head_fields, NULL);
+//  What the schemas without items leave alone (only its place is used)
+static const field_t s_request_items =
+    F_ARRAY (ck_request_t, items, item_count, false, 0, CK_MAX_ITEMS, s_line);
+static const schema_t s_request_head =
+    SCHEMA_WITHOUT (s_request_head_fields, NULL, s_request_items);
 
 static const field_t s_reserve_fields [] = {
     REQUEST_HEAD,
@@ -224,9 +229,9 @@ s_check_create_order (const void *msg, ck_decode_error_t *err)
 //  The schema of each request type; compensations carry only the head
 static const schema_t s_requests [CK_TYPE_COUNT] = {
     [CK_TYPE_RESERVE_INVENTORY] = SCHEMA (s_reserve_fields, NULL),
-    [CK_TYPE_RELEASE_INVENTORY] = SCHEMA (s_request_head_fields, NULL),
-    [CK_TYPE_AUTHORIZE_PAYMENT] = SCHEMA (s_authorize_fields, NULL),
-    [CK_TYPE_VOID_PAYMENT] = SCHEMA (s_request_head_fields, NULL),
+    [CK_TYPE_RELEASE_INVENTORY] = SCHEMA_WITHOUT (s_request_head_fields, NULL, s_request_items),
+    [CK_TYPE_AUTHORIZE_PAYMENT] = SCHEMA_WITHOUT (s_authorize_fields, NULL, s_request_items),
+    [CK_TYPE_VOID_PAYMENT] = SCHEMA_WITHOUT (s_request_head_fields, NULL, s_request_items),
     [CK_TYPE_CREATE_ORDER] = SCHEMA (s_create_order_fields, s_check_create_order),
 };
 
@@ -371,7 +376,7 @@ s_salvage (const void *body, size_t size, ck_request_t *msg, size_t index)
     field_t field = s_request_head_fields [index];
     //  the whole body is scanned again, but only on this error path
     field.required = false;
-    schema_t alone = { &field, 1, NULL };
+    schema_t alone = { &field, 1, NULL, NULL };
     ck_request_t scratch;
     ck_decode_error_t ignored;
     if (codec_decode (&alone, body, size, &scratch, sizeof scratch, &ignored) == 0)

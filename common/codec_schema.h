@@ -49,6 +49,10 @@ struct _schema_t {
     const field_t *fields;
     size_t field_count;
     check_fn *check;                //  may be NULL
+    //  An array of the struct that this schema does not decode (the items
+    //  of a ck_request_t under the schema of a type without items): as for
+    //  the schema's own arrays, decoding does not zero its slots.  May be NULL.
+    const field_t *unused_array;
 };
 
 //  A key's place in a message, for error messages: a chain up to the body

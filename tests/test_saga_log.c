@@ -108,6 +108,8 @@ s_diff (const saga_t *a, const saga_t *b)
     CK_SAMPLE_SAME (a, b, accepted_us);
     CK_SAMPLE_SAME (a, b, elapsed_us);
     CK_SAMPLE_SAME (a, b, deadline_us);
+    CK_SAMPLE_SAME (a, b, history_logged);
+    CK_SAMPLE_SAME (a, b, phase_logged);
     if (!a->reason != !b->reason)
         return "reason (presence)";
     if (a->reason && ck_sample_diff_reason (a->reason, b->reason))
@@ -128,7 +130,7 @@ s_assert_loads_as (saga_log_t *log, const saga_t *saga)
 
 //  Persists saga in a transaction of its own and commits
 static void
-s_persist_one (saga_log_t *log, const saga_t *saga, bool created,
+s_persist_one (saga_log_t *log, saga_t *saga, bool created,
                const ck_history_entry_t *history, uint32_t count)
 {
     cr_assert_eq (saga_log_begin (log), 0);
@@ -552,6 +554,31 @@ Test (saga_log, a_reopened_log_has_everything)
     collected_t collected = { zhashx_new () };
     cr_expect_eq (saga_log_each_active (s_log, s_collect, &collected), 1);
     zhashx_destroy (&collected.seen);
+    saga_destroy (&saga);
+}
+
+//  The history count travels in the saga: a restored saga must go on
+//  numbering its history where the log left it, not at 0 (which would
+//  fail on the primary key, or worse, shadow entries)
+Test (saga_log, a_restored_saga_appends_after_its_logged_history)
+{
+    saga_t *saga = s_saga (12);
+    ck_history_entry_t entries [5];
+    for (uint32_t index = 0; index < 5; index++)
+        ck_sample_history_entry (&entries [index], index);
+    s_persist_one (s_log, saga, true, entries, 3);
+    saga_t *restored = saga_log_load (s_log, saga->saga_id);
+    cr_assert_not_null (restored);
+    cr_expect_eq (restored->history_logged, 3);
+    s_persist_one (s_log, restored, false, entries + 3, 2);
+    cr_expect_eq (restored->history_logged, 5);
+    ck_history_entry_t read [6];
+    uint64_t total;
+    cr_assert_eq (saga_log_history (s_log, saga->saga_id, read, 6, &total), 5);
+    for (uint32_t index = 0; index < 5; index++)
+        cr_expect_null (ck_sample_diff_history (&entries [index], &read [index]),
+                        "entry %u", index);
+    saga_destroy (&restored);
     saga_destroy (&saga);
 }
 

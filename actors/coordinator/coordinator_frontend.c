@@ -176,7 +176,8 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool c
                  checkout.checkout_id);
         return true;
     }
-    snprintf (saga_id, sizeof saga_id, "%s%llx", self->id_prefix,
+    //  fixed width: ids sort in creation order, so the log appends
+    snprintf (saga_id, sizeof saga_id, "%s%012llx", self->id_prefix,
               (unsigned long long) ++self->id_sequence);
     saga_t *saga = saga_new (saga_id, &checkout);
     if (!saga) {

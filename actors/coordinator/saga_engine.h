@@ -98,6 +98,9 @@ typedef struct {
     uint64_t deadline_us;               //  the one timer; 0 when none
     ck_reason_t *reason;                //  owned; NULL, or why it failed or
                                         //  is stuck
+    //  What the saga log holds of it, kept by the log, not the engine
+    uint64_t history_logged;            //  history entries
+    saga_phase_t phase_logged;          //  the phase of its row
 } saga_t;
 
 //  Creates a saga in phase SAGA_NEW with a copy of the checkout's cart
@@ -234,7 +237,9 @@ void saga_engine_worker_lost (saga_engine_t *self, saga_t *saga, saga_clock_t cl
 void saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
 
 //  Fills *request with the saga's current request, fields chosen by its
-//  step row.  Returns 0, or -1 when the saga has no current request.
+//  step row; fields not chosen are zero, and items past item_count are left
+//  as they were (as codec.h decodes).  Returns 0, or -1 when the saga has
+//  no current request.
 int saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *request);
 
 //  Fills *result for a RESULT: confirmed, failed, stuck, or pending while

@@ -81,16 +81,20 @@
     " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14," \
     " ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
 
-//  No RETURNING: in SQLite 3.40 it made this statement 5x slower (15 us
-//  against 3 us, measured), more than the SELECT of history_count it saves
-#define SQL_UPDATE_STATE \
-    "UPDATE sagas SET phase = ?2, wait = ?3, stuck = ?4, step = ?5," \
+//  Every column but phase, which only this statement's twin below sets:
+//  an UPDATE that does not name phase leaves the sagas_active index alone,
+//  and most transitions (a step ok, a retry) keep the phase
+#define SQL_UPDATE_COLUMNS \
+    " wait = ?3, stuck = ?4, step = ?5," \
     " failed_step = ?6, comp_steps = ?7, comp_index = ?8, type = ?9," \
     " attempt = ?10, counted = ?11, accepted_us = ?12, elapsed_us = ?13," \
     " deadline_us = ?14, reservation_id = ?15, authorization_id = ?16," \
     " order_id = ?17, reason_code = ?18, reason_message = ?19," \
     " reason_sku = ?20, history_count = history_count + ?21" \
     " WHERE saga_id = ?1"
+
+#define SQL_UPDATE_STATE "UPDATE sagas SET" SQL_UPDATE_COLUMNS
+#define SQL_UPDATE_PHASE "UPDATE sagas SET phase = ?2," SQL_UPDATE_COLUMNS
 
 #define SQL_INSERT_HISTORY \
     "INSERT INTO saga_history (saga_id, seq, " SAGA_LOG_HISTORY_COLUMNS ")" \
@@ -124,13 +128,13 @@
 //  hashes its whole SQL text, a tenth of a persist's cost (measured), so
 //  the log keeps the pointers the cache hands out
 typedef enum {
-    S_INSERT_CART, S_INSERT_STATE, S_UPDATE_STATE, S_INSERT_HISTORY,
+    S_INSERT_CART, S_INSERT_STATE, S_UPDATE_STATE, S_UPDATE_PHASE, S_INSERT_HISTORY,
     S_SELECT_SAGA, S_SELECT_ACTIVE, S_FIND_CHECKOUT, S_HISTORY_COUNT,
     S_HISTORY_RANGE, S_COUNT_ACTIVE, S_COUNT, S_STATEMENTS
 } statement_t;
 
 static const char *s_sql [S_STATEMENTS] = {
-    SQL_INSERT_CART, SQL_INSERT_STATE, SQL_UPDATE_STATE, SQL_INSERT_HISTORY,
+    SQL_INSERT_CART, SQL_INSERT_STATE, SQL_UPDATE_STATE, SQL_UPDATE_PHASE, SQL_INSERT_HISTORY,
     SQL_SELECT_SAGA, SQL_SELECT_ACTIVE, SQL_FIND_CHECKOUT, SQL_HISTORY_COUNT,
     SQL_HISTORY_RANGE, SQL_COUNT_ACTIVE, SQL_COUNT
 };
@@ -251,42 +255,42 @@ s_history_count (saga_log_t *self, const char *saga_id, uint64_t *count)
     return rc == SQLITE_ROW? 1: rc == SQLITE_DONE? 0: -1;
 }
 
-//  Rewrites the saga's state row; *first_seq is the number of its history
-//  entries before this call (read only when it has entries to append)
+//  Rewrites the saga's state row, adding history_count to its entries
 static int
-s_update (saga_log_t *self, const saga_t *saga, uint32_t history_count, uint64_t *first_seq)
+s_update (saga_log_t *self, const saga_t *saga, uint32_t history_count)
 {
-    int known = history_count? s_history_count (self, saga->saga_id, first_seq): 1;
-    if (known == 1) {
-        sqlite3_stmt *state = s_prepare (self, S_UPDATE_STATE);
-        if (!state)
-            return -1;
-        saga_log_bind_state (state, saga);
-        sqlite3_bind_int64 (state, 21, history_count);
-        if (store_done (self->store, state, "update_state"))
-            return -1;
-        known = sqlite3_changes (store_db (self->store)) == 1;
-    }
-    if (known == 0)
-        zsys_error ("saga_log: path=%s op=update_state saga=%s error=no such saga",
-                    store_path (self->store), saga->saga_id);
-    return known == 1? 0: -1;
+    sqlite3_stmt *state = s_prepare (self, saga->phase == saga->phase_logged
+                                           ? S_UPDATE_STATE: S_UPDATE_PHASE);
+    if (!state)
+        return -1;
+    saga_log_bind_state (state, saga);
+    sqlite3_bind_int64 (state, 21, history_count);
+    if (store_done (self->store, state, "update_state"))
+        return -1;
+    if (sqlite3_changes (store_db (self->store)) == 1)
+        return 0;
+    zsys_error ("saga_log: path=%s op=update_state saga=%s error=no such saga",
+                store_path (self->store), saga->saga_id);
+    return -1;
 }
 
 
 //  Writes the saga's state and appends its history; 0 or -1.
 
 int
-saga_log_persist (saga_log_t *self, const saga_t *saga, bool created, uint64_t cart_digest,
+saga_log_persist (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_digest,
                   const ck_history_entry_t *history, uint32_t history_count)
 {
     assert (self);
     assert (saga);
     assert (history_count == 0 || history);
     assert (store_in_transaction (self->store));
-    uint64_t first_seq = 0;
+    //  The saga carries its count, so no persist reads the log first
+    if (created)
+        saga->history_logged = 0;
+    uint64_t first_seq = saga->history_logged;
     if (created? s_insert (self, saga, cart_digest, history_count):
-                 s_update (self, saga, history_count, &first_seq))
+                 s_update (self, saga, history_count))
         return -1;
     sqlite3_stmt *stmt = history_count? s_prepare (self, S_INSERT_HISTORY): NULL;
     if (history_count && !stmt)
@@ -296,6 +300,8 @@ saga_log_persist (saga_log_t *self, const saga_t *saga, bool created, uint64_t c
         if (store_done (self->store, stmt, "insert_history"))
             return -1;
     }
+    saga->history_logged = first_seq + history_count;
+    saga->phase_logged = saga->phase;
     return 0;
 }
 

@@ -50,11 +50,12 @@ void saga_log_rollback (saga_log_t *self);
 //  Inside a transaction, writes the saga's whole current state: a new row
 //  (with its cart and cart_digest, a fingerprint of the cart the actor
 //  computes) when created, else an update of its state; then appends
-//  history [0..history_count), numbered per saga, oldest first.  Returns
+//  history [0..history_count), numbered per saga from saga->history_logged,
+//  which it then advances (a restored saga has it from its row).  Returns
 //  0, or -1 after logging: then roll the turn back, except when a create
 //  failed because its checkout_id or saga_id is known, which writes
 //  nothing and leaves the transaction usable (check find_checkout first).
-int saga_log_persist (saga_log_t *self, const saga_t *saga, bool created, uint64_t cart_digest,
+int saga_log_persist (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_digest,
                       const ck_history_entry_t *history, uint32_t history_count);
 
 //  Looks checkout_id up among every saga ever created.  Returns 1 when

@@ -197,7 +197,7 @@ enum {
     C_STUCK, C_STEP, C_FAILED_STEP, C_COMP_STEPS, C_COMP_INDEX, C_TYPE,
     C_ATTEMPT, C_COUNTED, C_ACCEPTED_US, C_ELAPSED_US, C_DEADLINE_US,
     C_RESERVATION_ID, C_AUTHORIZATION_ID, C_ORDER_ID, C_REASON_CODE,
-    C_REASON_MESSAGE, C_REASON_SKU
+    C_REASON_MESSAGE, C_REASON_SKU, C_HISTORY_COUNT
 };
 
 //  The cart part of the row, as the checkout saga_new copies
@@ -249,7 +249,8 @@ s_read_counters (sqlite3_stmt *stmt, saga_t *saga)
     ||  s_uint (stmt, C_COUNTED, UINT32_MAX, &counted)
     ||  s_u64 (stmt, C_ACCEPTED_US, &saga->accepted_us)
     ||  s_u64 (stmt, C_ELAPSED_US, &saga->elapsed_us)
-    ||  s_u64 (stmt, C_DEADLINE_US, &saga->deadline_us))
+    ||  s_u64 (stmt, C_DEADLINE_US, &saga->deadline_us)
+    ||  s_u64 (stmt, C_HISTORY_COUNT, &saga->history_logged))
         return -1;
     saga->stuck = stuck != 0;
     saga->step = (uint8_t) step;
@@ -290,6 +291,7 @@ s_read_state (sqlite3_stmt *stmt, saga_t *saga)
     ||  s_read_reason (stmt, saga))
         return -1;
     saga->phase = (saga_phase_t) phase;
+    saga->phase_logged = saga->phase;
     saga->wait = (saga_wait_t) wait;
     saga->type = (ck_type_t) type;
     return 0;

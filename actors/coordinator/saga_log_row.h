@@ -21,7 +21,7 @@
     " s.stuck, s.step, s.failed_step, s.comp_steps, s.comp_index, s.type," \
     " s.attempt, s.counted, s.accepted_us, s.elapsed_us, s.deadline_us," \
     " s.reservation_id, s.authorization_id, s.order_id, s.reason_code," \
-    " s.reason_message, s.reason_sku"
+    " s.reason_message, s.reason_sku, s.history_count"
 
 //  The columns of a history entry, in the order saga_log_row_history reads
 #define SAGA_LOG_HISTORY_COLUMNS \

@@ -9,7 +9,7 @@
     appends history rows.  docs/saga-log.md has the tables and the reasons.
 
     A log is one store (include/store.h): WAL, synchronous FULL, no
-    automatic checkpoints (call saga_log_checkpoint in idle turns),
+    automatic checkpoints (call saga_log_checkpoint after each commit),
     prepared statements cached.  One thread uses it.
 */
 #ifndef SAGA_LOG_H_INCLUDED
@@ -81,8 +81,9 @@ int saga_log_each_active (saga_log_t *self, void (*fn) (void *arg, saga_t *saga)
 int saga_log_history (saga_log_t *self, const char *saga_id, ck_history_entry_t *entries, uint32_t max,
                       uint64_t *total);
 
-//  A passive WAL checkpoint, for idle turns; does nothing inside a
-//  transaction.  Returns 0, or -1 after logging.
+//  A passive WAL checkpoint once the WAL has grown past the store's
+//  threshold (1000 frames); does nothing before, or inside a transaction.
+//  Returns 0, or -1 after logging.
 int saga_log_checkpoint (saga_log_t *self);
 
 //  Sets *count to the number of sagas in phase.  Cheap for RUNNING and

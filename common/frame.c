@@ -1,5 +1,6 @@
 /*  frame.c - multipart framing of both protocols over ZeroMQ
-    Classifies every layout error of §2 on receipt; sends without a zmsg.
+    Classifies every layout error of §2 on receipt, from a zmsg or from
+    parts received in place; sends without a zmsg.
 */
 #include <czmq.h>
 #include "frame.h"
@@ -34,42 +35,60 @@ s_signature (ck_proto_t proto)
     return proto == CK_PROTO_CLIENT? CK_SIGNATURE_CLIENT: CK_SIGNATURE_WORKER;
 }
 
-//  Quotes a frame's bytes for a one-line message: unprintable bytes become
-//  \xNN and a long frame is cut, so a hostile peer can't forge log lines.
+//  One part of a message, wherever it is held (a zframe or a zmq_msg_t)
+typedef struct {
+    const uint8_t *data;
+    size_t size;
+} part_t;
+
+//  The parts of a message as the parser sees them: at most CK_PARTS_MAX,
+//  and whether more arrived (which no valid message has)
+typedef struct {
+    part_t parts [CK_PARTS_MAX];
+    size_t count;
+    bool extra;
+} parts_t;
+
+//  Quotes a part's bytes for a one-line message: unprintable bytes become
+//  \xNN and a long part is cut, so a hostile peer can't forge log lines.
 static const char *
-s_shown (zframe_t *frame, char *dest)
+s_shown (const part_t *part, char *dest)
 {
-    const uint8_t *data = zframe_data (frame);
-    size_t size = zframe_size (frame);
     size_t used = 0;
-    for (size_t i = 0; i < size && i < SHOWN_MAX; i++) {
-        if (data [i] >= 0x20 && data [i] < 0x7f && data [i] != '\\')
-            dest [used++] = (char) data [i];
+    for (size_t i = 0; i < part->size && i < SHOWN_MAX; i++) {
+        uint8_t byte = part->data [i];
+        if (byte >= 0x20 && byte < 0x7f && byte != '\\')
+            dest [used++] = (char) byte;
         else
-            used += (size_t) sprintf (dest + used, "\\x%02x", data [i]);
+            used += (size_t) sprintf (dest + used, "\\x%02x", byte);
     }
-    strcpy (dest + used, size > SHOWN_MAX? "...": "");
+    strcpy (dest + used, part->size > SHOWN_MAX? "...": "");
     return dest;
 }
 
+static bool
+s_part_is (const part_t *part, const char *text)
+{
+    size_t length = strlen (text);
+    return part->size == length && memcmp (part->data, text, length) == 0;
+}
 
-
-//  Checks the signature and command frames; returns 0 and sets *command,
+//  Checks the signature and command parts; returns 0 and sets *command,
 //  or -1 after filling err.
 static int
-s_parse_command (zframe_t *signature, zframe_t *name, ck_proto_t proto,
+s_parse_command (const part_t *signature, const part_t *name, ck_proto_t proto,
                  bool routed, ck_command_t *command, ck_decode_error_t *err)
 {
     char shown [SHOWN_MAX * 4 + 4];
     const char *expected = s_signature (proto);
     if (!signature)
         return ck_decode_fail (err, CK_BAD_FRAME, "missing signature");
-    if (!zframe_streq (signature, expected))
+    if (!s_part_is (signature, expected))
         return ck_decode_fail (err, CK_BAD_FRAME, "wrong signature '%s', expected %s",
                        s_shown (signature, shown), expected);
     if (!name)
         return ck_decode_fail (err, CK_BAD_FRAME, "missing command");
-    *command = ck_command_lookup ((const char *) zframe_data (name), zframe_size (name));
+    *command = ck_command_lookup ((const char *) name->data, name->size);
     if (*command == CK_CMD_NONE)
         return ck_decode_fail (err, CK_BAD_FRAME, "unknown command '%s'", s_shown (name, shown));
     const command_rule_t *rule = &s_rules [*command];
@@ -86,62 +105,154 @@ s_parse_command (zframe_t *signature, zframe_t *name, ck_proto_t proto,
     return 0;
 }
 
-//  Checks what follows the command: exactly one body frame when the command
-//  takes one, nothing otherwise.  The size comes first, so an oversized body
-//  is TOO_LARGE whatever else is wrong with it.
+//  Checks what follows the command (parts [next..]): exactly one body part
+//  when the command takes one, nothing otherwise.  The size comes first, so
+//  an oversized body is TOO_LARGE whatever else is wrong with it.
 static int
-s_parse_body (zmsg_t *msg, ck_command_t command, ck_frame_t *out, ck_decode_error_t *err)
+s_parse_body (const parts_t *parts, size_t next, ck_command_t command, ck_frame_t *out,
+              ck_decode_error_t *err)
 {
     const char *name = ck_command_name (command);
-    zframe_t *body = zmsg_next (msg);
+    const part_t *body = next < parts->count? &parts->parts [next]: NULL;
     if (!ck_command_has_body (command))
-        return body? ck_decode_fail (err, CK_BAD_FRAME, "%s takes no body", name): 0;
+        return body || parts->extra
+             ? ck_decode_fail (err, CK_BAD_FRAME, "%s takes no body", name): 0;
     if (!body)
         return ck_decode_fail (err, CK_BAD_FRAME, "missing body: %s takes a body", name);
-    if (zframe_size (body) > CK_MAX_BODY)
+    if (body->size > CK_MAX_BODY)
         return ck_decode_fail (err, CK_TOO_LARGE, "%s body of %zu bytes is larger than %d",
-                       name, zframe_size (body), CK_MAX_BODY);
-    if (zmsg_next (msg))
+                       name, body->size, CK_MAX_BODY);
+    if (next + 1 < parts->count || parts->extra)
         return ck_decode_fail (err, CK_BAD_FRAME, "unexpected frame after the body");
-    out->body = zframe_data (body);
-    out->body_size = zframe_size (body);
+    out->body = body->data;
+    out->body_size = body->size;
     return 0;
 }
 
-//  Parses msg as received on a socket of proto; returns 0, or -1 with err
-//  filled and out->routing_id still set when msg had one.
-int
-ck_frame_parse (zmsg_t *msg, ck_proto_t proto, bool routed, ck_frame_t *out,
-                ck_decode_error_t *err)
+//  Parses the parts of a message received on a socket of proto; returns
+//  0, or -1 with err filled and out->routing_id still set when it had one.
+static int
+s_parse (const parts_t *parts, ck_proto_t proto, bool routed, ck_frame_t *out,
+         ck_decode_error_t *err)
 {
-    assert (msg && out && err);
+    assert (out && err);
     assert (proto == CK_PROTO_CLIENT || proto == CK_PROTO_WORKER);
     memset (out, 0, sizeof *out);
     memset (err, 0, sizeof *err);
-    zframe_t *frame = zmsg_first (msg);
-    if (!frame)
+    if (parts->count == 0)
         return ck_decode_fail (err, CK_BAD_FRAME, "empty message");
+    size_t next = 0;
     if (routed) {
         //  Set before any other check, so that the caller can answer
-        out->routing_id = zframe_data (frame);
-        out->routing_id_size = zframe_size (frame);
-        if (zframe_size (frame) == 0)
+        out->routing_id = parts->parts [0].data;
+        out->routing_id_size = parts->parts [0].size;
+        if (parts->parts [0].size == 0)
             return ck_decode_fail (err, CK_BAD_FRAME, "empty routing id");
-        frame = zmsg_next (msg);
+        next = 1;
     }
-    if (!frame || zframe_size (frame) != 0)
+    if (next >= parts->count || parts->parts [next].size != 0)
         return ck_decode_fail (err, CK_BAD_FRAME, "missing delimiter");
-    zframe_t *signature = zmsg_next (msg);
-    zframe_t *name = signature? zmsg_next (msg): NULL;
+    next++;
+    const part_t *signature = next < parts->count? &parts->parts [next]: NULL;
+    const part_t *name = next + 1 < parts->count? &parts->parts [next + 1]: NULL;
     ck_command_t command = CK_CMD_NONE;
     if (s_parse_command (signature, name, proto, routed, &command, err) == -1
-    ||  s_parse_body (msg, command, out, err) == -1) {
+    ||  s_parse_body (parts, next + 2, command, out, err) == -1) {
         out->body = NULL;
         out->body_size = 0;
         return -1;
     }
     out->command = command;
     return 0;
+}
+
+int
+ck_frame_parse (zmsg_t *msg, ck_proto_t proto, bool routed, ck_frame_t *out,
+                ck_decode_error_t *err)
+{
+    assert (msg);
+    parts_t parts = { .count = 0 };
+    for (zframe_t *frame = zmsg_first (msg); frame; frame = zmsg_next (msg)) {
+        if (parts.count == CK_PARTS_MAX) {
+            parts.extra = true;
+            break;
+        }
+        parts.parts [parts.count++] = (part_t) { zframe_data (frame), zframe_size (frame) };
+    }
+    return s_parse (&parts, proto, routed, out, err);
+}
+
+//  -------------------------------------------------------------------------
+//  Receiving without zmsg: parts stay in libzmq's buffers
+
+int
+ck_message_recv (ck_message_t *self, void *socket)
+{
+    assert (self && socket);
+    self->count = 0;
+    self->extra = false;
+    zmq_msg_init (&self->parts [0]);
+    if (zmq_msg_recv (&self->parts [0], socket, ZMQ_DONTWAIT) == -1) {
+        zmq_msg_close (&self->parts [0]);
+        return -1;
+    }
+    self->count = 1;
+    //  The rest of a multipart message has arrived with its first part
+    bool more = zmq_msg_more (&self->parts [0]);
+    while (more) {
+        zmq_msg_t *part = &self->parts [self->count];
+        zmq_msg_t extra;
+        if (self->count == CK_PARTS_MAX) {
+            part = &extra;              //  read and dropped: no message has so many
+            self->extra = true;
+        }
+        zmq_msg_init (part);
+        if (zmq_msg_recv (part, socket, 0) == -1) {
+            zmq_msg_close (part);
+            break;
+        }
+        more = zmq_msg_more (part);
+        if (part == &extra)
+            zmq_msg_close (&extra);
+        else
+            self->count++;
+    }
+    return 0;
+}
+
+int
+ck_message_parse (ck_message_t *self, ck_proto_t proto, bool routed, ck_frame_t *out,
+                  ck_decode_error_t *err)
+{
+    assert (self);
+    parts_t parts = { .count = self->count, .extra = self->extra };
+    for (size_t i = 0; i < self->count; i++)
+        parts.parts [i] = (part_t) { (const uint8_t *) zmq_msg_data (&self->parts [i]),
+                                     zmq_msg_size (&self->parts [i]) };
+    return s_parse (&parts, proto, routed, out, err);
+}
+
+void
+ck_message_move (ck_message_t *dest, ck_message_t *self)
+{
+    assert (dest && self);
+    for (size_t i = 0; i < self->count; i++) {
+        zmq_msg_init (&dest->parts [i]);
+        zmq_msg_move (&dest->parts [i], &self->parts [i]);
+    }
+    dest->count = self->count;
+    dest->extra = self->extra;
+    ck_message_close (self);
+}
+
+void
+ck_message_close (ck_message_t *self)
+{
+    assert (self);
+    for (size_t i = 0; i < self->count; i++)
+        zmq_msg_close (&self->parts [i]);
+    self->count = 0;
+    self->extra = false;
 }
 
 //  True when the command carries a body. Can't fail.

@@ -176,9 +176,10 @@ s_drain (self_t *self, int64_t now)
         for (size_t i = 0; i < self->link_count; i++) {
             if (budget == 0 || participant_batch_full (self->batch))
                 break;
-            zmsg_t *msg = participant_link_recv (self->links [i], now);
-            if (msg) {
-                participant_batch_message (self->batch, i, &msg, now);
+            ck_message_t message;
+            if (participant_link_recv (self->links [i], &message, now) == 0) {
+                participant_batch_message (self->batch, i, &message, now);
+                ck_message_close (&message);
                 budget--;
                 more = true;
             }

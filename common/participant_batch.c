@@ -348,14 +348,15 @@ s_handle_request (participant_batch_t *self, size_t link, const ck_frame_t *fram
 }
 
 void
-participant_batch_message (participant_batch_t *self, size_t link, zmsg_t **msg_p, int64_t now)
+participant_batch_message (participant_batch_t *self, size_t link, ck_message_t *message,
+                           int64_t now)
 {
-    assert (self && msg_p && *msg_p);
+    assert (self && message);
     assert (!participant_batch_full (self));
     participant_link_t *from = self->links [link];
     ck_frame_t frame;
     ck_decode_error_t err;
-    if (ck_frame_parse (*msg_p, CK_PROTO_WORKER, false, &frame, &err) == -1) {
+    if (ck_message_parse (message, CK_PROTO_WORKER, false, &frame, &err) == -1) {
         self->stats.bad_messages++;
         zsys_warning ("participant: bad frame endpoint=%s error=%s",
                       participant_link_endpoint (from), err.message);
@@ -377,5 +378,4 @@ participant_batch_message (participant_batch_t *self, size_t link, zmsg_t **msg_
         zsys_warning ("participant: unexpected command=%s endpoint=%s",
                       ck_command_name (frame.command), participant_link_endpoint (from));
     }
-    zmsg_destroy (msg_p);
 }

@@ -24,11 +24,11 @@ participant_batch_t *participant_batch_new (const ck_participant_config_t *confi
 //  Destroys the batch, dropping what it holds; safe on NULL, nulls *self_p.
 void participant_batch_destroy (participant_batch_t **self_p);
 
-//  Handles one message received on links [link], taking ownership: a
-//  request joins the batch, is parked, or is answered error at once;
-//  DISCONNECT restarts the link; bad input is logged and counted.  The
-//  caller must not call this while participant_batch_full ().
-void participant_batch_message (participant_batch_t *self, size_t link, zmsg_t **msg_p,
+//  Handles one message received on links [link] (the caller closes it
+//  after): a request joins the batch, is parked, or is answered error at
+//  once; DISCONNECT restarts the link; bad input is logged and counted.
+//  The caller must not call this while participant_batch_full ().
+void participant_batch_message (participant_batch_t *self, size_t link, ck_message_t *message,
                                 int64_t now);
 
 //  True when the batch holds max_batch requests.  Can't fail.

@@ -12,6 +12,7 @@
 #include <czmq.h>
 #include "protocol.h"
 #include "codec.h"
+#include "frame.h"
 
 typedef struct {
     const char *endpoint;               //  borrowed: outlives the link
@@ -45,8 +46,9 @@ zsock_t *participant_link_socket (participant_link_t *self);
 const char *participant_link_endpoint (participant_link_t *self);
 
 //  Receives one message if one is waiting, without blocking; any message
-//  is a sign of life.  Returns it, owned by the caller, or NULL.
-zmsg_t *participant_link_recv (participant_link_t *self, int64_t now);
+//  is a sign of life.  Returns 0 with *message filled (close it after
+//  use), or -1 when none waits.
+int participant_link_recv (participant_link_t *self, ck_message_t *message, int64_t now);
 
 //  Sends one CKW1 message.  Returns 0, or -1 when there is no socket or
 //  the queue is full (the message is dropped).

@@ -2,7 +2,8 @@
     Builds and parses [routing id][empty][signature][command][body] (§2).
 
     Parsing classifies every protocol error of §2 and never copies: the
-    parsed view points into the zmsg it came from, which must outlive it.
+    parsed view points into the zmsg or ck_message_t it came from, which
+    must outlive it.
 */
 #ifndef CK_FRAME_H_INCLUDED
 #define CK_FRAME_H_INCLUDED
@@ -37,6 +38,33 @@ typedef struct {
 //  message.  Even on -1, out->routing_id is set when msg had one, so the
 //  caller can answer the sender.  Does not take ownership of msg.
 int ck_frame_parse (zmsg_t *msg, ck_proto_t proto, bool routed, ck_frame_t *out, ck_decode_error_t *err);
+
+//  A message received without zmsg: its parts stay in libzmq's buffers,
+//  so receiving allocates nothing per part.  A valid message has at most
+//  5 parts; past CK_PARTS_MAX, parts are read and dropped and extra set,
+//  which the parser reports like any unexpected part.
+#define CK_PARTS_MAX 6
+typedef struct {
+    zmq_msg_t parts [CK_PARTS_MAX];
+    size_t count;
+    bool extra;
+} ck_message_t;
+
+//  Receives the next whole message waiting on socket (a libzmq handle)
+//  without blocking.  Returns 0, or -1 with libzmq's errno (EAGAIN when
+//  none waits) and nothing held.  Close it after use.
+int ck_message_recv (ck_message_t *self, void *socket);
+
+//  As ck_frame_parse, for a received message; the parsed view borrows its
+//  parts until ck_message_close.
+int ck_message_parse (ck_message_t *self, ck_proto_t proto, bool routed, ck_frame_t *out, ck_decode_error_t *err);
+
+//  Moves the parts of self into dest (uninitialized), without copying
+//  their data; self is left empty.  Can't fail.
+void ck_message_move (ck_message_t *dest, ck_message_t *self);
+
+//  Releases the parts; self is left empty.  Can't fail.
+void ck_message_close (ck_message_t *self);
 
 //  True when the command carries a body (all but PING, HEARTBEAT and
 //  DISCONNECT).  Can't fail.

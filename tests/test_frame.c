@@ -399,3 +399,61 @@ Test (frame, dealer_without_peer_would_block)
     cr_assert_eq (rc, -1);
     cr_assert_eq (error, EAGAIN, "errno %d", error);
 }
+
+//  ck_message_recv and ck_message_parse agree with ck_frame_parse on the
+//  same messages, and a message with more parts than CK_PARTS_MAX is
+//  reported and read to its end, so the next one starts on its boundary
+Test (frame, received_in_place_parses_like_a_zmsg)
+{
+    zsock_t *out = zsock_new_pair ("@inproc://frame-in-place");
+    zsock_t *in = zsock_new_pair (">inproc://frame-in-place");
+    cr_assert (out && in);
+    zmsg_t *cases [] = {
+        s_msg ("", CK_SIGNATURE_CLIENT, "RESULT", BODY, NULL),
+        s_msg ("", CK_SIGNATURE_CLIENT, "PONG", BODY, NULL),
+        s_msg ("", CK_SIGNATURE_CLIENT, "RESULT", BODY, "a", "b", "c", "d", "e", NULL),
+        s_msg ("x", CK_SIGNATURE_CLIENT, "RESULT", BODY, NULL),
+        s_msg ("", "CKC9", "RESULT", BODY, NULL),
+        s_msg ("", CK_SIGNATURE_CLIENT, "RESULT", NULL),
+        s_msg ("", NULL),
+        s_msg ("", CK_SIGNATURE_CLIENT, "ERROR", BODY, NULL),
+    };
+    size_t count = sizeof cases / sizeof cases [0];
+    for (size_t i = 0; i < count; i++) {
+        zmsg_t *copy = zmsg_dup (cases [i]);
+        cr_assert_eq (zmsg_send (&copy, out), 0);
+    }
+    for (size_t i = 0; i < count; i++) {
+        ck_frame_t expected, got;
+        ck_decode_error_t expected_err, got_err;
+        int expected_rc = ck_frame_parse (cases [i], CK_PROTO_CLIENT, false, &expected, &expected_err);
+        ck_message_t message;
+        int64_t until = zclock_mono () + 2000;
+        int rc;
+        while ((rc = ck_message_recv (&message, zsock_resolve (in))) == -1
+        &&     zmq_errno () == EAGAIN && zclock_mono () < until)
+            zclock_sleep (1);
+        cr_assert_eq (rc, 0, "case %zu not received", i);
+        cr_expect_eq (message.count, zmsg_size (cases [i]) < CK_PARTS_MAX
+                                     ? zmsg_size (cases [i]): CK_PARTS_MAX);
+        cr_expect_eq (message.extra, zmsg_size (cases [i]) > CK_PARTS_MAX, "case %zu", i);
+        int got_rc = ck_message_parse (&message, CK_PROTO_CLIENT, false, &got, &got_err);
+        cr_expect_eq (got_rc, expected_rc, "case %zu", i);
+        cr_expect_eq (got.command, expected.command, "case %zu", i);
+        cr_expect_eq (got.body_size, expected.body_size, "case %zu", i);
+        if (expected.body)
+            cr_expect_eq (memcmp (got.body, expected.body, expected.body_size), 0);
+        if (expected_rc) {
+            cr_expect_eq (got_err.code, expected_err.code, "case %zu", i);
+            cr_expect_str_eq (got_err.message, expected_err.message, "case %zu", i);
+        }
+        ck_message_close (&message);
+        cr_expect_eq (message.count, 0);
+        zmsg_destroy (&cases [i]);
+    }
+    ck_message_t none;
+    cr_expect_eq (ck_message_recv (&none, zsock_resolve (in)), -1);
+    cr_expect_eq (zmq_errno (), EAGAIN);
+    zsock_destroy (&in);
+    zsock_destroy (&out);
+}

@@ -291,9 +291,11 @@ s_self_destroy (self_t **self_p)
             s_entry_destroy (self, &entry);
     }
     if (self->deferred) {
-        zmsg_t *msg;
-        while ((msg = (zmsg_t *) zlist_pop (self->deferred)))
-            zmsg_destroy (&msg);
+        ck_message_t *message;
+        while ((message = (ck_message_t *) zlist_pop (self->deferred))) {
+            ck_message_close (message);
+            free (message);
+        }
         zlist_destroy (&self->deferred);
     }
     zhashx_destroy (&self->by_saga);
@@ -380,16 +382,19 @@ s_turn (self_t *self)
         if (self->terminated)
             return -1;
     }
-    //  Both ROUTERs have a receive timeout of 0: each loop takes what waits.
-    //  (Asking ZMQ_EVENTS first would cost two system calls per message.)
-    zmsg_t *msg;
-    for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->frontend)); n++) {
-        frontend_handle (self, &msg, false);
-        zmsg_destroy (&msg);
+    //  Each loop takes what waits, without blocking.  (Asking ZMQ_EVENTS
+    //  first would cost two system calls per message; a zmsg, a dozen
+    //  allocations.)
+    ck_message_t message;
+    void *frontend = zsock_resolve (self->frontend);
+    void *backend = zsock_resolve (self->backend);
+    for (int n = 0; n < TURN_MESSAGES && ck_message_recv (&message, frontend) == 0; n++) {
+        frontend_handle (self, &message, false);
+        ck_message_close (&message);
     }
-    for (int n = 0; n < TURN_MESSAGES && (msg = zmsg_recv (self->backend)); n++) {
-        backend_handle (self, msg);
-        zmsg_destroy (&msg);
+    for (int n = 0; n < TURN_MESSAGES && ck_message_recv (&message, backend) == 0; n++) {
+        backend_handle (self, &message);
+        ck_message_close (&message);
     }
     if (items [3].revents & ZMQ_POLLIN)
         events_monitor (self, self->frontend_monitor, "frontend");
@@ -408,9 +413,11 @@ s_turn (self_t *self)
     }
     s_flush (self);
     //  what waited for the commit reads durable state now
-    while (!self->failed && (msg = (zmsg_t *) zlist_pop (self->deferred))) {
-        frontend_handle (self, &msg, true);
-        zmsg_destroy (&msg);
+    ck_message_t *deferred;
+    while (!self->failed && (deferred = (ck_message_t *) zlist_pop (self->deferred))) {
+        frontend_handle (self, deferred, true);
+        ck_message_close (deferred);
+        free (deferred);
         s_flush (self);
     }
     //  Past its threshold, the WAL is copied back after the commit of any

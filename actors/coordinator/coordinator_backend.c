@@ -146,12 +146,12 @@ s_reply (self_t *self, const ck_frame_t *frame)
 }
 
 void
-backend_handle (self_t *self, zmsg_t *msg)
+backend_handle (self_t *self, ck_message_t *message)
 {
     ck_frame_t frame = { .command = CK_CMD_NONE };
     ck_decode_error_t err;
     int64_t now_ms = zclock_mono ();
-    if (ck_frame_parse (msg, CK_PROTO_WORKER, true, &frame, &err)) {
+    if (ck_message_parse (message, CK_PROTO_WORKER, true, &frame, &err)) {
         self->counters.bad_messages++;
         zsys_warning ("coordinator: backend bad message: %s", err.message);
         if (frame.routing_id)

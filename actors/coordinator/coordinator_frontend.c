@@ -241,16 +241,15 @@ s_ping (self_t *self, const peer_id_t *peer)
         s_send (self, peer, CK_CMD_PONG);
 }
 
-//  Handles one client message, taking ownership of it.  Before the turn's
-//  commit (committed false), a message whose answer reads saga state is
-//  kept for after the commit instead.
+//  Handles one client message.  Before the turn's commit (committed
+//  false), a message whose answer reads saga state is kept for after the
+//  commit instead: its parts move to self->deferred, leaving message empty.
 void
-frontend_handle (self_t *self, zmsg_t **msg_p, bool committed)
+frontend_handle (self_t *self, ck_message_t *message, bool committed)
 {
-    zmsg_t *msg = *msg_p;
     ck_frame_t frame = { .command = CK_CMD_NONE };
     ck_decode_error_t err;
-    int rc = ck_frame_parse (msg, CK_PROTO_CLIENT, true, &frame, &err);
+    int rc = ck_message_parse (message, CK_PROTO_CLIENT, true, &frame, &err);
     peer_id_t peer = { .size = 0 };
     if (frame.routing_id && frame.routing_id_size <= sizeof peer.bytes) {
         memcpy (peer.bytes, frame.routing_id, frame.routing_id_size);
@@ -278,7 +277,10 @@ frontend_handle (self_t *self, zmsg_t **msg_p, bool committed)
         default: break;             //  ck_frame_parse lets no other command through
     }
     if (!answered) {
-        zlist_append (self->deferred, msg);
-        *msg_p = NULL;              //  kept, to be handled after the commit
+        //  kept, to be handled after the commit
+        ck_message_t *kept = (ck_message_t *) malloc (sizeof (ck_message_t));
+        assert (kept);
+        ck_message_move (kept, message);
+        zlist_append (self->deferred, kept);
     }
 }

@@ -58,7 +58,7 @@ typedef struct {
     zhashx_t *by_saga;                  //  saga_id -> entry_t
     zhashx_t *by_checkout;              //  checkout_id -> entry_t (same entries)
     outbox_item_t *outbox;              //  actions of this turn, after commit
-    zlist_t *deferred;                  //  client messages to answer after commit
+    zlist_t *deferred;                  //  ck_message_t * to answer after commit
     size_t outbox_size, outbox_capacity;
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
@@ -81,12 +81,12 @@ entry_t *coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest
 void coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status);
 
 //  coordinator_frontend.c
-void frontend_handle (self_t *self, zmsg_t **msg_p, bool committed);
+void frontend_handle (self_t *self, ck_message_t *message, bool committed);
 void frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result);
 void frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer);
 
 //  coordinator_backend.c
-void backend_handle (self_t *self, zmsg_t *msg);
+void backend_handle (self_t *self, ck_message_t *message);
 void backend_send_request (self_t *self, entry_t *entry);
 void backend_dispatch_waiting (self_t *self, ck_service_t service);
 void backend_forget (self_t *self, entry_t *entry);

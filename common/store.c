@@ -369,6 +369,18 @@ store_rollback_to (store_t *self, const char *name)
     return s_savepoint_op (self, "RELEASE", name);
 }
 
+int64_t
+store_next_id (store_t *self, const char *select_max, const char *op)
+{
+    assert (self && select_max);
+    sqlite3_stmt *stmt = store_prepare (self, select_max);
+    if (!stmt || store_step (self, stmt, op) != SQLITE_ROW)
+        return -1;
+    int64_t id = sqlite3_column_int64 (stmt, 0);
+    sqlite3_reset (stmt);
+    return id;
+}
+
 int
 store_checkpoint (store_t *self)
 {

@@ -129,6 +129,31 @@ Test (store, statements_are_cached_and_reset)
     store_destroy (&store);
 }
 
+//  Statements are found by the address of their text first: a buffer
+//  reused for another text must still get the statement of its text, and
+//  a copy of a text the statement of the first
+Test (store, statements_follow_their_text_not_its_address)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    char sql [64];
+    strcpy (sql, "SELECT 1");
+    sqlite3_stmt *one = store_prepare (store, sql);
+    strcpy (sql, "SELECT 2");
+    sqlite3_stmt *two = store_prepare (store, sql);
+    cr_assert (one && two);
+    cr_expect_neq (one, two);
+    cr_assert_eq (store_step (store, two, "test"), SQLITE_ROW);
+    cr_expect_eq (sqlite3_column_int (two, 0), 2);
+    strcpy (sql, "SELECT 1");
+    cr_expect_eq (store_prepare (store, sql), one);
+    char copy [64];
+    strcpy (copy, "SELECT 2");
+    cr_expect_eq (store_prepare (store, copy), two);
+    cr_expect_eq (store_prepare (store, "SELECT 1"), one);
+    store_destroy (&store);
+}
+
 Test (store, step_and_done_report_constraint_errors)
 {
     store_t *store = store_new (s_path, NULL);

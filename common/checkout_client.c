@@ -16,7 +16,7 @@ struct _checkout_client_t {
     zsock_t *dealer;
     char endpoint [CK_TEXT_SIZE];
     ck_buf_t buf;                       //  encoder output, reused
-    zmsg_t *last;                       //  holds reply.body
+    ck_message_t last;                  //  holds reply.body
     checkout_reply_t reply;
     size_t malformed;
     bool verbose;
@@ -87,7 +87,7 @@ checkout_client_destroy (checkout_client_t **self_p)
     checkout_client_t *self = *self_p;
     if (!self)
         return;
-    zmsg_destroy (&self->last);
+    ck_message_close (&self->last);
     zsock_destroy (&self->dealer);
     ck_buf_free (&self->buf);
     free (self);
@@ -166,24 +166,23 @@ s_decode (checkout_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *e
     }
 }
 
-//  Takes ownership of msg and makes it the last reply; CK_CMD_NONE, after a
-//  warning, when it breaks the protocol.
+//  Makes the message received into self->last the last reply; CK_CMD_NONE,
+//  after a warning, when it breaks the protocol.
 static ck_command_t
-s_take (checkout_client_t *self, zmsg_t *msg)
+s_take (checkout_client_t *self)
 {
     ck_frame_t frame;
     ck_decode_error_t err;
-    if (ck_frame_parse (msg, CK_PROTO_CLIENT, false, &frame, &err) == 0)
+    if (ck_message_parse (&self->last, CK_PROTO_CLIENT, false, &frame, &err) == 0)
         s_decode (&self->reply, &frame, &err);
     if (err.code != CK_OK) {
         self->malformed++;
         zsys_warning ("checkout_client: endpoint=%s malformed=%zu code=%s error=\"%s\"",
                       self->endpoint, self->malformed, ck_error_code_name (err.code),
                       err.message);
-        zmsg_destroy (&msg);
+        ck_message_close (&self->last);
         return CK_CMD_NONE;
     }
-    self->last = msg;
     self->reply.command = frame.command;
     self->reply.body = frame.body;
     self->reply.body_size = frame.body_size;
@@ -214,16 +213,15 @@ ck_command_t
 checkout_client_recv (checkout_client_t *self, int timeout_ms)
 {
     assert (self);
-    zmsg_destroy (&self->last);
+    ck_message_close (&self->last);
     self->reply.command = CK_CMD_NONE;
     self->reply.body = NULL;
     self->reply.body_size = 0;
     int64_t deadline = s_deadline (timeout_ms);
     zmq_pollitem_t item = { zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0 };
     while (!zsys_interrupted) {
-        zmsg_t *msg = zmsg_recv (self->dealer);
-        if (msg) {
-            ck_command_t command = s_take (self, msg);
+        if (ck_message_recv (&self->last, zsock_resolve (self->dealer)) == 0) {
+            ck_command_t command = s_take (self);
             if (command != CK_CMD_NONE)
                 return command;
             continue;

@@ -163,6 +163,21 @@ store_sync_parse (const char *name, store_sync_t *level)
     return -1;
 }
 
+//  SQLite counts every allocation under a global mutex for
+//  sqlite3_memory_used, which nothing here reads: 4% of the coordinator's
+//  instructions and 7% of the inventory's (callgrind).  sqlite3_config works only before SQLite
+//  initializes, that is before the process's first open, so the first
+//  store turns it off; later calls are refused (SQLITE_MISUSE), harmlessly.
+static void
+s_configure_sqlite (void)
+{
+    static bool configured = false;
+    if (!configured) {
+        sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+        configured = true;
+    }
+}
+
 store_t *
 store_new (const char *path, const store_options_t *opts)
 {
@@ -183,6 +198,7 @@ store_new (const char *path, const store_options_t *opts)
     if (self->random == 0)
         self->random = 1;
 
+    s_configure_sqlite ();
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
     if (sqlite3_open_v2 (path, &self->db, flags, NULL) != SQLITE_OK) {
         if (self->db)

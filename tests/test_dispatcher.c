@@ -66,7 +66,7 @@ s_join (dispatcher_t *dispatcher, const char *routing_id, ck_service_t service,
         const char *instance, uint32_t capacity, int64_t now_ms)
 {
     return dispatcher_join (dispatcher, routing_id, strlen (routing_id), service,
-                            instance, capacity, now_ms, NULL, NULL);
+                            instance, capacity, now_ms, NULL, NULL, NULL);
 }
 
 Test (dispatcher, join_and_find)
@@ -92,7 +92,7 @@ Test (dispatcher, join_and_find)
     //  Binary routing ids, as libzmq makes them, with a zero byte inside
     const uint8_t binary [5] = { 0x00, 0x6b, 0x8b, 0x00, 0x45 };
     dispatcher_worker_t *other = dispatcher_join (dispatcher, binary, 5,
-        CK_SERVICE_ORDER, "order-1", 4, 1000, NULL, NULL);
+        CK_SERVICE_ORDER, "order-1", 4, 1000, NULL, NULL, NULL);
     cr_assert_not_null (other);
     cr_assert_eq (dispatcher_find (dispatcher, binary, 5), other);
 
@@ -122,18 +122,18 @@ Test (dispatcher, join_rejects_arguments_out_of_range)
     char long_instance [CK_ID_SIZE + 1];
     memset (long_instance, 'i', sizeof long_instance - 1);
     long_instance [sizeof long_instance - 1] = 0;
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_NONE, "i", 1, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_COUNT, "i", 1, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 0, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 1025, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 0, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, long_id, 257, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "", 1, 0, NULL, NULL));
-    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, long_instance, 1, 0, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_NONE, "i", 1, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_COUNT, "i", 1, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 0, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "i", 1025, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 0, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, long_id, 257, CK_SERVICE_ORDER, "i", 1, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, "", 1, 0, NULL, NULL, NULL));
+    cr_assert_null (dispatcher_join (dispatcher, "r", 1, CK_SERVICE_ORDER, long_instance, 1, 0, NULL, NULL, NULL));
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_NONE), 0);
     //  The limits themselves are fine
     cr_assert_not_null (dispatcher_join (dispatcher, long_id, 256, CK_SERVICE_ORDER,
-                                         "i", 1024, 0, NULL, NULL));
+                                         "i", 1024, 0, NULL, NULL, NULL));
     dispatcher_destroy (&dispatcher);
 }
 
@@ -300,8 +300,10 @@ Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
     dispatcher_assign (dispatcher, other, H (3));
 
     dispatcher_worker_t *fresh = dispatcher_join (dispatcher, "new", 3, CK_SERVICE_ORDER,
-        "order-7", 4, 500, s_lost, record);
+        "order-7", 4, 500, s_lost, s_gone, record);
     cr_assert_not_null (fresh);
+    cr_assert_eq (record->gone_count, 1, "the old connection is reported gone");
+    cr_assert_str_eq (record->gone [0], "order-7");
     cr_assert_eq (record->lost_count, 2);
     qsort (record->lost, record->lost_count, sizeof (void *), s_compare_handles);
     cr_assert_eq (record->lost [0], H (1));
@@ -321,8 +323,10 @@ Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
     //  A routing id reused by another instance replaces what it was
     dispatcher_assign (dispatcher, fresh, H (4));
     dispatcher_worker_t *reused = dispatcher_join (dispatcher, "new", 3,
-        CK_SERVICE_PAYMENT, "payment-1", 4, 600, s_lost, record);
+        CK_SERVICE_PAYMENT, "payment-1", 4, 600, s_lost, s_gone, record);
     cr_assert_eq (reused->service, CK_SERVICE_PAYMENT);
+    cr_assert_eq (record->gone_count, 2);
+    cr_assert_str_eq (record->gone [1], "order-7");
     cr_assert_eq (record->lost_count, 3);
     cr_assert_eq (record->lost [2], H (4));
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 1);

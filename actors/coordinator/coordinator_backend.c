@@ -27,6 +27,17 @@ s_lost (void *arg, void *handle)
     coordinator_apply (self, entry, &actions);
 }
 
+//  An instance that sent READY again under a new connection (or another
+//  instance on a reused routing id): the old connection is over
+static void
+s_replaced (void *arg, const dispatcher_worker_t *worker)
+{
+    self_t *self = (self_t *) arg;
+    zsys_info ("coordinator: worker service=%s instance=%s lost: replaced by a new connection",
+               ck_service_name (worker->service), worker->instance);
+    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+}
+
 static void
 s_gone (void *arg, const dispatcher_worker_t *worker)
 {
@@ -112,7 +123,7 @@ s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
     }
     dispatcher_worker_t *worker = dispatcher_join (self->dispatcher, frame->routing_id,
         frame->routing_id_size, ready.service, ready.instance, ready.capacity, now_ms,
-        s_lost, self);
+        s_lost, s_replaced, self);
     if (!worker)
         return;
     zsys_info ("coordinator: worker service=%s instance=%s capacity=%u joined",

@@ -255,7 +255,8 @@ s_worker_new (dispatcher_t *self, const void *routing_id, size_t routing_id_size
 dispatcher_worker_t *
 dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_size,
                  ck_service_t service, const char *instance, uint32_t capacity,
-                 int64_t now_ms, dispatcher_lost_fn *lost, void *arg)
+                 int64_t now_ms, dispatcher_lost_fn *lost, dispatcher_gone_fn *gone,
+                 void *arg)
 {
     assert (self);
     if (!routing_id || !s_join_valid (routing_id_size, service, instance, capacity)) {
@@ -271,14 +272,14 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
     }
     if (known) {
         s_unlist (self, known);
-        s_drop (self, known, lost, NULL, arg);
+        s_drop (self, known, lost, gone, arg);
     }
     //  The same process again under a new routing id: it reconnected and
     //  what was in flight at its old connection will never be answered there.
     worker_t *previous = s_find_instance (self, service, instance);
     if (previous) {
         s_unlist (self, previous);
-        s_drop (self, previous, lost, NULL, arg);
+        s_drop (self, previous, lost, gone, arg);
     }
     worker_t *worker = s_worker_new (self, routing_id, routing_id_size,
                                      service, instance, now_ms);

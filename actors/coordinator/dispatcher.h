@@ -53,7 +53,8 @@ typedef struct _dispatcher_t dispatcher_t;
 //  assigned anywhere.
 typedef void (dispatcher_lost_fn) (void *arg, void *handle);
 
-//  A worker removed by expiry; valid only during the call.
+//  A worker removed by expiry, or replaced by a join; valid only during
+//  the call.
 typedef void (dispatcher_gone_fn) (void *arg, const dispatcher_worker_t *worker);
 
 //  Returns a new, empty dispatcher owned by the caller; a worker heard from
@@ -67,14 +68,15 @@ void dispatcher_destroy (dispatcher_t **self_p);
 //  READY: adds a worker for this routing id, heard and sent at now_ms, or,
 //  when the routing id is known with the same service and instance, updates
 //  its capacity and heard_ms.  Any other worker with this routing id or
-//  with this (service, instance) is removed first, its handles reported to
-//  lost (which may be NULL).  Returns the worker, or NULL when an argument
+//  with this (service, instance) is removed first: it is reported to gone,
+//  then its handles to lost (either may be NULL).  Returns the worker, or
+//  NULL when an argument
 //  is out of range (service, capacity 1..1024, routing id 1..256 bytes,
 //  instance 1..64 bytes).
 dispatcher_worker_t *dispatcher_join (dispatcher_t *self,
     const void *routing_id, size_t routing_id_size, ck_service_t service,
     const char *instance, uint32_t capacity, int64_t now_ms,
-    dispatcher_lost_fn *lost, void *arg);
+    dispatcher_lost_fn *lost, dispatcher_gone_fn *gone, void *arg);
 
 //  The worker with this routing id, or NULL when unknown.
 dispatcher_worker_t *dispatcher_find (dispatcher_t *self,

@@ -275,12 +275,20 @@ Test (e2e_checkout, ack)
     cr_assert_eq (result->status, CK_STATUS_CONFIRMED);
 }
 
-Test (e2e_checkout, batch)
+//  Starts the group and runs W1 checkouts 0..count-1, 64 in flight, to
+//  their RESULTs
+static void
+s_run_w1 (size_t count)
 {
     checkout_client_t *client = s_start ();
-    cr_assert_eq (e2e_book_init (&s_book, 500), 0);
+    cr_assert_eq (e2e_book_init (&s_book, count), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 64, 90000), 0,
-                  "%zu of 500 RESULTs after 90 s", s_book.terminal);
+                  "%zu of %zu RESULTs after 90 s", s_book.terminal, count);
+}
+
+Test (e2e_checkout, batch)
+{
+    s_run_w1 (500);
     char problem [E2E_PROBLEM_SIZE];
     int problems = e2e_check_plan (&s_book, problem);
     cr_assert_eq (problems, 0, "%d problems; first: %s", problems, problem);
@@ -297,10 +305,7 @@ Test (e2e_checkout, batch)
 //  The store checkpoints past 1000 frames (about 4 MiB).
 Test (e2e_checkout, coordinator_wal_stays_bounded_under_steady_load)
 {
-    checkout_client_t *client = s_start ();
-    cr_assert_eq (e2e_book_init (&s_book, 2500), 0);
-    cr_assert_eq (e2e_drive (client, &s_book, 64, 90000), 0,
-                  "%zu of 2500 RESULTs after 90 s", s_book.terminal);
+    s_run_w1 (2500);
     char wal [PATH_MAX];
     e2e_path (&s_group, "coordinator.db-wal", wal, sizeof wal);
     struct stat info;

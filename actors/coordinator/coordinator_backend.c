@@ -27,24 +27,26 @@ s_lost (void *arg, void *handle)
     coordinator_apply (self, entry, &actions);
 }
 
+static void
+s_worker_lost (self_t *self, const dispatcher_worker_t *worker, const char *why)
+{
+    zsys_warning ("coordinator: worker service=%s instance=%s lost: %s",
+                  ck_service_name (worker->service), worker->instance, why);
+    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+}
+
 //  An instance that sent READY again under a new connection (or another
 //  instance on a reused routing id): the old connection is over
 static void
 s_replaced (void *arg, const dispatcher_worker_t *worker)
 {
-    self_t *self = (self_t *) arg;
-    zsys_info ("coordinator: worker service=%s instance=%s lost: replaced by a new connection",
-               ck_service_name (worker->service), worker->instance);
-    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+    s_worker_lost ((self_t *) arg, worker, "replaced by a new connection");
 }
 
 static void
 s_gone (void *arg, const dispatcher_worker_t *worker)
 {
-    self_t *self = (self_t *) arg;
-    zsys_warning ("coordinator: worker service=%s instance=%s lost: silent",
-                  ck_service_name (worker->service), worker->instance);
-    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+    s_worker_lost ((self_t *) arg, worker, "silent");
 }
 
 void

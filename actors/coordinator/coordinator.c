@@ -218,10 +218,10 @@ s_timer_fired (self_t *self, entry_t *entry, saga_clock_t clock)
 
 //  Recovery, first half: the log hands over each saga that did not end
 static void
-s_restore_one (void *arg, saga_t *saga)
+s_restore_one (void *arg, saga_t *saga, uint64_t cart_digest)
 {
     self_t *self = (self_t *) arg;
-    coordinator_entry_new (self, saga, 0);
+    coordinator_entry_new (self, saga, cart_digest);
 }
 
 //  Recovery (protocol.md §7): every saga that did not end goes on, its
@@ -237,10 +237,6 @@ s_recover (self_t *self)
     zlistx_t *entries = zhashx_values (self->by_saga);
     for (entry_t *entry = (entry_t *) zlistx_first (entries); entry;
          entry = (entry_t *) zlistx_next (entries)) {
-        char saga_id [CK_ID_SIZE];
-        if (saga_log_find_checkout (self->log, entry->saga->checkout_id, saga_id,
-                                    &entry->cart_digest) != 1)
-            self->failed = true;
         saga_actions_t actions;
         saga_engine_resume (self->engine, entry->saga, clock, &actions);
         coordinator_apply (self, entry, &actions);

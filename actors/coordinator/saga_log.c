@@ -357,34 +357,40 @@ saga_log_load (saga_log_t *self, const char *saga_id)
     return saga;
 }
 
+//  A saga read for recovery, with its cart's fingerprint
+typedef struct {
+    saga_t *saga;
+    uint64_t cart_digest;
+} active_t;
+
 //  Reads every active saga into a new array (*count entries); NULL and
 //  -1 in *count after logging on error
-static saga_t **
+static active_t *
 s_read_active (saga_log_t *self, int *count)
 {
     *count = -1;
     sqlite3_stmt *stmt = s_prepare (self, S_SELECT_ACTIVE);
     if (!stmt)
         return NULL;
-    saga_t **sagas = NULL;
+    active_t *sagas = NULL;
     size_t size = 0, used = 0;
     int rc;
     while ((rc = store_step (self->store, stmt, "each_active")) == SQLITE_ROW) {
         if (used == size) {
             size = size? size * 2: 64;
-            saga_t **larger = (saga_t **) realloc (sagas, size * sizeof (saga_t *));
+            active_t *larger = (active_t *) realloc (sagas, size * sizeof (active_t));
             if (!larger)
                 break;
             sagas = larger;
         }
-        if (!(sagas [used] = saga_log_row_saga (stmt, store_path (self->store))))
+        if (!(sagas [used].saga = saga_log_row_saga (stmt, store_path (self->store))))
             break;
-        used++;
+        sagas [used++].cart_digest = saga_log_row_cart_digest (stmt);
     }
     sqlite3_reset (stmt);
     if (rc != SQLITE_DONE || used > INT_MAX) {
         while (used)
-            saga_destroy (&sagas [--used]);
+            saga_destroy (&sagas [--used].saga);
         free (sagas);
         zsys_error ("saga_log: path=%s op=each_active error=recovery read failed",
                     store_path (self->store));
@@ -398,14 +404,14 @@ s_read_active (saga_log_t *self, int *count)
 //  Passes every active saga, restored, to fn; how many, or -1.
 
 int
-saga_log_each_active (saga_log_t *self, void (*fn) (void *arg, saga_t *saga), void *arg)
+saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg)
 {
     assert (self);
     assert (fn);
     int count;
-    saga_t **sagas = s_read_active (self, &count);
+    active_t *sagas = s_read_active (self, &count);
     for (int index = 0; index < count; index++)
-        fn (arg, sagas [index]);
+        fn (arg, sagas [index].saga, sagas [index].cart_digest);
     free (sagas);
     return count;
 }

@@ -68,10 +68,11 @@ int saga_log_find_checkout (saga_log_t *self, const char *checkout_id, char *sag
 saga_t *saga_log_load (saga_log_t *self, const char *saga_id);
 
 //  Recovery: restores every saga that is not terminal (RUNNING or
-//  COMPENSATING) and passes each to fn, which takes ownership.  All are
-//  read before the first call, so fn may use the log.  Returns how many,
-//  or -1 after logging (then fn was not called).
-int saga_log_each_active (saga_log_t *self, void (*fn) (void *arg, saga_t *saga), void *arg);
+//  COMPENSATING) and passes each, with its cart_digest, to fn, which takes
+//  ownership.  All are read before the first call, so fn may use the log.
+//  Returns how many, or -1 after logging (then fn was not called).
+typedef void (saga_log_active_fn) (void *arg, saga_t *saga, uint64_t cart_digest);
+int saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg);
 
 //  Fills entries with up to max history entries of the saga, oldest
 //  first, and sets *total to how many it has.  When total > max, entries

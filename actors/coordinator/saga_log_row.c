@@ -197,7 +197,7 @@ enum {
     C_STUCK, C_STEP, C_FAILED_STEP, C_COMP_STEPS, C_COMP_INDEX, C_TYPE,
     C_ATTEMPT, C_COUNTED, C_ACCEPTED_US, C_ELAPSED_US, C_DEADLINE_US,
     C_RESERVATION_ID, C_AUTHORIZATION_ID, C_ORDER_ID, C_REASON_CODE,
-    C_REASON_MESSAGE, C_REASON_SKU, C_HISTORY_COUNT
+    C_REASON_MESSAGE, C_REASON_SKU, C_HISTORY_COUNT, C_CART_DIGEST
 };
 
 //  The cart part of the row, as the checkout saga_new copies
@@ -319,6 +319,16 @@ saga_log_row_saga (sqlite3_stmt *stmt, const char *path)
                 saga? "invalid state columns": "invalid cart columns or out of memory");
     saga_destroy (&saga);
     return NULL;
+}
+
+
+//  The row's cart_digest, all 64 bits.  Can't fail.
+
+uint64_t
+saga_log_row_cart_digest (sqlite3_stmt *stmt)
+{
+    assert (stmt);
+    return (uint64_t) sqlite3_column_int64 (stmt, C_CART_DIGEST);
 }
 
 

@@ -21,7 +21,7 @@
     " s.stuck, s.step, s.failed_step, s.comp_steps, s.comp_index, s.type," \
     " s.attempt, s.counted, s.accepted_us, s.elapsed_us, s.deadline_us," \
     " s.reservation_id, s.authorization_id, s.order_id, s.reason_code," \
-    " s.reason_message, s.reason_sku, s.history_count"
+    " s.reason_message, s.reason_sku, s.history_count, c.cart_digest"
 
 //  The columns of a history entry, in the order saga_log_row_history reads
 #define SAGA_LOG_HISTORY_COLUMNS \
@@ -51,6 +51,10 @@ void saga_log_bind_history (sqlite3_stmt *stmt, const char *saga_id, uint64_t se
 //  Returns a new saga owned by the caller, or NULL after logging (path
 //  names the file) when the row is invalid or out of memory.
 saga_t *saga_log_row_saga (sqlite3_stmt *stmt, const char *path);
+
+//  The cart_digest of stmt's current row (SAGA_LOG_ROW_COLUMNS), all 64
+//  bits.  Can't fail.
+uint64_t saga_log_row_cart_digest (sqlite3_stmt *stmt);
 
 //  Fills *entry from stmt's current row (SAGA_LOG_HISTORY_COLUMNS).
 //  Returns 0, or -1 after logging when the row is invalid.

@@ -330,6 +330,47 @@ Test (saga_log, long_history_keeps_first_and_last_halves)
 //  -------------------------------------------------------------------------
 //  Dedupe
 
+//  A saga stuck for days appends history for ever: the log keeps only the
+//  entries STATUS can show, the first and last CK_MAX_HISTORY / 2
+Test (saga_log, a_long_history_keeps_only_what_can_be_read)
+{
+    saga_t *saga = s_saga (9);
+    ck_history_entry_t batch [SAGA_HISTORY_MAX];
+    uint32_t written = 0;
+    for (int turn = 0; turn < 400; turn++) {
+        uint32_t count = 1 + (uint32_t) turn % SAGA_HISTORY_MAX;
+        for (uint32_t index = 0; index < count; index++)
+            ck_sample_history_entry (&batch [index], written + index);
+        s_persist_one (s_log, saga, turn == 0, batch, count);
+        written += count;
+    }
+    sqlite3 *db;
+    cr_assert_eq (sqlite3_open (s_path, &db), SQLITE_OK);
+    sqlite3_stmt *stmt;
+    cr_assert_eq (sqlite3_prepare_v2 (db, "SELECT count(*), min(seq), max(seq)"
+                  " FROM saga_history WHERE saga_id = ?1", -1, &stmt, NULL), SQLITE_OK);
+    sqlite3_bind_text (stmt, 1, saga->saga_id, -1, SQLITE_STATIC);
+    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW);
+    cr_expect_eq (sqlite3_column_int (stmt, 0), CK_MAX_HISTORY, "rows kept of %u", written);
+    cr_expect_eq (sqlite3_column_int (stmt, 1), 0);
+    cr_expect_eq (sqlite3_column_int (stmt, 2), (int) written - 1);
+    sqlite3_finalize (stmt);
+    sqlite3_close (db);
+
+    ck_history_entry_t read [CK_MAX_HISTORY];
+    uint64_t total = 0;
+    cr_assert_eq (saga_log_history (s_log, saga->saga_id, read, CK_MAX_HISTORY, &total),
+                  CK_MAX_HISTORY);
+    cr_expect_eq (total, written);
+    for (uint32_t index = 0; index < CK_MAX_HISTORY; index++) {
+        uint32_t seq = index < CK_MAX_HISTORY / 2? index: written - (CK_MAX_HISTORY - index);
+        ck_history_entry_t expected;
+        ck_sample_history_entry (&expected, seq);
+        cr_expect_null (ck_sample_diff_history (&expected, &read [index]), "entry %u", index);
+    }
+    saga_destroy (&saga);
+}
+
 Test (saga_log, find_checkout_knows_every_saga_ever_created)
 {
     saga_t *saga = s_saga (3);

@@ -114,6 +114,10 @@
 #define SQL_HISTORY_COUNT \
     "SELECT history_count FROM sagas WHERE saga_id = ?1"
 
+//  The middle of a long history, which no one reads (saga_log_history)
+#define SQL_HISTORY_PRUNE \
+    "DELETE FROM saga_history WHERE saga_id = ?1 AND seq >= ?2 AND seq < ?3"
+
 #define SQL_HISTORY_RANGE \
     "SELECT " SAGA_LOG_HISTORY_COLUMNS " FROM saga_history" \
     " WHERE saga_id = ?1 AND seq >= ?2 AND seq < ?3 ORDER BY seq"
@@ -130,13 +134,13 @@
 typedef enum {
     S_INSERT_CART, S_INSERT_STATE, S_UPDATE_STATE, S_UPDATE_PHASE, S_INSERT_HISTORY,
     S_SELECT_SAGA, S_SELECT_ACTIVE, S_FIND_CHECKOUT, S_HISTORY_COUNT,
-    S_HISTORY_RANGE, S_COUNT_ACTIVE, S_COUNT, S_STATEMENTS
+    S_HISTORY_RANGE, S_HISTORY_PRUNE, S_COUNT_ACTIVE, S_COUNT, S_STATEMENTS
 } statement_t;
 
 static const char *s_sql [S_STATEMENTS] = {
     SQL_INSERT_CART, SQL_INSERT_STATE, SQL_UPDATE_STATE, SQL_UPDATE_PHASE, SQL_INSERT_HISTORY,
     SQL_SELECT_SAGA, SQL_SELECT_ACTIVE, SQL_FIND_CHECKOUT, SQL_HISTORY_COUNT,
-    SQL_HISTORY_RANGE, SQL_COUNT_ACTIVE, SQL_COUNT
+    SQL_HISTORY_RANGE, SQL_HISTORY_PRUNE, SQL_COUNT_ACTIVE, SQL_COUNT
 };
 
 struct _saga_log_t {
@@ -275,6 +279,27 @@ s_update (saga_log_t *self, const saga_t *saga, uint32_t history_count)
 }
 
 
+//  A saga that retries for ever (stuck) appends history for ever; only its
+//  first and last HISTORY_KEPT entries are ever read, so the ones that
+//  fall between them are deleted as new ones arrive
+#define HISTORY_KEPT (CK_MAX_HISTORY / 2)
+
+static int
+s_prune (saga_log_t *self, const saga_t *saga, uint64_t before, uint64_t after)
+{
+    uint64_t from = before > 2 * HISTORY_KEPT? before - HISTORY_KEPT: HISTORY_KEPT;
+    if (after <= 2 * HISTORY_KEPT)
+        return 0;
+    sqlite3_stmt *stmt = s_prepare (self, S_HISTORY_PRUNE);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, saga->saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64 (stmt, 2, (sqlite3_int64) from);
+    sqlite3_bind_int64 (stmt, 3, (sqlite3_int64) (after - HISTORY_KEPT));
+    return store_done (self->store, stmt, "prune_history");
+}
+
+
 //  Writes the saga's state and appends its history; 0 or -1.
 
 int
@@ -300,6 +325,8 @@ saga_log_persist (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_di
         if (store_done (self->store, stmt, "insert_history"))
             return -1;
     }
+    if (s_prune (self, saga, first_seq, first_seq + history_count))
+        return -1;
     saga->history_logged = first_seq + history_count;
     saga->phase_logged = saga->phase;
     return 0;
@@ -449,6 +476,7 @@ saga_log_history (saga_log_t *self, const char *saga_id, ck_history_entry_t *ent
     assert (self);
     assert (saga_id && total);
     assert (max == 0 || entries);
+    assert (max <= 2 * HISTORY_KEPT);   //  the middle of a long history is gone
     *total = 0;
     if (s_history_count (self, saga_id, total) == -1)
         return -1;

@@ -77,8 +77,9 @@ int saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg);
 //  Fills entries with up to max history entries of the saga, oldest
 //  first, and sets *total to how many it has.  When total > max, entries
 //  holds the first max / 2 and the last max - max / 2, in that order (a
-//  stuck saga can retry for ever).  Returns the count filled (0 for an
-//  unknown saga, total 0), or -1 after logging.
+//  stuck saga can retry for ever: the log keeps only its first and last
+//  CK_MAX_HISTORY / 2 entries, so max is at most CK_MAX_HISTORY).  Returns
+//  the count filled (0 for an unknown saga, total 0), or -1 after logging.
 int saga_log_history (saga_log_t *self, const char *saga_id, ck_history_entry_t *entries, uint32_t max,
                       uint64_t *total);
 

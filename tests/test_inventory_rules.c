@@ -8,7 +8,6 @@
 Test (inventory_rules, needs_actors_inventory_main, .disabled = true) {}
 #else
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@ Test (inventory_rules, needs_actors_inventory_main, .disabled = true) {}
 #include <unistd.h>
 #include <czmq.h>
 #include "inventory_rules.h"
+#include "process_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -28,18 +28,7 @@ s_teardown (void)
 {
     inventory_rules_destroy (&s_rules);
     store_destroy (&s_store);
-    DIR *dir = opendir (s_dir);
-    if (!dir)
-        return;
-    struct dirent *entry;
-    char path [512];
-    while ((entry = readdir (dir)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    closedir (dir);
-    rmdir (s_dir);
+    ph_rmrf (s_dir);
 }
 
 //  Writes text to a file of the test's directory; returns its path (static)
@@ -68,8 +57,7 @@ s_open (void)
 static void
 s_setup (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-inventory-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    cr_assert_eq (ph_mkdtemp ("ck-test-inventory", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/inventory.db", s_dir);
     s_open ();
     const char *seed = s_write_file ("seed.csv",

@@ -8,13 +8,13 @@
 Test (order_rules, needs_actors_order_main, .disabled = true) {}
 #else
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <czmq.h>
 #include "order_rules.h"
+#include "process_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -24,8 +24,7 @@ static order_rules_t *s_rules;
 static void
 s_setup (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-order-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    cr_assert_eq (ph_mkdtemp ("ck-test-order", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/order.db", s_dir);
     s_store = store_new (s_path, NULL);
     cr_assert_not_null (s_store);
@@ -38,18 +37,7 @@ s_teardown (void)
 {
     order_rules_destroy (&s_rules);
     store_destroy (&s_store);
-    DIR *dir = opendir (s_dir);
-    if (!dir)
-        return;
-    struct dirent *entry;
-    char path [512];
-    while ((entry = readdir (dir)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    closedir (dir);
-    rmdir (s_dir);
+    ph_rmrf (s_dir);
 }
 
 TestSuite (order_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);

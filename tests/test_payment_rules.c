@@ -8,13 +8,13 @@
 Test (payment_rules, needs_actors_payment_main, .disabled = true) {}
 #else
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <czmq.h>
 #include "payment_rules.h"
+#include "process_helpers.h"
 
 #define LATENCY_MS 25
 
@@ -26,8 +26,7 @@ static payment_rules_t *s_rules;
 static void
 s_setup (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-payment-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    cr_assert_eq (ph_mkdtemp ("ck-test-payment", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/payment.db", s_dir);
     s_store = store_new (s_path, NULL);
     cr_assert_not_null (s_store);
@@ -40,18 +39,7 @@ s_teardown (void)
 {
     payment_rules_destroy (&s_rules);
     store_destroy (&s_store);
-    DIR *dir = opendir (s_dir);
-    if (!dir)
-        return;
-    struct dirent *entry;
-    char path [512];
-    while ((entry = readdir (dir)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    closedir (dir);
-    rmdir (s_dir);
+    ph_rmrf (s_dir);
 }
 
 TestSuite (payment_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);

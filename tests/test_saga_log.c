@@ -7,7 +7,6 @@
     and a read on its own.
 */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +15,7 @@
 #include "codec_samples.h"
 #include "saga_log.h"
 #include "saga_log_row.h"
+#include "process_helpers.h"
 
 #define DIGEST_HIGH 0xFEDCBA9876543210ULL  //  uses the sign bit of an int64
 
@@ -26,8 +26,7 @@ static saga_log_t *s_log;
 static void
 s_setup (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-saga-log-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    cr_assert_eq (ph_mkdtemp ("ck-test-saga-log", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/saga.db", s_dir);
     s_log = saga_log_new (s_path, NULL);
     cr_assert_not_null (s_log);
@@ -37,18 +36,7 @@ static void
 s_teardown (void)
 {
     saga_log_destroy (&s_log);
-    DIR *dir = opendir (s_dir);
-    if (!dir)
-        return;
-    struct dirent *entry;
-    char path [512];
-    while ((entry = readdir (dir)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    closedir (dir);
-    rmdir (s_dir);
+    ph_rmrf (s_dir);
 }
 
 TestSuite (saga_log, .init = s_setup, .fini = s_teardown, .timeout = 60);

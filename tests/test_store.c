@@ -2,7 +2,6 @@
     Opening, pragmas, statements, transactions, busy waits and the ledger.
 */
 #include <criterion/criterion.h>
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 #include <czmq.h>
 #include "store.h"
+#include "process_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -17,26 +17,14 @@ static char s_path [128];
 static void
 s_setup (void)
 {
-    snprintf (s_dir, sizeof s_dir, "/tmp/ck-test-store-XXXXXX");
-    cr_assert_not_null (mkdtemp (s_dir));
+    cr_assert_eq (ph_mkdtemp ("ck-test-store", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/test.db", s_dir);
 }
 
 static void
 s_teardown (void)
 {
-    DIR *dir = opendir (s_dir);
-    if (!dir)
-        return;
-    struct dirent *entry;
-    char path [512];
-    while ((entry = readdir (dir)))
-        if (entry->d_name [0] != '.') {
-            snprintf (path, sizeof path, "%s/%s", s_dir, entry->d_name);
-            unlink (path);
-        }
-    closedir (dir);
-    rmdir (s_dir);
+    ph_rmrf (s_dir);
 }
 
 TestSuite (store, .init = s_setup, .fini = s_teardown, .timeout = 30);

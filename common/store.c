@@ -1,5 +1,6 @@
 /*  store.c - the SQLite file every durable process keeps its state in
-    Opening, the fair busy handler, the statement cache, transactions, ledger.
+    Opening, the fair busy handler, the statement cache, transactions,
+    savepoints, checkpoints; the ledger is in store_ledger.c.
 */
 #include <assert.h>
 #include <string.h>
@@ -10,7 +11,6 @@
 
 #define BUSY_LIMIT_MS    30000
 #define BUSY_SLEEP_US    30             //  plus 0..49 us of jitter
-#define REQUEST_SAVEPOINT "ck_request"
 #define FRONT_SLOTS      64             //  statements found by address
 
 //  A statement found by the address of its SQL text: callers pass string
@@ -27,6 +27,8 @@ struct _store_t {
     char *path;
     zhashx_t *statements;               //  SQL text -> sqlite3_stmt *
     front_t front [FRONT_SLOTS];        //  address of SQL text -> statement
+    char savepoint_sql [3][128];        //  the last savepoint statement of
+                                        //  each kind (s_savepoint_op)
     int64_t busy_limit_ms;
     int64_t busy_since;                 //  monotonic ms of the first BUSY
     uint32_t random;                    //  xorshift state for the jitter
@@ -359,30 +361,29 @@ store_in_transaction (store_t *self)
     return self->in_transaction;
 }
 
-//  The savepoint statements: the request savepoint's as literals, each
-//  with its own address for store_prepare's front cache; others built
 enum { SAVEPOINT_BEGIN, SAVEPOINT_RELEASE, SAVEPOINT_ROLLBACK };
 static const char *s_verbs [] = { "SAVEPOINT", "RELEASE", "ROLLBACK TO" };
-static const char *s_request_sql [] = {
-    "SAVEPOINT \"" REQUEST_SAVEPOINT "\"",
-    "RELEASE \"" REQUEST_SAVEPOINT "\"",
-    "ROLLBACK TO \"" REQUEST_SAVEPOINT "\""
-};
 
 //  Runs "<verb> "name"" through the statement cache, so a savepoint per
-//  request costs no parsing.
+//  request costs no parsing.  The text is kept per kind and rebuilt only
+//  for another name: one name used for every request (the ledger's) keeps
+//  one text at one address, which store_prepare finds without hashing.
 static int
 s_savepoint_op (store_t *self, int op, const char *name)
 {
     assert (name);
-    if (strcmp (name, REQUEST_SAVEPOINT) == 0)
-        return s_run (self, s_request_sql [op], s_verbs [op]);
-    char sql [128];
-    int size = snprintf (sql, sizeof sql, "%s \"%s\"", s_verbs [op], name);
-    if (size < 0 || (size_t) size >= sizeof sql) {
-        zsys_error ("store: path=%s op=%s error=savepoint name too long",
-                    self->path, s_verbs [op]);
-        return -1;
+    char *sql = self->savepoint_sql [op];
+    size_t at = strlen (s_verbs [op]) + 2;     //  after <verb> and the quote
+    size_t length = strlen (name);
+    if (strncmp (sql + at, name, length) != 0 || strcmp (sql + at + length, "\"") != 0) {
+        int size = snprintf (sql, sizeof self->savepoint_sql [op], "%s \"%s\"",
+                             s_verbs [op], name);
+        if (size < 0 || (size_t) size >= sizeof self->savepoint_sql [op]) {
+            sql [0] = 0;
+            zsys_error ("store: path=%s op=%s error=savepoint name too long",
+                        self->path, s_verbs [op]);
+            return -1;
+        }
     }
     return s_run (self, sql, s_verbs [op]);
 }
@@ -407,12 +408,19 @@ store_release (store_t *self, const char *name)
 }
 
 int
+store_undo_to (store_t *self, const char *name)
+{
+    assert (self);
+    return s_savepoint_op (self, SAVEPOINT_ROLLBACK, name);
+}
+
+int
 store_rollback_to (store_t *self, const char *name)
 {
     assert (self);
-    if (s_savepoint_op (self, SAVEPOINT_ROLLBACK, name))
+    if (store_undo_to (self, name))
         return -1;
-    return s_savepoint_op (self, SAVEPOINT_RELEASE, name);
+    return store_release (self, name);
 }
 
 int64_t
@@ -486,44 +494,6 @@ store_schema (store_t *self, const char *sql, int version)
     return 0;
 }
 
-//  -------------------------------------------------------------------------
-//  The ledger: participants' idempotency records
-
-//  Where the result id of a request type travels in its reply; NULL for
-//  the compensations, which return none.
-static char *
-s_result_id (ck_reply_t *reply, ck_type_t type)
-{
-    switch (type) {
-        case CK_TYPE_RESERVE_INVENTORY: return reply->reservation_id;
-        case CK_TYPE_AUTHORIZE_PAYMENT: return reply->authorization_id;
-        case CK_TYPE_CREATE_ORDER:      return reply->order_id;
-        default:                        return NULL;
-    }
-}
-
-//  The compensation of a forward type (§5); NONE when it has none.
-static ck_type_t
-s_compensation_of (ck_type_t type)
-{
-    switch (type) {
-        case CK_TYPE_RESERVE_INVENTORY: return CK_TYPE_RELEASE_INVENTORY;
-        case CK_TYPE_AUTHORIZE_PAYMENT: return CK_TYPE_VOID_PAYMENT;
-        default:                        return CK_TYPE_NONE;
-    }
-}
-
-//  Copies column into dest (size bytes), truncating; NULL gives "".
-static void
-s_copy_column (char *dest, size_t size, sqlite3_stmt *stmt, int column)
-{
-    const char *text = (const char *) sqlite3_column_text (stmt, column);
-    size_t length = text? strnlen (text, size - 1): 0;
-    if (length)
-        memcpy (dest, text, length);
-    dest [length] = 0;
-}
-
 void
 store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
 {
@@ -531,172 +501,6 @@ store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
         sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null (stmt, index);
-}
-
-
-//  Sets reply from the ledger row under stmt's cursor, recorded for type:
-//  columns outcome, reason_code, reason_message, reason_sku, result_id.
-static void
-s_ledger_copy (sqlite3_stmt *stmt, ck_type_t type, ck_reply_t *reply)
-{
-    const char *outcome = (const char *) sqlite3_column_text (stmt, 0);
-    reply->outcome = outcome && strcmp (outcome, "ok") == 0
-                   ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
-    s_copy_column (reply->reason.code, sizeof reply->reason.code, stmt, 1);
-    s_copy_column (reply->reason.message, sizeof reply->reason.message, stmt, 2);
-    s_copy_column (reply->reason.sku, sizeof reply->reason.sku, stmt, 3);
-    char *result_id = s_result_id (reply, type);
-    if (result_id)
-        s_copy_column (result_id, CK_ID_SIZE, stmt, 4);
-}
-
-int
-store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_t *reply)
-{
-    assert (self);
-    assert (saga_id);
-    assert (reply);
-    sqlite3_stmt *stmt = store_prepare (self,
-        "SELECT outcome, reason_code, reason_message, reason_sku, result_id"
-        " FROM processed_requests WHERE saga_id = ? AND type = ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, ck_type_name (type), -1, SQLITE_STATIC);
-    int rc = store_step (self, stmt, "ledger_find");
-    if (rc != SQLITE_ROW)
-        return rc == SQLITE_DONE? 0: -1;
-    s_ledger_copy (stmt, type, reply);
-    sqlite3_reset (stmt);
-    return 1;
-}
-
-//  Looks up the request's own answer and its compensation's tombstone in
-//  one statement, once per request.  Returns 1 with reply set when the
-//  request itself is recorded (it wins), else 0, with compensated set when
-//  its compensation is; -1 on error.  With no compensation ?3 is NULL and
-//  matches nothing.  The "+" keeps the IN off the index: as an index
-//  constraint SQLite 3.40 builds an ephemeral b-tree per run (20% more
-//  CPU per reserve than two lookups); this way it is one seek on saga_id
-//  and two comparisons per row, and a saga has one row per type at most.
-static int
-s_ledger_lookup (store_t *self, const ck_request_t *request, ck_type_t compensation,
-                 ck_reply_t *reply, bool *compensated)
-{
-    sqlite3_stmt *stmt = store_prepare (self,
-        "SELECT outcome, reason_code, reason_message, reason_sku, result_id,"
-        " type = ?2 FROM processed_requests"
-        " WHERE saga_id = ?1 AND +type IN (?2, ?3)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, ck_type_name (request->type), -1, SQLITE_STATIC);
-    if (compensation != CK_TYPE_NONE)
-        sqlite3_bind_text (stmt, 3, ck_type_name (compensation), -1, SQLITE_STATIC);
-    int found = 0;
-    int rc;
-    while ((rc = store_step (self, stmt, "ledger_find")) == SQLITE_ROW) {
-        if (sqlite3_column_int (stmt, 5)) {
-            s_ledger_copy (stmt, request->type, reply);
-            found = 1;
-        }
-        else
-            *compensated = true;
-    }
-    if (rc == -1)
-        return -1;
-    sqlite3_reset (stmt);
-    return found;
-}
-
-int
-store_ledger_record (store_t *self, const char *saga_id, ck_type_t type, const ck_reply_t *reply)
-{
-    assert (self);
-    assert (saga_id);
-    assert (reply);
-    assert (reply->outcome == CK_OUTCOME_OK || reply->outcome == CK_OUTCOME_REJECTED);
-    sqlite3_stmt *stmt = store_prepare (self,
-        "INSERT INTO processed_requests (saga_id, type, outcome, reason_code,"
-        " reason_message, reason_sku, result_id, recorded_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 2, ck_type_name (type), -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, ck_outcome_name (reply->outcome), -1, SQLITE_STATIC);
-    store_bind_optional (stmt, 4, reply->reason.code);
-    store_bind_optional (stmt, 5, reply->reason.message);
-    store_bind_optional (stmt, 6, reply->reason.sku);
-    store_bind_optional (stmt, 7, s_result_id ((ck_reply_t *) reply, type));
-    sqlite3_bind_int64 (stmt, 8, zclock_time ());
-    return store_done (self, stmt, "ledger_record");
-}
-
-//  Sets a "compensated" rejection: the saga's compensation of this step
-//  ran first and left a tombstone, so the step must never take effect.
-static void
-s_reject_compensated (ck_reply_t *reply, ck_type_t compensation)
-{
-    reply->outcome = CK_OUTCOME_REJECTED;
-    snprintf (reply->reason.code, sizeof reply->reason.code, "compensated");
-    snprintf (reply->reason.message, sizeof reply->reason.message,
-              "%s already ran for this saga", ck_type_name (compensation));
-}
-
-//  Clears whatever a failed handler left in reply, keeping the echo.
-static void
-s_clear_answer (ck_reply_t *reply)
-{
-    ck_reply_t cleared = { 0 };
-    memcpy (cleared.saga_id, reply->saga_id, sizeof cleared.saga_id);
-    cleared.type = reply->type;
-    cleared.attempt = reply->attempt;
-    *reply = cleared;
-}
-
-//  The body of store_ledger_run, inside its savepoint.  A rejection is a
-//  refusal to act, so whatever fn did before refusing (the first lines of
-//  a cart whose last line is short) is rolled back to the savepoint before
-//  the rejection is recorded.
-static int
-s_ledger_answer (store_t *self, store_handler_fn *fn, void *state,
-                 const ck_request_t *request, ck_reply_t *reply)
-{
-    ck_type_t compensation = s_compensation_of (request->type);
-    bool compensated = false;
-    int found = s_ledger_lookup (self, request, compensation, reply, &compensated);
-    if (found)
-        return found == 1? 0: -1;       //  a repeat: the first answer wins
-    if (compensated)
-        s_reject_compensated (reply, compensation);
-    if (reply->outcome == CK_OUTCOME_NONE) {
-        if (fn (state, request, reply))
-            return -1;
-        assert (reply->outcome == CK_OUTCOME_OK || reply->outcome == CK_OUTCOME_REJECTED);
-        if (reply->outcome == CK_OUTCOME_REJECTED
-        &&  s_savepoint_op (self, SAVEPOINT_ROLLBACK, REQUEST_SAVEPOINT))
-            return -1;
-    }
-    return store_ledger_record (self, request->saga_id, request->type, reply);
-}
-
-int
-store_ledger_run (store_t *self, store_handler_fn *fn, void *state,
-                  const ck_request_t *request, ck_reply_t *reply)
-{
-    assert (self);
-    assert (fn);
-    assert (request);
-    assert (reply);
-    if (store_savepoint (self, REQUEST_SAVEPOINT))
-        return -1;
-    if (s_ledger_answer (self, fn, state, request, reply) == 0
-    &&  store_release (self, REQUEST_SAVEPOINT) == 0)
-        return 0;
-    store_rollback_to (self, REQUEST_SAVEPOINT);
-    s_clear_answer (reply);
-    return -1;
 }
 
 int

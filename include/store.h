@@ -127,6 +127,10 @@ int store_savepoint (store_t *self, const char *name);
 //  RELEASE name.  Returns 0, or -1 after logging.
 int store_release (store_t *self, const char *name);
 
+//  ROLLBACK TO name: undoes what followed the savepoint, which stays open.
+//  Returns 0, or -1 after logging.
+int store_undo_to (store_t *self, const char *name);
+
 //  ROLLBACK TO name, then RELEASE name: undoes and forgets the savepoint.
 //  Returns 0, or -1 after logging.
 int store_rollback_to (store_t *self, const char *name);

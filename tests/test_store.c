@@ -197,8 +197,14 @@ Test (store, savepoints_nest_inside_a_transaction)
     cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (2)"), 0);
     cr_assert_eq (store_rollback_to (store, "two"), 0);
     cr_expect_eq (store_release (store, "two"), -1, "rollback_to released it");
+    //  undo_to keeps the savepoint: what follows it still commits
+    cr_assert_eq (store_savepoint (store, "three"), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (4)"), 0);
+    cr_assert_eq (store_undo_to (store, "three"), 0);
+    cr_assert_eq (store_exec (store, "INSERT INTO t VALUES (8)"), 0);
+    cr_assert_eq (store_release (store, "three"), 0, "undo_to left it open");
     cr_assert_eq (store_commit (store), 0);
-    cr_expect_eq (s_query_int (store, "SELECT SUM (v) FROM t"), 1);
+    cr_expect_eq (s_query_int (store, "SELECT SUM (v) FROM t"), 9);
     store_destroy (&store);
 }
 

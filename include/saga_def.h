@@ -1,4 +1,4 @@
-/*  saga_def.h - a saga as a table of steps
+/*  saga_def.h - a saga as a table of steps (coordinator and participants)
     The checkout saga is one such table; the engine walks any valid table.
 
     A step row names the service, the forward request type, its compensation

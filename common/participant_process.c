@@ -121,6 +121,11 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     char default_db [64];
     snprintf (default_db, sizeof default_db, "%s.db", ck_service_name (process->service));
     const char *db = ck_config_str (config, "db")? ck_config_str (config, "db"): default_db;
+    if (!store_path_durable (db)) {
+        ck_config_usage_error (config, "--db: '%s' is not a file: effects must outlive the "
+                               "process (a REPLY means durable)", db);
+        return 2;
+    }
     store_t *store = store_new (db, &store_options);
     if (!store) {
         fprintf (stderr, "%s: --db %s: cannot open the database (see the log)\n",

@@ -180,6 +180,19 @@ s_configure_sqlite (void)
     }
 }
 
+bool
+store_path_durable (const char *path)
+{
+    assert (path);
+    if (*path == 0 || strcmp (path, ":memory:") == 0)
+        return false;
+    //  A URI is only read as one with SQLITE_OPEN_URI or a build default;
+    //  refuse the in-memory forms either way rather than depend on that
+    if (strncmp (path, "file:", 5) == 0)
+        return strstr (path, ":memory:") == NULL && strstr (path, "mode=memory") == NULL;
+    return true;
+}
+
 store_t *
 store_new (const char *path, const store_options_t *opts)
 {

@@ -57,6 +57,12 @@ typedef struct {
 //  returns -1 on a technical failure.
 typedef int (store_handler_fn) (void *state, const ck_request_t *request, ck_reply_t *reply);
 
+//  True when path names a file whose commits outlive the process: false
+//  for "", ":memory:" and SQLite's in-memory URIs ("file::memory:",
+//  "...?mode=memory"), where an ACCEPTED checkout or a recorded effect
+//  would vanish with the process.  Can't fail.
+bool store_path_durable (const char *path);
+
 //  Opens (creating if needed) the database at path.  Returns a new store
 //  owned by the caller, or NULL after logging why.
 store_t *store_new (const char *path, const store_options_t *opts);

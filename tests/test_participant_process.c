@@ -693,6 +693,16 @@ Test (participant_process, bad_usage_exits_2)
                   "--db", db, "--served", "xx");
     s_assert_usage_error (code, output, "xx");
 
+    //  ACCEPTED and REPLY mean durable: no in-memory store
+    code = s_run ("checkout-payment", "u8.log", &output, "--coordinator", ep,
+                  "--db", ":memory:");
+    s_assert_usage_error (code, output, ":memory:");
+    code = s_run ("checkout-order", "u9.log", &output, "--coordinator", ep,
+                  "--db", "file::memory:?cache=shared");
+    s_assert_usage_error (code, output, "file::memory:");
+    code = s_run ("checkout-coordinator", "u10.log", &output, "--db", ":memory:");
+    s_assert_usage_error (code, output, ":memory:");
+
     code = s_run_argv ("checkout-payment", "u7.log", true, &output,
                        (const char *[]) { "--help", NULL });
     cr_assert_eq (code, 0, "--help exit %d", code);

@@ -96,6 +96,20 @@ Test (store, bad_paths_give_null)
     cr_expect_null (store_new (path, NULL));
 }
 
+Test (store, only_files_are_durable)
+{
+    cr_expect_not (store_path_durable (""));
+    cr_expect_not (store_path_durable (":memory:"));
+    cr_expect_not (store_path_durable ("file::memory:"));
+    cr_expect_not (store_path_durable ("file::memory:?cache=shared"));
+    cr_expect_not (store_path_durable ("file:x.db?mode=memory"));
+    cr_expect (store_path_durable (s_path));
+    cr_expect (store_path_durable ("data/coordinator.db"));
+    cr_expect (store_path_durable ("file:data/x.db"));
+    //  a file that happens to be named like the in-memory database
+    cr_expect (store_path_durable ("./:memory:"));
+}
+
 Test (store, statements_are_cached_and_reset)
 {
     store_t *store = store_new (s_path, NULL);

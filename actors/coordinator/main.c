@@ -42,6 +42,11 @@ s_configure (ck_config_t *flags, coordinator_config_t *config)
                                ck_config_str (flags, "sync"));
         return 2;
     }
+    if (!store_path_durable (ck_config_str (flags, "db"))) {
+        ck_config_usage_error (flags, "--db: '%s' is not a file: the saga log must outlive "
+                               "the process (ACCEPTED means durable)", ck_config_str (flags, "db"));
+        return 2;
+    }
     config->frontend = ck_config_str (flags, "frontend");
     config->backend = ck_config_str (flags, "backend");
     config->events = ck_config_str (flags, "events");

@@ -3,6 +3,7 @@
     savepoints, checkpoints; the ledger is in store_ledger.c.
 */
 #include <assert.h>
+#include <inttypes.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,7 +34,11 @@ struct _store_t {
     int64_t busy_since;                 //  monotonic ms of the first BUSY
     uint32_t random;                    //  xorshift state for the jitter
     bool in_transaction;                //  between store_begin and its end
-    int wal_frames;                     //  WAL length after our last commit
+    int wal_frames;                     //  WAL length after our last commit,
+                                        //  0 after store_checkpoint
+    int wal_seen;                       //  WAL length the hook last reported
+    uint64_t commits;                   //  commits that wrote (the hook's calls)
+    uint64_t frames_written;            //  frames the WAL grew by at them
 };
 
 //  A checkpoint is worth its fsync only once the WAL has grown; SQLite's own
@@ -46,7 +51,13 @@ s_wal_hook (void *arg, sqlite3 *db, const char *name, int frames)
 {
     (void) db;
     (void) name;
-    ((store_t *) arg)->wal_frames = frames;
+    store_t *self = (store_t *) arg;
+    //  A shorter WAL than last time has restarted after a checkpoint: it
+    //  holds only what was written since
+    self->frames_written += (uint64_t) (frames >= self->wal_seen? frames - self->wal_seen: frames);
+    self->wal_seen = frames;
+    self->wal_frames = frames;
+    self->commits++;
     return SQLITE_OK;
 }
 
@@ -241,6 +252,13 @@ store_destroy (store_t **self_p)
         return;
     if (self->in_transaction)
         store_rollback (self);
+    if (self->db) {
+        store_stats_t stats;
+        store_stats (self, &stats);
+        zsys_info ("store: path=%s commits=%" PRIu64 " statements=%" PRIu64
+                   " wal_frames=%" PRIu64, self->path, stats.commits,
+                   stats.statements, stats.wal_frames);
+    }
     zhashx_destroy (&self->statements);     //  finalizes before the close
     if (self->db && sqlite3_close (self->db) != SQLITE_OK)
         store_fail (self, "close");
@@ -446,6 +464,20 @@ store_next_id (store_t *self, const char *select_max, const char *op)
     int64_t id = sqlite3_column_int64 (stmt, 0);
     sqlite3_reset (stmt);
     return id;
+}
+
+void
+store_stats (store_t *self, store_stats_t *stats)
+{
+    assert (self);
+    assert (stats);
+    stats->commits = self->commits;
+    stats->wal_frames = self->frames_written;
+    //  SQLite counts each statement's runs itself: nothing on the hot path
+    stats->statements = 0;
+    for (sqlite3_stmt *stmt = (sqlite3_stmt *) zhashx_first (self->statements); stmt;
+         stmt = (sqlite3_stmt *) zhashx_next (self->statements))
+        stats->statements += (uint64_t) sqlite3_stmt_status (stmt, SQLITE_STMTSTATUS_RUN, 0);
 }
 
 int

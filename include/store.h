@@ -147,6 +147,20 @@ int store_rollback_to (store_t *self, const char *name);
 //  after logging.
 int store_checkpoint (store_t *self);
 
+//  What a store has done since it opened, for the benchmark's per-saga
+//  figures; store_destroy logs them in one line.  wal_frames counts the
+//  frames the WAL grew by across our commits: with several processes on
+//  one file it includes the others' frames written in between.
+typedef struct {
+    uint64_t commits;                   //  commits that wrote
+    uint64_t statements;                //  runs of the cached statements,
+                                        //  BEGIN and COMMIT included
+    uint64_t wal_frames;                //  WAL frames written
+} store_stats_t;
+
+//  Fills *stats.  Can't fail.
+void store_stats (store_t *self, store_stats_t *stats);
+
 //  PRAGMA user_version (the schema version): returns it (>= 0), or -1.
 int store_user_version (store_t *self);
 

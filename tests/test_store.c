@@ -2,6 +2,7 @@
     Opening, pragmas, statements, transactions, busy waits and the ledger.
 */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,40 @@ Test (store, bad_paths_give_null)
     fputs ("this is not an SQLite database, not at all, not even close\n", file);
     fclose (file);
     cr_expect_null (store_new (path, NULL));
+}
+
+Test (store, counts_commits_statements_and_wal_frames)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)"), 0);
+    store_stats_t before, after;
+    store_stats (store, &before);
+    cr_assert_eq (store_begin (store), 0);
+    for (int i = 0; i < 10; i++) {
+        sqlite3_stmt *stmt = store_prepare (store, "INSERT INTO t (v) VALUES ('x')");
+        cr_assert_eq (store_done (store, stmt, "insert"), 0);
+    }
+    cr_assert_eq (store_commit (store), 0);
+    store_stats (store, &after);
+    cr_expect_eq (after.commits - before.commits, 1);
+    cr_expect_eq (after.statements - before.statements, 12, "BEGIN, 10 INSERTs, COMMIT: %" PRIu64,
+                  after.statements - before.statements);
+    cr_expect_geq (after.wal_frames - before.wal_frames, 1);
+
+    //  After a checkpoint restarts the WAL, a commit counts only its own
+    //  frames, not the difference to the old length
+    cr_assert_eq (sqlite3_wal_checkpoint_v2 (store_db (store), NULL,
+                                             SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL), SQLITE_OK);
+    store_stats (store, &before);
+    sqlite3_stmt *stmt = store_prepare (store, "INSERT INTO t (v) VALUES ('x')");
+    cr_assert_eq (store_done (store, stmt, "insert"), 0);
+    store_stats (store, &after);
+    cr_expect_eq (after.commits - before.commits, 1);
+    cr_expect (after.wal_frames - before.wal_frames >= 1
+               && after.wal_frames - before.wal_frames <= 4,
+               "one row after a restart: %" PRIu64 " frames", after.wal_frames - before.wal_frames);
+    store_destroy (&store);
 }
 
 Test (store, only_files_are_durable)

@@ -182,6 +182,11 @@ Test (bench_script, two_runs_pass_and_stop_their_groups)
                       "--payment", "2", "--json", json, NULL);
     cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
     cr_expect (s_has_line (s_ctx.output, SUMMARY "PASS$"), "%s", s_ctx.output);
+    //  the cost line: CPU by process, and every store's counts per saga
+    cr_expect (s_has_line (s_ctx.output, "^cost cpu_us_per_saga=coordinator:[0-9]+,"
+                           ".*payment-2:[0-9]+,.*total:[0-9]+ statements_per_saga="
+                           "coordinator:[0-9.]+,inventory:[0-9.]+,order:[0-9.]+,payment:[0-9.]+ "
+                           "wal_frames_per_saga=coordinator:[0-9.]+,.* commits_per_saga="), "%s", s_ctx.output);
     cr_expect (s_has_line (s_ctx.output, "^median sagas_per_s=[0-9]+ p50_ms="), "%s", s_ctx.output);
     cr_expect (s_has_line (s_ctx.output, "^runs=2 invariants=PASS$"), "%s", s_ctx.output);
     char *reports = ph_slurp (json);

@@ -39,11 +39,23 @@ struct _store_t {
     int wal_seen;                       //  WAL length the hook last reported
     uint64_t commits;                   //  commits that wrote (the hook's calls)
     uint64_t frames_written;            //  frames the WAL grew by at them
+    uint64_t restarts;                  //  RESTART checkpoints that completed
 };
 
 //  A checkpoint is worth its fsync only once the WAL has grown; SQLite's own
 //  automatic threshold, moved off the commit path into idle turns
 #define CHECKPOINT_FRAMES 1000
+
+//  A PASSIVE checkpoint copies the WAL back but cannot make it restart
+//  while another process on the file is always inside a transaction: the
+//  WAL then grows for ever (two instances on one file took an inventory
+//  WAL past 370 MB in 20 s).  Past this length a checkpoint waits, at most
+//  RESTART_WAIT_MS, for the other connections' transactions to end, so the
+//  next commit writes the WAL from its start again; JOURNAL_LIMIT_BYTES
+//  then truncates the file back.  4096 frames are 16 MiB of 4 KiB pages.
+#define RESTART_FRAMES 4096
+#define RESTART_WAIT_MS 250
+#define JOURNAL_LIMIT_BYTES "16777216"
 
 //  sqlite3_wal_hook: told the WAL's length after each of our commits
 static int
@@ -158,7 +170,8 @@ s_configure (store_t *self, const store_options_t *opts)
         return -1;
     }
     if (store_exec (self, sync_sql [opts->sync])
-    ||  store_exec (self, "PRAGMA wal_autocheckpoint = 0"))
+    ||  store_exec (self, "PRAGMA wal_autocheckpoint = 0")
+    ||  store_exec (self, "PRAGMA journal_size_limit = " JOURNAL_LIMIT_BYTES))
         return -1;
     sqlite3_wal_hook (self->db, s_wal_hook, self);
     return 0;
@@ -256,8 +269,8 @@ store_destroy (store_t **self_p)
         store_stats_t stats;
         store_stats (self, &stats);
         zsys_info ("store: path=%s commits=%" PRIu64 " statements=%" PRIu64
-                   " wal_frames=%" PRIu64, self->path, stats.commits,
-                   stats.statements, stats.wal_frames);
+                   " wal_frames=%" PRIu64 " wal_restarts=%" PRIu64, self->path,
+                   stats.commits, stats.statements, stats.wal_frames, stats.wal_restarts);
     }
     zhashx_destroy (&self->statements);     //  finalizes before the close
     if (self->db && sqlite3_close (self->db) != SQLITE_OK)
@@ -473,6 +486,7 @@ store_stats (store_t *self, store_stats_t *stats)
     assert (stats);
     stats->commits = self->commits;
     stats->wal_frames = self->frames_written;
+    stats->wal_restarts = self->restarts;
     //  SQLite counts each statement's runs itself: nothing on the hot path
     stats->statements = 0;
     for (sqlite3_stmt *stmt = (sqlite3_stmt *) zhashx_first (self->statements); stmt;
@@ -486,11 +500,19 @@ store_checkpoint (store_t *self)
     assert (self);
     if (self->in_transaction || self->wal_frames < CHECKPOINT_FRAMES)
         return 0;                       //  can't copy our own pages / not worth it
+    bool restart = self->wal_frames >= RESTART_FRAMES;
     //  the next commit reports the WAL's length again, restarted or not
     self->wal_frames = 0;
-    int rc = sqlite3_wal_checkpoint_v2 (self->db, NULL,
+    int64_t busy_limit_ms = self->busy_limit_ms;
+    if (restart)
+        self->busy_limit_ms = RESTART_WAIT_MS;
+    int rc = sqlite3_wal_checkpoint_v2 (self->db, NULL, restart? SQLITE_CHECKPOINT_RESTART:
                                         SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    //  BUSY: another process is checkpointing, which is as good
+    self->busy_limit_ms = busy_limit_ms;
+    if (restart)
+        self->restarts += rc == SQLITE_OK;
+    //  BUSY: another process is checkpointing, or a RESTART did not get its
+    //  turn in time; the next call tries again, as the WAL is still long
     if (rc == SQLITE_OK || rc == SQLITE_BUSY)
         return 0;
     return store_fail (self, "checkpoint");

@@ -143,8 +143,12 @@ int store_rollback_to (store_t *self, const char *name);
 
 //  A PASSIVE WAL checkpoint, once our commits have grown the WAL past 1000
 //  frames (else nothing: a checkpoint costs an fsync): copies what it can
-//  without waiting for anyone.  Call it in idle turns.  Returns 0, or -1
-//  after logging.
+//  without waiting for anyone.  Past 4096 frames (16 MiB), a RESTART one
+//  instead, which waits up to 250 ms for the other connections to the file
+//  so that the WAL starts over: with several processes writing one file a
+//  PASSIVE one never lets it, and the WAL would grow without bound.  The
+//  file is truncated back to 16 MiB when it starts over.  Call it in idle
+//  turns.  Returns 0, or -1 after logging.
 int store_checkpoint (store_t *self);
 
 //  What a store has done since it opened, for the benchmark's per-saga
@@ -156,6 +160,7 @@ typedef struct {
     uint64_t statements;                //  runs of the cached statements,
                                         //  BEGIN and COMMIT included
     uint64_t wal_frames;                //  WAL frames written
+    uint64_t wal_restarts;              //  RESTART checkpoints (store_checkpoint)
 } store_stats_t;
 
 //  Fills *stats.  Can't fail.

@@ -582,6 +582,68 @@ Test (store, ledger_find_and_record)
 //  switch to WAL needs an exclusive lock, for which SQLite does not call
 //  the busy handler.  Before store_new waited for it, about one start in
 //  four failed with "database is locked".
+//  One of two writer processes: commits small rows for ms, with a
+//  checkpoint every 50 commits, as a participant's idle hook would
+static void
+s_writer (const char *path, int64_t ms)
+{
+    store_options_t options = { .sync = STORE_SYNC_OFF };
+    store_t *store = store_new (path, &options);
+    if (!store)
+        _exit (2);
+    int64_t end = zclock_mono () + ms;
+    for (int n = 1; zclock_mono () < end; n++) {
+        sqlite3_stmt *stmt = store_prepare (store, "INSERT INTO t VALUES (randomblob (3000))");
+        if (store_begin (store) || store_done (store, stmt, "insert") || store_commit (store))
+            _exit (3);
+        if (n % 50 == 0 && store_checkpoint (store))
+            _exit (4);
+    }
+    store_destroy (&store);
+    _exit (0);
+}
+
+Test (store, the_wal_stays_bounded_with_two_writer_processes)
+{
+    store_t *store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, "CREATE TABLE t (v BLOB)"), 0);
+    store_destroy (&store);
+    pid_t kids [2];
+    for (int k = 0; k < 2; k++) {
+        kids [k] = fork ();
+        cr_assert_neq (kids [k], -1);
+        if (kids [k] == 0)
+            s_writer (s_path, 4000);
+    }
+    //  Each always inside a transaction when the other checkpoints: with
+    //  PASSIVE checkpoints only, the WAL grew past 300 MB in these 4 s
+    char wal [160];
+    snprintf (wal, sizeof wal, "%s-wal", s_path);
+    ssize_t largest = 0;
+    int status [2] = { -1, -1 };
+    for (int live = 2; live > 0; ) {
+        ssize_t size = zsys_file_size (wal);
+        if (size > largest)
+            largest = size;
+        zclock_sleep (10);
+        live = 0;
+        for (int k = 0; k < 2; k++)
+            if (status [k] == -1 && waitpid (kids [k], &status [k], WNOHANG) == 0) {
+                status [k] = -1;
+                live++;
+            }
+    }
+    for (int k = 0; k < 2; k++)
+        cr_expect (WIFEXITED (status [k]) && WEXITSTATUS (status [k]) == 0,
+                   "writer %d ended with status %d", k, status [k]);
+    cr_expect_lt (largest, 48 << 20, "the WAL reached %zd bytes", largest);
+    store = store_new (s_path, NULL);
+    cr_assert_not_null (store);
+    cr_expect_gt (s_query_int (store, "SELECT count(*) FROM t"), 1000, "both wrote");
+    store_destroy (&store);
+}
+
 Test (store, two_processes_open_a_new_file_at_once)
 {
     int failures = 0;

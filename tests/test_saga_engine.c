@@ -1025,6 +1025,33 @@ Test (saga_engine, worker_lost_gets_fresh_step_timeout)
     cr_assert_eq (acts.list [acts.count - 1].timer.at_us, saga->deadline_us);
 }
 
+Test (saga_engine, lost_instances_count_past_max_resends)
+{
+    s_accept ();
+    for (uint32_t lost = 1; lost <= policy.max_resends; lost++) {
+        s_lose_worker ();
+        cr_assert_eq (saga->wait, SAGA_IN_FLIGHT);
+        cr_assert_eq (saga->counted, 0, "re-send %u does not count", lost);
+        cr_assert_eq (saga->attempt, 1 + lost);
+    }
+    //  one more is a failed attempt: error, back-off, counted
+    s_lose_worker ();
+    cr_assert_eq (saga->counted, 1);
+    cr_assert_eq (saga->wait, SAGA_BACKING_OFF);
+    cr_assert_eq (saga->resent, 0);
+    const ck_history_entry_t *entry = &acts.history [acts.history_count - 1];
+    cr_assert_eq (entry->outcome, CK_OUTCOME_ERROR);
+    cr_assert_str_eq (entry->reason.code, "worker_lost");
+    //  an instance that keeps dropping out runs the step out of attempts
+    for (uint32_t counted = 1; counted < policy.max_attempts; counted++) {
+        s_end_backoff ();
+        for (uint32_t lost = 0; lost <= policy.max_resends; lost++)
+            s_lose_worker ();
+    }
+    cr_assert_eq (saga->phase, SAGA_COMPENSATING, "the inventory step gave up");
+    cr_assert_str_eq (saga->reason->code, "worker_lost");
+}
+
 Test (saga_engine, early_timer_only_rearms)
 {
     s_accept ();

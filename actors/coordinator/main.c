@@ -14,6 +14,8 @@ static const ck_option_t s_options [] = {
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
     { "step-timeout-ms", CK_OPT_INT, "5000", 1, 3600000, "MS", "wait for a REPLY" },
     { "max-attempts", CK_OPT_INT, "3", 1, 1000, "N", "failed attempts of a step" },
+    { "max-resends", CK_OPT_INT, "10", 0, 1000, "N",
+      "re-sends after lost instances before one counts as a failed attempt" },
     { "comp-max-attempts", CK_OPT_INT, "10", 1, 1000000, "N",
       "failed attempts of a compensation before the saga is stuck" },
     { "backoff-ms", CK_OPT_INT, "100", 1, 600000, "MS", "first retry delay" },
@@ -55,6 +57,7 @@ s_configure (ck_config_t *flags, coordinator_config_t *config)
     config->policy.step_timeout_ms = (uint32_t) ck_config_int (flags, "step-timeout-ms");
     config->policy.max_attempts = (uint32_t) ck_config_int (flags, "max-attempts");
     config->policy.comp_max_attempts = (uint32_t) ck_config_int (flags, "comp-max-attempts");
+    config->policy.max_resends = (uint32_t) ck_config_int (flags, "max-resends");
     config->policy.backoff_base_ms = (uint32_t) ck_config_int (flags, "backoff-ms");
     config->policy.backoff_max_ms = (uint32_t) ck_config_int (flags, "backoff-max-ms");
     config->max_inflight = (uint32_t) ck_config_int (flags, "max-inflight");

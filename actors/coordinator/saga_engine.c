@@ -30,6 +30,7 @@ saga_policy_defaults (saga_policy_t *self)
     self->comp_max_attempts = 10;
     self->backoff_base_ms = 100;
     self->backoff_max_ms = 5000;
+    self->max_resends = 10;
 }
 
 
@@ -209,6 +210,7 @@ s_start (saga_engine_t *self, saga_t *saga, ck_type_t type, saga_clock_t clock, 
     saga->type = type;
     saga->attempt = 1;
     saga->counted = 0;
+    saga->resent = 0;
     s_send (self, saga, clock, actions);
 }
 
@@ -550,6 +552,17 @@ saga_engine_worker_lost (saga_engine_t *self, saga_t *saga, saga_clock_t clock, 
     if (saga->wait != SAGA_IN_FLIGHT || saga_terminal (saga))
         return;
     s_persist (actions, false);
+    if (++saga->resent > self->policy.max_resends) {
+        //  the re-sends themselves are the failure now: count one attempt
+        saga->resent = 0;
+        ck_reason_t reason = { .code = "worker_lost" };
+        snprintf (reason.message, sizeof (reason.message),
+                  "%u re-sends of %s after lost %s instances", self->policy.max_resends + 1,
+                  ck_type_name (saga->type), ck_service_name (ck_type_service (saga->type)));
+        s_outcome (self, saga, CK_OUTCOME_ERROR, &reason, NULL, clock, actions);
+        s_arm (saga, actions);
+        return;
+    }
     saga->attempt++;
     ck_history_entry_t *entry = s_history_request (self, saga, actions, clock, "resent");
     snprintf (entry->reason.code, sizeof (entry->reason.code), "worker_lost");

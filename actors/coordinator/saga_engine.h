@@ -31,6 +31,9 @@ typedef struct {
                                         //  before the saga is stuck; 10
     uint32_t backoff_base_ms;           //  first retry delay; 100
     uint32_t backoff_max_ms;            //  retry delay cap; 5000
+    uint32_t max_resends;               //  re-sends after lost instances
+                                        //  before one counts as a failed
+                                        //  attempt; 10 (0: each counts)
 } saga_policy_t;
 
 //  Fills *self with the defaults above.  Can't fail.
@@ -93,6 +96,8 @@ typedef struct {
     ck_type_t type;                     //  current request type
     uint32_t attempt;                   //  its attempt number, sent or due
     uint32_t counted;                   //  its attempts that count (see docs)
+    uint32_t resent;                    //  its re-sends after lost instances
+                                        //  not yet counted (memory only)
     uint64_t accepted_us;               //  clock.now_us at accept
     uint64_t elapsed_us;                //  accept to terminal, once terminal
     uint64_t deadline_us;               //  the one timer; 0 when none
@@ -227,7 +232,10 @@ void saga_engine_timeout (saga_engine_t *self, saga_t *saga, saga_clock_t clock,
 
 //  The instance the current request went to is gone: send it again at
 //  once with attempt + 1 and a fresh step timeout, not counted against
-//  max_attempts.  No actions unless the request is in flight.  Fills
+//  max_attempts; but every max_resends + 1st such re-send of a request is
+//  a failed attempt (outcome error, reason worker_lost) that counts, so an
+//  instance that keeps dropping out cannot keep a saga going for ever.
+//  No actions unless the request is in flight.  Fills
 //  *actions; can't fail.
 void saga_engine_worker_lost (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
 

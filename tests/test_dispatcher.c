@@ -96,10 +96,12 @@ Test (dispatcher, join_and_find)
     cr_assert_not_null (other);
     cr_assert_eq (dispatcher_find (dispatcher, binary, 5), other);
 
-    //  READY again from the same routing id: updates, does not add
+    //  READY again from the same routing id: replaces, does not add
     dispatcher_worker_t *again = s_join (dispatcher, "rid-a", CK_SERVICE_INVENTORY,
                                          "inventory-1", 32, 2000);
-    cr_assert_eq (again, worker);
+    cr_assert_not_null (again);
+    worker = again;
+    cr_assert_eq (dispatcher_find (dispatcher, "rid-a", 5), worker);
     cr_assert_eq (worker->capacity, 32);
     cr_assert_eq (worker->heard_ms, 2000);
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_INVENTORY), 1);
@@ -164,8 +166,12 @@ Test (dispatcher, capacity_is_respected)
     cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), where);
     cr_assert_eq (one->load + two->load, 4);
 
-    //  A lower capacity from a new READY holds until the load drains
-    s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 1, 0);
+    //  A new READY is a new connection: the old one's load is gone with
+    //  it (ready_again_under_the_same_routing_id_frees_its_load) and the
+    //  new capacity holds at once
+    two = s_join (dispatcher, "b", CK_SERVICE_PAYMENT, "p2", 1, 0);
+    cr_assert_not_null (two);
+    cr_assert_eq (two->load, 0);
     for (int index = 1; index < 5; index++)
         dispatcher_unassign (dispatcher, H (index));
     cr_assert_eq (one->load + two->load, 0);
@@ -330,6 +336,35 @@ Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
     cr_assert_eq (record->lost_count, 3);
     cr_assert_eq (record->lost [2], H (4));
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 1);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+//  A process restarted under the same instance name reconnects under the
+//  same routing id before the old one was found dead: its READY frees
+//  what was in flight at the old process at once
+Test (dispatcher, ready_again_under_the_same_routing_id_frees_its_load)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    dispatcher_worker_t *old = s_join (dispatcher, "pay-1/0/1", CK_SERVICE_PAYMENT,
+                                       "pay-1", 2, 0);
+    dispatcher_assign (dispatcher, old, H (1));
+    dispatcher_assign (dispatcher, old, H (2));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "full");
+
+    dispatcher_worker_t *fresh = dispatcher_join (dispatcher, "pay-1/0/1", 9,
+        CK_SERVICE_PAYMENT, "pay-1", 2, 100, s_lost, s_gone, record);
+    cr_assert_not_null (fresh);
+    cr_assert_eq (record->gone_count, 1, "the old process is reported gone");
+    cr_assert_eq (record->lost_count, 2, "its requests are lost at once");
+    qsort (record->lost, record->lost_count, sizeof (void *), s_compare_handles);
+    cr_assert_eq (record->lost [0], H (1));
+    cr_assert_eq (record->lost [1], H (2));
+    cr_assert_eq (fresh->load, 0);
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), fresh, "free again");
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
     free (record);
     dispatcher_destroy (&dispatcher);

@@ -264,12 +264,12 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
                       (int) service, capacity);
         return NULL;
     }
+    //  A participant sends READY once per connection, so a READY under a
+    //  known routing id is a new connection that reused it: a process
+    //  restarted under the same instance name before the old one was found
+    //  dead.  What was in flight at the old one will never be answered, so
+    //  it is lost now, not a step timeout later.
     worker_t *known = WORKER (dispatcher_find (self, routing_id, routing_id_size));
-    if (known && known->pub.service == service && streq (known->pub.instance, instance)) {
-        known->pub.capacity = capacity;
-        known->pub.heard_ms = now_ms;
-        return &known->pub;
-    }
     if (known) {
         s_unlist (self, known);
         s_drop (self, known, lost, gone, arg);

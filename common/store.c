@@ -224,8 +224,9 @@ store_new (const char *path, const store_options_t *opts)
     store_options_t defaults = { STORE_SYNC_FULL, 0 };
     if (!opts)
         opts = &defaults;
-    if (*path == 0) {
-        zsys_error ("store: path= op=open error=empty path");
+    if (!store_path_durable (path)) {
+        zsys_error ("store: path=%s op=open error=not a file: commits would not outlive "
+                    "the process", path);
         return NULL;
     }
     store_t *self = (store_t *) zmalloc (sizeof (store_t));

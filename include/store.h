@@ -63,8 +63,9 @@ typedef int (store_handler_fn) (void *state, const ck_request_t *request, ck_rep
 //  would vanish with the process.  Can't fail.
 bool store_path_durable (const char *path);
 
-//  Opens (creating if needed) the database at path.  Returns a new store
-//  owned by the caller, or NULL after logging why.
+//  Opens (creating if needed) the database at path, which must pass
+//  store_path_durable.  Returns a new store owned by the caller, or NULL
+//  after logging why.
 store_t *store_new (const char *path, const store_options_t *opts);
 
 //  Closes the store, rolling back an open transaction; safe on NULL, nulls

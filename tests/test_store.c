@@ -42,6 +42,17 @@ s_query_int (store_t *store, const char *sql)
     return value;
 }
 
+//  Creates the database at path with schema sql, and closes it, for tests
+//  whose other processes open it
+static void
+s_create (const char *path, const char *sql)
+{
+    store_t *store = store_new (path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, sql), 0, "sql: %s", sql);
+    store_destroy (&store);
+}
+
 static const char *
 s_query_text (store_t *store, const char *sql, char *out, size_t size)
 {
@@ -85,6 +96,7 @@ Test (store, sync_levels_are_options)
 Test (store, bad_paths_give_null)
 {
     cr_expect_null (store_new ("", NULL));
+    cr_expect_null (store_new (":memory:", NULL), "not durable");
     char path [256];
     snprintf (path, sizeof path, "%s/no/such/dir/x.db", s_dir);
     cr_expect_null (store_new (path, NULL));
@@ -338,10 +350,7 @@ Test (store, busy_wait_gives_up_after_its_limit)
 //  Another process holds the write lock for a while: we wait it out
 Test (store, busy_wait_outlasts_another_process)
 {
-    store_t *store = store_new (s_path, NULL);
-    cr_assert_not_null (store);
-    cr_assert_eq (store_exec (store, "CREATE TABLE t (v INTEGER);"), 0);
-    store_destroy (&store);
+    s_create (s_path, "CREATE TABLE t (v INTEGER);");
     int ready [2];
     cr_assert_eq (pipe (ready), 0);
     pid_t pid = fork ();
@@ -363,7 +372,7 @@ Test (store, busy_wait_outlasts_another_process)
     char byte;
     cr_assert_eq (read (ready [0], &byte, 1), 1);
     close (ready [0]);
-    store = store_new (s_path, NULL);
+    store_t *store = store_new (s_path, NULL);
     cr_assert_not_null (store);
     int64_t start = zclock_mono ();
     cr_expect_eq (store_begin (store), 0);
@@ -605,10 +614,7 @@ s_writer (const char *path, int64_t ms)
 
 Test (store, the_wal_stays_bounded_with_two_writer_processes)
 {
-    store_t *store = store_new (s_path, NULL);
-    cr_assert_not_null (store);
-    cr_assert_eq (store_exec (store, "CREATE TABLE t (v BLOB)"), 0);
-    store_destroy (&store);
+    s_create (s_path, "CREATE TABLE t (v BLOB)");
     pid_t kids [2];
     for (int k = 0; k < 2; k++) {
         kids [k] = fork ();
@@ -638,7 +644,7 @@ Test (store, the_wal_stays_bounded_with_two_writer_processes)
         cr_expect (WIFEXITED (status [k]) && WEXITSTATUS (status [k]) == 0,
                    "writer %d ended with status %d", k, status [k]);
     cr_expect_lt (largest, 48 << 20, "the WAL reached %zd bytes", largest);
-    store = store_new (s_path, NULL);
+    store_t *store = store_new (s_path, NULL);
     cr_assert_not_null (store);
     cr_expect_gt (s_query_int (store, "SELECT count(*) FROM t"), 1000, "both wrote");
     store_destroy (&store);

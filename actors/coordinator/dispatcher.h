@@ -67,7 +67,7 @@ void dispatcher_destroy (dispatcher_t **self_p);
 
 //  READY: adds a worker for this routing id, heard and sent at now_ms.  A
 //  known routing id is a new connection that reused it (a participant
-//  sends READY once per connection): the old worker is replaced.  Any other worker with this routing id or
+//  sends READY once per connection).  Any worker with this routing id or
 //  with this (service, instance) is removed first: it is reported to gone,
 //  then its handles to lost (either may be NULL).  Returns the worker, or
 //  NULL when an argument

@@ -9,7 +9,7 @@
 
 #define MAX_OPTIONS 32
 
-//  The flags every participant takes (../shared/spec/cli.md), besides
+//  The flags every participant takes (its --help lists them), besides
 //  --config, --verbose and --help which config adds to every program
 static const ck_option_t s_common_options [] = {
     { "coordinator", CK_OPT_LIST, "tcp://127.0.0.1:5571", 0, 0, "EP",

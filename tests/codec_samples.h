@@ -26,7 +26,7 @@ _Static_assert (sizeof (CK_SAMPLE_ID64) == CK_ID_SIZE, "CK_SAMPLE_ID64 is 64 byt
     snprintf ((field), sizeof (field), "%s", (text))
 
 //  -------------------------------------------------------------------------
-//  Workload W1 (shared/bench/W1.md)
+//  Workload W1 (docs/client.md)
 
 //  Price of catalog SKU i in cents
 static inline uint64_t

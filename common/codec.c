@@ -6,6 +6,7 @@
     that what we send is exactly what we accept.  Errors name the key by its
     full path, such as "items[2].qty", built only when an error happens.
 */
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,3 +201,12 @@ codec_check_uint (const field_t *field, uint64_t value, const codec_path_t *path
 
 
 
+
+
+int
+ck_scan_body (const void *body, size_t size, ck_decode_error_t *err)
+{
+    assert (body || size == 0);
+    assert (err);
+    return codec_scan ((const uint8_t *) body, size, err);
+}

@@ -1,6 +1,7 @@
 /*  saga_def.c - a saga as a table of steps
     The checkout saga's rows and the rules every table must keep.
 */
+#include <assert.h>
 #include <stddef.h>
 #include "saga_def.h"
 
@@ -130,4 +131,29 @@ saga_step_kind_name (saga_step_kind_t kind)
     if (kind <= SAGA_STEP_NONE || kind > SAGA_STEP_RETRIABLE)
         return NULL;
     return s_kind_names [kind];
+}
+
+
+const char *
+saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply)
+{
+    assert (reply);
+    switch (result) {
+        case SAGA_RESULT_RESERVATION:   return reply->reservation_id;
+        case SAGA_RESULT_AUTHORIZATION: return reply->authorization_id;
+        case SAGA_RESULT_ORDER:         return reply->order_id;
+        default:                        return NULL;
+    }
+}
+
+
+char *
+saga_def_request_result (saga_result_id_t result, ck_request_t *request)
+{
+    assert (request);
+    switch (result) {
+        case SAGA_RESULT_RESERVATION:   return request->reservation_id;
+        case SAGA_RESULT_AUTHORIZATION: return request->authorization_id;
+        default:                        return NULL;
+    }
 }

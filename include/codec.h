@@ -94,6 +94,12 @@ int ck_decode_ev_stats (const void *body, size_t size, ck_ev_stats_t *msg, ck_de
 //  [A-Za-z0-9._:-]).  Can't fail.
 bool ck_id_valid (const char *s, size_t len);
 
+//  Checks that body is one msgpack map whose every declared count fits in
+//  its bytes, nested at most 16 deep, with nothing after it: after 0,
+//  msgpack-c may unpack it without allocating in proportion to a claim.
+//  Returns 0, or -1 with err filled.
+int ck_scan_body (const void *body, size_t size, ck_decode_error_t *err);
+
 //  Renders any body as one line of JSON into out (for logs and the
 //  monitor's --json); returns 0, or -1 if it is not valid msgpack.
 int ck_body_to_json (const void *body, size_t size, ck_buf_t *out);

@@ -79,6 +79,14 @@ int saga_def_find_action (const saga_def_t *def, ck_type_t type);
 //  Returns the index of the step whose compensation is type, or -1.
 int saga_def_find_compensation (const saga_def_t *def, ck_type_t type);
 
+//  The id of kind result that reply carries (borrowed), or NULL for
+//  SAGA_RESULT_NONE.  Can't fail.
+const char *saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply);
+
+//  Where a request carries the id of kind result (SAGA_FIELD_RESULTS), or
+//  NULL when requests do not carry that kind.  Can't fail.
+char *saga_def_request_result (saga_result_id_t result, ck_request_t *request);
+
 //  Name of a step kind ("compensatable", "pivot", "retriable"), or NULL.
 const char *saga_step_kind_name (saga_step_kind_t kind);
 

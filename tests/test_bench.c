@@ -263,7 +263,7 @@ Test (bench, run_verify_and_planted_violations)
 
     s_plant (s_copy_data ("held", data, sizeof data), "inventory.db",
              "UPDATE reservations SET status = 'held', released_at = NULL WHERE saga_id ="
-             " (SELECT saga_id FROM c.saga_carts WHERE checkout_id = 'chk-20')");
+             " (SELECT saga_id FROM c.sagas WHERE checkout_id = 'chk-20')");
     s_violations (data, "violation: chk-20 failed but reservation held\n",
                   "violation: stock of SKU-0140: initial 1000000 - held ");
 
@@ -277,25 +277,19 @@ Test (bench, run_verify_and_planted_violations)
     s_violations (data, "violation: stock of SKU-0500: initial 1000000 - held ");
 
     s_plant (s_copy_data ("no-saga", data, sizeof data), "coordinator.db",
-             "DELETE FROM sagas WHERE saga_id IN (SELECT saga_id FROM saga_carts"
-             " WHERE checkout_id = 'chk-7');"
-             "DELETE FROM saga_carts WHERE checkout_id = 'chk-7'");
+             "DELETE FROM sagas WHERE checkout_id = 'chk-7'");
     s_violations (data, "violation: chk-7 has no saga\n",
                   "violation: outcome confirmed: W1 plans 321, found 320\n",
                   "which no checkout has\n");
 
-    s_plant (s_copy_data ("no-state", data, sizeof data), "coordinator.db",
-             "DELETE FROM sagas WHERE saga_id IN (SELECT saga_id FROM saga_carts"
-             " WHERE checkout_id = 'chk-8')");
-    s_violations (data, "violation: chk-8 saga ");
+    s_plant (s_copy_data ("not-ended", data, sizeof data), "coordinator.db",
+             "UPDATE sagas SET phase = 'running' WHERE checkout_id = 'chk-8'");
+    s_violations (data, "violation: chk-8 not terminal (phase running)");
 
     s_plant (s_copy_data ("duplicate", data, sizeof data), "coordinator.db",
-             "DROP INDEX saga_carts_checkout;"
-             "CREATE TEMP TABLE cart AS SELECT * FROM saga_carts WHERE checkout_id = 'chk-9';"
-             "CREATE TEMP TABLE state AS SELECT * FROM sagas WHERE saga_id ="
-             " (SELECT saga_id FROM cart);"
-             "UPDATE cart SET saga_id = 'sg-twin'; UPDATE state SET saga_id = 'sg-twin';"
-             "INSERT INTO saga_carts SELECT * FROM cart; INSERT INTO sagas SELECT * FROM state");
+             "DROP INDEX sagas_checkout;"
+             "CREATE TEMP TABLE twin AS SELECT * FROM sagas WHERE checkout_id = 'chk-9';"
+             "UPDATE twin SET saga_id = 'sg-twin'; INSERT INTO sagas SELECT * FROM twin");
     s_violations (data, "violation: chk-9 has more than one saga (");
 }
 

@@ -512,7 +512,7 @@ ParameterizedTest (fwd_case_t *param, saga_engine, forward_outcomes)
         case GO_CONFIRMED:
             cr_assert_eq (saga->phase, SAGA_CONFIRMED);
             cr_assert_eq (s_find (SAGA_ACTION_REPLY_RESULT)->result.status, CK_STATUS_CONFIRMED);
-            cr_assert_str_eq (saga->order_id, "ord-1");
+            cr_assert_str_eq (saga_result (saga, 2), "ord-1");
             break;
         case GO_FAILED:
         case GO_COMPENSATE:
@@ -735,10 +735,10 @@ Test (saga_engine, happy_path_confirms_with_history_and_elapsed)
 {
     s_accept ();
     s_answer (CK_OUTCOME_OK, NULL);
-    cr_assert_str_eq (saga->reservation_id, "res-1");
+    cr_assert_str_eq (saga_result (saga, 0), "res-1");
     s_expect_send (CK_TYPE_AUTHORIZE_PAYMENT, 1);
     s_answer (CK_OUTCOME_OK, NULL);
-    cr_assert_str_eq (saga->authorization_id, "auth-1");
+    cr_assert_str_eq (saga_result (saga, 1), "auth-1");
     s_expect_send (CK_TYPE_CREATE_ORDER, 1);
     s_advance_ms (40);
     s_answer (CK_OUTCOME_OK, NULL);
@@ -870,6 +870,53 @@ Test (saga_engine, backoff_doubles_then_caps)
         s_end_backoff ();
         cr_assert_eq (saga->attempt, index + 2);
     }
+}
+
+//  Only a transition that a re-sent request re-derives may be sent before
+//  it is durable: one caused by an ok or rejected answer (which the
+//  participant recorded), unless it makes the saga stuck
+static bool
+s_replayable (void)
+{
+    cr_assert_eq (acts.list [0].kind, SAGA_ACTION_PERSIST);
+    return acts.list [0].persist.replayable;
+}
+
+Test (saga_engine, replayable_transitions_are_those_of_recorded_answers)
+{
+    s_accept ();
+    cr_expect_not (s_replayable (), "accepting a checkout is durable first");
+    s_answer (CK_OUTCOME_OK, NULL);
+    cr_expect (s_replayable (), "a step ok");
+    s_answer (CK_OUTCOME_ERROR, "gateway_down");
+    cr_expect_not (s_replayable (), "an error is not recorded by the participant");
+    s_end_backoff ();
+    cr_expect_not (s_replayable (), "a retry after a back-off");
+    s_fire ();
+    cr_expect_not (s_replayable (), "a timeout");
+    s_end_backoff ();
+    s_lose_worker ();
+    cr_expect_not (s_replayable (), "a re-send after a lost worker");
+    s_answer (CK_OUTCOME_REJECTED, "card_declined");
+    cr_expect (s_replayable (), "a rejection that fails the saga");
+    s_answer (CK_OUTCOME_OK, NULL);
+    cr_expect (s_replayable (), "a compensation ok that ends the saga");
+    cr_expect_eq (saga->phase, SAGA_FAILED);
+
+    //  A retriable step's rejections count: the one that makes it stuck is
+    //  durable first; once stuck, the ok that confirms is replayable
+    s_goto_step (2);
+    for (uint32_t index = 0; index < policy.max_attempts; index++) {
+        s_fire ();
+        if (!saga->stuck)
+            s_end_backoff ();
+    }
+    cr_assert (saga->stuck);
+    cr_expect_not (s_replayable (), "becoming stuck");
+    s_end_backoff ();
+    s_answer (CK_OUTCOME_OK, NULL);
+    cr_expect_eq (saga->phase, SAGA_CONFIRMED);
+    cr_expect (s_replayable (), "the ok that ends a stuck saga");
 }
 
 Test (saga_engine, pivot_stuck_once_then_ok_confirms)
@@ -1114,7 +1161,7 @@ s_expect_unchanged (const saga_t *before)
     cr_assert_eq (saga->counted, before->counted);
     cr_assert_eq (saga->deadline_us, before->deadline_us);
     cr_assert_eq (saga->comp_index, before->comp_index);
-    cr_assert_str_eq (saga->reservation_id, before->reservation_id);
+    cr_assert_str_eq (saga_result (saga, 0), saga_result (before, 0));
 }
 
 Test (saga_engine, wrong_attempt_is_stale)
@@ -1144,7 +1191,7 @@ Test (saga_engine, reply_during_backoff_is_stale)
     s_reply (CK_TYPE_RESERVE_INVENTORY, 2, CK_OUTCOME_OK, NULL);
     s_expect_ignored (SAGA_IGNORED_STALE);
     s_expect_unchanged (&before);
-    cr_assert_str_eq (saga->reservation_id, "");
+    cr_assert_str_eq (saga_result (saga, 0), "");
 }
 
 Test (saga_engine, repeat_of_a_done_step_is_duplicate)
@@ -1171,7 +1218,7 @@ Test (saga_engine, reply_for_the_failed_step_during_compensation_is_duplicate)
     s_reply (CK_TYPE_AUTHORIZE_PAYMENT, 3, CK_OUTCOME_OK, NULL);
     s_expect_ignored (SAGA_IGNORED_DUPLICATE);
     s_expect_unchanged (&before);
-    cr_assert_eq (saga->authorization_id [0], 0);
+    cr_assert_eq (saga_result (saga, 1) [0], 0);
     s_answer (CK_OUTCOME_OK, NULL);
     s_reply (CK_TYPE_VOID_PAYMENT, 1, CK_OUTCOME_OK, NULL);
     s_expect_ignored (SAGA_IGNORED_DUPLICATE);
@@ -1374,7 +1421,7 @@ Test (saga_engine, four_step_table_retriable_steps_never_fail)
 {
     s_use (&s_four, NULL);
     s_goto_step (2);
-    cr_assert_str_eq (saga->authorization_id, "auth-1");
+    cr_assert_str_eq (saga_result (saga, 1), "auth-1");
     //  a retriable step: rejected, error, timeout are all retried
     ck_outcome_t outcomes [] = { REJ, ERR, TMO, REJ, ERR };
     uint32_t stuck = 0;
@@ -1391,7 +1438,7 @@ Test (saga_engine, four_step_table_retriable_steps_never_fail)
     }
     cr_assert_eq (stuck, 1);
     s_answer (CK_OUTCOME_OK, NULL);
-    cr_assert_str_eq (saga->order_id, "ord-1");
+    cr_assert_str_eq (saga_result (saga, 2), "ord-1");
     s_expect_send (CK_TYPE_VOID_PAYMENT, 1);
     s_answer (CK_OUTCOME_REJECTED, "whatever");
     cr_assert_eq (saga->phase, SAGA_RUNNING);
@@ -1631,7 +1678,7 @@ Test (saga_engine, restored_saga_resumes)
     saga->attempt = 2;
     saga->counted = 1;
     saga->accepted_us = T_START_US - 2000000;
-    strcpy (saga->reservation_id, "res-7");
+    cr_assert_eq (saga_set_result (saga, 0, "res-7"), 0);
     s_resume ();
     s_expect_send (CK_TYPE_AUTHORIZE_PAYMENT, 3);
     s_answer (CK_OUTCOME_OK, NULL);
@@ -1809,6 +1856,6 @@ Test (saga_engine, random_walks_keep_the_invariants)
                               "after the pivot only its rejection fails a saga");
         }
         else
-            cr_assert_str_eq (saga->order_id, "ord-1");
+            cr_assert_str_eq (saga_result (saga, 2), "ord-1");
     }
 }

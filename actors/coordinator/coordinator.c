@@ -4,9 +4,12 @@
     Durability rule (protocol.md §7): every transition the engine makes in
     a turn is written to the saga log inside one transaction, and no
     message that a transition causes leaves before that transaction has
-    committed.  So the outbox holds the turn's sends, replies and events
-    until the commit; a commit that fails stops the coordinator, and the
-    log, which never saw those transitions, is what the next start resumes.
+    committed, unless the transition is replayable (caused by a recorded
+    ok or rejected answer, which recovery gets again: docs/saga-log.md).
+    So the outbox holds the turn's sends, replies and events; the early
+    ones go while the commit's fsync runs on the participants' time, the
+    rest after it.  A commit that fails stops the coordinator, and the log,
+    which never saw those transitions, is what the next start resumes.
 */
 #include "coordinator_internal.h"
 
@@ -59,7 +62,7 @@ s_entry_destroy (self_t *self, entry_t **entry_p)
 }
 
 static void
-s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action)
+s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action, bool early)
 {
     if (self->outbox_size == self->outbox_capacity) {
         size_t capacity = self->outbox_capacity? self->outbox_capacity * 2: 256;
@@ -69,7 +72,7 @@ s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action)
         self->outbox = grown;
         self->outbox_capacity = capacity;
     }
-    self->outbox [self->outbox_size++] = (outbox_item_t) { entry, *action };
+    self->outbox [self->outbox_size++] = (outbox_item_t) { entry, *action, early, false };
 }
 
 //  Carries out the engine's actions: PERSIST now, inside the turn's
@@ -77,6 +80,7 @@ s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action)
 void
 coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
 {
+    bool early = false;
     for (uint32_t i = 0; i < actions->count; i++) {
         saga_action_t *action = &actions->list [i];
         switch (action->kind) {
@@ -92,11 +96,12 @@ coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
                                       entry->cart_digest, actions->history,
                                       actions->history_count))
                     self->failed = true;
+                early = action->persist.replayable;
                 if (action->persist.terminal && !entry->done) {
                     //  a marker for s_flush: free the entry once the turn is sent
                     entry->done = true;
                     saga_action_t marker = { .kind = SAGA_ACTION_NONE };
-                    s_outbox_push (self, entry, &marker);
+                    s_outbox_push (self, entry, &marker, false);
                 }
                 break;
             case SAGA_ACTION_SET_TIMER:
@@ -106,7 +111,7 @@ coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
                 self->counters.ignored_replies++;
                 break;
             default:
-                s_outbox_push (self, entry, action);
+                s_outbox_push (self, entry, action, early);
                 break;
         }
     }
@@ -184,18 +189,42 @@ s_commit (self_t *self)
     return true;
 }
 
-//  Ends the turn: commit, then send, then free the sagas that ended.
-//  Sending can itself cause transitions (a participant found gone moves
-//  its requests elsewhere); those are committed in their own round before
-//  what they cause is sent.
+//  Sends the turn's early actions before the commit.  An early action of
+//  a saga that also has an action waiting for the commit, queued before
+//  it, waits too, so that each saga's messages keep their order.
+static void
+s_send_early (self_t *self)
+{
+    self->turn++;
+    size_t end = self->outbox_size;     //  sending may queue more: not early
+    for (size_t i = 0; i < end; i++) {
+        outbox_item_t *item = &self->outbox [i];
+        if (item->action.kind == SAGA_ACTION_NONE)
+            continue;                   //  the end-of-turn marker sends nothing
+        if (!item->early)
+            item->entry->held_turn = self->turn;
+        else
+        if (item->entry->held_turn != self->turn) {
+            item->sent = true;
+            s_outbox_run (self, item);
+        }
+    }
+}
+
+//  Ends the turn: early sends, commit, then the other sends, then free the
+//  sagas that ended.  Sending can itself cause transitions (a participant
+//  found gone moves its requests elsewhere); those are committed in their
+//  own round before what they cause is sent.
 static void
 s_flush (self_t *self)
 {
+    s_send_early (self);
     size_t ran = 0;
     while (s_commit (self) && ran < self->outbox_size) {
         size_t end = self->outbox_size;
         for (; ran < end; ran++)
-            s_outbox_run (self, &self->outbox [ran]);
+            if (!self->outbox [ran].sent)
+                s_outbox_run (self, &self->outbox [ran]);
     }
     if (self->failed)
         return;

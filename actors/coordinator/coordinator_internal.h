@@ -27,14 +27,19 @@ typedef struct {
     uint64_t cart_digest;
     bool ack;                           //  its client asked for ACCEPTED
     bool done;                          //  terminal: freed at the end of the turn
+    uint64_t held_turn;                 //  the turn in which it has an action
+                                        //  that must wait for the commit
     peer_id_t waiters [MAX_WAITERS];    //  clients to send the RESULT to
     uint8_t waiter_count;
 } entry_t;
 
-//  An action waiting for the turn's commit
+//  An action waiting for the turn's commit, or, when early (it follows a
+//  replayable PERSIST), that may go before it
 typedef struct {
     entry_t *entry;
     saga_action_t action;
+    bool early;
+    bool sent;
 } outbox_item_t;
 
 typedef struct {
@@ -60,6 +65,7 @@ typedef struct {
     outbox_item_t *outbox;              //  actions of this turn, after commit
     zlist_t *deferred;                  //  ck_message_t * to answer after commit
     size_t outbox_size, outbox_capacity;
+    uint64_t turn;                      //  turns flushed, for entry_t.held_turn
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
     bool failed;                        //  the log failed: stop

@@ -172,13 +172,13 @@ s_history_request (saga_engine_t *self, const saga_t *saga, saga_actions_t *acti
 
 //  saga.confirmed, saga.failed or saga.stuck
 static void
-s_publish_outcome (const saga_t *saga, ck_event_kind_t kind, const ck_reason_t *reason, saga_clock_t clock, saga_actions_t *actions)
+s_publish_outcome (saga_engine_t *self, const saga_t *saga, ck_event_kind_t kind, const ck_reason_t *reason, saga_clock_t clock, saga_actions_t *actions)
 {
     ck_ev_outcome_t *event = &s_publish (actions, kind)->publish.outcome;
     s_copy_id (event->saga_id, saga->saga_id);
     s_copy_id (event->checkout_id, saga->checkout_id);
     if (kind == CK_EVENT_SAGA_CONFIRMED)
-        s_copy_id (event->order_id, saga->order_id);
+        s_copy_id (event->order_id, saga_engine_result_id (self, saga, SAGA_RESULT_ORDER));
     if (reason)
         event->reason = *reason;
     event->elapsed_us = clock.now_us > saga->accepted_us
@@ -259,7 +259,7 @@ s_finish (saga_engine_t *self, saga_t *saga, saga_phase_t phase, saga_clock_t cl
         entry->reason = *saga->reason;
     if (!confirmed && saga->failed_step != SAGA_NO_STEP)
         entry->step = self->def->steps [saga->failed_step].service;
-    s_publish_outcome (saga, confirmed? CK_EVENT_SAGA_CONFIRMED: CK_EVENT_SAGA_FAILED,
+    s_publish_outcome (self, saga, confirmed? CK_EVENT_SAGA_CONFIRMED: CK_EVENT_SAGA_FAILED,
                        confirmed? NULL: saga->reason, clock, actions);
     s_push (actions, SAGA_ACTION_REPLY_RESULT)->result.status =
         confirmed? CK_STATUS_CONFIRMED: CK_STATUS_FAILED;
@@ -274,7 +274,7 @@ s_stick (saga_engine_t *self, saga_t *saga, const ck_reason_t *reason, saga_cloc
     if (saga->phase == SAGA_RUNNING)
         saga_set_reason (saga, reason);
     s_history_request (self, saga, actions, clock, "stuck")->reason = *reason;
-    s_publish_outcome (saga, CK_EVENT_SAGA_STUCK, reason, clock, actions);
+    s_publish_outcome (self, saga, CK_EVENT_SAGA_STUCK, reason, clock, actions);
     s_push (actions, SAGA_ACTION_REPLY_RESULT)->result.status = CK_STATUS_STUCK;
 }
 
@@ -319,14 +319,11 @@ s_fail (saga_engine_t *self, saga_t *saga, const ck_reason_t *reason, bool unkno
 static void
 s_record_result (const saga_step_t *row, saga_t *saga, const ck_reply_t *reply)
 {
-    if (row->result == SAGA_RESULT_RESERVATION)
-        s_copy_id (saga->reservation_id, reply->reservation_id);
-    else
-    if (row->result == SAGA_RESULT_AUTHORIZATION)
-        s_copy_id (saga->authorization_id, reply->authorization_id);
-    else
-    if (row->result == SAGA_RESULT_ORDER)
-        s_copy_id (saga->order_id, reply->order_id);
+    const char *id = saga_def_reply_result (row->result, reply);
+    //  A few bytes; out of memory here is out of memory everywhere (czmq's
+    //  zmalloc aborts too), and the engine's calls cannot fail
+    if (id && saga_set_result (saga, saga->step, id))
+        abort ();
 }
 
 //  A forward step's outcome.  Only error and timeout count against
@@ -503,9 +500,15 @@ saga_engine_reply (saga_engine_t *self, saga_t *saga, const ck_reply_t *reply, s
     }
     ck_reason_t reason;
     s_reply_reason (reply, &reason);
-    s_persist (actions, false);
+    saga_action_t *persist = s_persist (actions, false);
+    bool was_stuck = saga->stuck;
     s_outcome (self, saga, reply->outcome,
                reply->outcome == CK_OUTCOME_OK? NULL: &reason, reply, clock, actions);
+    //  The participant recorded an ok or rejected answer: a re-sent request
+    //  gets it again, and this transition follows again (docs/saga-log.md)
+    persist->persist.replayable = (reply->outcome == CK_OUTCOME_OK
+                                   || reply->outcome == CK_OUTCOME_REJECTED)
+                               && (was_stuck || !saga->stuck);
     s_arm (saga, actions);
 }
 

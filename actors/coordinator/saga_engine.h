@@ -5,7 +5,10 @@
     time in and carries out the actions the engine returns, in order.  Every
     call that changes a saga returns a list whose first action is PERSIST;
     the caller makes that durable before it performs any later action of the
-    list (outbox order, protocol.md §7).  SET_TIMER, when present, is last.
+    list (outbox order, protocol.md §7), unless PERSIST is replayable: a
+    transition caused by an ok or rejected reply that does not make the saga
+    stuck, which recovery re-derives the same way from the participant's
+    recorded answer (docs/saga-log.md).  SET_TIMER, when present, is last.
 
     The engine walks a saga_def_t table and has no branch for a particular
     saga.  docs/saga-engine.md has the states, the transition table and the
@@ -79,10 +82,9 @@ typedef struct {
     uint64_t amount;
     ck_item_t *items;                   //  owned, item_count entries
     uint32_t item_count;
-    //  Result ids of ok forward steps
-    char reservation_id [CK_ID_SIZE];
-    char authorization_id [CK_ID_SIZE];
-    char order_id [CK_ID_SIZE];
+    //  Result ids of ok forward steps, by step index: owned, NULL when
+    //  none (saga_result, saga_set_result)
+    char *results [CK_MAX_STEPS];
     //  Where the saga stands
     saga_phase_t phase;
     saga_wait_t wait;
@@ -103,8 +105,13 @@ typedef struct {
     uint64_t deadline_us;               //  the one timer; 0 when none
     ck_reason_t *reason;                //  owned; NULL, or why it failed or
                                         //  is stuck
-    //  What the saga log holds of it, kept by the log, not the engine
-    uint64_t history_logged;            //  history entries
+    //  What the saga log holds of it, kept by the log, not the engine: its
+    //  history, encoded, which the log rewrites with the row (a saga that
+    //  retries for ever keeps only its first and last CK_MAX_HISTORY / 2)
+    char *history;                      //  owned; msgpack entries in a row
+    size_t history_size;                //  bytes
+    uint32_t history_kept;              //  entries in history
+    uint64_t history_logged;            //  entries it ever had
     saga_phase_t phase_logged;          //  the phase of its row
 } saga_t;
 
@@ -123,6 +130,13 @@ int saga_set_items (saga_t *self, const ck_item_t *items, uint32_t count);
 //  Replaces the saga's reason by a copy of reason, or clears it when NULL.
 //  Returns 0, or -1 when out of memory (the old reason is kept).
 int saga_set_reason (saga_t *self, const ck_reason_t *reason);
+
+//  The result id of step (borrowed), "" when it has none.  Can't fail.
+const char *saga_result (const saga_t *self, uint32_t step);
+
+//  Sets the result id of step to a copy of id ("" clears it).  Returns 0,
+//  or -1 when out of memory (the old id is kept).
+int saga_set_result (saga_t *self, uint32_t step, const char *id);
 
 //  True when the saga is confirmed or failed.  Can't fail.
 bool saga_terminal (const saga_t *self);
@@ -157,6 +171,8 @@ typedef struct {
         struct {
             bool created;               //  the first write of this saga
             bool terminal;              //  the saga is now confirmed/failed
+            bool replayable;            //  what follows may be sent before
+                                        //  the write is durable (see below)
         } persist;
         struct {
             ck_service_t service;
@@ -249,6 +265,11 @@ void saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, 
 //  as they were (as codec.h decodes).  Returns 0, or -1 when the saga has
 //  no current request.
 int saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *request);
+
+//  The result id of the saga's step whose row returns kind result (the
+//  order_id a RESULT and saga.confirmed carry), or "" when no step does or
+//  it has not returned yet.  Borrowed from the saga.  Can't fail.
+const char *saga_engine_result_id (saga_engine_t *self, const saga_t *saga, saga_result_id_t result);
 
 //  Fills *result for a RESULT: confirmed, failed, stuck, or pending while
 //  running.  Sets history_count to 0 and leaves the history array as it

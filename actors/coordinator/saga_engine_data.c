@@ -66,9 +66,39 @@ saga_destroy (saga_t **self_p)
     if (self) {
         free (self->items);
         free (self->reason);
+        free (self->history);
+        for (int step = 0; step < CK_MAX_STEPS; step++)
+            free (self->results [step]);
         free (self);
         *self_p = NULL;
     }
+}
+
+
+//  The result id of step, "" when none.  Can't fail.
+
+const char *
+saga_result (const saga_t *self, uint32_t step)
+{
+    assert (self);
+    assert (step < CK_MAX_STEPS);
+    return self->results [step]? self->results [step]: "";
+}
+
+
+//  Sets the result id of step; -1 when out of memory.
+
+int
+saga_set_result (saga_t *self, uint32_t step, const char *id)
+{
+    assert (self && id);
+    assert (step < CK_MAX_STEPS);
+    char *copy = NULL;
+    if (*id && !(copy = strndup (id, CK_ID_MAX)))
+        return -1;
+    free (self->results [step]);
+    self->results [step] = copy;
+    return 0;
 }
 
 
@@ -124,9 +154,35 @@ saga_terminal (const saga_t *self)
 }
 
 
+//  The id of kind result among the saga's step results, "" when none.
+
+const char *
+saga_engine_result_id (saga_engine_t *self, const saga_t *saga, saga_result_id_t result)
+{
+    assert (self && saga);
+    const saga_def_t *def = saga_engine_def (self);
+    for (uint32_t index = 0; index < def->step_count; index++)
+        if (def->steps [index].result == result && result != SAGA_RESULT_NONE)
+            return saga_result (saga, index);
+    return "";
+}
+
+
+//  The ids of the steps done so far, each where requests carry its kind
+static void
+s_request_results (saga_engine_t *self, const saga_t *saga, ck_request_t *request)
+{
+    const saga_def_t *def = saga_engine_def (self);
+    for (uint32_t index = 0; index < saga->step && index < def->step_count; index++) {
+        char *field = saga_def_request_result (def->steps [index].result, request);
+        if (field)
+            s_copy_id (field, saga_result (saga, index));
+    }
+}
+
 //  The cart's fields a forward request carries, by its row's bits
 static void
-s_request_fields (const saga_t *saga, unsigned fields, ck_request_t *request)
+s_request_fields (saga_engine_t *self, const saga_t *saga, unsigned fields, ck_request_t *request)
 {
     if (fields & (SAGA_FIELD_ITEMS | SAGA_FIELD_PRICES)) {
         for (uint32_t index = 0; index < saga->item_count; index++) {
@@ -149,10 +205,8 @@ s_request_fields (const saga_t *saga, unsigned fields, ck_request_t *request)
         s_copy_id (request->payment_method, saga->payment_method);
     if (fields & SAGA_FIELD_SHIP_TO)
         request->ship_to = saga->ship_to;
-    if (fields & SAGA_FIELD_RESULTS) {
-        s_copy_id (request->reservation_id, saga->reservation_id);
-        s_copy_id (request->authorization_id, saga->authorization_id);
-    }
+    if (fields & SAGA_FIELD_RESULTS)
+        s_request_results (self, saga, request);
 }
 
 
@@ -180,7 +234,7 @@ saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *requ
     request->deadline_ms = saga_engine_policy (self)->step_timeout_ms;
     //  Compensations carry only the saga's identity (protocol.md §5)
     if (saga->type == row->action)
-        s_request_fields (saga, row->fields, request);
+        s_request_fields (self, saga, row->fields, request);
     return 0;
 }
 
@@ -211,7 +265,7 @@ saga_engine_result (saga_engine_t *self, const saga_t *saga, ck_result_t *result
     s_copy_id (result->saga_id, saga->saga_id);
     result->status = s_status (saga);
     if (result->status == CK_STATUS_CONFIRMED)
-        s_copy_id (result->order_id, saga->order_id);
+        s_copy_id (result->order_id, saga_engine_result_id (self, saga, SAGA_RESULT_ORDER));
     //  failed_step and reason are for failed or stuck sagas only (§4)
     bool trouble = result->status == CK_STATUS_FAILED
                 || result->status == CK_STATUS_STUCK;

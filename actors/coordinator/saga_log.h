@@ -22,7 +22,7 @@
 extern "C" {
 #endif
 
-#define SAGA_LOG_VERSION 1              //  PRAGMA user_version of the schema
+#define SAGA_LOG_VERSION 2              //  PRAGMA user_version of the schema
 
 typedef struct _saga_log_t saga_log_t;
 

@@ -218,13 +218,17 @@ s_send_early (self_t *self)
 static void
 s_flush (self_t *self)
 {
+    backend_apply_lost (self);
     s_send_early (self);
+    backend_apply_lost (self);
     size_t ran = 0;
-    while (s_commit (self) && ran < self->outbox_size) {
+    while (s_commit (self)) {
         size_t end = self->outbox_size;
         for (; ran < end; ran++)
             if (!self->outbox [ran].sent)
                 s_outbox_run (self, &self->outbox [ran]);
+        if (!backend_apply_lost (self) && ran == self->outbox_size)
+            break;
     }
     if (self->failed)
         return;
@@ -336,6 +340,7 @@ s_self_destroy (self_t **self_p)
     ck_buf_free (&self->body);
     free (self->result);
     free (self->outbox);
+    free (self->lost);
     free (self);
     *self_p = NULL;
 }

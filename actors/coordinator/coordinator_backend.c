@@ -16,15 +16,42 @@ s_disconnect (self_t *self, const void *routing_id, size_t size)
     ck_frame_send (self->backend, routing_id, size, CK_PROTO_WORKER, CK_CMD_DISCONNECT, NULL, 0);
 }
 
-//  The request in flight at a lost instance goes out again at once
+//  The request in flight at a lost instance: noted, for backend_apply_lost
 static void
 s_lost (void *arg, void *handle)
 {
     self_t *self = (self_t *) arg;
     entry_t *entry = (entry_t *) handle;
-    saga_actions_t actions;
-    saga_engine_worker_lost (self->engine, entry->saga, coordinator_clock (), &actions);
-    coordinator_apply (self, entry, &actions);
+    if (self->lost_size == self->lost_capacity) {
+        size_t capacity = self->lost_capacity? self->lost_capacity * 2: 64;
+        lost_t *grown = (lost_t *) realloc (self->lost, capacity * sizeof *grown);
+        assert (grown);
+        self->lost = grown;
+        self->lost_capacity = capacity;
+    }
+    self->lost [self->lost_size++] = (lost_t) { entry, entry->saga->type, entry->saga->attempt };
+}
+
+//  Tells each saga whose request was lost, if that request is still the
+//  one in flight: it goes out again at once.  Returns true when there was
+//  any, so that the caller commits and sends what that caused.
+bool
+backend_apply_lost (self_t *self)
+{
+    bool any = self->lost_size > 0;
+    saga_clock_t clock = coordinator_clock ();
+    for (size_t i = 0; i < self->lost_size; i++) {
+        lost_t *lost = &self->lost [i];
+        saga_t *saga = lost->entry->saga;
+        if (saga->wait != SAGA_IN_FLIGHT || saga->type != lost->type
+        ||  saga->attempt != lost->attempt)
+            continue;                   //  the saga has moved on since
+        saga_actions_t actions;
+        saga_engine_worker_lost (self->engine, saga, clock, &actions);
+        coordinator_apply (self, lost->entry, &actions);
+    }
+    self->lost_size = 0;
+    return any;
 }
 
 static void

@@ -33,6 +33,16 @@ typedef struct {
     uint8_t waiter_count;
 } entry_t;
 
+//  A request that was in flight at an instance found gone: the saga is told
+//  after the current round of sends, not from inside it (no re-entry into
+//  the engine while the outbox is being sent), and only if that same
+//  request is still the one in flight
+typedef struct {
+    entry_t *entry;
+    ck_type_t type;
+    uint32_t attempt;
+} lost_t;
+
 //  An action waiting for the turn's commit, or, when early (it follows a
 //  replayable PERSIST), that may go before it
 typedef struct {
@@ -65,6 +75,8 @@ typedef struct {
     outbox_item_t *outbox;              //  actions of this turn, after commit
     zlist_t *deferred;                  //  ck_message_t * to answer after commit
     size_t outbox_size, outbox_capacity;
+    lost_t *lost;                       //  requests lost this round
+    size_t lost_size, lost_capacity;
     uint64_t turn;                      //  turns flushed, for entry_t.held_turn
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
@@ -97,6 +109,7 @@ void backend_send_request (self_t *self, entry_t *entry);
 void backend_dispatch_waiting (self_t *self, ck_service_t service);
 void backend_forget (self_t *self, entry_t *entry);
 void backend_tick (self_t *self, int64_t now_ms);
+bool backend_apply_lost (self_t *self);
 
 //  coordinator_events.c
 int events_start (self_t *self);

@@ -1,6 +1,6 @@
 /*  store.c - the SQLite file every durable process keeps its state in
     Opening, the fair busy handler, the statement cache, transactions,
-    savepoints, checkpoints; the ledger is in store_ledger.c.
+    savepoints, checkpoints.
 */
 #include <assert.h>
 #include <inttypes.h>
@@ -468,18 +468,6 @@ store_rollback_to (store_t *self, const char *name)
     return store_release (self, name);
 }
 
-int64_t
-store_next_id (store_t *self, const char *select_max, const char *op)
-{
-    assert (self && select_max);
-    sqlite3_stmt *stmt = store_prepare (self, select_max);
-    if (!stmt || store_step (self, stmt, op) != SQLITE_ROW)
-        return -1;
-    int64_t id = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return id;
-}
-
 void
 store_stats (store_t *self, store_stats_t *stats)
 {
@@ -569,28 +557,4 @@ store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
         sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null (stmt, index);
-}
-
-int
-store_batch_begin (void *store)
-{
-    return store_begin ((store_t *) store);
-}
-
-int
-store_batch_commit (void *store)
-{
-    return store_commit ((store_t *) store);
-}
-
-void
-store_batch_rollback (void *store)
-{
-    store_rollback ((store_t *) store);
-}
-
-void
-store_idle (void *store)
-{
-    store_checkpoint ((store_t *) store);
 }

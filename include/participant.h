@@ -81,8 +81,8 @@ typedef struct {
     uint32_t max_batch;                 //  requests per batch; 0 = 64
     void *state;                        //  passed to handlers and delay_ms
     void *batch_state;                  //  passed to the batch hooks and idle;
-                                        //  NULL: state (e.g. the store, with
-                                        //  the store_batch_* hooks of store.h)
+                                        //  NULL: state (e.g. a participant
+                                        //  store: participant_store_hooks)
     bool verbose;                       //  log every message
 } ck_participant_config_t;
 

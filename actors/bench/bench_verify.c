@@ -1,5 +1,9 @@
 /*  bench_verify.c - W1's invariants, checked in the SQLite files after a run
     One read-only connection, the participants attached; SQL reads, C judges.
+
+    The participants' reservations, authorizations and orders are read
+    through their views (docs/participant-stores.md), which join each
+    service's rows with its ledger.
 */
 #include <assert.h>
 #include <stdarg.h>
@@ -30,18 +34,22 @@ static const struct { const char *file; const char *schema; } s_files [] = {
     " FROM main.saga_carts c LEFT JOIN main.sagas s ON s.saga_id = c.saga_id" \
     " WHERE c.checkout_id = ?1 ORDER BY c.saga_id"
 
+//  What held reservations take of each SKU: a reservation keeps its lines
+//  as JSON ([[sku, qty], ...]) in its ledger entry
+#define SQL_HELD_LINES \
+    "SELECT j.value ->> 0 AS sku, j.value ->> 1 AS qty" \
+    " FROM inv.reservations r, json_each (r.lines) j WHERE r.status = 'held'"
+
 //  Every stock row with what held reservations take of it
 #define SQL_STOCK \
     "SELECT s.sku, s.available, COALESCE (h.qty, 0) FROM inv.stock s LEFT JOIN" \
-    " (SELECT l.sku AS sku, SUM (l.qty) AS qty FROM inv.reservation_lines l" \
-    "  JOIN inv.reservations r ON r.reservation_id = l.reservation_id" \
-    "  WHERE r.status = 'held' GROUP BY l.sku) h ON h.sku = s.sku ORDER BY s.sku"
+    " (SELECT sku, SUM (qty) AS qty FROM (" SQL_HELD_LINES ") GROUP BY sku) h" \
+    " ON h.sku = s.sku ORDER BY s.sku"
 
 //  Held lines of SKUs the stock table does not have
 #define SQL_HELD_UNKNOWN \
-    "SELECT DISTINCT l.sku FROM inv.reservation_lines l" \
-    " JOIN inv.reservations r ON r.reservation_id = l.reservation_id" \
-    " WHERE r.status = 'held' AND l.sku NOT IN (SELECT sku FROM inv.stock)"
+    "SELECT DISTINCT sku FROM (" SQL_HELD_LINES ")" \
+    " WHERE sku NOT IN (SELECT sku FROM inv.stock)"
 
 //  Effects of sagas that no checkout has, and states without a checkout
 #define SQL_ORPHANS \

@@ -194,12 +194,20 @@ store_sync_parse (const char *name, store_sync_t *level)
 //  instructions and 7% of the inventory's (callgrind).  sqlite3_config works only before SQLite
 //  initializes, that is before the process's first open, so the first
 //  store turns it off; later calls are refused (SQLITE_MISUSE), harmlessly.
+//  The same goes for statement journals (a write of several rows that may
+//  fail half-way keeps the pages it changes, to undo them): held in memory
+//  up to a spill size, SQLite allocates them in chunks of that size, 64
+//  KiB by default, so every such statement made glibc grow and trim the
+//  thread's arena (madvise, page faults: half of the inventory's CPU,
+//  perf).  Never spilling gives 1 KiB chunks from the free lists; the
+//  journals here hold a few pages.
 static void
 s_configure_sqlite (void)
 {
     static bool configured = false;
     if (!configured) {
         sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite3_config (SQLITE_CONFIG_STMTJRNL_SPILL, -1);
         configured = true;
     }
 }

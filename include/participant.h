@@ -18,7 +18,8 @@
     replies.  If the commit fails it calls batch_rollback and every reply of
     the batch becomes outcome error with reason code "store_error".  A
     handler that returns -1 inside a batch must leave the store as it found
-    it (e.g. by a SAVEPOINT), since the rest of the batch still commits.
+    it (e.g. by a SAVEPOINT), or make batch_commit fail, since otherwise the
+    rest of the batch commits (participant_store.h does the latter).
 
     See docs/participant-runtime.md for a worked example.
 */

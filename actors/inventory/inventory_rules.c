@@ -222,24 +222,27 @@ inventory_rules_seed (inventory_rules_t *self, const char *path)
 static int
 s_reject (inventory_rules_t *self, const ck_request_t *request, ledger_entry_t *answer)
 {
+    ck_reason_t *reason = &answer->reason;
     for (uint32_t line = 0; line < request->item_count; line++) {
         const ck_item_t *item = &request->items [line];
-        int64_t available = inventory_rules_available (self, item->sku);
-        for (uint32_t before = 0; available > 0 && before < line; before++)
+        int64_t left = 0;
+        int stocked = self->repo->available (self->repo, item->sku, &left);
+        if (stocked == -1)
+            return -1;
+        for (uint32_t before = 0; before < line; before++)
             if (strcmp (request->items [before].sku, item->sku) == 0)
-                available -= request->items [before].qty;
-        ck_reason_t *reason = &answer->reason;
-        if (available < 0 && inventory_rules_available (self, item->sku) < 0) {
+                left -= request->items [before].qty;
+        if (stocked == 0) {
             snprintf (reason->code, sizeof reason->code, "unknown_sku");
             snprintf (reason->message, sizeof reason->message,
                       "%s is not in the catalog", item->sku);
         }
         else
-        if (available < item->qty) {
+        if (left < item->qty) {
             snprintf (reason->code, sizeof reason->code, "out_of_stock");
             snprintf (reason->message, sizeof reason->message,
                       "%s: %" PRIu32 " wanted, %" PRId64 " left", item->sku,
-                      item->qty, available);
+                      item->qty, left);
         }
         else
             continue;

@@ -126,7 +126,7 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
                                "process (a REPLY means durable)", db);
         return 2;
     }
-    store_t *store = store_new (db, &store_options);
+    participant_store_t *store = participant_store_new (db, &store_options);
     if (!store) {
         fprintf (stderr, "%s: --db %s: cannot open the database (see the log)\n",
                  process->name, db);
@@ -134,11 +134,7 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     }
     //  every participant's transactions are its store's: group commit and
     //  idle checkpoints are the same for all
-    runtime.batch_begin = store_batch_begin;
-    runtime.batch_commit = store_batch_commit;
-    runtime.batch_rollback = store_batch_rollback;
-    runtime.idle = store_idle;
-    runtime.batch_state = store;
+    participant_store_hooks (store, &runtime);
     rc = process->setup (config, store, &runtime);
     ck_participant_t *participant = rc == 0? ck_participant_new (&runtime): NULL;
     //  a signal while the runtime was starting is a stop, not a failure
@@ -155,7 +151,7 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     }
     if (process->teardown)
         process->teardown (&runtime);
-    store_destroy (&store);
+    participant_store_destroy (&store);
     return rc < 0? 1: rc;
 }
 

@@ -1,6 +1,6 @@
 /*  store.c - the SQLite file every durable process keeps its state in
     Opening, the fair busy handler, the statement cache, transactions,
-    savepoints, checkpoints; the ledger is in store_ledger.c.
+    savepoints, checkpoints.
 */
 #include <assert.h>
 #include <inttypes.h>
@@ -194,12 +194,20 @@ store_sync_parse (const char *name, store_sync_t *level)
 //  instructions and 7% of the inventory's (callgrind).  sqlite3_config works only before SQLite
 //  initializes, that is before the process's first open, so the first
 //  store turns it off; later calls are refused (SQLITE_MISUSE), harmlessly.
+//  The same goes for statement journals (a write of several rows that may
+//  fail half-way keeps the pages it changes, to undo them): held in memory
+//  up to a spill size, SQLite allocates them in chunks of that size, 64
+//  KiB by default, so every such statement made glibc grow and trim the
+//  thread's arena (madvise, page faults: half of the inventory's CPU,
+//  perf).  Never spilling gives 1 KiB chunks from the free lists; the
+//  journals here hold a few pages.
 static void
 s_configure_sqlite (void)
 {
     static bool configured = false;
     if (!configured) {
         sqlite3_config (SQLITE_CONFIG_MEMSTATUS, 0);
+        sqlite3_config (SQLITE_CONFIG_STMTJRNL_SPILL, -1);
         configured = true;
     }
 }
@@ -468,18 +476,6 @@ store_rollback_to (store_t *self, const char *name)
     return store_release (self, name);
 }
 
-int64_t
-store_next_id (store_t *self, const char *select_max, const char *op)
-{
-    assert (self && select_max);
-    sqlite3_stmt *stmt = store_prepare (self, select_max);
-    if (!stmt || store_step (self, stmt, op) != SQLITE_ROW)
-        return -1;
-    int64_t id = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return id;
-}
-
 void
 store_stats (store_t *self, store_stats_t *stats)
 {
@@ -569,28 +565,4 @@ store_bind_optional (sqlite3_stmt *stmt, int index, const char *text)
         sqlite3_bind_text (stmt, index, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null (stmt, index);
-}
-
-int
-store_batch_begin (void *store)
-{
-    return store_begin ((store_t *) store);
-}
-
-int
-store_batch_commit (void *store)
-{
-    return store_commit ((store_t *) store);
-}
-
-void
-store_batch_rollback (void *store)
-{
-    store_rollback ((store_t *) store);
-}
-
-void
-store_idle (void *store)
-{
-    store_checkpoint ((store_t *) store);
 }

@@ -18,7 +18,8 @@
     replies.  If the commit fails it calls batch_rollback and every reply of
     the batch becomes outcome error with reason code "store_error".  A
     handler that returns -1 inside a batch must leave the store as it found
-    it (e.g. by a SAVEPOINT), since the rest of the batch still commits.
+    it (e.g. by a SAVEPOINT), or make batch_commit fail, since otherwise the
+    rest of the batch commits (participant_store.h does the latter).
 
     See docs/participant-runtime.md for a worked example.
 */
@@ -81,8 +82,8 @@ typedef struct {
     uint32_t max_batch;                 //  requests per batch; 0 = 64
     void *state;                        //  passed to handlers and delay_ms
     void *batch_state;                  //  passed to the batch hooks and idle;
-                                        //  NULL: state (e.g. the store, with
-                                        //  the store_batch_* hooks of store.h)
+                                        //  NULL: state (e.g. a participant
+                                        //  store: participant_store_hooks)
     bool verbose;                       //  log every message
 } ck_participant_config_t;
 

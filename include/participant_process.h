@@ -11,7 +11,7 @@
 
 #include "config.h"
 #include "participant.h"
-#include "store.h"
+#include "participant_store.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,11 +22,13 @@ typedef struct {
     const char *name;                   //  "checkout-payment"
     const char *summary;                //  one line for --help
     const ck_option_t *options;         //  the service's own, ended by name NULL
-    //  Builds the service's rules over the open store and sets the runtime's
-    //  handlers and state (and delay_ms if it has one); group commit and
-    //  idle checkpoints over the store are already set.  Returns 0; 2 after reporting a bad
-    //  configuration (ck_config_usage_error); -1 on any other failure.
-    int (*setup) (ck_config_t *config, store_t *store, ck_participant_config_t *runtime);
+    //  Builds the service's rules over the open store (its repository and
+    //  ledger) and sets the runtime's handlers and state (and delay_ms if
+    //  it has one); group commit and idle checkpoints over the store are
+    //  already set.  Returns 0; 2 after reporting a bad configuration
+    //  (ck_config_usage_error); -1 on any other failure.
+    int (*setup) (ck_config_t *config, participant_store_t *store,
+                  ck_participant_config_t *runtime);
     //  Destroys what setup built (runtime->state).  May be NULL.
     void (*teardown) (ck_participant_config_t *runtime);
 } ck_participant_process_t;

@@ -1,5 +1,5 @@
 /*  store.h - the SQLite file every durable process keeps its state in
-    Opening (WAL, sync level, fair busy handler), statements, transactions, ledger.
+    Opening (WAL, sync level, fair busy handler), statements, transactions.
 
     A store is one connection to one database file, used by one thread.  It
     opens in WAL mode with synchronous FULL unless told otherwise, turns
@@ -11,11 +11,8 @@
     Prepared statements are cached by their SQL text: store_prepare () hands
     back the same statement every time, reset and with no bindings.
 
-    The ledger is the participants' idempotency table: the outcome of each
-    request, keyed by (saga_id, type).  store_ledger_run () wraps a
-    participant's handler so that a request is answered once, a repeat gets
-    the recorded answer, a rejection leaves no effect, and a compensation
-    that arrives first leaves a tombstone (see docs/participant-stores.md).
+    Plain SQLite only: what a participant keeps on top of a store (its
+    ledger, the runtime's group-commit hooks) is in participant_store.h.
 
     Every failure is logged as "store: path=... op=... error=...".
 */
@@ -25,7 +22,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sqlite3.h>
-#include "protocol.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,12 +46,6 @@ typedef struct {
     store_sync_t sync;                  //  default FULL
     uint32_t busy_limit_ms;             //  give up waiting for a lock after; 0 = 30000
 } store_options_t;
-
-//  The signature of a participant's handler (the runtime's contract):
-//  reply arrives zeroed but for saga_id, type and attempt; the handler sets
-//  outcome ok or rejected (with reason, result id) and returns 0, or
-//  returns -1 on a technical failure.
-typedef int (store_handler_fn) (void *state, const ck_request_t *request, ck_reply_t *reply);
 
 //  True when path names a file whose commits outlive the process: false
 //  for "", ":memory:" and SQLite's in-memory URIs ("file::memory:",
@@ -94,15 +84,6 @@ int store_step (store_t *self, sqlite3_stmt *stmt, const char *op);
 
 //  Steps stmt to its end and resets it: returns 0, or -1 after logging.
 int store_done (store_t *self, sqlite3_stmt *stmt, const char *op);
-
-//  The next id of a table with an INTEGER PRIMARY KEY id, from select_max,
-//  "SELECT COALESCE (MAX (id), 0) + 1 FROM <table>", run in the caller's
-//  write transaction (whose lock orders the instances sharing the file).
-//  Read apart from the INSERT that uses it: an INSERT ... SELECT MAX (id)
-//  reads its own table, and SQLite 3.40 copies the row through a temporary
-//  b-tree for that, a sixth to a quarter of a participant's request (EXPLAIN
-//  shows the OpenEphemeral).  Returns the id, or -1 after logging.
-int64_t store_next_id (store_t *self, const char *select_max, const char *op);
 
 //  Binds text to a statement's parameter, or NULL when text is NULL or
 //  empty (optional ids and reasons are stored as NULL).  Can't fail.
@@ -178,43 +159,6 @@ int store_set_user_version (store_t *self, int version);
 //  be idempotent (CREATE ... IF NOT EXISTS), and sets user_version.
 //  Returns 0, or -1 after logging, also when the file's schema is newer.
 int store_schema (store_t *self, const char *sql, int version);
-
-//  The participant runtime's group-commit and idle hooks over a store: set
-//  them in ck_participant_config_t with batch_state = the store.  Begin is
-//  store_begin, commit store_commit, rollback store_rollback, idle
-//  store_checkpoint.
-int store_batch_begin (void *store);
-int store_batch_commit (void *store);
-void store_batch_rollback (void *store);
-void store_idle (void *store);
-
-//  The ledger's table, for a participant's schema sql.
-#define STORE_LEDGER_SCHEMA \
-    "CREATE TABLE IF NOT EXISTS processed_requests (" \
-    " saga_id TEXT NOT NULL," \
-    " type TEXT NOT NULL," \
-    " outcome TEXT NOT NULL CHECK (outcome IN ('ok', 'rejected'))," \
-    " reason_code TEXT," \
-    " reason_message TEXT," \
-    " reason_sku TEXT," \
-    " result_id TEXT," \
-    " recorded_at INTEGER NOT NULL," \
-    " PRIMARY KEY (saga_id, type)) WITHOUT ROWID;"
-
-//  Looks up the recorded answer to (saga_id, type); when found, sets
-//  reply's outcome, reason and result id.  Returns 1 found, 0 not, -1 error.
-int store_ledger_find (store_t *self, const char *saga_id, ck_type_t type, ck_reply_t *reply);
-
-//  Records reply (outcome ok or rejected) as the answer to (saga_id,
-//  type).  Returns 0, or -1 after logging (also when already recorded).
-int store_ledger_record (store_t *self, const char *saga_id, ck_type_t type, const ck_reply_t *reply);
-
-//  Answers request atomically under a savepoint: a repeat gets the
-//  recorded answer; a forward request whose compensation came first gets
-//  rejected "compensated"; otherwise fn runs, a rejection is stripped of
-//  any partial effect, and the answer is recorded with the effect.
-//  Returns 0, or -1 (fn failed or SQLite did) with nothing changed.
-int store_ledger_run (store_t *self, store_handler_fn *fn, void *state, const ck_request_t *request, ck_reply_t *reply);
 
 #ifdef __cplusplus
 }

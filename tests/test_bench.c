@@ -258,17 +258,18 @@ Test (bench, run_verify_and_planted_violations)
                            "--n", "350"), 0, "%s", s_ctx.output);
 
     s_plant (s_copy_data ("no-order", data, sizeof data), "order.db",
-             "DELETE FROM orders WHERE checkout_id = 'chk-3'");
+             "DELETE FROM order_details WHERE checkout_id = 'chk-3'");
     s_violations (data, "violation: chk-3 confirmed but order missing\n");
 
+    //  without its ReleaseInventory ledger entry (type 2) the reservation is held
     s_plant (s_copy_data ("held", data, sizeof data), "inventory.db",
-             "UPDATE reservations SET status = 'held', released_at = NULL WHERE saga_id ="
+             "DELETE FROM ledger WHERE type = 2 AND saga_id ="
              " (SELECT saga_id FROM c.sagas WHERE checkout_id = 'chk-20')");
     s_violations (data, "violation: chk-20 failed but reservation held\n",
                   "violation: stock of SKU-0140: initial 1000000 - held ");
 
     s_plant (s_copy_data ("authorized", data, sizeof data), "payment.db",
-             "UPDATE authorizations SET status = 'authorized', voided_at = NULL"
+             "UPDATE authorization_details SET voided_at = NULL"
              " WHERE checkout_id = 'chk-1'");
     s_violations (data, "violation: chk-1 failed but authorization authorized\n");
 

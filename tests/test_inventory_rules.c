@@ -20,14 +20,22 @@ Test (inventory_rules, needs_actors_inventory_main, .disabled = true) {}
 
 static char s_dir [64];
 static char s_path [128];
-static store_t *s_store;
+static participant_store_t *s_store;
 static inventory_rules_t *s_rules;
+
+//  The rules over the SQLite repository and ledger of store
+static inventory_rules_t *
+s_rules_over (participant_store_t *store)
+{
+    inventory_repo_t *repo = inventory_repo_sqlite_new (store);
+    return repo? inventory_rules_new (&repo, participant_store_ledger (store)): NULL;
+}
 
 static void
 s_teardown (void)
 {
     inventory_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     ph_rmrf (s_dir);
 }
 
@@ -47,9 +55,9 @@ s_write_file (const char *name, const char *text)
 static void
 s_open (void)
 {
-    s_store = store_new (s_path, NULL);
+    s_store = participant_store_new (s_path, NULL);
     cr_assert_not_null (s_store);
-    s_rules = inventory_rules_new (s_store);
+    s_rules = s_rules_over (s_store);
     cr_assert_not_null (s_rules);
 }
 
@@ -70,7 +78,7 @@ TestSuite (inventory_rules, .init = s_setup, .fini = s_teardown, .timeout = 60);
 static int64_t
 s_query_int (const char *sql)
 {
-    sqlite3_stmt *stmt = store_prepare (s_store, sql);
+    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
     cr_assert_not_null (stmt, "sql: %s", sql);
     cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
     int64_t value = sqlite3_column_int64 (stmt, 0);
@@ -107,9 +115,9 @@ s_handle (const ck_request_t *request, ck_reply_t *reply)
     memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
     reply->type = request->type;
     reply->attempt = request->attempt;
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     int rc = inventory_rules_handle (s_rules, request, reply);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     return rc;
 }
 
@@ -172,7 +180,7 @@ Test (inventory_rules, unknown_sku_is_rejected_and_remembered)
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), 0);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservation_lines"), 0);
     //  the sku appears later: a repeat still gets the first answer
-    cr_assert_eq (store_exec (s_store, "INSERT INTO stock VALUES ('SKU-NOPE', 5)"), 0);
+    cr_assert_eq (store_exec (participant_store_store (s_store), "INSERT INTO stock VALUES ('SKU-NOPE', 5)"), 0);
     request.attempt = 2;
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
@@ -349,10 +357,10 @@ Test (inventory_rules, one_batch_one_rejection_the_other_commits)
     s_request (&second, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, "SKU-B", 9, NULL);
     s_reply_for (&first, &first_reply);
     s_reply_for (&second, &second_reply);
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &first, &first_reply), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (s_available ("SKU-A"), 8);
@@ -361,23 +369,20 @@ Test (inventory_rules, one_batch_one_rejection_the_other_commits)
 
 Test (inventory_rules, one_batch_one_failure_the_other_commits)
 {
-    //  a trigger makes any line of SKU-B fail, after its stock was taken
-    cr_assert_eq (store_exec (s_store,
-        "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.reservation_lines"
-        " WHEN NEW.sku = 'SKU-B' BEGIN SELECT RAISE (ABORT, 'boom'); END;"), 0);
+    //  a line of 0 units fails before anything is written
     ck_request_t first, second, third;
     ck_reply_t replies [3];
     s_request (&first, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
-    s_request (&second, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, "SKU-B", 1, NULL);
+    s_request (&second, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, "SKU-B", 0, NULL);
     s_request (&third, "saga-3", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, NULL);
     s_reply_for (&first, &replies [0]);
     s_reply_for (&second, &replies [1]);
     s_reply_for (&third, &replies [2]);
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &first, &replies [0]), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &second, &replies [1]), -1);
     cr_expect_eq (inventory_rules_reserve (s_rules, &third, &replies [2]), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (replies [0].reservation_id, "res-1");
     cr_expect_eq (replies [1].outcome, CK_OUTCOME_NONE);
@@ -387,14 +392,90 @@ Test (inventory_rules, one_batch_one_failure_the_other_commits)
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (s_available ("SKU-B"), 5);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 2);
-    //  the failed one succeeds on a retry, once the fault is gone
-    cr_assert_eq (store_exec (s_store, "DROP TRIGGER boom"), 0);
-    second.attempt = 2;
-    cr_assert_eq (s_handle (&second, &replies [1]), 0);
-    cr_expect_eq (replies [1].outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (replies [1].reservation_id, "res-3");
+}
+
+Test (inventory_rules, a_failure_after_taking_fails_the_batch_and_a_retry_succeeds)
+{
+    //  a trigger makes saga-2's ledger entry fail, after its stock was taken:
+    //  the batch refuses to commit, and the runtime rolls it all back
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+        "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.ledger"
+        " WHEN NEW.saga_id = 'saga-2' BEGIN SELECT RAISE (ABORT, 'boom'); END;"), 0);
+    ck_request_t requests [3];
+    ck_reply_t replies [3];
+    s_request (&requests [0], "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
+    s_request (&requests [1], "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1,
+               "SKU-B", 1, NULL);
+    s_request (&requests [2], "saga-3", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, NULL);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    for (int i = 0; i < 3; i++) {
+        s_reply_for (&requests [i], &replies [i]);
+        cr_expect_eq (inventory_rules_reserve (s_rules, &requests [i], &replies [i]),
+                      i == 1? -1: 0);
+    }
+    cr_expect_eq (replies [1].outcome, CK_OUTCOME_NONE);
+    cr_expect_eq (participant_store_batch_commit (s_store), -1);
+    participant_store_batch_rollback (s_store);
+    cr_expect_eq (s_available ("SKU-A"), 10);
+    cr_expect_eq (s_available ("SKU-B"), 5);
+    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    //  the coordinator retries them all, once the fault is gone
+    cr_assert_eq (store_exec (participant_store_store (s_store), "DROP TRIGGER boom"), 0);
+    for (int i = 0; i < 3; i++) {
+        requests [i].attempt = 2;
+        cr_assert_eq (s_handle (&requests [i], &replies [i]), 0);
+        cr_expect_eq (replies [i].outcome, CK_OUTCOME_OK);
+    }
+    cr_expect_str_eq (replies [1].reservation_id, "res-2");
     cr_expect_eq (s_available ("SKU-A"), 6);
     cr_expect_eq (s_available ("SKU-B"), 4);
+}
+
+//  A reserve is its ledger lookup, one statement that takes every line
+//  and its ledger insert, whatever the number of lines; a release the
+//  same.  A refused cart adds a read per line up to the first short one,
+//  to say which.
+Test (inventory_rules, a_request_costs_three_statements_whatever_its_lines)
+{
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+        "INSERT INTO stock VALUES ('SKU-C', 100), ('SKU-D', 100), ('SKU-E', 100)"), 0);
+    store_t *store = participant_store_store (s_store);
+    ck_request_t request;
+    ck_reply_t reply;
+    store_stats_t before, after;
+    const char *sagas [] = { "saga-1", "saga-2" };
+    for (int n = 0; n < 2; n++) {
+        if (n == 0)
+            s_request (&request, sagas [n], CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, NULL);
+        else
+            s_request (&request, sagas [n], CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1,
+                       "SKU-B", 1, "SKU-C", 2, "SKU-D", 3, "SKU-E", 4, "SKU-C", 1, NULL);
+        s_reply_for (&request, &reply);
+        cr_assert_eq (participant_store_batch_begin (s_store), 0);
+        store_stats (store, &before);
+        cr_assert_eq (inventory_rules_reserve (s_rules, &request, &reply), 0);
+        store_stats (store, &after);
+        cr_assert_eq (participant_store_batch_commit (s_store), 0);
+        cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+        cr_expect_eq (after.statements - before.statements, 3, "reserve of %u lines",
+                      request.item_count);
+        s_request (&request, sagas [n], CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+        s_reply_for (&request, &reply);
+        cr_assert_eq (participant_store_batch_begin (s_store), 0);
+        store_stats (store, &before);
+        cr_assert_eq (inventory_rules_release (s_rules, &request, &reply), 0);
+        store_stats (store, &after);
+        cr_assert_eq (participant_store_batch_commit (s_store), 0);
+        cr_expect_eq (after.statements - before.statements, 3, "release");
+    }
+    cr_expect_eq (s_available ("SKU-C"), 100);
+    //  a repeat is one lookup
+    s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 2, "SKU-A", 1, NULL);
+    s_reply_for (&request, &reply);
+    store_stats (store, &before);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    store_stats (store, &after);
+    cr_expect_eq (after.statements - before.statements, 3, "BEGIN, lookup, COMMIT");
 }
 
 Test (inventory_rules, a_failed_commit_keeps_nothing)
@@ -403,16 +484,16 @@ Test (inventory_rules, a_failed_commit_keeps_nothing)
     ck_reply_t reply;
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
     s_reply_for (&request, &reply);
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (inventory_rules_reserve (s_rules, &request, &reply), 0);
-    store_batch_rollback (s_store);
+    participant_store_batch_rollback (s_store);
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (inventory_rules, stock_can_never_go_negative)
 {
-    cr_expect_eq (store_exec (s_store, "UPDATE stock SET available = -1 WHERE sku = 'SKU-A'"), -1);
+    cr_expect_eq (store_exec (participant_store_store (s_store), "UPDATE stock SET available = -1 WHERE sku = 'SKU-A'"), -1);
     cr_expect_eq (s_available ("SKU-A"), 10);
 }
 
@@ -432,7 +513,7 @@ Test (inventory_rules, stock_survives_a_restart_and_seed_is_skipped)
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
     inventory_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     s_open ();
     const char *seed = s_write_file ("other.csv", "SKU-A,99\nSKU-Z,1\n");
     cr_expect_eq (inventory_rules_seed (s_rules, seed), 1);
@@ -449,7 +530,7 @@ static int
 s_seed_fresh (const char *text)
 {
     inventory_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     unlink (s_path);
     char other [160];
     snprintf (other, sizeof other, "%s-wal", s_path);
@@ -512,7 +593,7 @@ Test (inventory_rules, the_w1_catalog_loads)
         snprintf (path, sizeof path, "%.*s/../scripts/seeds/w1-catalog.csv",
                   (int) (strrchr (__FILE__, '/') - __FILE__), __FILE__);
     inventory_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     unlink (s_path);
     s_open ();
     cr_assert_eq (inventory_rules_seed (s_rules, path), 0, "%s", inventory_rules_reason (s_rules));
@@ -542,14 +623,14 @@ static void
 s_child (int process, int out)
 {
     tally_t tally = { 0, 0, 0 };
-    store_t *store = store_new (s_path, NULL);
-    inventory_rules_t *rules = store? inventory_rules_new (store): NULL;
+    participant_store_t *store = participant_store_new (s_path, NULL);
+    inventory_rules_t *rules = store? s_rules_over (store): NULL;
     if (!rules)
         tally.other = PER_PROCESS;
     for (int i = 0; rules && i < PER_PROCESS; i += BATCH) {
         ck_request_t requests [BATCH];
         ck_reply_t replies [BATCH];
-        if (store_batch_begin (store)) {
+        if (participant_store_batch_begin (store)) {
             tally.other += BATCH;
             continue;
         }
@@ -561,8 +642,8 @@ s_child (int process, int out)
             s_reply_for (&requests [j], &replies [j]);
             failed |= inventory_rules_reserve (rules, &requests [j], &replies [j]);
         }
-        if (store_batch_commit (store) || failed) {
-            store_batch_rollback (store);
+        if (participant_store_batch_commit (store) || failed) {
+            participant_store_batch_rollback (store);
             tally.other += BATCH;
             continue;
         }
@@ -576,16 +657,16 @@ s_child (int process, int out)
                 tally.other++;
     }
     inventory_rules_destroy (&rules);
-    store_destroy (&store);
+    participant_store_destroy (&store);
     ssize_t written = write (out, &tally, sizeof tally);
     _exit (written == sizeof tally? 0: 1);
 }
 
 Test (inventory_rules, two_processes_never_oversell)
 {
-    cr_assert_eq (store_exec (s_store, "INSERT INTO stock VALUES ('SKU-SCARCE', 500)"), 0);
+    cr_assert_eq (store_exec (participant_store_store (s_store), "INSERT INTO stock VALUES ('SKU-SCARCE', 500)"), 0);
     inventory_rules_destroy (&s_rules);
-    store_destroy (&s_store);           //  no connection crosses the fork
+    participant_store_destroy (&s_store);           //  no connection crosses the fork
     int pipes [2][2];
     pid_t pids [2];
     for (int process = 0; process < 2; process++) {

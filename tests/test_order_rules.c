@@ -18,17 +18,25 @@ Test (order_rules, needs_actors_order_main, .disabled = true) {}
 
 static char s_dir [64];
 static char s_path [128];
-static store_t *s_store;
+static participant_store_t *s_store;
 static order_rules_t *s_rules;
+
+//  The rules over the SQLite repository and ledger of store
+static order_rules_t *
+s_rules_over (participant_store_t *store, const char *served)
+{
+    order_repo_t *repo = order_repo_sqlite_new (store);
+    return repo? order_rules_new (&repo, participant_store_ledger (store), served): NULL;
+}
 
 static void
 s_setup (void)
 {
     cr_assert_eq (ph_mkdtemp ("ck-test-order", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/order.db", s_dir);
-    s_store = store_new (s_path, NULL);
+    s_store = participant_store_new (s_path, NULL);
     cr_assert_not_null (s_store);
-    s_rules = order_rules_new (s_store, NULL);
+    s_rules = s_rules_over (s_store, NULL);
     cr_assert_not_null (s_rules);
 }
 
@@ -36,7 +44,7 @@ static void
 s_teardown (void)
 {
     order_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     ph_rmrf (s_dir);
 }
 
@@ -45,7 +53,7 @@ TestSuite (order_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);
 static int64_t
 s_query_int (const char *sql)
 {
-    sqlite3_stmt *stmt = store_prepare (s_store, sql);
+    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
     cr_assert_not_null (stmt, "sql: %s", sql);
     cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
     int64_t value = sqlite3_column_int64 (stmt, 0);
@@ -85,9 +93,9 @@ s_create (const char *saga_id, uint32_t attempt, const char *country)
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, saga_id, attempt, country);
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_assert_eq (order_rules_handle (s_rules, &request, &reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_assert_eq (reply.attempt, attempt);
     return reply;
 }
@@ -155,12 +163,12 @@ Test (order_rules, the_default_serves_every_iso_country_but_aq)
 
 Test (order_rules, served_lists)
 {
-    order_rules_t *rules = order_rules_new (s_store, "all");
+    order_rules_t *rules = s_rules_over (s_store, "all");
     cr_assert_not_null (rules);
     cr_expect (order_rules_serves (rules, "AQ"));
     order_rules_destroy (&rules);
 
-    rules = order_rules_new (s_store, "all-AQ-KP-FR");
+    rules = s_rules_over (s_store, "all-AQ-KP-FR");
     cr_assert_not_null (rules);
     cr_expect_not (order_rules_serves (rules, "AQ"));
     cr_expect_not (order_rules_serves (rules, "KP"));
@@ -168,7 +176,7 @@ Test (order_rules, served_lists)
     cr_expect (order_rules_serves (rules, "DE"));
     order_rules_destroy (&rules);
 
-    rules = order_rules_new (s_store, "FR,DE,XK");
+    rules = s_rules_over (s_store, "FR,DE,XK");
     cr_assert_not_null (rules);
     cr_expect (order_rules_serves (rules, "FR"));
     cr_expect (order_rules_serves (rules, "XK"), "an allow list may name any code");
@@ -185,7 +193,7 @@ Test (order_rules, bad_served_lists_are_refused)
     };
     for (int i = 0; bad [i]; i++) {
         cr_expect_not (order_rules_served_valid (bad [i]), "'%s'", bad [i]);
-        cr_expect_null (order_rules_new (s_store, bad [i]), "'%s'", bad [i]);
+        cr_expect_null (s_rules_over (s_store, bad [i]), "'%s'", bad [i]);
     }
     cr_expect_not (order_rules_served_valid (NULL));
     cr_expect (order_rules_served_valid ("all"));
@@ -200,13 +208,14 @@ Test (order_rules, one_batch_one_rejection_the_other_commits)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", 1, "AQ");
     s_request (&second, &second_reply, "saga-2", 1, "JP");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (order_rules_create (s_rules, &first, &first_reply), 0);
     cr_expect_eq (order_rules_create (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (second_reply.order_id, "ord-1");
+    //  the refusal's ledger entry took number 1: ids are unique, not dense
+    cr_expect_str_eq (second_reply.order_id, "ord-2");
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 1);
 }
 
@@ -216,29 +225,30 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", 1, "FR");
     s_request (&second, &second_reply, "saga-2", 1, "JP");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (order_rules_create (s_rules, &first, &first_reply), 0);
     cr_expect_eq (order_rules_create (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_str_eq (first_reply.order_id, "ord-1");
     cr_expect_str_eq (second_reply.order_id, "ord-2");
     //  a second instance on the same file continues the sequence
-    store_t *store = store_new (s_path, NULL);
+    participant_store_t *store = participant_store_new (s_path, NULL);
     cr_assert_not_null (store);
-    order_rules_t *rules = order_rules_new (store, NULL);
+    order_rules_t *rules = s_rules_over (store, NULL);
     cr_assert_not_null (rules);
     s_request (&first, &first_reply, "saga-3", 1, "DE");
-    cr_assert_eq (store_batch_begin (store), 0);
+    cr_assert_eq (participant_store_batch_begin (store), 0);
     cr_expect_eq (order_rules_create (rules, &first, &first_reply), 0);
-    cr_assert_eq (store_batch_commit (store), 0);
+    cr_assert_eq (participant_store_batch_commit (store), 0);
     cr_expect_str_eq (first_reply.order_id, "ord-3");
     order_rules_destroy (&rules);
-    store_destroy (&store);
+    participant_store_destroy (&store);
     //  the next id is the highest row's plus one, not a count
-    cr_assert_eq (store_exec (s_store,
-        "INSERT INTO orders (id, order_id, saga_id, cart_id, customer_id, amount,"
-        " currency, country, created_at)"
-        " VALUES (41, 'ord-41', 'saga-41', 'cart-7', 'cust-1', 1, 'USD', 'FR', 1)"), 0);
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+        "INSERT INTO ledger (id, saga_id, type, outcome, recorded_at)"
+        " VALUES (41, 'saga-41', 5, 1, 1);"
+        "INSERT INTO order_details (id, cart_id, customer_id, amount, currency,"
+        " country, lines) VALUES (41, 'cart-7', 'cust-1', 1, 'USD', 'FR', '[]')"), 0);
     ck_reply_t reply = s_create ("saga-4", 1, "US");
     cr_expect_str_eq (reply.order_id, "ord-42");
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders WHERE order_id = 'ord-' || id"), 5);
@@ -247,16 +257,18 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
 
 Test (order_rules, a_failure_leaves_no_half_order)
 {
-    //  the second line's insert fails after the order row was written
-    cr_assert_eq (store_exec (s_store,
-        "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.order_lines"
-        " WHEN NEW.line = 1 BEGIN SELECT RAISE (ABORT, 'boom'); END;"), 0);
+    //  the order's insert fails after its ledger entry was written: the
+    //  batch refuses to commit, and its rollback keeps nothing
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+        "CREATE TEMP TRIGGER boom BEFORE INSERT ON main.order_details"
+        " BEGIN SELECT RAISE (ABORT, 'boom'); END;"), 0);
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, "saga-1", 1, "FR");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (order_rules_create (s_rules, &request, &reply), -1);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), -1);
+    participant_store_batch_rollback (s_store);
     cr_expect_str_eq (reply.order_id, "");
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 0);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines"), 0);

@@ -20,17 +20,25 @@ Test (payment_rules, needs_actors_payment_main, .disabled = true) {}
 
 static char s_dir [64];
 static char s_path [128];
-static store_t *s_store;
+static participant_store_t *s_store;
 static payment_rules_t *s_rules;
+
+//  The rules over the SQLite repository and ledger of store
+static payment_rules_t *
+s_rules_over (participant_store_t *store, uint32_t latency_ms)
+{
+    payment_repo_t *repo = payment_repo_sqlite_new (store);
+    return repo? payment_rules_new (&repo, participant_store_ledger (store), latency_ms): NULL;
+}
 
 static void
 s_setup (void)
 {
     cr_assert_eq (ph_mkdtemp ("ck-test-payment", s_dir, sizeof s_dir), 0);
     snprintf (s_path, sizeof s_path, "%s/payment.db", s_dir);
-    s_store = store_new (s_path, NULL);
+    s_store = participant_store_new (s_path, NULL);
     cr_assert_not_null (s_store);
-    s_rules = payment_rules_new (s_store, LATENCY_MS);
+    s_rules = s_rules_over (s_store, LATENCY_MS);
     cr_assert_not_null (s_rules);
 }
 
@@ -38,7 +46,7 @@ static void
 s_teardown (void)
 {
     payment_rules_destroy (&s_rules);
-    store_destroy (&s_store);
+    participant_store_destroy (&s_store);
     ph_rmrf (s_dir);
 }
 
@@ -47,7 +55,7 @@ TestSuite (payment_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);
 static int64_t
 s_query_int (const char *sql)
 {
-    sqlite3_stmt *stmt = store_prepare (s_store, sql);
+    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
     cr_assert_not_null (stmt, "sql: %s", sql);
     cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
     int64_t value = sqlite3_column_int64 (stmt, 0);
@@ -80,9 +88,9 @@ s_request (ck_request_t *request, ck_reply_t *reply, const char *saga_id, ck_typ
 static int
 s_handle (const ck_request_t *request, ck_reply_t *reply)
 {
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     int rc = payment_rules_handle (s_rules, request, reply);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     return rc;
 }
 
@@ -208,10 +216,10 @@ Test (payment_rules, one_batch_two_requests)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
     s_request (&second, &second_reply, "saga-2", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_declined");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &first, &first_reply), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 1);
@@ -224,30 +232,30 @@ Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
     ck_reply_t first_reply, second_reply;
     s_request (&first, &first_reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
     s_request (&second, &second_reply, "saga-2", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &first, &first_reply), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &second, &second_reply), 0);
-    cr_assert_eq (store_batch_commit (s_store), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_str_eq (first_reply.authorization_id, "auth-1");
     cr_expect_str_eq (second_reply.authorization_id, "auth-2");
     //  a second instance on the same file continues the sequence
-    store_t *store = store_new (s_path, NULL);
+    participant_store_t *store = participant_store_new (s_path, NULL);
     cr_assert_not_null (store);
-    payment_rules_t *rules = payment_rules_new (store, 0);
+    payment_rules_t *rules = s_rules_over (store, 0);
     cr_assert_not_null (rules);
     s_request (&first, &first_reply, "saga-3", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
-    cr_assert_eq (store_batch_begin (store), 0);
+    cr_assert_eq (participant_store_batch_begin (store), 0);
     cr_expect_eq (payment_rules_authorize (rules, &first, &first_reply), 0);
-    cr_assert_eq (store_batch_commit (store), 0);
+    cr_assert_eq (participant_store_batch_commit (store), 0);
     cr_expect_str_eq (first_reply.authorization_id, "auth-3");
     payment_rules_destroy (&rules);
-    store_destroy (&store);
+    participant_store_destroy (&store);
     //  the next id is the highest row's plus one, not a count
-    cr_assert_eq (store_exec (s_store,
-        "INSERT INTO authorizations (id, authorization_id, saga_id, customer_id,"
-        " amount, currency, payment_method, status, created_at)"
-        " VALUES (41, 'auth-41', 'saga-41', 'cust-1', 1, 'EUR', 'pm_card_visa',"
-        " 'authorized', 1)"), 0);
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+        "INSERT INTO ledger (id, saga_id, type, outcome, recorded_at)"
+        " VALUES (41, 'saga-41', 3, 1, 1);"
+        "INSERT INTO authorization_details (id, customer_id, amount, currency,"
+        " payment_method) VALUES (41, 'cust-1', 1, 'EUR', 'pm_card_visa')"), 0);
     ck_reply_t reply = s_authorize ("saga-4", 1, "pm_card_visa");
     cr_expect_str_eq (reply.authorization_id, "auth-42");
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"
@@ -259,9 +267,9 @@ Test (payment_rules, a_rolled_back_batch_keeps_nothing)
     ck_request_t request;
     ck_reply_t reply;
     s_request (&request, &reply, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, "pm_card_visa");
-    cr_assert_eq (store_batch_begin (s_store), 0);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &request, &reply), 0);
-    store_batch_rollback (s_store);
+    participant_store_batch_rollback (s_store);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
     cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
 }
@@ -287,9 +295,10 @@ Test (payment_rules, other_types_are_refused)
 
 Test (payment_rules, a_newer_schema_is_refused)
 {
-    cr_assert_eq (store_set_user_version (s_store, 99), 0);
-    payment_rules_t *rules = payment_rules_new (s_store, 0);
-    cr_expect_null (rules);
+    cr_assert_eq (store_set_user_version (participant_store_store (s_store), 99), 0);
+    payment_rules_destroy (&s_rules);
+    participant_store_destroy (&s_store);
+    cr_expect_null (participant_store_new (s_path, NULL));
 }
 
 #endif

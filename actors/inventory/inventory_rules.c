@@ -8,40 +8,24 @@
 #include <string.h>
 #include <czmq.h>
 #include "codec.h"
+#include "inventory_lines.h"
 #include "inventory_rules.h"
 
-#define SCHEMA_VERSION 1
-#define SCHEMA \
-    "CREATE TABLE IF NOT EXISTS stock (" \
-    " sku TEXT PRIMARY KEY NOT NULL," \
-    " available INTEGER NOT NULL CHECK (available >= 0)) WITHOUT ROWID;" \
-    "CREATE TABLE IF NOT EXISTS reservations (" \
-    " id INTEGER PRIMARY KEY," \
-    " reservation_id TEXT NOT NULL UNIQUE," \
-    " saga_id TEXT NOT NULL UNIQUE," \
-    " status TEXT NOT NULL CHECK (status IN ('held', 'released'))," \
-    " created_at INTEGER NOT NULL," \
-    " released_at INTEGER);" \
-    "CREATE TABLE IF NOT EXISTS reservation_lines (" \
-    " reservation_id TEXT NOT NULL," \
-    " line INTEGER NOT NULL," \
-    " sku TEXT NOT NULL," \
-    " qty INTEGER NOT NULL CHECK (qty > 0)," \
-    " PRIMARY KEY (reservation_id, line)) WITHOUT ROWID;"
-
 struct _inventory_rules_t {
-    store_t *store;                     //  borrowed
+    inventory_repo_t *repo;             //  owned
+    ledger_t *ledger;                   //  borrowed
     char reason [512];                  //  why the last seed failed
 };
 
 inventory_rules_t *
-inventory_rules_new (store_t *store)
+inventory_rules_new (inventory_repo_t **repo_p, ledger_t *ledger)
 {
-    assert (store);
-    if (store_schema (store, STORE_LEDGER_SCHEMA SCHEMA, SCHEMA_VERSION))
-        return NULL;
+    assert (repo_p && *repo_p);
+    assert (ledger);
     inventory_rules_t *self = (inventory_rules_t *) zmalloc (sizeof (inventory_rules_t));
-    self->store = store;
+    self->repo = *repo_p;
+    *repo_p = NULL;
+    self->ledger = ledger;
     return self;
 }
 
@@ -49,8 +33,10 @@ void
 inventory_rules_destroy (inventory_rules_t **self_p)
 {
     assert (self_p);
-    if (*self_p) {
-        free (*self_p);
+    inventory_rules_t *self = *self_p;
+    if (self) {
+        self->repo->destroy (&self->repo);
+        free (self);
         *self_p = NULL;
     }
 }
@@ -62,27 +48,14 @@ inventory_rules_reason (inventory_rules_t *self)
     return self->reason;
 }
 
-store_t *
-inventory_rules_store (inventory_rules_t *self)
-{
-    assert (self);
-    return self->store;
-}
-
 int64_t
 inventory_rules_available (inventory_rules_t *self, const char *sku)
 {
     assert (self);
     assert (sku);
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "SELECT available FROM stock WHERE sku = ?");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, sku, -1, SQLITE_STATIC);
     int64_t available = -1;
-    if (store_step (self->store, stmt, "available") == SQLITE_ROW)
-        available = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
+    if (self->repo->available (self->repo, sku, &available) != 1)
+        return -1;
     return available;
 }
 
@@ -135,35 +108,35 @@ s_parse_line (char *line, char **sku, int64_t *available, const char **why)
     return 1;
 }
 
-//  Inserts one seed line; -1 with why when the sku is already there.
-static int
-s_seed_line (inventory_rules_t *self, const char *sku, int64_t available,
-             const char **why)
+static void
+s_row_destroy (void **item_p)
 {
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO stock (sku, available) VALUES (?, ?) ON CONFLICT DO NOTHING");
-    if (!stmt) {
-        *why = "cannot insert";
-        return -1;
-    }
-    sqlite3_bind_text (stmt, 1, sku, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, available);
-    if (store_done (self->store, stmt, "seed")) {
-        *why = "cannot insert";
-        return -1;
-    }
-    if (sqlite3_changes (store_db (self->store)) == 0) {
+    free (*item_p);
+    *item_p = NULL;
+}
+
+//  Adds one parsed line to rows; -1 with why when its SKU came before
+static int
+s_seed_add (zhashx_t *seen, zlistx_t *rows, const char *sku, int64_t available,
+            const char **why)
+{
+    if (zhashx_insert (seen, sku, (void *) 1) != 0) {
         *why = "duplicate sku";
         return -1;
     }
+    inventory_stock_t *row = (inventory_stock_t *) zmalloc (sizeof (inventory_stock_t));
+    snprintf (row->sku, sizeof row->sku, "%s", sku);
+    row->available = available;
+    zlistx_add_end (rows, row);
     return 0;
 }
 
-//  Reads every line of file into the (empty) stock table; -1 on the first
-//  bad one, with self->reason set.
+//  Reads every line of file into rows; -1 on the first bad one, with
+//  self->reason set.
 static int
-s_seed_file (inventory_rules_t *self, FILE *file, const char *path)
+s_seed_read (inventory_rules_t *self, FILE *file, const char *path, zlistx_t *rows)
 {
+    zhashx_t *seen = zhashx_new ();
     char *line = NULL;
     size_t size = 0;
     size_t number = 0;
@@ -175,7 +148,7 @@ s_seed_file (inventory_rules_t *self, FILE *file, const char *path)
         const char *why = NULL;
         int parsed = s_parse_line (line, &sku, &available, &why);
         if (parsed == 1)
-            parsed = s_seed_line (self, sku, available, &why);
+            parsed = s_seed_add (seen, rows, sku, available, &why);
         if (parsed == -1) {
             snprintf (self->reason, sizeof self->reason, "%s:%zu: %s", path, number, why);
             rc = -1;
@@ -186,20 +159,24 @@ s_seed_file (inventory_rules_t *self, FILE *file, const char *path)
         rc = -1;
     }
     free (line);
+    zhashx_destroy (&seen);
     return rc;
 }
 
-//  Whether stock has any row: 1 yes, 0 no, -1 error.
+//  Hands the rows to the repository as one array
 static int
-s_stock_empty (inventory_rules_t *self)
+s_seed_load (inventory_rules_t *self, zlistx_t *rows)
 {
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "SELECT NOT EXISTS (SELECT 1 FROM stock)");
-    if (!stmt || store_step (self->store, stmt, "seed") != SQLITE_ROW)
-        return -1;
-    int empty = sqlite3_column_int (stmt, 0);
-    sqlite3_reset (stmt);
-    return empty;
+    size_t count = zlistx_size (rows);
+    inventory_stock_t *array = (inventory_stock_t *) zmalloc (
+        (count? count: 1) * sizeof (inventory_stock_t));
+    size_t index = 0;
+    for (inventory_stock_t *row = (inventory_stock_t *) zlistx_first (rows); row;
+         row = (inventory_stock_t *) zlistx_next (rows))
+        array [index++] = *row;
+    int rc = self->repo->seed (self->repo, array, count);
+    free (array);
+    return rc;
 }
 
 int
@@ -214,22 +191,18 @@ inventory_rules_seed (inventory_rules_t *self, const char *path)
         zsys_error ("inventory: op=seed error=%s", self->reason);
         return -1;
     }
-    //  The emptiness check and the load share one transaction, so of two
-    //  instances starting at once exactly one seeds
-    int rc = store_begin (self->store);
-    int empty = rc == 0? s_stock_empty (self): -1;
-    if (empty == 1)
-        rc = s_seed_file (self, file, path);
-    if (empty == 1 && rc == 0)
-        rc = store_commit (self->store);
-    if (empty != 1 || rc != 0)
-        store_rollback (self->store);
+    zlistx_t *rows = zlistx_new ();
+    zlistx_set_destructor (rows, s_row_destroy);
+    int rc = s_seed_read (self, file, path, rows);
     fclose (file);
-    if (empty == 0) {
+    if (rc == 0)
+        rc = s_seed_load (self, rows);
+    zlistx_destroy (&rows);
+    if (rc == 1) {
         zsys_notice ("inventory: op=seed file=%s skipped=stock not empty", path);
         return 1;
     }
-    if (empty == -1 || rc != 0) {
+    if (rc != 0) {
         if (self->reason [0] == 0)
             snprintf (self->reason, sizeof self->reason, "%s: database error", path);
         zsys_error ("inventory: op=seed error=%s", self->reason);
@@ -241,179 +214,99 @@ inventory_rules_seed (inventory_rules_t *self, const char *path)
 //  -------------------------------------------------------------------------
 //  Reserve and release
 
-//  Inserts the saga's reservation row and sets its reservation_id,
-//  "res-<n>": a sequence keeps ids unique among instances (the write lock
-//  orders them) and short, whatever the saga id's length.
+//  Sets the rejection of a cart the repository refused: the first line,
+//  in cart order, that can't be taken once the lines before it are (a SKU
+//  on several lines adds up).  Runs only for a refused cart, which the
+//  repository left untouched.  Returns 0, or -1 (none found: the refusal
+//  was not about stock).
 static int
-s_insert_reservation (inventory_rules_t *self, const char *saga_id, ck_reply_t *reply)
+s_reject (inventory_rules_t *self, const ck_request_t *request, ledger_entry_t *answer)
 {
-    int64_t id = store_next_id (self->store,
-        "SELECT COALESCE (MAX (id), 0) + 1 FROM reservations", "reserve");
-    if (id < 0)
-        return -1;
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO reservations (id, reservation_id, saga_id, status, created_at)"
-        " VALUES (?1, 'res-' || ?1, ?2, 'held', ?3)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 3, zclock_time ());
-    if (store_done (self->store, stmt, "reserve"))
-        return -1;
-    snprintf (reply->reservation_id, sizeof reply->reservation_id, "res-%" PRId64, id);
-    return 0;
-}
-
-//  Takes qty units of sku if that many are available; returns 1 taken,
-//  0 not (unknown or short), -1 error.  The WHERE clause, not a prior
-//  read, decides, so concurrent writers can never oversell.
-static int
-s_take (inventory_rules_t *self, const ck_item_t *item)
-{
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "UPDATE stock SET available = available - ?1"
-        " WHERE sku = ?2 AND available >= ?1");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, item->qty);
-    sqlite3_bind_text (stmt, 2, item->sku, -1, SQLITE_STATIC);
-    if (store_done (self->store, stmt, "reserve"))
-        return -1;
-    return sqlite3_changes (store_db (self->store)) == 1;
-}
-
-static int
-s_insert_line (inventory_rules_t *self, const char *reservation_id, uint32_t line,
-               const ck_item_t *item)
-{
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO reservation_lines (reservation_id, line, sku, qty)"
-        " VALUES (?, ?, ?, ?)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, reservation_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 2, (int) line);
-    sqlite3_bind_text (stmt, 3, item->sku, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 4, item->qty);
-    return store_done (self->store, stmt, "reserve");
-}
-
-//  Sets the rejection for a line that could not be taken.
-static void
-s_reject_line (inventory_rules_t *self, const ck_item_t *item, ck_reply_t *reply)
-{
-    int64_t available = inventory_rules_available (self, item->sku);
-    reply->outcome = CK_OUTCOME_REJECTED;
-    reply->reservation_id [0] = 0;
-    snprintf (reply->reason.sku, sizeof reply->reason.sku, "%s", item->sku);
-    if (available < 0) {
-        snprintf (reply->reason.code, sizeof reply->reason.code, "unknown_sku");
-        snprintf (reply->reason.message, sizeof reply->reason.message,
-                  "%s is not in the catalog", item->sku);
+    ck_reason_t *reason = &answer->reason;
+    for (uint32_t line = 0; line < request->item_count; line++) {
+        const ck_item_t *item = &request->items [line];
+        int64_t left = 0;
+        int stocked = self->repo->available (self->repo, item->sku, &left);
+        if (stocked == -1)
+            return -1;
+        for (uint32_t before = 0; before < line; before++)
+            if (strcmp (request->items [before].sku, item->sku) == 0)
+                left -= request->items [before].qty;
+        if (stocked == 0) {
+            snprintf (reason->code, sizeof reason->code, "unknown_sku");
+            snprintf (reason->message, sizeof reason->message,
+                      "%s is not in the catalog", item->sku);
+        }
+        else
+        if (left < item->qty) {
+            snprintf (reason->code, sizeof reason->code, "out_of_stock");
+            snprintf (reason->message, sizeof reason->message,
+                      "%s: %" PRIu32 " wanted, %" PRId64 " left", item->sku,
+                      item->qty, left);
+        }
+        else
+            continue;
+        snprintf (reason->sku, sizeof reason->sku, "%s", item->sku);
+        answer->outcome = CK_OUTCOME_REJECTED;
+        return 0;
     }
-    else {
-        snprintf (reply->reason.code, sizeof reply->reason.code, "out_of_stock");
-        snprintf (reply->reason.message, sizeof reply->reason.message,
-                  "%s: %" PRIu32 " wanted, %" PRId64 " left", item->sku,
-                  item->qty, available);
-    }
+    zsys_error ("inventory: saga=%s error=cart refused but every line is in stock",
+                request->saga_id);
+    return -1;
 }
 
-//  Takes every line in order inside the ledger's savepoint; the first line
-//  that can't be taken rejects the cart, and the ledger then rolls back
-//  the lines taken before it.  A SKU on several lines is simply taken
-//  several times, each take seeing the ones before.
+//  Takes every line or none, and keeps the lines in the answer for the
+//  release
 static int
-s_reserve (void *state, const ck_request_t *request, ck_reply_t *reply)
+s_reserve (void *state, const ck_request_t *request, const ledger_entry_t *forward,
+           ledger_entry_t *answer)
 {
+    (void) forward;
     inventory_rules_t *self = (inventory_rules_t *) state;
-    if (request->item_count < 1 || request->item_count > CK_MAX_ITEMS) {
-        zsys_warning ("inventory: saga=%s error=%" PRIu32 " items",
+    bool valid = request->item_count >= 1 && request->item_count <= CK_MAX_ITEMS;
+    for (uint32_t line = 0; valid && line < request->item_count; line++)
+        valid = request->items [line].qty > 0;
+    if (!valid) {
+        zsys_warning ("inventory: saga=%s error=%" PRIu32 " items, or a line of 0",
                       request->saga_id, request->item_count);
         return -1;
     }
-    if (s_insert_reservation (self, request->saga_id, reply))
+    if (inventory_lines_encode (request->items, request->item_count, answer->detail,
+                                sizeof answer->detail))
         return -1;
-    for (uint32_t line = 0; line < request->item_count; line++) {
-        const ck_item_t *item = &request->items [line];
-        int taken = s_take (self, item);
-        if (taken == -1)
-            return -1;
-        if (taken == 0) {
-            s_reject_line (self, item, reply);
-            return 0;
-        }
-        if (s_insert_line (self, reply->reservation_id, line, item))
-            return -1;
-    }
-    reply->outcome = CK_OUTCOME_OK;
+    int taken = self->repo->take (self->repo, request->items, request->item_count);
+    if (taken == 0)
+        return s_reject (self, request, answer);
+    if (taken == -1)
+        return -1;
+    answer->outcome = CK_OUTCOME_OK;
     return 0;
 }
 
-//  Gives back qty units of sku, by primary key: one line's seek.
+//  Gives back exactly the lines the reservation took, if there is one.
+//  No reservation (never made, or rejected) is fine: the ledger's record
+//  of this release is the tombstone that refuses a late reserve.  The
+//  ledger runs this once per saga, so stock comes back once.
 static int
-s_give_back (inventory_rules_t *self, const char *sku, int64_t qty)
-{
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "UPDATE stock SET available = available + ?1 WHERE sku = ?2");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, qty);
-    sqlite3_bind_text (stmt, 2, sku, -1, SQLITE_STATIC);
-    return store_done (self->store, stmt, "release");
-}
-
-//  Gives back each line of the saga's held reservation, if any.  Line by
-//  line, so a SKU on several lines comes back once per line, and each
-//  costs a seek: one set-based UPDATE cost 4x a whole reserve.
-static int
-s_give_back_lines (inventory_rules_t *self, const char *saga_id)
-{
-    sqlite3_stmt *lines = store_prepare (self->store,
-        "SELECT l.sku, l.qty FROM reservations r"
-        " JOIN reservation_lines l ON l.reservation_id = r.reservation_id"
-        " WHERE r.saga_id = ?1 AND r.status = 'held'");
-    if (!lines)
-        return -1;
-    sqlite3_bind_text (lines, 1, saga_id, -1, SQLITE_STATIC);
-    int rc;
-    while ((rc = store_step (self->store, lines, "release")) == SQLITE_ROW) {
-        const char *sku = (const char *) sqlite3_column_text (lines, 0);
-        if (!sku || s_give_back (self, sku, sqlite3_column_int64 (lines, 1))) {
-            sqlite3_reset (lines);
-            return -1;
-        }
-    }
-    if (rc == -1)
-        return -1;
-    sqlite3_reset (lines);
-    return 0;
-}
-
-//  Returns a held reservation's lines to stock and marks it released.  No
-//  reservation (never made, or rejected) is fine: the ledger's record of
-//  this release is the tombstone that refuses a late reserve.
-static int
-s_release (void *state, const ck_request_t *request, ck_reply_t *reply)
+s_release (void *state, const ck_request_t *request, const ledger_entry_t *forward,
+           ledger_entry_t *answer)
 {
     inventory_rules_t *self = (inventory_rules_t *) state;
-    //  First give back the held lines, then mark them released: the first
-    //  step finds them by the status the second one changes
-    if (s_give_back_lines (self, request->saga_id))
+    answer->outcome = CK_OUTCOME_OK;
+    if (!forward)
+        return 0;
+    ck_item_t items [CK_MAX_ITEMS];
+    uint32_t count;
+    if (inventory_lines_decode (forward->detail, items, &count) || count == 0) {
+        zsys_error ("inventory: saga=%s error=reservation res-%" PRId64 " has no readable"
+                    " lines", request->saga_id, forward->id);
         return -1;
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "UPDATE reservations SET status = 'released', released_at = ?2"
-        " WHERE saga_id = ?1 AND status = 'held'");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, zclock_time ());
-    if (store_done (self->store, stmt, "release"))
-        return -1;
-    reply->outcome = CK_OUTCOME_OK;
-    return 0;
+    }
+    return self->repo->give_back (self->repo, items, count);
 }
+
+static const ledger_handler_t s_reserve_handler = { s_reserve, NULL };
+static const ledger_handler_t s_release_handler = { s_release, NULL };
 
 int
 inventory_rules_reserve (void *state, const ck_request_t *request, ck_reply_t *reply)
@@ -421,7 +314,7 @@ inventory_rules_reserve (void *state, const ck_request_t *request, ck_reply_t *r
     assert (state);
     assert (request->type == CK_TYPE_RESERVE_INVENTORY);
     inventory_rules_t *self = (inventory_rules_t *) state;
-    return store_ledger_run (self->store, s_reserve, self, request, reply);
+    return ledger_run (self->ledger, &s_reserve_handler, self, request, reply);
 }
 
 int
@@ -430,7 +323,7 @@ inventory_rules_release (void *state, const ck_request_t *request, ck_reply_t *r
     assert (state);
     assert (request->type == CK_TYPE_RELEASE_INVENTORY);
     inventory_rules_t *self = (inventory_rules_t *) state;
-    return store_ledger_run (self->store, s_release, self, request, reply);
+    return ledger_run (self->ledger, &s_release_handler, self, request, reply);
 }
 
 int

@@ -1,19 +1,20 @@
 /*  inventory_rules.h - the inventory participant's business rules
     Reserves a cart's lines from stock all or nothing, and releases them.
 
-    Rules run over a store (store.h) and know nothing of sockets: the
-    participant runtime calls the handlers below inside one SQLite
-    transaction per batch (group commit).  Each handler makes its own
-    request atomic under a savepoint and records its answer in the store's
-    ledger, so a repeat is answered from there.
+    Rules decide (validation, all or nothing, reasons) and know nothing
+    of sockets or SQL: the stock is a repository (inventory_repo.h), and
+    each request is answered once through the ledger (ledger.h), which
+    keeps a reservation's lines for its release.  The participant runtime
+    calls the handlers below inside one transaction per batch.
 
-    The tables (stock, reservations, reservation_lines) and the id scheme
-    ("res-<n>") are documented in docs/participant-stores.md.
+    The tables and views, and the id scheme ("res-<n>", the ledger entry's
+    number), are documented in docs/participant-stores.md.
 */
 #ifndef CK_INVENTORY_RULES_H_INCLUDED
 #define CK_INVENTORY_RULES_H_INCLUDED
 
-#include "store.h"
+#include "inventory_repo.h"
+#include "ledger.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -21,16 +22,15 @@ extern "C" {
 
 typedef struct _inventory_rules_t inventory_rules_t;
 
-//  Creates the rules over store (borrowed: it must outlive the rules),
-//  creating the schema if needed.  Returns NULL after logging on failure.
-inventory_rules_t *inventory_rules_new (store_t *store);
+//  Creates the rules over a repository (taken: *repo_p is nulled) and a
+//  ledger (borrowed: it must outlive the rules).  Can't fail.
+inventory_rules_t *inventory_rules_new (inventory_repo_t **repo_p, ledger_t *ledger);
 
 //  Destroys the rules; safe on NULL, nulls the pointer.
 void inventory_rules_destroy (inventory_rules_t **self_p);
 
 //  Loads "sku,available" lines from a CSV file ('#' starts a comment, no
-//  header) into the stock table, only if that table is empty, in one
-//  transaction.  Returns 0 loaded, 1 skipped (stock not empty), -1 on a
+//  header) into the stock, only if there is none yet, atomically.  Returns 0 loaded, 1 skipped (stock not empty), -1 on a
 //  bad file (nothing loaded; inventory_rules_reason says file:line why).
 int inventory_rules_seed (inventory_rules_t *self, const char *path);
 
@@ -39,9 +39,6 @@ const char *inventory_rules_reason (inventory_rules_t *self);
 
 //  Units of sku available now, or -1 if sku is not stocked (or on error).
 int64_t inventory_rules_available (inventory_rules_t *self, const char *sku);
-
-//  The store the rules run over (borrowed), e.g. for idle checkpoints.
-store_t *inventory_rules_store (inventory_rules_t *self);
 
 //  Handler for any inventory request type (state = inventory_rules_t);
 //  returns -1 for a type inventory does not serve.

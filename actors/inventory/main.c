@@ -11,11 +11,12 @@ static const ck_option_t s_options [] = {
 };
 
 static int
-s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
+s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_t *runtime)
 {
-    inventory_rules_t *rules = inventory_rules_new (store);
-    if (!rules)
+    inventory_repo_t *repo = inventory_repo_sqlite_new (store);
+    if (!repo)
         return -1;
+    inventory_rules_t *rules = inventory_rules_new (&repo, participant_store_ledger (store));
     const char *seed = ck_config_str (config, "seed");
     if (seed && inventory_rules_seed (rules, seed) < 0) {
         ck_config_usage_error (config, "--seed %s", inventory_rules_reason (rules));

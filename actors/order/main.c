@@ -11,14 +11,17 @@ static const ck_option_t s_options [] = {
 };
 
 static int
-s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
+s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_t *runtime)
 {
     const char *served = ck_config_str (config, "served");
     if (!order_rules_served_valid (served)) {
         ck_config_usage_error (config, "--served: '%s' is not all, all-XX-YY or XX,YY", served);
         return 2;
     }
-    order_rules_t *rules = order_rules_new (store, served);
+    order_repo_t *repo = order_repo_sqlite_new (store);
+    if (!repo)
+        return -1;
+    order_rules_t *rules = order_rules_new (&repo, participant_store_ledger (store), served);
     if (!rules)
         return -1;
     runtime->handlers [CK_TYPE_CREATE_ORDER] = order_rules_create;

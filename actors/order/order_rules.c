@@ -7,29 +7,6 @@
 #include <czmq.h>
 #include "order_rules.h"
 
-#define SCHEMA_VERSION 1
-#define SCHEMA \
-    "CREATE TABLE IF NOT EXISTS orders (" \
-    " id INTEGER PRIMARY KEY," \
-    " order_id TEXT NOT NULL UNIQUE," \
-    " saga_id TEXT NOT NULL UNIQUE," \
-    " checkout_id TEXT," \
-    " cart_id TEXT NOT NULL," \
-    " customer_id TEXT NOT NULL," \
-    " amount INTEGER NOT NULL CHECK (amount >= 0)," \
-    " currency TEXT NOT NULL," \
-    " country TEXT NOT NULL," \
-    " reservation_id TEXT," \
-    " authorization_id TEXT," \
-    " created_at INTEGER NOT NULL);" \
-    "CREATE TABLE IF NOT EXISTS order_lines (" \
-    " order_id TEXT NOT NULL," \
-    " line INTEGER NOT NULL," \
-    " sku TEXT NOT NULL," \
-    " qty INTEGER NOT NULL CHECK (qty > 0)," \
-    " unit_price INTEGER NOT NULL CHECK (unit_price >= 0)," \
-    " PRIMARY KEY (order_id, line)) WITHOUT ROWID;"
-
 //  The assigned ISO 3166-1 alpha-2 codes (249), which "all" stands for
 static const char s_iso_countries [] =
     "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI "
@@ -47,7 +24,8 @@ static const char s_iso_countries [] =
 #define COUNTRY_SLOTS (26 * 26)
 
 struct _order_rules_t {
-    store_t *store;                     //  borrowed
+    order_repo_t *repo;                 //  owned
+    ledger_t *ledger;                   //  borrowed
     bool served [COUNTRY_SLOTS];        //  by s_slot of the code
 };
 
@@ -96,20 +74,20 @@ order_rules_served_valid (const char *served)
 }
 
 order_rules_t *
-order_rules_new (store_t *store, const char *served)
+order_rules_new (order_repo_t **repo_p, ledger_t *ledger, const char *served)
 {
-    assert (store);
+    assert (repo_p && *repo_p);
+    assert (ledger);
     if (!served)
         served = ORDER_RULES_SERVED_DEFAULT;
     order_rules_t *self = (order_rules_t *) zmalloc (sizeof (order_rules_t));
-    self->store = store;
+    self->repo = *repo_p;
+    *repo_p = NULL;
+    self->ledger = ledger;
     if (s_parse_served (served, self->served)) {
         zsys_error ("order: served=%s error=expected all, all-XX-YY or XX,YY", served);
         order_rules_destroy (&self);
-        return NULL;
     }
-    if (store_schema (store, STORE_LEDGER_SCHEMA SCHEMA, SCHEMA_VERSION))
-        order_rules_destroy (&self);
     return self;
 }
 
@@ -117,8 +95,10 @@ void
 order_rules_destroy (order_rules_t **self_p)
 {
     assert (self_p);
-    if (*self_p) {
-        free (*self_p);
+    order_rules_t *self = *self_p;
+    if (self) {
+        self->repo->destroy (&self->repo);
+        free (self);
         *self_p = NULL;
     }
 }
@@ -132,76 +112,19 @@ order_rules_serves (order_rules_t *self, const char *country)
     return slot != -1 && country [2] == 0 && self->served [slot];
 }
 
-store_t *
-order_rules_store (order_rules_t *self)
-{
-    assert (self);
-    return self->store;
-}
-
-//  Inserts the order row as "ord-<n>": a sequence keeps ids unique among
-//  instances (the write lock orders them) and short.
+//  Refuses a destination that is not served; an ok order is kept once it
+//  has its number
 static int
-s_insert_order (order_rules_t *self, const ck_request_t *request, ck_reply_t *reply)
+s_create (void *state, const ck_request_t *request, const ledger_entry_t *forward,
+          ledger_entry_t *answer)
 {
-    int64_t id = store_next_id (self->store,
-        "SELECT COALESCE (MAX (id), 0) + 1 FROM orders", "create");
-    if (id < 0)
-        return -1;
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO orders (id, order_id, saga_id, checkout_id, cart_id,"
-        " customer_id, amount, currency, country, reservation_id,"
-        " authorization_id, created_at)"
-        " VALUES (?1, 'ord-' || ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, request->checkout_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, request->cart_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 5, request->customer_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 6, (int64_t) request->amount);
-    sqlite3_bind_text (stmt, 7, request->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 8, request->ship_to.country, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 9, request->reservation_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 10, request->authorization_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 11, zclock_time ());
-    if (store_done (self->store, stmt, "create"))
-        return -1;
-    snprintf (reply->order_id, sizeof reply->order_id, "ord-%" PRId64, id);
-    return 0;
-}
-
-static int
-s_insert_lines (order_rules_t *self, const ck_request_t *request, const char *order_id)
-{
-    for (uint32_t line = 0; line < request->item_count; line++) {
-        const ck_item_t *item = &request->items [line];
-        sqlite3_stmt *stmt = store_prepare (self->store,
-            "INSERT INTO order_lines (order_id, line, sku, qty, unit_price)"
-            " VALUES (?, ?, ?, ?, ?)");
-        if (!stmt)
-            return -1;
-        sqlite3_bind_text (stmt, 1, order_id, -1, SQLITE_STATIC);
-        sqlite3_bind_int (stmt, 2, (int) line);
-        sqlite3_bind_text (stmt, 3, item->sku, -1, SQLITE_STATIC);
-        sqlite3_bind_int64 (stmt, 4, item->qty);
-        sqlite3_bind_int64 (stmt, 5, (int64_t) item->unit_price);
-        if (store_done (self->store, stmt, "create"))
-            return -1;
-    }
-    return 0;
-}
-
-static int
-s_create (void *state, const ck_request_t *request, ck_reply_t *reply)
-{
+    (void) forward;
     order_rules_t *self = (order_rules_t *) state;
     if (!order_rules_serves (self, request->ship_to.country)) {
-        reply->outcome = CK_OUTCOME_REJECTED;
-        snprintf (reply->reason.code, sizeof reply->reason.code,
+        answer->outcome = CK_OUTCOME_REJECTED;
+        snprintf (answer->reason.code, sizeof answer->reason.code,
                   "destination_unserviceable");
-        snprintf (reply->reason.message, sizeof reply->reason.message,
+        snprintf (answer->reason.message, sizeof answer->reason.message,
                   "we do not ship to %s", request->ship_to.country);
         return 0;
     }
@@ -209,12 +132,18 @@ s_create (void *state, const ck_request_t *request, ck_reply_t *reply)
         zsys_warning ("order: saga=%s error=bad items or amount", request->saga_id);
         return -1;
     }
-    if (s_insert_order (self, request, reply)
-    ||  s_insert_lines (self, request, reply->order_id))
-        return -1;
-    reply->outcome = CK_OUTCOME_OK;
+    answer->outcome = CK_OUTCOME_OK;
     return 0;
 }
+
+static int
+s_keep (void *state, const ck_request_t *request, const ledger_entry_t *answer)
+{
+    order_rules_t *self = (order_rules_t *) state;
+    return self->repo->create (self->repo, answer->id, request);
+}
+
+static const ledger_handler_t s_create_handler = { s_create, s_keep };
 
 int
 order_rules_create (void *state, const ck_request_t *request, ck_reply_t *reply)
@@ -222,7 +151,7 @@ order_rules_create (void *state, const ck_request_t *request, ck_reply_t *reply)
     assert (state);
     assert (request->type == CK_TYPE_CREATE_ORDER);
     order_rules_t *self = (order_rules_t *) state;
-    return store_ledger_run (self->store, s_create, self, request, reply);
+    return ledger_run (self->ledger, &s_create_handler, self, request, reply);
 }
 
 int

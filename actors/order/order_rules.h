@@ -12,13 +12,16 @@
     The default, "all-AQ", serves every ISO country but Antarctica.  A code
     that is not an assigned ISO 3166-1 code is never served under "all".
 
-    The tables (orders, order_lines) and the id scheme ("ord-<n>") are
-    documented in docs/participant-stores.md.
+    Orders are kept by a repository (order_repo.h); every request is
+    answered once through the ledger (ledger.h).  The table, views and id
+    scheme ("ord-<n>", the ledger entry's number) are documented in
+    docs/participant-stores.md.
 */
 #ifndef CK_ORDER_RULES_H_INCLUDED
 #define CK_ORDER_RULES_H_INCLUDED
 
-#include "store.h"
+#include "ledger.h"
+#include "order_repo.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -28,11 +31,11 @@ extern "C" {
 
 typedef struct _order_rules_t order_rules_t;
 
-//  Creates the rules over store (borrowed: it must outlive the rules),
-//  creating the schema if needed.  served is the served countries string
-//  above, NULL for the default.  Returns NULL after logging on failure
-//  (a bad served string included: see order_rules_served_valid).
-order_rules_t *order_rules_new (store_t *store, const char *served);
+//  Creates the rules over a repository (taken: *repo_p is nulled, also on
+//  failure) and a ledger (borrowed: it must outlive the rules).  served is
+//  the served countries string above, NULL for the default.  Returns NULL
+//  after logging on a bad served string (see order_rules_served_valid).
+order_rules_t *order_rules_new (order_repo_t **repo_p, ledger_t *ledger, const char *served);
 
 //  Destroys the rules; safe on NULL, nulls the pointer.
 void order_rules_destroy (order_rules_t **self_p);
@@ -43,9 +46,6 @@ bool order_rules_served_valid (const char *served);
 
 //  True if the rules serve country (two upper-case letters).  Can't fail.
 bool order_rules_serves (order_rules_t *self, const char *country);
-
-//  The store the rules run over (borrowed), e.g. for idle checkpoints.
-store_t *order_rules_store (order_rules_t *self);
 
 //  Handler for any order request type (state = order_rules_t); returns -1
 //  for a type order does not serve.

@@ -11,12 +11,13 @@ static const ck_option_t s_options [] = {
 };
 
 static int
-s_setup (ck_config_t *config, store_t *store, ck_participant_config_t *runtime)
+s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_t *runtime)
 {
-    payment_rules_t *rules = payment_rules_new (store,
-        (uint32_t) ck_config_int (config, "latency-ms"));
-    if (!rules)
+    payment_repo_t *repo = payment_repo_sqlite_new (store);
+    if (!repo)
         return -1;
+    payment_rules_t *rules = payment_rules_new (&repo, participant_store_ledger (store),
+        (uint32_t) ck_config_int (config, "latency-ms"));
     runtime->handlers [CK_TYPE_AUTHORIZE_PAYMENT] = payment_rules_authorize;
     runtime->handlers [CK_TYPE_VOID_PAYMENT] = payment_rules_void;
     runtime->delay_ms = payment_rules_delay_ms;

@@ -7,36 +7,23 @@
 #include <czmq.h>
 #include "payment_rules.h"
 
-#define SCHEMA_VERSION 1
-#define SCHEMA \
-    "CREATE TABLE IF NOT EXISTS authorizations (" \
-    " id INTEGER PRIMARY KEY," \
-    " authorization_id TEXT NOT NULL UNIQUE," \
-    " saga_id TEXT NOT NULL UNIQUE," \
-    " checkout_id TEXT," \
-    " customer_id TEXT NOT NULL," \
-    " amount INTEGER NOT NULL CHECK (amount >= 0)," \
-    " currency TEXT NOT NULL," \
-    " payment_method TEXT NOT NULL," \
-    " status TEXT NOT NULL CHECK (status IN ('authorized', 'voided'))," \
-    " created_at INTEGER NOT NULL," \
-    " voided_at INTEGER);"
-
 #define CARD_PREFIX "pm_card_"
 
 struct _payment_rules_t {
-    store_t *store;                     //  borrowed
+    payment_repo_t *repo;               //  owned
+    ledger_t *ledger;                   //  borrowed
     uint32_t latency_ms;                //  simulated gateway time
 };
 
 payment_rules_t *
-payment_rules_new (store_t *store, uint32_t latency_ms)
+payment_rules_new (payment_repo_t **repo_p, ledger_t *ledger, uint32_t latency_ms)
 {
-    assert (store);
-    if (store_schema (store, STORE_LEDGER_SCHEMA SCHEMA, SCHEMA_VERSION))
-        return NULL;
+    assert (repo_p && *repo_p);
+    assert (ledger);
     payment_rules_t *self = (payment_rules_t *) zmalloc (sizeof (payment_rules_t));
-    self->store = store;
+    self->repo = *repo_p;
+    *repo_p = NULL;
+    self->ledger = ledger;
     self->latency_ms = latency_ms;
     return self;
 }
@@ -45,17 +32,12 @@ void
 payment_rules_destroy (payment_rules_t **self_p)
 {
     assert (self_p);
-    if (*self_p) {
-        free (*self_p);
+    payment_rules_t *self = *self_p;
+    if (self) {
+        self->repo->destroy (&self->repo);
+        free (self);
         *self_p = NULL;
     }
-}
-
-store_t *
-payment_rules_store (payment_rules_t *self)
-{
-    assert (self);
-    return self->store;
 }
 
 uint32_t
@@ -82,84 +64,56 @@ s_gateway_verdict (const char *token)
 }
 
 static void
-s_reject (ck_reply_t *reply, const char *code, const char *token)
+s_reject (ledger_entry_t *answer, const char *code, const char *token)
 {
-    reply->outcome = CK_OUTCOME_REJECTED;
-    snprintf (reply->reason.code, sizeof reply->reason.code, "%s", code);
-    snprintf (reply->reason.message, sizeof reply->reason.message,
+    answer->outcome = CK_OUTCOME_REJECTED;
+    snprintf (answer->reason.code, sizeof answer->reason.code, "%s", code);
+    snprintf (answer->reason.message, sizeof answer->reason.message,
               "payment method %s refused: %s", token, code);
 }
 
-//  Inserts the saga's authorization row as "auth-<n>": a sequence keeps
-//  ids unique among instances (the write lock orders them) and short.
+//  Asks the sandbox gateway; an approval is kept once it has its number
 static int
-s_insert_authorization (payment_rules_t *self, const ck_request_t *request, ck_reply_t *reply)
+s_authorize (void *state, const ck_request_t *request, const ledger_entry_t *forward,
+             ledger_entry_t *answer)
 {
-    int64_t id = store_next_id (self->store,
-        "SELECT COALESCE (MAX (id), 0) + 1 FROM authorizations", "authorize");
-    if (id < 0)
-        return -1;
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "INSERT INTO authorizations (id, authorization_id, saga_id, checkout_id,"
-        " customer_id, amount, currency, payment_method, status, created_at)"
-        " VALUES (?1, 'auth-' || ?1, ?2, ?3, ?4, ?5, ?6, ?7, 'authorized', ?8)");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_int64 (stmt, 1, id);
-    sqlite3_bind_text (stmt, 2, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 3, request->checkout_id, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 4, request->customer_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 5, (int64_t) request->amount);
-    sqlite3_bind_text (stmt, 6, request->currency, -1, SQLITE_STATIC);
-    sqlite3_bind_text (stmt, 7, request->payment_method, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 8, zclock_time ());
-    if (store_done (self->store, stmt, "authorize"))
-        return -1;
-    snprintf (reply->authorization_id, sizeof reply->authorization_id,
-              "auth-%" PRId64, id);
-    return 0;
-}
-
-//  Asks the sandbox gateway, then records an approved authorization.
-static int
-s_authorize (void *state, const ck_request_t *request, ck_reply_t *reply)
-{
-    payment_rules_t *self = (payment_rules_t *) state;
-    const char *code = s_gateway_verdict (request->payment_method);
-    if (code) {
-        s_reject (reply, code, request->payment_method);
-        return 0;
-    }
+    (void) state;
+    (void) forward;
     if (request->amount > INT64_MAX) {
         zsys_warning ("payment: saga=%s error=amount %" PRIu64 " too large",
                       request->saga_id, request->amount);
         return -1;
     }
-    if (s_insert_authorization (self, request, reply))
-        return -1;
-    reply->outcome = CK_OUTCOME_OK;
+    const char *code = s_gateway_verdict (request->payment_method);
+    if (code)
+        s_reject (answer, code, request->payment_method);
+    else
+        answer->outcome = CK_OUTCOME_OK;
     return 0;
+}
+
+static int
+s_keep (void *state, const ck_request_t *request, const ledger_entry_t *answer)
+{
+    payment_rules_t *self = (payment_rules_t *) state;
+    return self->repo->authorize (self->repo, answer->id, request);
 }
 
 //  Voids the saga's authorization if there is one.  If there is none
 //  (never made, or refused), the ledger's record of this void is the
 //  tombstone that refuses a late authorization.
 static int
-s_void (void *state, const ck_request_t *request, ck_reply_t *reply)
+s_void (void *state, const ck_request_t *request, const ledger_entry_t *forward,
+        ledger_entry_t *answer)
 {
+    (void) request;
     payment_rules_t *self = (payment_rules_t *) state;
-    sqlite3_stmt *stmt = store_prepare (self->store,
-        "UPDATE authorizations SET status = 'voided', voided_at = ?2"
-        " WHERE saga_id = ?1 AND status = 'authorized'");
-    if (!stmt)
-        return -1;
-    sqlite3_bind_text (stmt, 1, request->saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int64 (stmt, 2, zclock_time ());
-    if (store_done (self->store, stmt, "void"))
-        return -1;
-    reply->outcome = CK_OUTCOME_OK;
-    return 0;
+    answer->outcome = CK_OUTCOME_OK;
+    return forward? self->repo->cancel (self->repo, forward->id): 0;
 }
+
+static const ledger_handler_t s_authorize_handler = { s_authorize, s_keep };
+static const ledger_handler_t s_void_handler = { s_void, NULL };
 
 int
 payment_rules_authorize (void *state, const ck_request_t *request, ck_reply_t *reply)
@@ -167,7 +121,7 @@ payment_rules_authorize (void *state, const ck_request_t *request, ck_reply_t *r
     assert (state);
     assert (request->type == CK_TYPE_AUTHORIZE_PAYMENT);
     payment_rules_t *self = (payment_rules_t *) state;
-    return store_ledger_run (self->store, s_authorize, self, request, reply);
+    return ledger_run (self->ledger, &s_authorize_handler, self, request, reply);
 }
 
 int
@@ -176,7 +130,7 @@ payment_rules_void (void *state, const ck_request_t *request, ck_reply_t *reply)
     assert (state);
     assert (request->type == CK_TYPE_VOID_PAYMENT);
     payment_rules_t *self = (payment_rules_t *) state;
-    return store_ledger_run (self->store, s_void, self, request, reply);
+    return ledger_run (self->ledger, &s_void_handler, self, request, reply);
 }
 
 int

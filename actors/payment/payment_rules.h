@@ -8,13 +8,16 @@
     latency is simulated by the runtime, which waits payment_rules_delay_ms
     (without blocking) before calling the handler.
 
-    The tables (authorizations) and the id scheme ("auth-<n>") are
+    Approved authorizations are kept by a repository (payment_repo.h);
+    every request is answered once through the ledger (ledger.h).  The
+    table, view and id scheme ("auth-<n>", the ledger entry's number) are
     documented in docs/participant-stores.md.
 */
 #ifndef CK_PAYMENT_RULES_H_INCLUDED
 #define CK_PAYMENT_RULES_H_INCLUDED
 
-#include "store.h"
+#include "ledger.h"
+#include "payment_repo.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -22,16 +25,14 @@ extern "C" {
 
 typedef struct _payment_rules_t payment_rules_t;
 
-//  Creates the rules over store (borrowed: it must outlive the rules),
-//  creating the schema if needed; latency_ms is the simulated gateway time
-//  per authorization.  Returns NULL after logging on failure.
-payment_rules_t *payment_rules_new (store_t *store, uint32_t latency_ms);
+//  Creates the rules over a repository (taken: *repo_p is nulled) and a
+//  ledger (borrowed: it must outlive the rules); latency_ms is the
+//  simulated gateway time per authorization.  Can't fail.
+payment_rules_t *payment_rules_new (payment_repo_t **repo_p, ledger_t *ledger,
+                                    uint32_t latency_ms);
 
 //  Destroys the rules; safe on NULL, nulls the pointer.
 void payment_rules_destroy (payment_rules_t **self_p);
-
-//  The store the rules run over (borrowed), e.g. for idle checkpoints.
-store_t *payment_rules_store (payment_rules_t *self);
 
 //  How long the runtime waits before handling request (state = the
 //  rules): the configured latency for AuthorizePayment, else 0.  Can't fail.

@@ -1,0 +1,199 @@
+/*  participant_store.c - a participant's SQLite file: store, ledger, hooks
+    Opening at schema version 2, the operators' ledger view, group commit.
+*/
+#include <assert.h>
+#include <czmq.h>
+#include "ledger_sqlite.h"
+#include "participant_store.h"
+
+struct _participant_store_t {
+    store_t *store;
+    ledger_t *ledger;
+};
+
+//  Appends the text of format to buffer at *at; false when it is full
+static bool
+s_append (char *buffer, size_t size, size_t *at, const char *format, const char *a,
+          const char *b)
+{
+    int length = snprintf (buffer + *at, size - *at, format, a, b);
+    if (length < 0 || (size_t) length >= size - *at)
+        return false;
+    *at += (size_t) length;
+    return true;
+}
+
+//  processed_requests: the ledger as operators read it, with the wire's
+//  names and result ids, built from the types and the step table
+static bool
+s_view_sql (char *sql, size_t size)
+{
+    size_t at = 0;
+    bool fits = s_append (sql, size, &at, "%s%s", "CREATE VIEW IF NOT EXISTS"
+                          " processed_requests AS SELECT saga_id, CASE type", "");
+    char number [16];
+    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_COUNT; type++) {
+        snprintf (number, sizeof number, "%d", type);
+        fits = fits && s_append (sql, size, &at, " WHEN %s THEN '%s'", number,
+                                 ck_type_name ((ck_type_t) type));
+    }
+    fits = fits && s_append (sql, size, &at, "%s%s", " END AS type, CASE outcome WHEN 1"
+                             " THEN 'ok' ELSE 'rejected' END AS outcome, reason_code,"
+                             " reason_message, reason_sku, CASE WHEN outcome = 1 THEN"
+                             " CASE type", "");
+    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_COUNT; type++) {
+        const char *prefix = ledger_result_prefix ((ck_type_t) type);
+        snprintf (number, sizeof number, "%d", type);
+        if (prefix)
+            fits = fits && s_append (sql, size, &at, " WHEN %s THEN '%s' || id", number, prefix);
+    }
+    return fits && s_append (sql, size, &at, "%s%s", " END END AS result_id, recorded_at"
+                             " FROM ledger;", "");
+}
+
+//  Creates the ledger in a new file, accepts a current one, refuses any
+//  other version, in the caller's transaction
+static int
+s_upgrade (participant_store_t *self, int version)
+{
+    const char *path = store_path (self->store);
+    if (version > PARTICIPANT_STORE_VERSION) {
+        zsys_error ("participant_store: path=%s error=written by a newer version (schema %d,"
+                    " this build reads %d); use that build", path, version,
+                    PARTICIPANT_STORE_VERSION);
+        return -1;
+    }
+    if (version > 0 && version < PARTICIPANT_STORE_VERSION) {
+        zsys_error ("participant_store: path=%s error=written by an older version (schema %d,"
+                    " this build reads %d); start from an empty --db, or finish its sagas"
+                    " with the older build first", path, version, PARTICIPANT_STORE_VERSION);
+        return -1;
+    }
+    if (version == PARTICIPANT_STORE_VERSION)
+        return 0;
+    char view [1024];
+    bool fits = s_view_sql (view, sizeof view);
+    assert (fits);                      //  our own names
+    (void) fits;
+    if (store_exec (self->store, LEDGER_SQLITE_SCHEMA)
+    ||  store_exec (self->store, view)
+    ||  store_set_user_version (self->store, PARTICIPANT_STORE_VERSION))
+        return -1;
+    return 0;
+}
+
+participant_store_t *
+participant_store_new (const char *path, const store_options_t *opts)
+{
+    assert (path);
+    participant_store_t *self = (participant_store_t *) zmalloc (sizeof (participant_store_t));
+    self->store = store_new (path, opts);
+    if (!self->store) {
+        participant_store_destroy (&self);
+        return NULL;
+    }
+    //  One BEGIN IMMEDIATE: of two instances opening a new file together,
+    //  one creates and the other finds version 2
+    int rc = store_begin (self->store);
+    int version = rc == 0? store_user_version (self->store): -1;
+    if (version < 0 || s_upgrade (self, version) || store_commit (self->store)) {
+        store_rollback (self->store);
+        participant_store_destroy (&self);
+        return NULL;
+    }
+    self->ledger = ledger_sqlite_new (self->store);
+    return self;
+}
+
+void
+participant_store_destroy (participant_store_t **self_p)
+{
+    assert (self_p);
+    participant_store_t *self = *self_p;
+    if (!self)
+        return;
+    if (self->ledger)
+        self->ledger->destroy (&self->ledger);
+    store_destroy (&self->store);
+    free (self);
+    *self_p = NULL;
+}
+
+store_t *
+participant_store_store (participant_store_t *self)
+{
+    assert (self);
+    return self->store;
+}
+
+ledger_t *
+participant_store_ledger (participant_store_t *self)
+{
+    assert (self);
+    return self->ledger;
+}
+
+int
+participant_store_schema (participant_store_t *self, const char *sql)
+{
+    assert (self);
+    assert (sql);
+    if (store_begin (self->store))
+        return -1;
+    if (store_exec (self->store, sql) || store_commit (self->store)) {
+        store_rollback (self->store);
+        return -1;
+    }
+    return 0;
+}
+
+void
+participant_store_hooks (participant_store_t *self, ck_participant_config_t *config)
+{
+    assert (self);
+    assert (config);
+    config->batch_begin = participant_store_batch_begin;
+    config->batch_commit = participant_store_batch_commit;
+    config->batch_rollback = participant_store_batch_rollback;
+    config->idle = participant_store_idle;
+    config->batch_state = self;
+}
+
+int
+participant_store_batch_begin (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    ledger_sqlite_reset (self->ledger);
+    return store_begin (self->store);
+}
+
+int
+participant_store_batch_commit (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    if (ledger_sqlite_spoiled (self->ledger)) {
+        zsys_error ("participant_store: path=%s error=batch not committed: a request"
+                    " failed after writing", store_path (self->store));
+        return -1;
+    }
+    return store_commit (self->store);
+}
+
+void
+participant_store_batch_rollback (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    store_rollback (self->store);
+    ledger_sqlite_reset (self->ledger);
+}
+
+void
+participant_store_idle (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    store_checkpoint (self->store);
+}

@@ -1,0 +1,106 @@
+/*  ledger.h - a participant's idempotency records, and answering once
+    The operations a ledger backend keeps, and ledger_run over any of them.
+
+    One entry per (saga_id, type) answered (protocol §5): a repeat gets the
+    recorded answer and does nothing else; a compensation that finds no
+    forward effect leaves its entry as a tombstone, and the forward request
+    that comes later is rejected "compensated".  Which types are forward,
+    which compensates which and which result id an ok answer returns come
+    from the step table (saga_def_checkout), not from the code.
+
+    An entry has a number, given when it is recorded; an ok forward
+    answer's result id is derived from it ("res-<n>", "auth-<n>",
+    "ord-<n>"), so it is short and unique in the file.  A forward entry
+    may keep a detail (text) for its compensation: the inventory keeps the
+    lines it took, so the release gives back exactly those.
+
+    The SQLite backend is ledger_sqlite.c (participant_store.h opens it);
+    a backend fills the operations of ledger_t.
+*/
+#ifndef CK_LEDGER_H_INCLUDED
+#define CK_LEDGER_H_INCLUDED
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+//  Longest detail, with its terminating nul: the inventory's 100 lines of
+//  ["<64-char sku>",10000] fit
+#define LEDGER_DETAIL_SIZE 8192
+
+//  One recorded answer
+typedef struct {
+    int64_t id;                         //  its number, > 0 once recorded
+    ck_outcome_t outcome;               //  OK or REJECTED; errors are never recorded
+    ck_reason_t reason;                 //  of a rejection
+    char detail [LEDGER_DETAIL_SIZE];   //  for the compensation; "" when none
+} ledger_entry_t;
+
+//  What find reports, as bits
+#define LEDGER_FOUND_OWN     1          //  the request's own entry
+#define LEDGER_FOUND_PARTNER 2          //  its partner's (see find)
+
+typedef struct _ledger_t ledger_t;
+
+//  The operations of a backend; each returns -1 after logging on failure.
+struct _ledger_t {
+    //  Starts one request's unit of work (inside the batch's transaction,
+    //  or its own when there is none).  0 or -1.
+    int (*begin) (ledger_t *self);
+    //  Ends it.  failed: the request failed, and nothing it wrote may
+    //  become durable (the backend rolls back, or fails the batch).
+    //  0, or -1 when the unit could not be made durable.
+    int (*end) (ledger_t *self, bool failed);
+    //  Looks up the entries of (saga_id, type) into own and of (saga_id,
+    //  partner) into other, in one read; partner may be CK_TYPE_NONE.
+    //  Returns the LEDGER_FOUND_* bits found, or -1.
+    int (*find) (ledger_t *self, const char *saga_id, ck_type_t type,
+                 ck_type_t partner, ledger_entry_t *own, ledger_entry_t *other);
+    //  Records entry (outcome, reason, detail) as the answer to (saga_id,
+    //  type) and sets entry->id.  0, or -1 (also when already recorded).
+    int (*record) (ledger_t *self, const char *saga_id, ck_type_t type,
+                   ledger_entry_t *entry);
+    //  Destroys the backend; safe on NULL, nulls the pointer.
+    void (*destroy) (ledger_t **self_p);
+};
+
+//  A participant's handling of one request type, in two parts.  decide
+//  sets answer->outcome (OK, or REJECTED with a reason) and may act and
+//  set answer->detail; for a compensation, forward is the forward
+//  request's ok entry, or NULL when there is no forward effect to undo.
+//  apply (may be NULL) runs after an ok answer is recorded, with its id,
+//  for an effect stored under that number.  Both return 0, or -1 on a
+//  technical failure (nothing the request did is then kept).
+typedef struct {
+    int (*decide) (void *state, const ck_request_t *request,
+                   const ledger_entry_t *forward, ledger_entry_t *answer);
+    int (*apply) (void *state, const ck_request_t *request,
+                  const ledger_entry_t *answer);
+} ledger_handler_t;
+
+//  Answers request once, per the checkout saga's step table: a repeat
+//  gets the recorded answer; a forward request whose compensation came
+//  first is rejected "compensated"; otherwise the handler decides, the
+//  answer is recorded, and an ok one applied.  Sets reply's outcome,
+//  reason and result id.  Returns 0, or -1 (a type the table does not
+//  have, the handler or the backend failed) with reply's answer cleared.
+int ledger_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
+                const ck_request_t *request, ck_reply_t *reply);
+
+//  The reply field that carries the result id of an ok answer to type,
+//  or NULL when type returns none (compensations).  Can't fail.
+char *ledger_result_field (ck_reply_t *reply, ck_type_t type);
+
+//  The result id's prefix for type ("res-", "auth-", "ord-"), or NULL
+//  when type returns none.  Can't fail.
+const char *ledger_result_prefix (ck_type_t type);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,69 @@
+/*  participant_store.h - a participant's SQLite file: store, ledger, hooks
+    Opens the file at schema version 2, and gives the runtime its hooks.
+
+    A participant keeps its state in one SQLite file (instances of a
+    service may share it): a plain store (store.h), the ledger of its
+    answers (ledger_sqlite.h), and the tables of its service, which its
+    repository creates with participant_store_schema.  The runtime's
+    group-commit hooks are here: a batch is one BEGIN IMMEDIATE ... COMMIT,
+    refused at commit when a request of it failed after writing (see
+    ledger_sqlite.h); the idle hook runs the WAL checkpoints.
+
+    PRAGMA user_version is the schema version.  A new file gets version 2;
+    a file of version 1 (written by an older build: other tables, text
+    ids) or of a newer version is refused with one log line saying what to
+    do, never read with the wrong shape.  See docs/participant-stores.md.
+*/
+#ifndef CK_PARTICIPANT_STORE_H_INCLUDED
+#define CK_PARTICIPANT_STORE_H_INCLUDED
+
+#include "ledger.h"
+#include "participant.h"
+#include "store.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PARTICIPANT_STORE_VERSION 2
+
+typedef struct _participant_store_t participant_store_t;
+
+//  Opens (creating if needed) the participant's file at path with opts
+//  (NULL: defaults) and brings it to the current schema, in one
+//  transaction.  Returns the store, owned by the caller, or NULL after
+//  logging why (a file of another schema version included).
+participant_store_t *participant_store_new (const char *path, const store_options_t *opts);
+
+//  Closes the file, rolling back an open transaction; safe on NULL, nulls
+//  the pointer.
+void participant_store_destroy (participant_store_t **self_p);
+
+//  The plain store, for the service's repository (borrowed).
+store_t *participant_store_store (participant_store_t *self);
+
+//  The ledger (borrowed).
+ledger_t *participant_store_ledger (participant_store_t *self);
+
+//  Creates the service's own tables: runs sql, which must be idempotent
+//  (CREATE ... IF NOT EXISTS), in one transaction.  Returns 0, or -1 after
+//  logging.
+int participant_store_schema (participant_store_t *self, const char *sql);
+
+//  Sets the runtime's batch_begin, batch_commit, batch_rollback and idle
+//  hooks, with batch_state = self.  Can't fail.
+void participant_store_hooks (participant_store_t *self, ck_participant_config_t *config);
+
+//  The hooks themselves (state = the participant store): begin is BEGIN
+//  IMMEDIATE; commit is COMMIT, or -1 when a request of the batch failed
+//  after writing; rollback is ROLLBACK; idle is store_checkpoint.
+int participant_store_batch_begin (void *self);
+int participant_store_batch_commit (void *self);
+void participant_store_batch_rollback (void *self);
+void participant_store_idle (void *self);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

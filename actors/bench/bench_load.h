@@ -73,8 +73,9 @@ typedef struct {
 typedef struct _bench_load_t bench_load_t;
 
 //  Creates a load generator for config (copied; frontend, prefix and
-//  outcomes are borrowed and must outlive it) with its clients connected.  Returns a new
-//  object owned by the caller, or NULL after logging (bad endpoint).
+//  outcomes are borrowed and must outlive it) with its clients
+//  connected.  Returns a new object owned by the caller, or NULL after
+//  logging (bad endpoint).
 bench_load_t *bench_load_new (const bench_load_config_t *config);
 
 //  Destroys it; safe on NULL, nulls the pointer.

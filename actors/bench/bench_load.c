@@ -211,6 +211,19 @@ s_lookup (bench_load_t *self, const char *checkout_id, uint64_t *k)
     return self->state [*k - self->config.first];
 }
 
+//  The first RESULT of a checkout, as a line of the outcomes file: what
+//  a crash test holds the coordinator to once it has been killed
+static void
+s_write_outcome (bench_load_t *self, const ck_result_t *result)
+{
+    if (!self->config.outcomes)
+        return;
+    const char *reason = result->reason.code [0]? result->reason.code: "-";
+    if (fprintf (self->config.outcomes, "%s %s %s %s\n", result->checkout_id,
+                 result->saga_id, ck_status_name (result->status), reason) < 0)
+        self->stats.outcome_errors++;
+}
+
 static void
 s_on_result (bench_load_t *self, const ck_result_t *result, int64_t now)
 {
@@ -234,6 +247,7 @@ s_on_result (bench_load_t *self, const ck_result_t *result, int64_t now)
     }
     self->stats.results++;
     self->last_result_us = now;
+    s_write_outcome (self, result);
     s_finish (self, k, bench_plan_classify (result->status, result->reason.code));
 }
 
@@ -278,7 +292,18 @@ s_drain (bench_load_t *self, checkout_client_t *client)
     }
 }
 
-//  Times checkouts out and sends the retries that are due
+//  True when the slot's checkout has heard nothing for resubmit_ms since
+//  its last submit and waits for no overloaded retry: the coordinator may
+//  have died with it, so it is sent again (same checkout_id)
+static bool
+s_silent (bench_load_t *self, const slot_t *slot, int64_t now)
+{
+    return self->config.resubmit_ms > 0 && !slot->retry_us
+        && now - slot->sent_us >= (int64_t) self->config.resubmit_ms * 1000;
+}
+
+//  Times checkouts out, sends the retries that are due and resubmits the
+//  silent ones
 static void
 s_tick (bench_load_t *self, int64_t now)
 {
@@ -300,8 +325,16 @@ s_tick (bench_load_t *self, int64_t now)
             self->retry_pending--;
             s_submit (self, slot, now);
         }
+        else
+        if (s_silent (self, slot, now)) {
+            self->stats.resubmits++;
+            s_submit (self, slot, now);
+        }
     }
     self->next_tick_us = now + (self->retry_pending? TICK_BUSY_US: TICK_IDLE_US);
+    //  a crash test follows the run's progress in the file
+    if (self->config.outcomes && fflush (self->config.outcomes) != 0)
+        self->stats.outcome_errors++;
 }
 
 static void
@@ -351,6 +384,9 @@ s_summarize (bench_load_t *self)
     if (stats->elapsed_us > 0)
         stats->throughput = (double) stats->results * 1e6 / (double) stats->elapsed_us;
     stats->interrupted = self->finished < self->config.count;
+    if (self->config.outcomes
+    &&  (fflush (self->config.outcomes) != 0 || ferror (self->config.outcomes)))
+        stats->outcome_errors++;
 }
 
 //  Runs the closed loop; 0 when every checkout matched the plan, else -1.
@@ -369,6 +405,7 @@ bench_load_run (bench_load_t *self)
     s_progress (self, s_now_us (), true);
     s_summarize (self);
     bool passed = !self->stats.interrupted && self->stats.mismatches == 0
+               && self->stats.outcome_errors == 0
                && bench_tally_matches (&self->stats.tally);
     return passed? 0: -1;
 }

@@ -9,12 +9,21 @@
     of its first submit is counted as a timeout and frees its slot.
     Latency is measured from the submit a RESULT answers (the last one when
     overloaded retries happened) to the RESULT.
+
+    For runs across coordinator restarts (scripts/crash-test): with
+    resubmit_ms, a checkout that has heard nothing for that long since its
+    last submit is sent again under the same checkout_id (the coordinator
+    dedupes by it), since a coordinator killed after reading it forgot it
+    if it was not durable yet.  With outcomes, the first RESULT of every
+    checkout is written there as one line `checkout_id saga_id status
+    reason_code` ("-" for no reason), flushed as the run goes.
 */
 #ifndef BENCH_LOAD_H_INCLUDED
 #define BENCH_LOAD_H_INCLUDED
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include "bench_plan.h"
 #include "histogram.h"
 #include "protocol.h"
@@ -34,6 +43,8 @@ typedef struct {
     uint32_t concurrency;               //  checkouts in flight, >= 1
     uint32_t clients;                   //  DEALER sockets, >= 1
     int timeout_ms;                     //  per checkout, > 0
+    int resubmit_ms;                    //  send again after this silence; 0: never
+    FILE *outcomes;                     //  first RESULT per checkout; NULL: none
     bool progress;                      //  draw a progress bar on stderr
     bool verbose;                       //  log every mismatch and error
 } bench_load_config_t;
@@ -50,6 +61,8 @@ typedef struct {
     uint64_t unmatched;                 //  replies naming no checkout of the run
     uint64_t malformed;                 //  replies breaking the protocol
     uint64_t send_failures;             //  sends refused (queue full), retried
+    uint64_t resubmits;                 //  sent again after resubmit_ms of silence
+    uint64_t outcome_errors;            //  outcome lines that could not be written
     uint64_t elapsed_us;                //  first submit to last RESULT
     double throughput;                  //  results per second over elapsed_us
     bool interrupted;                   //  stopped by a signal before the end
@@ -59,17 +72,18 @@ typedef struct {
 
 typedef struct _bench_load_t bench_load_t;
 
-//  Creates a load generator for config (copied; frontend and prefix are
-//  borrowed and must outlive it) with its clients connected.  Returns a new
-//  object owned by the caller, or NULL after logging (bad endpoint).
+//  Creates a load generator for config (copied; frontend, prefix and
+//  outcomes are borrowed and must outlive it) with its clients
+//  connected.  Returns a new object owned by the caller, or NULL after
+//  logging (bad endpoint).
 bench_load_t *bench_load_new (const bench_load_config_t *config);
 
 //  Destroys it; safe on NULL, nulls the pointer.
 void bench_load_destroy (bench_load_t **self_p);
 
 //  Runs the closed loop to the end, or until the process is interrupted.
-//  Returns 0 when every checkout got a RESULT that matches the plan, else
-//  -1 (details in the stats).
+//  Returns 0 when every checkout got a RESULT that matches the plan and
+//  every outcome line was written, else -1 (details in the stats).
 int bench_load_run (bench_load_t *self);
 
 //  The run's counters (borrowed). Can't fail.

@@ -22,6 +22,10 @@ static const ck_option_t s_options [] = {
     { "prefix", CK_OPT_STRING, NULL, 0, 0, "P", "put P before W1's ids (runs sharing a coordinator)" },
     { "json", CK_OPT_BOOL, NULL, 0, 0, NULL, "print the report as one JSON object" },
     { "timeout", CK_OPT_INT, "30000", 1, 86400000, "MS", "per checkout: wait this long for its RESULT" },
+    { "resubmit-ms", CK_OPT_INT, "0", 0, 86400000, "MS",
+      "send a checkout again (same id) after MS without a RESULT; 0: never" },
+    { "outcomes", CK_OPT_STRING, NULL, 0, 0, "FILE",
+      "write each checkout's first RESULT to FILE: checkout_id saga_id status reason" },
     { "clients", CK_OPT_INT, "1", 1, 64, "N", "DEALER sockets the checkouts are spread over" },
     { "pids", CK_OPT_LIST, NULL, 0, 0, "PID,...",
       "print the peak RSS (VmHWM) of these processes at the end (repeatable)" },
@@ -140,19 +144,31 @@ s_load (ck_config_t *flags)
         .concurrency = (uint32_t) ck_config_int (flags, "c"),
         .clients = (uint32_t) ck_config_int (flags, "clients"),
         .timeout_ms = (int) ck_config_int (flags, "timeout"),
+        .resubmit_ms = (int) ck_config_int (flags, "resubmit-ms"),
         .progress = isatty (STDERR_FILENO) == 1,
         .verbose = ck_config_bool (flags, "verbose")
     };
     if (config.clients > config.concurrency)
         config.clients = config.concurrency;
-    bench_load_t *load = bench_load_new (&config);
-    if (!load) {
-        fprintf (stderr, "checkout-bench: could not connect to %s\n", frontend);
-        return 1;
+    const char *outcomes = ck_config_str (flags, "outcomes");
+    if (outcomes && !(config.outcomes = fopen (outcomes, "w"))) {
+        ck_config_usage_error (flags, "--outcomes: cannot write '%s': %s", outcomes,
+                               strerror (errno));
+        return 2;
     }
-    bool passed = bench_load_run (load) == 0;
-    s_report (flags, load, &config, rss, rss_count, passed);
-    bench_load_destroy (&load);
+    bench_load_t *load = bench_load_new (&config);
+    bool passed = false;
+    if (load) {
+        passed = bench_load_run (load) == 0;
+        s_report (flags, load, &config, rss, rss_count, passed);
+        bench_load_destroy (&load);
+    }
+    else
+        fprintf (stderr, "checkout-bench: could not connect to %s\n", frontend);
+    if (config.outcomes && fclose (config.outcomes) != 0) {
+        fprintf (stderr, "checkout-bench: could not write %s: %s\n", outcomes, strerror (errno));
+        passed = false;
+    }
     return passed? 0: 1;
 }
 

@@ -1,0 +1,225 @@
+/*  test_crash.c - scripts/crash-test end to end: coordinator kills change no outcome
+    Runs the real script, a short version, over ipc endpoints in a temp dir.
+
+    The script starts the group itself and lists every process it started
+    in DATA/run/pids.  s_fini SIGKILLs the script, if it still runs, and
+    then each listed process that is still up with our directory on its
+    command line (never a recycled PID), then removes the directory.
+*/
+#include <criterion/criterion.h>
+#include <limits.h>
+#include <regex.h>
+#include <stdarg.h>
+#include "process_helpers.h"
+
+#define MAX_ARGS        32
+#define SCRIPT_MS       150000          //  generous: the ASan build is slow
+#define CRASH_N         "3000"          //  about 10 s here, 25 s under ASan
+
+static struct {
+    char dir [64];
+    char data [128];
+    char source [1024];
+    char bin [1100];
+    pid_t script;                       //  while it runs
+    char *output;                       //  the last run's stdout
+    char *errors;                       //  and its stderr
+} s_ctx;
+
+static void
+s_paths (void)
+{
+    const char *source = getenv ("CK_SOURCE_DIR");
+    //  Run by hand: the parent of this file's directory
+    snprintf (s_ctx.source, sizeof s_ctx.source, "%s", source? source: __FILE__);
+    for (int i = 0; !source && i < 2 && strrchr (s_ctx.source, '/'); i++)
+        *strrchr (s_ctx.source, '/') = 0;
+    cr_assert_eq (ph_bin_dir (s_ctx.bin, sizeof s_ctx.bin), 0, "no bin dir");
+}
+
+static void
+s_init (void)
+{
+    memset (&s_ctx, 0, sizeof s_ctx);
+    s_paths ();
+    cr_assert_eq (ph_mkdtemp ("ck-crash", s_ctx.dir, sizeof s_ctx.dir), 0);
+    snprintf (s_ctx.data, sizeof s_ctx.data, "%s/data", s_ctx.dir);
+}
+
+//  True when pid runs with our directory on its command line
+static bool
+s_ours (pid_t pid)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return false;
+    char cmdline [4096];
+    size_t size = fread (cmdline, 1, sizeof cmdline, file);
+    fclose (file);
+    return memmem (cmdline, size, s_ctx.dir, strlen (s_ctx.dir)) != NULL;
+}
+
+//  Kills each process of the script's pid file still up; returns how many
+static int
+s_kill_listed (void)
+{
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/run/pids", s_ctx.data);
+    char *text = ph_slurp (path);
+    int killed = 0;
+    for (char *line = text; line && *line; ) {
+        char *end = strchr (line, '\n');
+        char *space = strchr (line, ' ');
+        pid_t pid = space && (!end || space < end)? (pid_t) atoi (space + 1): 0;
+        if (pid > 0 && s_ours (pid)) {
+            kill (pid, SIGKILL);
+            killed++;
+        }
+        line = end? end + 1: line + strlen (line);
+    }
+    free (text);
+    return killed;
+}
+
+static void
+s_fini (void)
+{
+    ph_kill_reap (&s_ctx.script);
+    s_kill_listed ();
+    free (s_ctx.output);
+    free (s_ctx.errors);
+    ph_rmrf (s_ctx.dir);
+}
+
+TestSuite (crash, .init = s_init, .fini = s_fini, .timeout = 240);
+
+//  -------------------------------------------------------------------------
+//  Running the script
+
+//  Runs scripts/crash-test with bin and the NULL-terminated extra
+//  arguments; keeps its stdout and stderr in s_ctx; returns its exit code
+static int
+s_crash_test (const char *bin, ...)
+{
+    char script [1100];
+    snprintf (script, sizeof script, "%s/scripts/crash-test", s_ctx.source);
+    char *argv [MAX_ARGS] = { script, "--no-setup", "--ipc", "--bin", (char *) bin,
+                              "--data", s_ctx.data };
+    int argc = 7;
+    va_list args;
+    va_start (args, bin);
+    for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
+        cr_assert_lt (argc, MAX_ARGS - 1);
+        argv [argc++] = arg;
+    }
+    va_end (args);
+    char out [PATH_MAX], err [PATH_MAX];
+    snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
+    snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
+    remove (out);
+    remove (err);
+    s_ctx.script = ph_spawn2 (script, argv, out, err);
+    cr_assert_gt (s_ctx.script, 0);
+    int status = 0;
+    cr_assert_eq (ph_wait (s_ctx.script, SCRIPT_MS, &status), 0,
+                  "scripts/crash-test did not end");
+    s_ctx.script = 0;
+    free (s_ctx.output);
+    free (s_ctx.errors);
+    s_ctx.output = ph_slurp (out);
+    s_ctx.errors = ph_slurp (err);
+    cr_assert_not_null (s_ctx.output);
+    cr_assert_not_null (s_ctx.errors);
+    return ph_exit_code (status);
+}
+
+//  True when some line of text matches the extended regex pattern
+static bool
+s_has_line (const char *text, const char *pattern)
+{
+    regex_t regex;
+    cr_assert_eq (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0);
+    bool found = regexec (&regex, text, 0, NULL, 0) == 0;
+    regfree (&regex);
+    return found;
+}
+
+//  A bin dir that is the real one, except that its checkout-bench, after
+//  a load, rewrites the first confirmed outcome it saw as failed: what a
+//  client would have seen had the coordinator changed its mind
+static void
+s_lying_bin (char *path, size_t size)
+{
+    snprintf (path, size, "%s/bin", s_ctx.dir);
+    cr_assert_eq (mkdir (path, 0755), 0);
+    const char *links [] = { "checkout-coordinator", "checkout-inventory",
+                             "checkout-payment", "checkout-order", "checkout" };
+    char from [PATH_MAX * 2], to [PATH_MAX * 2];
+    for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
+        snprintf (from, sizeof from, "%s/%s", s_ctx.bin, links [i]);
+        snprintf (to, sizeof to, "%s/%s", path, links [i]);
+        cr_assert_eq (symlink (from, to), 0);
+    }
+    snprintf (to, sizeof to, "%s/checkout-bench", path);
+    FILE *file = fopen (to, "w");
+    cr_assert_not_null (file);
+    fprintf (file, "#!/bin/sh\n"
+                   "'%s/checkout-bench' \"$@\"; rc=$?; file=\n"
+                   "for a; do [ \"$prev\" = --outcomes ] && file=$a; prev=$a; done\n"
+                   "[ -n \"$file\" ] && sed -i '0,/ confirmed -$/s// failed card_declined/' \"$file\"\n"
+                   "exit $rc\n", s_ctx.bin);
+    fclose (file);
+    cr_assert_eq (chmod (to, 0755), 0);
+}
+
+//  -------------------------------------------------------------------------
+//  Tests
+
+#define SUMMARY "^crash-test kills=%s checkouts=%s seen=%s changed=%s non_terminal=0 " \
+                "invariants=%s elapsed_s=[0-9]+$"
+
+Test (crash, kills_change_no_outcome_and_lose_nothing)
+{
+    int rc = s_crash_test (s_ctx.bin, "--kills", "5", "-n", CRASH_N, "-c", "64",
+                           "--seed", "20261206", NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    char pattern [256];
+    snprintf (pattern, sizeof pattern, SUMMARY, "5", CRASH_N, CRASH_N, "0", "PASS");
+    cr_expect (s_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
+    cr_expect (s_has_line (s_ctx.errors, "^crash-test: seed=20261206 kills=5 "), "%s",
+               s_ctx.errors);
+    //  the data of a run that passed is the caller's (--data): kept
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s/outcomes.txt", s_ctx.data);
+    cr_expect_eq (access (path, R_OK), 0);
+    cr_expect_eq (s_kill_listed (), 0, "the script left processes up");
+}
+
+Test (crash, a_changed_outcome_fails)
+{
+    char bin [1100];
+    s_lying_bin (bin, sizeof bin);
+    int rc = s_crash_test (bin, "--kills", "1", "-n", "200", "-c", "16", NULL);
+    cr_assert_eq (rc, 1, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    char pattern [256];
+    snprintf (pattern, sizeof pattern, SUMMARY, "1", "200", "200", "1", "PASS");
+    cr_expect (s_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
+    cr_expect (s_has_line (s_ctx.errors, "^crash-test: changed: chk-[0-9]+ seen sg-[0-9a-f-]+ "
+                           "failed card_declined, now sg-[0-9a-f-]+ confirmed -$"),
+               "%s", s_ctx.errors);
+    cr_expect (s_has_line (s_ctx.errors, "^crash-test: FAILED; seed [0-9]+"), "%s",
+               s_ctx.errors);
+    cr_expect_eq (s_kill_listed (), 0, "the script left processes up");
+}
+
+Test (crash, bad_usage_exits_2)
+{
+    cr_expect_eq (s_crash_test (s_ctx.bin, "--bogus", NULL), 2);
+    cr_expect (s_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect_eq (s_crash_test (s_ctx.bin, "--kills", "x", NULL), 2);
+    cr_expect_eq (s_crash_test (s_ctx.bin, "-n", "1", NULL), 2);
+    cr_expect_eq (s_crash_test (s_ctx.bin, "--seed", NULL), 2);
+    cr_expect_eq (s_crash_test ("/nonexistent", NULL), 2);
+}

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <ftw.h>
 #include <limits.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -222,6 +223,19 @@ ph_slurp (const char *path)
     if (data)
         data [size] = 0;
     return data;
+}
+
+//  True when some line of text matches the extended regex pattern (false
+//  too when the pattern does not compile)
+static inline bool
+ph_has_line (const char *text, const char *pattern)
+{
+    regex_t regex;
+    if (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE))
+        return false;
+    bool found = regexec (&regex, text, 0, NULL, 0) == 0;
+    regfree (&regex);
+    return found;
 }
 
 #endif

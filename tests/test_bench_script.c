@@ -123,17 +123,6 @@ s_bench (const char *bin, ...)
     return ph_exit_code (status);
 }
 
-//  True when some line of text matches the extended regex pattern
-static bool
-s_has_line (const char *text, const char *pattern)
-{
-    regex_t regex;
-    cr_assert_eq (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0);
-    bool found = regexec (&regex, text, 0, NULL, 0) == 0;
-    regfree (&regex);
-    return found;
-}
-
 //  Asserts that no supervisor of runs 1..runs is still up
 static void
 s_expect_all_stopped (int runs)
@@ -181,18 +170,18 @@ Test (bench_script, two_runs_pass_and_stop_their_groups)
     int rc = s_bench (s_ctx.bin, "--ipc", "--runs", "2", "-n", "150", "-c", "16",
                       "--payment", "2", "--json", json, NULL);
     cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
-    cr_expect (s_has_line (s_ctx.output, SUMMARY "PASS$"), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.output, SUMMARY "PASS$"), "%s", s_ctx.output);
     //  the cost line: CPU by process, and every store's counts per saga
-    cr_expect (s_has_line (s_ctx.output, "^cost cpu_us_per_saga=coordinator:[0-9]+,"
+    cr_expect (ph_has_line (s_ctx.output, "^cost cpu_us_per_saga=coordinator:[0-9]+,"
                            ".*payment-2:[0-9]+,.*total:[0-9]+ statements_per_saga="
                            "coordinator:[0-9.]+,inventory:[0-9.]+,order:[0-9.]+,payment:[0-9.]+ "
                            "wal_frames_per_saga=coordinator:[0-9.]+,.* commits_per_saga="), "%s", s_ctx.output);
-    cr_expect (s_has_line (s_ctx.output, "^median sagas_per_s=[0-9]+ p50_ms="), "%s", s_ctx.output);
-    cr_expect (s_has_line (s_ctx.output, "^runs=2 invariants=PASS$"), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.output, "^median sagas_per_s=[0-9]+ p50_ms="), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.output, "^runs=2 invariants=PASS$"), "%s", s_ctx.output);
     char *reports = ph_slurp (json);
     cr_assert_not_null (reports);
-    cr_expect (s_has_line (reports, "\"passed\": true.*\"verify\": true"), "%s", reports);
-    cr_expect (s_has_line (reports, "\"payment\": 2"), "%s", reports);
+    cr_expect (ph_has_line (reports, "\"passed\": true.*\"verify\": true"), "%s", reports);
+    cr_expect (ph_has_line (reports, "\"payment\": 2"), "%s", reports);
     int lines = 0;
     for (const char *c = reports; *c; c++)
         lines += *c == '\n';
@@ -207,15 +196,15 @@ Test (bench_script, broken_invariants_exit_1)
     s_broken_bin (bin, sizeof bin);
     int rc = s_bench (bin, "--ipc", "-n", "100", "-c", "8", "--payment", "2", NULL);
     cr_expect_eq (rc, 1, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
-    cr_expect (s_has_line (s_ctx.output, SUMMARY "FAIL$"), "%s", s_ctx.output);
-    cr_expect (s_has_line (s_ctx.errors, "^violation: planted$"), "%s", s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.output, SUMMARY "FAIL$"), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.errors, "^violation: planted$"), "%s", s_ctx.errors);
     s_expect_all_stopped (1);
 }
 
 Test (bench_script, bad_usage_exits_2)
 {
     cr_expect_eq (s_bench (s_ctx.bin, "--bogus", NULL), 2);
-    cr_expect (s_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
     cr_expect_eq (s_bench (s_ctx.bin, "-n", "0", NULL), 2);
     cr_expect_eq (s_bench (s_ctx.bin, "--payment", NULL), 2);
     cr_expect_eq (s_bench ("/nonexistent", NULL), 2);

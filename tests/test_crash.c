@@ -135,17 +135,6 @@ s_crash_test (const char *bin, ...)
     return ph_exit_code (status);
 }
 
-//  True when some line of text matches the extended regex pattern
-static bool
-s_has_line (const char *text, const char *pattern)
-{
-    regex_t regex;
-    cr_assert_eq (regcomp (&regex, pattern, REG_EXTENDED | REG_NOSUB | REG_NEWLINE), 0);
-    bool found = regexec (&regex, text, 0, NULL, 0) == 0;
-    regfree (&regex);
-    return found;
-}
-
 //  A bin dir that is the real one, except that its checkout-bench, after
 //  a load, rewrites the first confirmed outcome it saw as failed: what a
 //  client would have seen had the coordinator changed its mind
@@ -187,8 +176,8 @@ Test (crash, kills_change_no_outcome_and_lose_nothing)
     cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
     char pattern [256];
     snprintf (pattern, sizeof pattern, SUMMARY, "5", CRASH_N, CRASH_N, "0", "PASS");
-    cr_expect (s_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
-    cr_expect (s_has_line (s_ctx.errors, "^crash-test: seed=20261206 kills=5 "), "%s",
+    cr_expect (ph_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.errors, "^crash-test: seed=20261206 kills=5 "), "%s",
                s_ctx.errors);
     //  the data of a run that passed is the caller's (--data): kept
     char path [PATH_MAX];
@@ -205,11 +194,11 @@ Test (crash, a_changed_outcome_fails)
     cr_assert_eq (rc, 1, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
     char pattern [256];
     snprintf (pattern, sizeof pattern, SUMMARY, "1", "200", "200", "1", "PASS");
-    cr_expect (s_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
-    cr_expect (s_has_line (s_ctx.errors, "^crash-test: changed: chk-[0-9]+ seen sg-[0-9a-f-]+ "
+    cr_expect (ph_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.errors, "^crash-test: changed: chk-[0-9]+ seen sg-[0-9a-f-]+ "
                            "failed card_declined, now sg-[0-9a-f-]+ confirmed -$"),
                "%s", s_ctx.errors);
-    cr_expect (s_has_line (s_ctx.errors, "^crash-test: FAILED; seed [0-9]+"), "%s",
+    cr_expect (ph_has_line (s_ctx.errors, "^crash-test: FAILED; seed [0-9]+"), "%s",
                s_ctx.errors);
     cr_expect_eq (s_kill_listed (), 0, "the script left processes up");
 }
@@ -217,7 +206,7 @@ Test (crash, a_changed_outcome_fails)
 Test (crash, bad_usage_exits_2)
 {
     cr_expect_eq (s_crash_test (s_ctx.bin, "--bogus", NULL), 2);
-    cr_expect (s_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
     cr_expect_eq (s_crash_test (s_ctx.bin, "--kills", "x", NULL), 2);
     cr_expect_eq (s_crash_test (s_ctx.bin, "-n", "1", NULL), 2);
     cr_expect_eq (s_crash_test (s_ctx.bin, "--seed", NULL), 2);

@@ -459,12 +459,15 @@ s_turn (self_t *self)
     return self->failed? -1: 0;
 }
 
+//  The actor's pipe carries the same handshake as a participant's: zactor's
+//  own signal, then the verdict of the start (0 running, 1 failed), then,
+//  only if the log fails later, a signal 1 when it has stopped
 static void
 s_actor (zsock_t *pipe, void *args)
 {
     self_t *self = s_self_new (pipe, (const coordinator_config_t *) args);
     zsock_signal (pipe, 0);
-    zstr_send (pipe, self? "READY": "FAILED");
+    zsock_signal (pipe, self? 0: 1);
     if (!self)
         return;
     int resumed = s_recover (self);
@@ -477,22 +480,42 @@ s_actor (zsock_t *pipe, void *args)
     zsys_info ("coordinator: stopping in_flight=%zu", zhashx_size (self->by_saga));
     bool failed = self->failed;
     s_self_destroy (&self);
-    if (failed) {
-        //  main waits on the pipe for the stop: tell it this was a failure
-        zstr_send (pipe, "FAILED");
+    if (failed)
+        zsock_signal (pipe, 1);         //  coordinator_failed's answer
+}
+
+struct _coordinator_t {
+    zactor_t *actor;
+};
+
+coordinator_t *
+coordinator_new (const coordinator_config_t *config)
+{
+    assert (config);
+    coordinator_t *self = (coordinator_t *) zmalloc (sizeof (coordinator_t));
+    self->actor = zactor_new (s_actor, (void *) config);
+    if (!self->actor || zsock_wait (self->actor) != 0)
+        coordinator_destroy (&self);
+    return self;
+}
+
+void
+coordinator_destroy (coordinator_t **self_p)
+{
+    assert (self_p);
+    if (*self_p) {
+        zactor_destroy (&(*self_p)->actor);
+        free (*self_p);
+        *self_p = NULL;
     }
 }
 
-zactor_t *
-coordinator_new (const coordinator_config_t *config)
+bool
+coordinator_failed (coordinator_t *self, int timeout_ms)
 {
-    zactor_t *actor = zactor_new (s_actor, (void *) config);
-    if (!actor)
-        return NULL;
-    char *status = zstr_recv (actor);
-    bool ready = status && streq (status, "READY");
-    zstr_free (&status);
-    if (!ready)
-        zactor_destroy (&actor);
-    return actor;
+    assert (self);
+    zmq_pollitem_t item = { zsock_resolve (self->actor), 0, ZMQ_POLLIN, 0 };
+    if (zmq_poll (&item, 1, timeout_ms) <= 0 || !(item.revents & ZMQ_POLLIN))
+        return false;
+    return zsock_wait (self->actor) != 0;
 }

@@ -30,11 +30,22 @@ typedef struct {
     bool verbose;
 } coordinator_config_t;
 
-//  Starts the coordinator actor: opens the log, binds the sockets, resumes
-//  every saga that is not terminal.  Returns the actor, owned by the
-//  caller, or NULL after logging why it could not start.  zactor_destroy
-//  stops it: it stops reading, commits what it holds and closes.
-zactor_t *coordinator_new (const coordinator_config_t *config);
+typedef struct _coordinator_t coordinator_t;
+
+//  Starts the coordinator in a thread of its own: opens the log, binds the
+//  sockets, resumes every saga that is not terminal.  Returns a new
+//  coordinator owned by the caller, or NULL after logging why it could
+//  not start.
+coordinator_t *coordinator_new (const coordinator_config_t *config);
+
+//  Stops the coordinator: it stops reading, commits what it holds and
+//  closes.  Safe on NULL, nulls the pointer.
+void coordinator_destroy (coordinator_t **self_p);
+
+//  Waits up to timeout_ms for the coordinator to stop by itself (its log
+//  failed, so it could not go on).  Returns true when it did: destroy it
+//  and exit non-zero.  False when it is still running.
+bool coordinator_failed (coordinator_t *self, int timeout_ms);
 
 #ifdef __cplusplus
 }

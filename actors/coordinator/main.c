@@ -84,24 +84,18 @@ main (int argc, char *argv [])
     if (exit_code == 0) {
         zsys_init ();
         zsys_set_logident ("checkout-coordinator");
-        zactor_t *coordinator = coordinator_new (&config);
+        coordinator_t *coordinator = coordinator_new (&config);
         if (!coordinator) {
             fprintf (stderr, "checkout-coordinator: could not start (see the log)\n");
             exit_code = 1;
         }
         else {
-            //  the actor says FAILED on its pipe if it has to stop by itself
-            zpoller_t *poller = zpoller_new (coordinator, NULL);
-            while (!zsys_interrupted) {
-                if (zpoller_wait (poller, 200)) {
-                    char *status = zstr_recv (coordinator);
-                    exit_code = status && streq (status, "FAILED")? 1: exit_code;
-                    zstr_free (&status);
+            while (!zsys_interrupted)
+                if (coordinator_failed (coordinator, 200)) {
+                    exit_code = 1;
                     break;
                 }
-            }
-            zpoller_destroy (&poller);
-            zactor_destroy (&coordinator);
+            coordinator_destroy (&coordinator);
         }
     }
     ck_config_destroy (&flags);

@@ -111,6 +111,31 @@ s_back_off (participant_link_t *self, int64_t now)
         self->config.reconnect_max_ms: (uint32_t) next;
 }
 
+//  The coordinator is silent: a new socket at once, its READY queued, so
+//  that the moment the coordinator is back (libzmq retries the connection
+//  every 100 ms) READY reaches it; the back-off, which doubles up to
+//  reconnect_max until traffic resets it, only spaces the renewals while
+//  it stays away.  Closing the socket for the back-off instead left a
+//  participant away for up to reconnect_max after the coordinator's return.
+static void
+s_renew (participant_link_t *self, int64_t now)
+{
+    zsock_destroy (&self->sock);
+    self->reconnects++;
+    if (s_connect (self, now) == -1) {
+        s_back_off (self, now);
+        return;
+    }
+    int64_t silence = (int64_t) self->config.liveness * self->config.heartbeat_ivl_ms;
+    if ((int64_t) self->backoff_ms > silence)
+        self->last_recv = now + self->backoff_ms - silence;
+    zsys_info ("participant: renewed endpoint=%s next_in_ms=%" PRId64,
+               self->config.endpoint, self->last_recv + silence - now);
+    uint64_t next = (uint64_t) self->backoff_ms * 2;
+    self->backoff_ms = next > self->config.reconnect_max_ms?
+        self->config.reconnect_max_ms: (uint32_t) next;
+}
+
 int
 participant_link_start (participant_link_t *self, int64_t now)
 {
@@ -196,7 +221,7 @@ participant_link_tick (participant_link_t *self, int64_t now)
     if (now - self->last_recv >= silence) {
         zsys_warning ("participant: coordinator silent endpoint=%s silent_ms=%" PRId64,
                       self->config.endpoint, now - self->last_recv);
-        s_back_off (self, now);
+        s_renew (self, now);
     }
     else
     if (now - self->last_send >= self->config.heartbeat_ivl_ms) {

@@ -35,16 +35,18 @@ s_role (ck_type_t type, role_t *role)
     return false;
 }
 
-//  The one place a step's result kind meets the wire's fixed reply fields
+//  Where reply carries a result of this kind (saga_def), and the prefix of
+//  the ids this ledger derives for it
 static char *
 s_result_field (ck_reply_t *reply, saga_result_id_t result, const char **prefix)
 {
     switch (result) {
-        case SAGA_RESULT_RESERVATION:   *prefix = "res-";  return reply->reservation_id;
-        case SAGA_RESULT_AUTHORIZATION: *prefix = "auth-"; return reply->authorization_id;
-        case SAGA_RESULT_ORDER:         *prefix = "ord-";  return reply->order_id;
-        default:                        *prefix = NULL;    return NULL;
+        case SAGA_RESULT_RESERVATION:   *prefix = "res-";  break;
+        case SAGA_RESULT_AUTHORIZATION: *prefix = "auth-"; break;
+        case SAGA_RESULT_ORDER:         *prefix = "ord-";  break;
+        default:                        *prefix = NULL;    break;
     }
+    return saga_def_reply_field (result, reply);
 }
 
 char *

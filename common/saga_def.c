@@ -134,8 +134,8 @@ saga_step_kind_name (saga_step_kind_t kind)
 }
 
 
-const char *
-saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply)
+char *
+saga_def_reply_field (saga_result_id_t result, ck_reply_t *reply)
 {
     assert (reply);
     switch (result) {
@@ -144,6 +144,14 @@ saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply)
         case SAGA_RESULT_ORDER:         return reply->order_id;
         default:                        return NULL;
     }
+}
+
+
+const char *
+saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply)
+{
+    //  the same fields, read only
+    return saga_def_reply_field (result, (ck_reply_t *) reply);
 }
 
 

@@ -79,6 +79,11 @@ int saga_def_find_action (const saga_def_t *def, ck_type_t type);
 //  Returns the index of the step whose compensation is type, or -1.
 int saga_def_find_compensation (const saga_def_t *def, ck_type_t type);
 
+//  Where a reply carries the id of kind result, or NULL for
+//  SAGA_RESULT_NONE: the one place a result kind meets the wire's fixed
+//  reply fields.  Can't fail.
+char *saga_def_reply_field (saga_result_id_t result, ck_reply_t *reply);
+
 //  The id of kind result that reply carries (borrowed), or NULL for
 //  SAGA_RESULT_NONE.  Can't fail.
 const char *saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply);

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <regex.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -236,6 +237,43 @@ ph_has_line (const char *text, const char *pattern)
     bool found = regexec (&regex, text, 0, NULL, 0) == 0;
     regfree (&regex);
     return found;
+}
+
+//  Makes dir/bin, a bin dir whose executables are the real ones in
+//  real_bin (symlinks) except checkout-bench, which is a shell script with
+//  the body body_format (printf-style; it may wrap the real one).  Writes
+//  the new dir into path (size bytes).  Returns 0, or -1 with errno set.
+static inline int
+ph_fake_bench_bin (char *path, size_t size, const char *dir, const char *real_bin,
+                   const char *body_format, ...)
+    __attribute__ ((format (printf, 5, 6)));
+
+static inline int
+ph_fake_bench_bin (char *path, size_t size, const char *dir, const char *real_bin,
+                   const char *body_format, ...)
+{
+    snprintf (path, size, "%s/bin", dir);
+    if (mkdir (path, 0755))
+        return -1;
+    const char *links [] = { "checkout-coordinator", "checkout-inventory",
+                             "checkout-payment", "checkout-order", "checkout" };
+    char from [PATH_MAX * 2], to [PATH_MAX * 2];
+    for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
+        snprintf (from, sizeof from, "%s/%s", real_bin, links [i]);
+        snprintf (to, sizeof to, "%s/%s", path, links [i]);
+        if (symlink (from, to))
+            return -1;
+    }
+    snprintf (to, sizeof to, "%s/checkout-bench", path);
+    FILE *file = fopen (to, "w");
+    if (!file)
+        return -1;
+    va_list args;
+    va_start (args, body_format);
+    fprintf (file, "#!/bin/sh\n");
+    vfprintf (file, body_format, args);
+    va_end (args);
+    return fclose (file) || chmod (to, 0755)? -1: 0;
 }
 
 #endif

@@ -136,24 +136,9 @@ s_expect_all_stopped (int runs)
 static void
 s_broken_bin (char *path, size_t size)
 {
-    snprintf (path, size, "%s/bin", s_ctx.dir);
-    cr_assert_eq (mkdir (path, 0755), 0);
-    const char *links [] = { "checkout-coordinator", "checkout-inventory",
-                             "checkout-payment", "checkout-order", "checkout" };
-    char from [PATH_MAX * 2], to [PATH_MAX * 2];
-    for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
-        snprintf (from, sizeof from, "%s/%s", s_ctx.bin, links [i]);
-        snprintf (to, sizeof to, "%s/%s", path, links [i]);
-        cr_assert_eq (symlink (from, to), 0);
-    }
-    snprintf (to, sizeof to, "%s/checkout-bench", path);
-    FILE *file = fopen (to, "w");
-    cr_assert_not_null (file);
-    fprintf (file, "#!/bin/sh\n"
-                   "for a; do [ \"$a\" = --verify ] && { echo 'violation: planted'; exit 1; }; done\n"
-                   "exec '%s/checkout-bench' \"$@\"\n", s_ctx.bin);
-    fclose (file);
-    cr_assert_eq (chmod (to, 0755), 0);
+    cr_assert_eq (ph_fake_bench_bin (path, size, s_ctx.dir, s_ctx.bin,
+        "for a; do [ \"$a\" = --verify ] && { echo 'violation: planted'; exit 1; }; done\n"
+        "exec '%s/checkout-bench' \"$@\"\n", s_ctx.bin), 0);
 }
 
 #define SUMMARY "^sagas_per_s=[0-9]+ p50_ms=[0-9.]+ p99_ms=[0-9.]+ max_ms=[0-9.]+ " \

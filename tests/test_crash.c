@@ -141,26 +141,11 @@ s_crash_test (const char *bin, ...)
 static void
 s_lying_bin (char *path, size_t size)
 {
-    snprintf (path, size, "%s/bin", s_ctx.dir);
-    cr_assert_eq (mkdir (path, 0755), 0);
-    const char *links [] = { "checkout-coordinator", "checkout-inventory",
-                             "checkout-payment", "checkout-order", "checkout" };
-    char from [PATH_MAX * 2], to [PATH_MAX * 2];
-    for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
-        snprintf (from, sizeof from, "%s/%s", s_ctx.bin, links [i]);
-        snprintf (to, sizeof to, "%s/%s", path, links [i]);
-        cr_assert_eq (symlink (from, to), 0);
-    }
-    snprintf (to, sizeof to, "%s/checkout-bench", path);
-    FILE *file = fopen (to, "w");
-    cr_assert_not_null (file);
-    fprintf (file, "#!/bin/sh\n"
-                   "'%s/checkout-bench' \"$@\"; rc=$?; file=\n"
-                   "for a; do [ \"$prev\" = --outcomes ] && file=$a; prev=$a; done\n"
-                   "[ -n \"$file\" ] && sed -i '0,/ confirmed -$/s// failed card_declined/' \"$file\"\n"
-                   "exit $rc\n", s_ctx.bin);
-    fclose (file);
-    cr_assert_eq (chmod (to, 0755), 0);
+    cr_assert_eq (ph_fake_bench_bin (path, size, s_ctx.dir, s_ctx.bin,
+        "'%s/checkout-bench' \"$@\"; rc=$?; file=\n"
+        "for a; do [ \"$prev\" = --outcomes ] && file=$a; prev=$a; done\n"
+        "[ -n \"$file\" ] && sed -i '0,/ confirmed -$/s// failed card_declined/' \"$file\"\n"
+        "exit $rc\n", s_ctx.bin), 0);
 }
 
 //  -------------------------------------------------------------------------

@@ -17,6 +17,7 @@ Test (inventory_rules, needs_actors_inventory_main, .disabled = true) {}
 #include <czmq.h>
 #include "inventory_rules.h"
 #include "process_helpers.h"
+#include "participant_store_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -75,16 +76,6 @@ s_setup (void)
 
 TestSuite (inventory_rules, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
-static int64_t
-s_query_int (const char *sql)
-{
-    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
-    cr_assert_not_null (stmt, "sql: %s", sql);
-    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return value;
-}
 
 //  Builds a request; items as "SKU-A", 3, "SKU-B", 2, ..., NULL
 static void
@@ -138,10 +129,10 @@ Test (inventory_rules, reserve_takes_every_line)
     cr_expect_str_eq (reply.reason.code, "");
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (s_available ("SKU-B"), 3);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"
                                " WHERE saga_id = 'saga-1' AND status = 'held'"
                                " AND reservation_id = 'res-1'"), 1);
-    cr_expect_eq (s_query_int ("SELECT SUM (qty) FROM reservation_lines"
+    cr_expect_eq (pst_query_int (s_store, "SELECT SUM (qty) FROM reservation_lines"
                                " WHERE reservation_id = 'res-1'"), 5);
     s_request (&request, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
@@ -161,8 +152,8 @@ Test (inventory_rules, repeat_returns_the_first_answer_without_effect)
     cr_expect_str_eq (reply.reservation_id, "res-1");
     cr_expect_eq (reply.attempt, 2);
     cr_expect_eq (s_available ("SKU-A"), 7);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservation_lines"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservation_lines"), 1);
 }
 
 Test (inventory_rules, unknown_sku_is_rejected_and_remembered)
@@ -177,8 +168,8 @@ Test (inventory_rules, unknown_sku_is_rejected_and_remembered)
     cr_expect_neq (reply.reason.message [0], 0);
     cr_expect_str_eq (reply.reservation_id, "");
     cr_expect_eq (s_available ("SKU-A"), 10, "the first line was given back");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservation_lines"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservation_lines"), 0);
     //  the sku appears later: a repeat still gets the first answer
     cr_assert_eq (store_exec (participant_store_store (s_store), "INSERT INTO stock VALUES ('SKU-NOPE', 5)"), 0);
     request.attempt = 2;
@@ -201,7 +192,7 @@ Test (inventory_rules, a_short_last_line_reserves_nothing)
     cr_expect_str_eq (reply.reason.sku, "SKU-B");
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (s_available ("SKU-B"), 5);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 0);
     s_request (&request, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-OOS", 1, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_str_eq (reply.reason.code, "out_of_stock");
@@ -252,10 +243,10 @@ Test (inventory_rules, release_returns_exactly_what_was_taken_once)
         cr_expect_eq (s_available ("SKU-A"), 8, "attempt %u", attempt);
         cr_expect_eq (s_available ("SKU-B"), 5, "attempt %u", attempt);
     }
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"
                                " WHERE saga_id = 'saga-1' AND status = 'released'"
                                " AND released_at IS NOT NULL"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"
                                " WHERE saga_id = 'saga-2' AND status = 'held'"), 1);
     //  a reserve repeated after its release keeps its first answer, no effect
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 4, "SKU-A", 3, "SKU-B", 1, NULL);
@@ -284,7 +275,7 @@ Test (inventory_rules, release_gives_back_each_line_and_nothing_else)
     cr_expect_eq (s_available ("SKU-A"), 9, "both lines given back, saga-2's kept");
     cr_expect_eq (s_available ("SKU-B"), 1);
     cr_expect_eq (s_available ("SKU-OOS"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"
                                " WHERE saga_id = 'saga-2' AND status = 'held'"), 1);
     s_request (&request, "saga-2", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
@@ -296,7 +287,7 @@ Test (inventory_rules, release_gives_back_each_line_and_nothing_else)
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (s_available ("SKU-B"), 5);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"
                                " WHERE status = 'released'"), 2);
 }
 
@@ -313,7 +304,7 @@ Test (inventory_rules, release_first_leaves_a_tombstone)
     cr_expect_str_eq (reply.reason.code, "compensated");
     cr_expect_str_eq (reply.reservation_id, "");
     cr_expect_eq (s_available ("SKU-A"), 10);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 0);
     //  and again, the same answer
     request.attempt = 3;
     cr_assert_eq (s_handle (&request, &reply), 0);
@@ -391,7 +382,7 @@ Test (inventory_rules, one_batch_one_failure_the_other_commits)
     cr_expect_str_eq (replies [2].reservation_id, "res-2");
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (s_available ("SKU-B"), 5);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 2);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 2);
 }
 
 Test (inventory_rules, a_failure_after_taking_fails_the_batch_and_a_retry_succeeds)
@@ -418,7 +409,7 @@ Test (inventory_rules, a_failure_after_taking_fails_the_batch_and_a_retry_succee
     participant_store_batch_rollback (s_store);
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (s_available ("SKU-B"), 5);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
     //  the coordinator retries them all, once the fault is gone
     cr_assert_eq (store_exec (participant_store_store (s_store), "DROP TRIGGER boom"), 0);
     for (int i = 0; i < 3; i++) {
@@ -488,7 +479,7 @@ Test (inventory_rules, a_failed_commit_keeps_nothing)
     cr_expect_eq (inventory_rules_reserve (s_rules, &request, &reply), 0);
     participant_store_batch_rollback (s_store);
     cr_expect_eq (s_available ("SKU-A"), 10);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (inventory_rules, stock_can_never_go_negative)
@@ -503,7 +494,7 @@ Test (inventory_rules, other_types_are_refused)
     ck_reply_t reply;
     s_request (&request, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, NULL);
     cr_expect_eq (s_handle (&request, &reply), -1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (inventory_rules, stock_survives_a_restart_and_seed_is_skipped)
@@ -549,7 +540,7 @@ Test (inventory_rules, seed_reads_comments_blanks_and_spaces)
     cr_expect_eq (s_available ("SKU-1"), 7);
     cr_expect_eq (s_available ("SKU-2"), 0);
     cr_expect_eq (s_available ("SKU-3"), 1000000);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM stock"), 3);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM stock"), 3);
 }
 
 //  A malformed line is reported by file and line, and nothing is loaded
@@ -561,7 +552,7 @@ s_expect_seed_error (const char *text, const char *where, const char *what)
     cr_expect_not_null (strstr (reason, where), "reason: %s", reason);
     cr_expect_not_null (strstr (reason, what), "reason: %s", reason);
     cr_expect_not_null (strstr (reason, "fresh.csv"), "reason: %s", reason);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM stock"), 0, "seed: %s", text);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM stock"), 0, "seed: %s", text);
 }
 
 Test (inventory_rules, seed_errors_name_file_and_line)
@@ -597,8 +588,8 @@ Test (inventory_rules, the_w1_catalog_loads)
     unlink (s_path);
     s_open ();
     cr_assert_eq (inventory_rules_seed (s_rules, path), 0, "%s", inventory_rules_reason (s_rules));
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM stock"), 1001);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM stock WHERE available = 1000000"), 1000);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM stock"), 1001);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM stock WHERE available = 1000000"), 1000);
     cr_expect_eq (s_available ("SKU-0000"), 1000000);
     cr_expect_eq (s_available ("SKU-0999"), 1000000);
     cr_expect_eq (s_available ("SKU-OOS"), 0);
@@ -696,10 +687,10 @@ Test (inventory_rules, two_processes_never_oversell)
     cr_expect_eq (total.other, 0);
     s_open ();
     cr_expect_eq (s_available ("SKU-SCARCE"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM reservations"), SCARCE_STOCK);
-    cr_expect_eq (s_query_int ("SELECT COUNT (DISTINCT reservation_id) FROM reservations"),
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), SCARCE_STOCK);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (DISTINCT reservation_id) FROM reservations"),
                   SCARCE_STOCK);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 2 * PER_PROCESS);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 2 * PER_PROCESS);
 }
 
 #endif

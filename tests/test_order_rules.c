@@ -15,6 +15,7 @@ Test (order_rules, needs_actors_order_main, .disabled = true) {}
 #include <czmq.h>
 #include "order_rules.h"
 #include "process_helpers.h"
+#include "participant_store_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -50,16 +51,6 @@ s_teardown (void)
 
 TestSuite (order_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);
 
-static int64_t
-s_query_int (const char *sql)
-{
-    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
-    cr_assert_not_null (stmt, "sql: %s", sql);
-    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return value;
-}
 
 //  A CreateOrder of two lines shipped to country
 static void
@@ -105,14 +96,14 @@ Test (order_rules, an_order_is_created_with_its_lines)
     ck_reply_t reply = s_create ("saga-1", 1, "FR");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (reply.order_id, "ord-1");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders WHERE order_id = 'ord-1'"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders WHERE order_id = 'ord-1'"
                                " AND saga_id = 'saga-1' AND checkout_id = 'co-saga-1'"
                                " AND cart_id = 'cart-7' AND customer_id = 'cust-1'"
                                " AND amount = 1000 AND currency = 'USD' AND country = 'FR'"
                                " AND reservation_id = 'res-3' AND authorization_id = 'auth-5'"
                                " AND created_at > 0"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-1'"), 2);
-    cr_expect_eq (s_query_int ("SELECT SUM (qty * unit_price) FROM order_lines"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-1'"), 2);
+    cr_expect_eq (pst_query_int (s_store, "SELECT SUM (qty * unit_price) FROM order_lines"
                                " WHERE order_id = 'ord-1'"), 1000);
     reply = s_create ("saga-2", 1, "US");
     cr_expect_str_eq (reply.order_id, "ord-2");
@@ -124,8 +115,8 @@ Test (order_rules, a_repeat_creates_no_second_order)
     ck_reply_t reply = s_create ("saga-1", 2, "DE");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (reply.order_id, "ord-1");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines"), 2);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines"), 2);
 }
 
 Test (order_rules, antarctica_is_not_served_by_default)
@@ -139,8 +130,8 @@ Test (order_rules, antarctica_is_not_served_by_default)
     }
     ck_reply_t reply = s_create ("saga-2", 1, "ZZ");
     cr_expect_str_eq (reply.reason.code, "destination_unserviceable", "not an ISO code");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines"), 0);
 }
 
 Test (order_rules, the_default_serves_every_iso_country_but_aq)
@@ -216,7 +207,7 @@ Test (order_rules, one_batch_one_rejection_the_other_commits)
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_OK);
     //  the refusal's ledger entry took number 1: ids are unique, not dense
     cr_expect_str_eq (second_reply.order_id, "ord-2");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 1);
 }
 
 Test (order_rules, ids_follow_the_highest_row_in_any_instance)
@@ -251,8 +242,8 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
         " country, lines) VALUES (41, 'cart-7', 'cust-1', 1, 'USD', 'FR', '[]')"), 0);
     ck_reply_t reply = s_create ("saga-4", 1, "US");
     cr_expect_str_eq (reply.order_id, "ord-42");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders WHERE order_id = 'ord-' || id"), 5);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-42'"), 2);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders WHERE order_id = 'ord-' || id"), 5);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-42'"), 2);
 }
 
 Test (order_rules, a_failure_leaves_no_half_order)
@@ -270,9 +261,9 @@ Test (order_rules, a_failure_leaves_no_half_order)
     cr_assert_eq (participant_store_batch_commit (s_store), -1);
     participant_store_batch_rollback (s_store);
     cr_expect_str_eq (reply.order_id, "");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM order_lines"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (order_rules, other_types_are_refused)
@@ -282,7 +273,7 @@ Test (order_rules, other_types_are_refused)
     s_request (&request, &reply, "saga-1", 1, "FR");
     request.type = CK_TYPE_RESERVE_INVENTORY;
     cr_expect_eq (order_rules_handle (s_rules, &request, &reply), -1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM orders"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 0);
 }
 
 #endif

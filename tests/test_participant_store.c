@@ -8,6 +8,7 @@
 #include "ledger_sqlite.h"
 #include "participant_store.h"
 #include "process_helpers.h"
+#include "participant_store_helpers.h"
 
 static char s_dir [64];
 static char s_path [128];
@@ -84,16 +85,6 @@ s_teardown (void)
 
 TestSuite (participant_store, .init = s_setup, .fini = s_teardown, .timeout = 30);
 
-static int64_t
-s_query_int (const char *sql)
-{
-    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
-    cr_assert_not_null (stmt, "sql: %s", sql);
-    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return value;
-}
 
 static void
 s_request (ck_request_t *request, ck_reply_t *reply, const char *saga_id, ck_type_t type,
@@ -130,7 +121,7 @@ Test (participant_store, a_repeat_gets_the_stored_answer_without_running)
     cr_expect_str_eq (reply.reservation_id, "res-1");
     cr_expect_eq (reply.attempt, 2, "the repeat's own attempt");
     cr_expect_eq (toy.calls, 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1);
     //  result ids follow the step table: each type its own field and prefix
     cr_assert_eq (s_run (&toy, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, &reply), 0);
     cr_expect_str_eq (reply.authorization_id, "auth-2");
@@ -152,8 +143,8 @@ Test (participant_store, a_rejection_is_recorded_and_repeated)
         cr_expect_str_eq (reply.reservation_id, "");
     }
     cr_expect_eq (toy.calls, 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 0, "no apply");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 0, "no apply");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"
                                " WHERE outcome = 'rejected' AND result_id IS NULL"), 1);
 }
 
@@ -169,8 +160,8 @@ Test (participant_store, a_failure_before_writing_leaves_the_batch_alone)
     toy.fail = false;
     cr_expect_eq (s_run (&toy, "saga-4", CK_TYPE_RESERVE_INVENTORY, 1, &reply), 0);
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects WHERE saga_id = 'saga-4'"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM ledger"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects WHERE saga_id = 'saga-4'"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 1);
     //  a retry of the failed one runs
     cr_expect_eq (s_run (&toy, "saga-3", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
@@ -190,14 +181,14 @@ Test (participant_store, a_failure_after_writing_fails_the_whole_batch)
     cr_expect_eq (reply.outcome, CK_OUTCOME_NONE);
     cr_expect_eq (participant_store_batch_commit (s_store), -1);
     participant_store_batch_rollback (s_store);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM ledger"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 0);
     //  the next batch is a fresh one
     toy.fail_after_writing = false;
     cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (s_run (&toy, "saga-6", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1);
 }
 
 Test (participant_store, a_failure_outside_a_batch_keeps_nothing)
@@ -205,8 +196,8 @@ Test (participant_store, a_failure_outside_a_batch_keeps_nothing)
     toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, true, 0 };
     ck_reply_t reply;
     cr_expect_eq (s_run (&toy, "saga-7", CK_TYPE_RESERVE_INVENTORY, 1, &reply), -1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM ledger"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 0);
 }
 
 Test (participant_store, a_compensation_first_leaves_a_tombstone)
@@ -224,7 +215,7 @@ Test (participant_store, a_compensation_first_leaves_a_tombstone)
         cr_expect_str_eq (reply.authorization_id, "");
     }
     cr_expect_eq (toy.calls, 1, "the forward handler never ran");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM effects"), 1, "the void's only");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1, "the void's only");
     //  another step of the same saga is not affected
     cr_assert_eq (s_run (&toy, "saga-8", CK_TYPE_RESERVE_INVENTORY, 1, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
@@ -254,7 +245,7 @@ Test (participant_store, the_own_answer_wins_and_compensations_run_once)
     for (uint32_t attempt = 2; attempt <= 3; attempt++)
         cr_assert_eq (s_run (&toy, "saga-9", CK_TYPE_RELEASE_INVENTORY, attempt, &reply), 0);
     cr_expect_eq (toy.calls, 4, "no handler ran for a repeat");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 4);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 4);
 }
 
 Test (participant_store, types_outside_the_step_table_are_refused)
@@ -314,10 +305,10 @@ Test (participant_store, the_view_names_types_outcomes_and_result_ids)
     ck_reply_t reply;
     cr_assert_eq (s_run (&toy, "saga-15", CK_TYPE_AUTHORIZE_PAYMENT, 1, &reply), 0);
     cr_assert_eq (s_run (&toy, "saga-15", CK_TYPE_VOID_PAYMENT, 1, &reply), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests WHERE"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests WHERE"
                                " type = 'AuthorizePayment' AND outcome = 'ok'"
                                " AND result_id = 'auth-1'"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests WHERE"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests WHERE"
                                " type = 'VoidPayment' AND result_id IS NULL"), 1);
 }
 

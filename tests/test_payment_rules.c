@@ -15,6 +15,7 @@ Test (payment_rules, needs_actors_payment_main, .disabled = true) {}
 #include <czmq.h>
 #include "payment_rules.h"
 #include "process_helpers.h"
+#include "participant_store_helpers.h"
 
 #define LATENCY_MS 25
 
@@ -52,16 +53,6 @@ s_teardown (void)
 
 TestSuite (payment_rules, .init = s_setup, .fini = s_teardown, .timeout = 30);
 
-static int64_t
-s_query_int (const char *sql)
-{
-    sqlite3_stmt *stmt = store_prepare (participant_store_store (s_store), sql);
-    cr_assert_not_null (stmt, "sql: %s", sql);
-    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW, "sql: %s", sql);
-    int64_t value = sqlite3_column_int64 (stmt, 0);
-    sqlite3_reset (stmt);
-    return value;
-}
 
 static void
 s_request (ck_request_t *request, ck_reply_t *reply, const char *saga_id, ck_type_t type,
@@ -122,7 +113,7 @@ Test (payment_rules, a_card_is_authorized)
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (reply.authorization_id, "auth-1");
     cr_expect_str_eq (reply.reason.code, "");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND authorization_id = 'auth-1' AND status = 'authorized'"
                                " AND amount = 4200 AND currency = 'EUR'"
                                " AND customer_id = 'cust-1' AND checkout_id = 'co-saga-1'"
@@ -138,7 +129,7 @@ Test (payment_rules, a_repeat_gets_the_first_authorization)
     ck_reply_t again = s_authorize ("saga-1", 2, "pm_card_mastercard");
     cr_expect_eq (again.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (again.authorization_id, first.authorization_id);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 1);
 }
 
 static void
@@ -161,8 +152,8 @@ Test (payment_rules, sandbox_tokens_are_refused_and_remembered)
     s_expect_rejection ("saga-4", "card_visa", "invalid_payment_method");
     s_expect_rejection ("saga-5", "pm_card", "invalid_payment_method");
     s_expect_rejection ("saga-6", "PM_CARD_VISA", "invalid_payment_method");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"
                                " WHERE outcome = 'rejected'"), 6);
 }
 
@@ -175,15 +166,15 @@ Test (payment_rules, void_voids_the_authorization_once)
         cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
         cr_expect_str_eq (reply.authorization_id, "");
     }
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND status = 'voided' AND voided_at IS NOT NULL"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-2'"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-2'"
                                " AND status = 'authorized'"), 1);
     //  the authorization repeated after its void keeps its first answer
     ck_reply_t reply = s_authorize ("saga-1", 3, "pm_card_visa");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
     cr_expect_str_eq (reply.authorization_id, "auth-1");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND status = 'voided'"), 1);
 }
 
@@ -195,10 +186,10 @@ Test (payment_rules, void_first_leaves_a_tombstone)
     cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_str_eq (reply.reason.code, "compensated");
     cr_expect_str_eq (reply.authorization_id, "");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 0);
     reply = s_authorize ("saga-1", 3, "pm_card_visa");
     cr_expect_str_eq (reply.reason.code, "compensated");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 0);
 }
 
 Test (payment_rules, void_after_a_refusal_is_ok)
@@ -222,8 +213,8 @@ Test (payment_rules, one_batch_two_requests)
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_OK);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_REJECTED);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 2);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 2);
 }
 
 Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
@@ -258,7 +249,7 @@ Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
         " payment_method) VALUES (41, 'cust-1', 1, 'EUR', 'pm_card_visa')"), 0);
     ck_reply_t reply = s_authorize ("saga-4", 1, "pm_card_visa");
     cr_expect_str_eq (reply.authorization_id, "auth-42");
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"
                                " WHERE authorization_id = 'auth-' || id"), 5);
 }
 
@@ -270,8 +261,8 @@ Test (payment_rules, a_rolled_back_batch_keeps_nothing)
     cr_assert_eq (participant_store_batch_begin (s_store), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &request, &reply), 0);
     participant_store_batch_rollback (s_store);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM authorizations"), 0);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (payment_rules, latency_applies_to_authorizations_only)
@@ -290,7 +281,7 @@ Test (payment_rules, other_types_are_refused)
     ck_reply_t reply;
     s_request (&request, &reply, "saga-1", CK_TYPE_CREATE_ORDER, 1, NULL);
     cr_expect_eq (s_handle (&request, &reply), -1);
-    cr_expect_eq (s_query_int ("SELECT COUNT (*) FROM processed_requests"), 0);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);
 }
 
 Test (payment_rules, a_newer_schema_is_refused)

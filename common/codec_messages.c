@@ -53,8 +53,9 @@ static const char *s_outcomes (int v) { return ck_outcome_name ((ck_outcome_t) v
 static const char *s_statuses (int v) { return ck_status_name ((ck_status_t) v); }
 static const char *s_error_codes (int v) { return ck_error_code_name ((ck_error_code_t) v); }
 
-#define ANY_SERVICE s_services, CK_SERVICE_INVENTORY, CK_SERVICE_ORDER
-#define ANY_TYPE    s_types, CK_TYPE_RESERVE_INVENTORY, CK_TYPE_CREATE_ORDER
+//  Services and types include those a loaded step table added
+#define ANY_SERVICE s_services, CK_SERVICE_INVENTORY, CK_SERVICE_MAX - 1
+#define ANY_TYPE    s_types, CK_TYPE_RESERVE_INVENTORY, CK_TYPE_MAX - 1
 #define ATTEMPT_MAX UINT32_MAX
 
 //  --------------------------------------------------------------------------
@@ -73,6 +74,14 @@ static const field_t s_line_fields [] = {
     F_UINT (ck_item_t, qty, true, 1, CK_MAX_QTY),
 };
 static const schema_t s_line = SCHEMA (s_line_fields, NULL);
+
+//  Lines of an added type's request: prices only when its step sends them
+static const field_t s_any_line_fields [] = {
+    F_ID (ck_item_t, sku, true),
+    F_UINT (ck_item_t, qty, true, 1, CK_MAX_QTY),
+    F_UINT (ck_item_t, unit_price, false, 0, CK_MAX_UNIT_PRICE),
+};
+static const schema_t s_any_line = SCHEMA (s_any_line_fields, NULL);
 
 static const field_t s_ship_to_fields [] = {
     F_UPPER (ck_ship_to_t, country, 2),
@@ -226,7 +235,25 @@ s_check_create_order (const void *msg, ck_decode_error_t *err)
     return s_check_amount (self->items, self->item_count, self->amount, err);
 }
 
-//  The schema of each request type; compensations carry only the head
+//  A type a step table added: its step's fields decide what is sent, so
+//  every field past the head is optional here (an empty one is not sent)
+static const field_t s_added_type_fields [] = {
+    REQUEST_HEAD,
+    F_ARRAY (ck_request_t, items, item_count, false, 0, CK_MAX_ITEMS, s_any_line),
+    F_ID (ck_request_t, cart_id, false),
+    F_ID (ck_request_t, customer_id, false),
+    F_UINT (ck_request_t, amount, false, 0, UINT64_MAX),
+    { .key = "currency", .key_len = 8, .kind = FIELD_UPPER, .required = false,
+      .offset = offsetof (ck_request_t, currency), .size = SIZE_OF (ck_request_t, currency),
+      .min = 3, .max = 3 },
+    F_ID (ck_request_t, payment_method, false),
+    F_MAP (ck_request_t, ship_to, false, s_ship_to),
+    F_ID (ck_request_t, reservation_id, false),
+    F_ID (ck_request_t, authorization_id, false),
+};
+static const schema_t s_added_type = SCHEMA (s_added_type_fields, NULL);
+
+//  The schema of each built-in request type; compensations carry only the head
 static const schema_t s_requests [CK_TYPE_COUNT] = {
     [CK_TYPE_RESERVE_INVENTORY] = SCHEMA (s_reserve_fields, NULL),
     [CK_TYPE_RELEASE_INVENTORY] = SCHEMA_WITHOUT (s_request_head_fields, NULL, s_request_items),
@@ -241,28 +268,36 @@ s_check_reply (const void *msg, ck_decode_error_t *err)
     const ck_reply_t *self = (const ck_reply_t *) msg;
     if (self->outcome == CK_OUTCOME_REJECTED && !self->reason.code [0])
         return ck_decode_fail (err, CK_BAD_REQUEST, "reason: missing (required when rejected)");
-    if (self->outcome != CK_OUTCOME_OK)
-        return 0;
-    if (self->type == CK_TYPE_RESERVE_INVENTORY && !self->reservation_id [0])
-        return ck_decode_fail (err, CK_BAD_REQUEST, "reservation_id: missing (required when ok)");
-    if (self->type == CK_TYPE_AUTHORIZE_PAYMENT && !self->authorization_id [0])
-        return ck_decode_fail (err, CK_BAD_REQUEST, "authorization_id: missing (required when ok)");
-    if (self->type == CK_TYPE_CREATE_ORDER && !self->order_id [0])
-        return ck_decode_fail (err, CK_BAD_REQUEST, "order_id: missing (required when ok)");
+    const char *key = ck_type_result_key (self->type);
+    if (self->outcome == CK_OUTCOME_OK && key && !self->result_id [0])
+        return ck_decode_fail (err, CK_BAD_REQUEST, "%s: missing (required when ok)", key);
     return 0;
 }
 
-static const field_t s_reply_fields [] = {
+//  A REPLY's result id travels under its type's key (protocol.h), so the
+//  schema of a REPLY is made per type: these fields, then the result's
+#define REPLY_FIELDS 5
+static const field_t s_reply_fields [REPLY_FIELDS + 1] = {
     F_ID (ck_reply_t, saga_id, true),
     F_ENUM (ck_reply_t, type, true, ANY_TYPE),
     F_UINT (ck_reply_t, attempt, true, 1, ATTEMPT_MAX),
     F_ENUM (ck_reply_t, outcome, true, s_outcomes, CK_OUTCOME_OK, CK_OUTCOME_ERROR),
     F_MAP (ck_reply_t, reason, false, s_reason),
-    F_ID (ck_reply_t, reservation_id, false),
-    F_ID (ck_reply_t, authorization_id, false),
-    F_ID (ck_reply_t, order_id, false),
+    F_ID (ck_reply_t, result_id, false),
 };
-static const schema_t s_reply = SCHEMA (s_reply_fields, s_check_reply);
+//  Decoded first, alone: which type, and so which key
+static const schema_t s_reply_type = { &s_reply_fields [1], 1, NULL, NULL };
+
+//  Fills fields and schema for a REPLY to type.  Can't fail.
+static void
+s_reply_schema (ck_type_t type, field_t *fields, schema_t *schema)
+{
+    memcpy (fields, s_reply_fields, sizeof s_reply_fields);
+    const char *key = ck_type_result_key (type);
+    fields [REPLY_FIELDS].key = key;
+    fields [REPLY_FIELDS].key_len = key? (uint32_t) strlen (key): 0;
+    *schema = (schema_t) { fields, key? REPLY_FIELDS + 1: REPLY_FIELDS, s_check_reply, NULL };
+}
 
 //  --------------------------------------------------------------------------
 //  Events
@@ -351,7 +386,6 @@ CODEC_PAIR (result, ck_result_t, s_result)
 CODEC_PAIR (error, ck_error_t, s_error)
 CODEC_PAIR (pong, ck_pong_t, s_pong)
 CODEC_PAIR (ready, ck_ready_t, s_ready)
-CODEC_PAIR (reply, ck_reply_t, s_reply)
 CODEC_PAIR (ev_started, ck_ev_started_t, s_ev_started)
 CODEC_PAIR (ev_step, ck_ev_step_t, s_ev_step)
 CODEC_PAIR (ev_compensating, ck_ev_compensating_t, s_ev_compensating)
@@ -360,12 +394,42 @@ CODEC_PAIR (ev_worker, ck_ev_worker_t, s_ev_worker)
 CODEC_PAIR (ev_socket, ck_ev_socket_t, s_ev_socket)
 CODEC_PAIR (ev_stats, ck_ev_stats_t, s_ev_stats)
 
+//  The schema of a request of type, or NULL for no known type
+static const schema_t *
+s_request_schema (ck_type_t type)
+{
+    if (type > CK_TYPE_NONE && type < CK_TYPE_COUNT)
+        return &s_requests [type];
+    return ck_type_name (type)? &s_added_type: NULL;
+}
+
 int
 ck_encode_request (const ck_request_t *msg, ck_buf_t *out)
 {
-    if (msg->type <= CK_TYPE_NONE || msg->type >= CK_TYPE_COUNT)
-        return -1;
-    return codec_encode (&s_requests [msg->type], msg, out);
+    const schema_t *schema = s_request_schema (msg->type);
+    return schema? codec_encode (schema, msg, out): -1;
+}
+
+int
+ck_encode_reply (const ck_reply_t *msg, ck_buf_t *out)
+{
+    field_t fields [REPLY_FIELDS + 1];
+    schema_t schema;
+    s_reply_schema (msg->type, fields, &schema);
+    return codec_encode (&schema, msg, out);
+}
+
+int
+ck_decode_reply (const void *body, size_t size, ck_reply_t *msg, ck_decode_error_t *err)
+{
+    int rc = codec_decode (&s_reply_type, body, size, msg, sizeof *msg, err);
+    if (rc == 0) {
+        field_t fields [REPLY_FIELDS + 1];
+        schema_t schema;
+        s_reply_schema (msg->type, fields, &schema);
+        rc = codec_decode (&schema, body, size, msg, sizeof *msg, err);
+    }
+    return rc;
 }
 
 //  Decodes one field of a request alone, keeping it only if valid: a
@@ -389,7 +453,7 @@ ck_decode_request (const void *body, size_t size, ck_request_t *msg, ck_decode_e
     //  The head says which type, and so which schema, applies
     int rc = codec_decode (&s_request_head, body, size, msg, sizeof *msg, err);
     if (rc == 0)
-        rc = codec_decode (&s_requests [msg->type], body, size, msg, sizeof *msg, err);
+        rc = codec_decode (s_request_schema (msg->type), body, size, msg, sizeof *msg, err);
     if (rc && err->code != CK_TOO_LARGE) {
         memset (msg, 0, sizeof *msg);
         s_salvage (body, size, msg, 0);     //  saga_id

@@ -13,14 +13,14 @@
 typedef struct {
     bool forward;                       //  an action, else a compensation
     ck_type_t partner;                  //  its compensation / its action
-    saga_result_id_t result;            //  of an ok answer (forward only)
+    const char *result;                 //  key of an ok answer's id, or NULL
 } role_t;
 
-//  Finds type's role in the checkout saga; false when the table lacks it
+//  Finds type's role in the active saga; false when the table lacks it
 static bool
 s_role (ck_type_t type, role_t *role)
 {
-    const saga_def_t *def = saga_def_checkout ();
+    const saga_def_t *def = saga_def_active ();
     int index = saga_def_find_action (def, type);
     if (index >= 0) {
         const saga_step_t *step = &def->steps [index];
@@ -29,44 +29,38 @@ s_role (ck_type_t type, role_t *role)
     }
     index = saga_def_find_compensation (def, type);
     if (index >= 0) {
-        *role = (role_t) { false, def->steps [index].action, SAGA_RESULT_NONE };
+        *role = (role_t) { false, def->steps [index].action, NULL };
         return true;
     }
     return false;
 }
 
-//  Where reply carries a result of this kind (saga_def), and the prefix of
-//  the ids this ledger derives for it
-static char *
-s_result_field (ck_reply_t *reply, saga_result_id_t result, const char **prefix)
+//  The prefix of the ids this ledger derives for results under key: short
+//  ones for the checkout saga's, "<key without _id>-" for others
+static const char *
+s_prefix (const char *key, char *buffer, size_t size)
 {
-    switch (result) {
-        case SAGA_RESULT_RESERVATION:   *prefix = "res-";  break;
-        case SAGA_RESULT_AUTHORIZATION: *prefix = "auth-"; break;
-        case SAGA_RESULT_ORDER:         *prefix = "ord-";  break;
-        default:                        *prefix = NULL;    break;
-    }
-    return saga_def_reply_field (result, reply);
-}
-
-char *
-ledger_result_field (ck_reply_t *reply, ck_type_t type)
-{
-    role_t role = { false, CK_TYPE_NONE, SAGA_RESULT_NONE };
-    const char *prefix;
-    s_role (type, &role);
-    return s_result_field (reply, role.result, &prefix);
+    if (!key)
+        return NULL;
+    if (streq (key, SAGA_RESULT_RESERVATION))
+        return "res-";
+    if (streq (key, SAGA_RESULT_AUTHORIZATION))
+        return "auth-";
+    if (streq (key, SAGA_RESULT_ORDER))
+        return "ord-";
+    size_t len = strlen (key);
+    if (len > 3 && streq (key + len - 3, "_id"))
+        len -= 3;
+    snprintf (buffer, size, "%.*s-", (int) len, key);
+    return buffer;
 }
 
 const char *
-ledger_result_prefix (ck_type_t type)
+ledger_result_prefix (ck_type_t type, char *buffer, size_t size)
 {
-    role_t role = { false, CK_TYPE_NONE, SAGA_RESULT_NONE };
-    const char *prefix;
-    ck_reply_t scratch;
+    role_t role = { false, CK_TYPE_NONE, NULL };
     s_role (type, &role);
-    s_result_field (&scratch, role.result, &prefix);
-    return prefix;
+    return s_prefix (role.result, buffer, size);
 }
 
 //  Sets reply's answer from entry; an ok forward answer gets its result id
@@ -75,10 +69,10 @@ s_answer (ck_reply_t *reply, const role_t *role, const ledger_entry_t *entry)
 {
     reply->outcome = entry->outcome;
     reply->reason = entry->reason;
-    const char *prefix;
-    char *field = s_result_field (reply, role->result, &prefix);
-    if (field && entry->outcome == CK_OUTCOME_OK)
-        snprintf (field, CK_ID_SIZE, "%s%" PRId64, prefix, entry->id);
+    char buffer [CK_NAME_SIZE];
+    const char *prefix = s_prefix (role->result, buffer, sizeof buffer);
+    if (prefix && entry->outcome == CK_OUTCOME_OK)
+        snprintf (reply->result_id, sizeof reply->result_id, "%s%" PRId64, prefix, entry->id);
 }
 
 //  Clears whatever a failed request left in reply, keeping the echo.

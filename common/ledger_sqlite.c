@@ -58,9 +58,9 @@ s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 2, (int) type);
+    sqlite3_bind_int (stmt, 2, ck_type_code (type));
     if (partner != CK_TYPE_NONE)
-        sqlite3_bind_int (stmt, 3, (int) partner);
+        sqlite3_bind_int (stmt, 3, ck_type_code (partner));
     int found = 0;
     int rc;
     while ((rc = store_step (self->store, stmt, "ledger_find")) == SQLITE_ROW) {
@@ -86,7 +86,7 @@ s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *e
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 2, (int) type);
+    sqlite3_bind_int (stmt, 2, ck_type_code (type));
     sqlite3_bind_int (stmt, 3, (int) entry->outcome);
     store_bind_optional (stmt, 4, entry->reason.code);
     store_bind_optional (stmt, 5, entry->reason.message);

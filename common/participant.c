@@ -71,7 +71,7 @@ static const char *
 s_handlers_problem (const ck_participant_config_t *config)
 {
     size_t served = 0;
-    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_COUNT; type++) {
+    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_MAX; type++) {
         if (!config->handlers [type])
             continue;
         if (ck_type_service ((ck_type_t) type) != config->service)

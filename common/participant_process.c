@@ -6,6 +6,7 @@
 #include "codec.h"
 #include "frame.h"
 #include "participant_process.h"
+#include "saga_def.h"
 
 #define MAX_OPTIONS 32
 
@@ -24,6 +25,7 @@ static const ck_option_t s_common_options [] = {
       "requests handled in one transaction at most" },
     { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
+    SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
@@ -65,8 +67,7 @@ s_instance (ck_config_t *config, char *instance, size_t size)
 //  Checks what config can't: endpoints, instance, sync level.  Fills the
 //  runtime's transport settings; 0, or 2 after reporting
 static int
-s_configure (ck_config_t *config, const ck_participant_process_t *process,
-             ck_participant_config_t *runtime, const char **endpoints,
+s_configure (ck_config_t *config, ck_participant_config_t *runtime, const char **endpoints,
              char *instance, size_t instance_size, store_options_t *store_options)
 {
     size_t count = ck_config_list_size (config, "coordinator");
@@ -93,7 +94,6 @@ s_configure (ck_config_t *config, const ck_participant_process_t *process,
                                ck_config_str (config, "sync"));
         return 2;
     }
-    runtime->service = process->service;
     runtime->instance = instance;
     runtime->capacity = (uint32_t) ck_config_int (config, "capacity");
     runtime->endpoints = endpoints;
@@ -105,6 +105,26 @@ s_configure (ck_config_t *config, const ck_participant_process_t *process,
     return 0;
 }
 
+//  Loads --steps and finds the process's service in the step table; 0,
+//  or 2 after reporting
+static int
+s_service (ck_config_t *config, const ck_participant_process_t *process,
+           ck_participant_config_t *runtime)
+{
+    if (saga_def_load_flag (config))
+        return 2;
+    runtime->service = process->service;
+    if (!runtime->service && process->service_name)
+        runtime->service = ck_service_lookup (process->service_name,
+                                              strlen (process->service_name));
+    if (!runtime->service) {
+        ck_config_usage_error (config, "--steps: the step table has no service '%s'",
+                               process->service_name? process->service_name: "");
+        return 2;
+    }
+    return 0;
+}
+
 //  Opens the store, builds the service, runs the runtime until a signal
 static int
 s_run (ck_config_t *config, const ck_participant_process_t *process)
@@ -113,13 +133,15 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     char instance [CK_ID_SIZE + 32];
     store_options_t store_options = { 0 };
     ck_participant_config_t runtime = { 0 };
-    int rc = s_configure (config, process, &runtime, endpoints, instance,
+    int rc = s_service (config, process, &runtime);
+    if (rc == 0)
+        rc = s_configure (config, &runtime, endpoints, instance,
                           sizeof instance, &store_options);
     if (rc)
         return rc;
 
     char default_db [64];
-    snprintf (default_db, sizeof default_db, "%s.db", ck_service_name (process->service));
+    snprintf (default_db, sizeof default_db, "%s.db", ck_service_name (runtime.service));
     const char *db = ck_config_str (config, "db")? ck_config_str (config, "db"): default_db;
     if (!store_path_durable (db)) {
         ck_config_usage_error (config, "--db: '%s' is not a file: effects must outlive the "
@@ -142,7 +164,7 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
         rc = zsys_interrupted? 0: 1;
     if (participant) {
         zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
-                   process->name, ck_service_name (process->service), instance, db,
+                   process->name, ck_service_name (runtime.service), instance, db,
                    runtime.capacity);
         while (!zsys_interrupted)
             zclock_sleep (100);

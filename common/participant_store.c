@@ -32,8 +32,10 @@ s_view_sql (char *sql, size_t size)
     bool fits = s_append (sql, size, &at, "%s%s", "CREATE VIEW IF NOT EXISTS"
                           " processed_requests AS SELECT saga_id, CASE type", "");
     char number [16];
-    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_COUNT; type++) {
-        snprintf (number, sizeof number, "%d", type);
+    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_MAX; type++) {
+        if (!ck_type_name ((ck_type_t) type))
+            continue;
+        snprintf (number, sizeof number, "%d", (int) ck_type_code ((ck_type_t) type));
         fits = fits && s_append (sql, size, &at, " WHEN %s THEN '%s'", number,
                                  ck_type_name ((ck_type_t) type));
     }
@@ -41,9 +43,10 @@ s_view_sql (char *sql, size_t size)
                              " THEN 'ok' ELSE 'rejected' END AS outcome, reason_code,"
                              " reason_message, reason_sku, CASE WHEN outcome = 1 THEN"
                              " CASE type", "");
-    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_COUNT; type++) {
-        const char *prefix = ledger_result_prefix ((ck_type_t) type);
-        snprintf (number, sizeof number, "%d", type);
+    char buffer [CK_NAME_SIZE];
+    for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_MAX; type++) {
+        const char *prefix = ledger_result_prefix ((ck_type_t) type, buffer, sizeof buffer);
+        snprintf (number, sizeof number, "%d", (int) ck_type_code ((ck_type_t) type));
         if (prefix)
             fits = fits && s_append (sql, size, &at, " WHEN %s THEN '%s' || id", number, prefix);
     }
@@ -71,7 +74,7 @@ s_upgrade (participant_store_t *self, int version)
     }
     if (version == PARTICIPANT_STORE_VERSION)
         return 0;
-    char view [1024];
+    char view [8192];                   //  fits CK_TYPE_MAX types of CK_NAME_MAX
     bool fits = s_view_sql (view, sizeof view);
     assert (fits);                      //  our own names
     (void) fits;

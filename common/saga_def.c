@@ -3,6 +3,8 @@
 */
 #include <assert.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <czmq.h>
 #include "saga_def.h"
 
 static const saga_step_t s_checkout_steps [] = {
@@ -46,17 +48,13 @@ saga_def_checkout (void)
 static bool
 s_row_valid (const saga_step_t *row)
 {
-    if (row->service <= CK_SERVICE_NONE || row->service >= CK_SERVICE_COUNT)
-        return false;
-    if (row->action <= CK_TYPE_NONE || row->action >= CK_TYPE_COUNT)
+    if (!ck_service_name (row->service) || !ck_type_name (row->action))
         return false;
     if (row->kind < SAGA_STEP_COMPENSATABLE || row->kind > SAGA_STEP_RETRIABLE)
         return false;
     if (row->kind != SAGA_STEP_COMPENSATABLE)
         return row->compensation == CK_TYPE_NONE;
-    return row->compensation > CK_TYPE_NONE
-        && row->compensation < CK_TYPE_COUNT
-        && row->compensation != row->action;
+    return ck_type_name (row->compensation) && row->compensation != row->action;
 }
 
 
@@ -135,33 +133,44 @@ saga_step_kind_name (saga_step_kind_t kind)
 
 
 char *
-saga_def_reply_field (saga_result_id_t result, ck_reply_t *reply)
-{
-    assert (reply);
-    switch (result) {
-        case SAGA_RESULT_RESERVATION:   return reply->reservation_id;
-        case SAGA_RESULT_AUTHORIZATION: return reply->authorization_id;
-        case SAGA_RESULT_ORDER:         return reply->order_id;
-        default:                        return NULL;
-    }
-}
-
-
-const char *
-saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply)
-{
-    //  the same fields, read only
-    return saga_def_reply_field (result, (ck_reply_t *) reply);
-}
-
-
-char *
-saga_def_request_result (saga_result_id_t result, ck_request_t *request)
+saga_def_request_result (const char *key, ck_request_t *request)
 {
     assert (request);
-    switch (result) {
-        case SAGA_RESULT_RESERVATION:   return request->reservation_id;
-        case SAGA_RESULT_AUTHORIZATION: return request->authorization_id;
-        default:                        return NULL;
+    if (key && streq (key, SAGA_RESULT_RESERVATION))
+        return request->reservation_id;
+    if (key && streq (key, SAGA_RESULT_AUTHORIZATION))
+        return request->authorization_id;
+    return NULL;
+}
+
+
+int
+saga_def_find_result (const saga_def_t *def, const char *key)
+{
+    for (uint32_t index = 0; key && index < def->step_count; index++)
+        if (def->steps [index].result && streq (def->steps [index].result, key))
+            return (int) index;
+    return -1;
+}
+
+
+int
+saga_def_describe (const saga_def_t *def, char *out, size_t size)
+{
+    assert (def && out && size > 0);
+    size_t at = 0;
+    out [0] = 0;
+    for (uint32_t index = 0; index < def->step_count; index++) {
+        const saga_step_t *row = &def->steps [index];
+        int n = snprintf (out + at, size - at, "%s%s:%s/%s:%s:%#x:%s",
+                          index? ";": "", ck_service_name (row->service),
+                          ck_type_name (row->action),
+                          row->compensation? ck_type_name (row->compensation): "",
+                          saga_step_kind_name (row->kind), row->fields,
+                          row->result? row->result: "");
+        if (n < 0 || (size_t) n >= size - at)
+            return -1;
+        at += (size_t) n;
     }
+    return 0;
 }

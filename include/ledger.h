@@ -6,11 +6,12 @@
     forward effect leaves its entry as a tombstone, and the forward request
     that comes later is rejected "compensated".  Which types are forward,
     which compensates which and which result id an ok answer returns come
-    from the step table (saga_def_checkout), not from the code.
+    from the active step table (saga_def_active), not from the code.
 
     An entry has a number, given when it is recorded; an ok forward
     answer's result id is derived from it ("res-<n>", "auth-<n>",
-    "ord-<n>"), so it is short and unique in the file.  A forward entry
+    "ord-<n>"), so it is short and unique in the file.  Types are stored
+    by their ck_type_code, which does not depend on a table's order.  A forward entry
     may keep a detail (text) for its compensation: the inventory keeps the
     lines it took, so the release gives back exactly those.
 
@@ -91,13 +92,11 @@ typedef struct {
 int ledger_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
                 const ck_request_t *request, ck_reply_t *reply);
 
-//  The reply field that carries the result id of an ok answer to type,
-//  or NULL when type returns none (compensations).  Can't fail.
-char *ledger_result_field (ck_reply_t *reply, ck_type_t type);
-
-//  The result id's prefix for type ("res-", "auth-", "ord-"), or NULL
-//  when type returns none.  Can't fail.
-const char *ledger_result_prefix (ck_type_t type);
+//  The result id's prefix for type ("res-", "auth-", "ord-"; for a type
+//  of a loaded table, its result key without "_id", then "-"), or NULL
+//  when type returns none.  buffer (CK_NAME_SIZE bytes) may hold the
+//  prefix.  Can't fail.
+const char *ledger_result_prefix (ck_type_t type, char *buffer, size_t size);
 
 #ifdef __cplusplus
 }

@@ -69,7 +69,7 @@ typedef struct {
     uint32_t liveness;                  //  heartbeats missed before dead; 0 = 3
     uint32_t reconnect_min_ms;          //  0 = 1000
     uint32_t reconnect_max_ms;          //  0 = 32000
-    ck_handler_fn *handlers [CK_TYPE_COUNT];    //  by type; NULL = not served
+    ck_handler_fn *handlers [CK_TYPE_MAX];      //  by type; NULL = not served
     //  Optional group commit: set begin and commit (and rollback) or none
     int (*batch_begin) (void *state);   //  0, or -1: the batch is store_error
     int (*batch_commit) (void *state);  //  0, or -1: rollback, store_error

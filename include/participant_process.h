@@ -18,7 +18,8 @@ extern "C" {
 #endif
 
 typedef struct {
-    ck_service_t service;
+    ck_service_t service;               //  a built-in one, or NONE and:
+    const char *service_name;           //  a service of the --steps table
     const char *name;                   //  "checkout-payment"
     const char *summary;                //  one line for --help
     const ck_option_t *options;         //  the service's own, ended by name NULL
@@ -27,6 +28,7 @@ typedef struct {
     //  it has one); group commit and idle checkpoints over the store are
     //  already set.  Returns 0; 2 after reporting a bad configuration
     //  (ck_config_usage_error); -1 on any other failure.
+    //  runtime->service is set (--steps is loaded) when setup runs.
     int (*setup) (ck_config_t *config, participant_store_t *store,
                   ck_participant_config_t *runtime);
     //  Destroys what setup built (runtime->state).  May be NULL.

@@ -57,16 +57,20 @@ typedef enum {
     CK_ERROR_CODE_COUNT
 } ck_error_code_t;
 
-//  Services, which are also the saga's step names
+//  Services, which are also the saga's step names.  The three of the
+//  checkout saga are built in; a step table loaded at run time (saga_def.h)
+//  adds its own with ck_service_add, numbered from CK_SERVICE_COUNT up.
 typedef enum {
     CK_SERVICE_NONE = 0,
     CK_SERVICE_INVENTORY,
     CK_SERVICE_PAYMENT,
     CK_SERVICE_ORDER,
-    CK_SERVICE_COUNT
+    CK_SERVICE_COUNT                    //  the built-in ones
 } ck_service_t;
+#define CK_SERVICE_MAX      16          //  built-in and added, with NONE
 
-//  Request types of §5: forward actions and their compensations
+//  Request types of §5: forward actions and their compensations.  Built
+//  in as services are; ck_type_add adds more from CK_TYPE_COUNT up.
 typedef enum {
     CK_TYPE_NONE = 0,
     CK_TYPE_RESERVE_INVENTORY,
@@ -74,8 +78,9 @@ typedef enum {
     CK_TYPE_AUTHORIZE_PAYMENT,
     CK_TYPE_VOID_PAYMENT,
     CK_TYPE_CREATE_ORDER,
-    CK_TYPE_COUNT
+    CK_TYPE_COUNT                       //  the built-in ones
 } ck_type_t;
+#define CK_TYPE_MAX         32          //  built-in and added, with NONE
 
 //  Outcomes of a step; TIMEOUT appears only in events and history
 typedef enum {
@@ -131,6 +136,26 @@ ck_service_t ck_type_service (ck_type_t type);
 
 //  True for the compensation types (ReleaseInventory, VoidPayment)
 bool ck_type_is_compensation (ck_type_t type);
+
+//  The key under which an ok REPLY to type carries its result id
+//  ("reservation_id"), or NULL when type returns none
+const char *ck_type_result_key (ck_type_t type);
+
+//  A stable number for type in stores: a built-in type's own value; an
+//  added type's comes from its name (not from the order it was added in),
+//  so a ledger never reads one type as another.  0 for NONE.
+int32_t ck_type_code (ck_type_t type);
+
+//  The vocabularies grow only while a process starts, before any thread
+//  reads them (saga_def_load calls these).  ck_service_add returns the
+//  service called name, adding it if new; ck_type_add adds a request type
+//  of service (or returns it, if an equal one is there).  result_key names
+//  its ok result (NULL for none; a compensation has none).  Both return
+//  NONE when the name is not an identifier of at most CK_NAME_MAX bytes,
+//  when the vocabulary is full, or when name is taken by a different entry.
+ck_service_t ck_service_add (const char *name);
+ck_type_t ck_type_add (const char *name, ck_service_t service, bool compensation,
+                       const char *result_key);
 
 //  Reverse look-ups by wire name; return NONE (0) when unknown
 ck_service_t ck_service_lookup (const char *name, size_t len);
@@ -246,18 +271,17 @@ typedef struct {
     char authorization_id [CK_ID_SIZE];
 } ck_request_t;
 
-//  The result id that matters depends on type: reservation_id for
-//  ReserveInventory, authorization_id for AuthorizePayment, order_id for
-//  CreateOrder; compensations carry none.
+//  An ok reply to a forward type carries one result id, under the key its
+//  type names (ck_type_result_key: reservation_id for ReserveInventory,
+//  authorization_id for AuthorizePayment, order_id for CreateOrder);
+//  compensations carry none.
 typedef struct {
     char saga_id [CK_ID_SIZE];
     ck_type_t type;
     uint32_t attempt;
     ck_outcome_t outcome;               //  ok, rejected or error
     ck_reason_t reason;                 //  required when rejected
-    char reservation_id [CK_ID_SIZE];
-    char authorization_id [CK_ID_SIZE];
-    char order_id [CK_ID_SIZE];
+    char result_id [CK_ID_SIZE];        //  required when ok, if type has one
 } ck_reply_t;
 
 //  -------------------------------------------------------------------------

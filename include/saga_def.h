@@ -3,8 +3,10 @@
 
     A step row names the service, the forward request type, its compensation
     (NONE unless the step is compensatable), the kind of the step, which
-    fields of the cart its forward request carries and which result id an ok
-    reply to it returns.  Adding a step is adding a row.
+    fields of the cart its forward request carries and the key of the result
+    id an ok reply to it returns.  Adding a step is adding a row: in a file
+    (saga_def_load, format in docs/saga-steps.md) that every process of the
+    group reads with --steps, and a participant for its service.
 
     A valid table has 1..CK_MAX_STEPS rows whose kinds never go backwards:
     compensatable steps first, then at most one pivot, then retriable steps
@@ -18,6 +20,7 @@
 #ifndef SAGA_DEF_H_INCLUDED
 #define SAGA_DEF_H_INCLUDED
 
+#include "config.h"
 #include "protocol.h"
 
 #ifdef __cplusplus
@@ -42,13 +45,10 @@ typedef enum {
 #define SAGA_FIELD_SHIP_TO      0x40    //  ship_to
 #define SAGA_FIELD_RESULTS      0x80    //  reservation_id, authorization_id
 
-//  The result id an ok reply to a forward request carries
-typedef enum {
-    SAGA_RESULT_NONE = 0,
-    SAGA_RESULT_RESERVATION,            //  reservation_id
-    SAGA_RESULT_AUTHORIZATION,          //  authorization_id
-    SAGA_RESULT_ORDER                   //  order_id
-} saga_result_id_t;
+//  Keys of the results the checkout saga's steps return
+#define SAGA_RESULT_RESERVATION     "reservation_id"
+#define SAGA_RESULT_AUTHORIZATION   "authorization_id"
+#define SAGA_RESULT_ORDER           "order_id"  //  a RESULT's order_id
 
 typedef struct {
     ck_service_t service;
@@ -56,7 +56,7 @@ typedef struct {
     ck_type_t compensation;             //  NONE unless compensatable
     saga_step_kind_t kind;
     unsigned fields;                    //  SAGA_FIELD_* of the forward request
-    saga_result_id_t result;
+    const char *result;                 //  key of the ok result id, or NULL
 } saga_step_t;
 
 typedef struct {
@@ -73,24 +73,40 @@ const saga_def_t *saga_def_checkout (void);
 //  Returns 0 when def is a valid table (see above), else -1.
 int saga_def_check (const saga_def_t *def);
 
+//  The table this process runs: the checkout saga, unless saga_def_load
+//  replaced it.  Can't fail.
+const saga_def_t *saga_def_active (void);
+
+//  Reads a step table from a ZPL file (docs/saga-steps.md), adds its
+//  services and types to the protocol's vocabularies and makes it the
+//  active table.  Call it once, while the process starts, before any
+//  thread.  Returns 0, or -1 with one line saying what is wrong in error.
+int saga_def_load (const char *path, char *error, size_t error_size);
+
+//  The --steps FILE option every executable of the group takes, and its
+//  loading: 0 (also when not given), or 2 after reporting a usage error.
+#define SAGA_DEF_STEPS_OPTION \
+    { "steps", CK_OPT_STRING, NULL, 0, 0, "FILE", \
+      "the saga's step table, the same file for the whole group (default: the checkout saga)" }
+int saga_def_load_flag (ck_config_t *config);
+
 //  Returns the index of the step whose forward request is type, or -1.
 int saga_def_find_action (const saga_def_t *def, ck_type_t type);
 
 //  Returns the index of the step whose compensation is type, or -1.
 int saga_def_find_compensation (const saga_def_t *def, ck_type_t type);
 
-//  Where a reply carries the id of kind result, or NULL for
-//  SAGA_RESULT_NONE: the one place a result kind meets the wire's fixed
-//  reply fields.  Can't fail.
-char *saga_def_reply_field (saga_result_id_t result, ck_reply_t *reply);
+//  Where a request carries the result id under key (SAGA_FIELD_RESULTS),
+//  or NULL when requests do not carry that key.  Can't fail.
+char *saga_def_request_result (const char *key, ck_request_t *request);
 
-//  The id of kind result that reply carries (borrowed), or NULL for
-//  SAGA_RESULT_NONE.  Can't fail.
-const char *saga_def_reply_result (saga_result_id_t result, const ck_reply_t *reply);
+//  The index of the step whose ok result is under key, or -1.
+int saga_def_find_result (const saga_def_t *def, const char *key);
 
-//  Where a request carries the id of kind result (SAGA_FIELD_RESULTS), or
-//  NULL when requests do not carry that kind.  Can't fail.
-char *saga_def_request_result (saga_result_id_t result, ck_request_t *request);
+//  Writes def's rows as one line of text into out (size bytes; the
+//  longest table fits 1024): two processes run the same saga exactly when
+//  their lines are equal.  Returns 0, or -1 when it does not fit.
+int saga_def_describe (const saga_def_t *def, char *out, size_t size);
 
 //  Name of a step kind ("compensatable", "pivot", "retriable"), or NULL.
 const char *saga_step_kind_name (saga_step_kind_t kind);

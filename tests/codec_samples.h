@@ -258,11 +258,11 @@ ck_sample_reply (ck_reply_t *msg, ck_type_t type, ck_outcome_t outcome)
     msg->outcome = outcome;
     if (outcome == CK_OUTCOME_OK) {
         if (type == CK_TYPE_RESERVE_INVENTORY)
-            ck_sample_set (msg->reservation_id, "res-000017");
+            ck_sample_set (msg->result_id, "res-000017");
         if (type == CK_TYPE_AUTHORIZE_PAYMENT)
-            ck_sample_set (msg->authorization_id, "auth-000017");
+            ck_sample_set (msg->result_id, "auth-000017");
         if (type == CK_TYPE_CREATE_ORDER)
-            ck_sample_set (msg->order_id, CK_SAMPLE_ID64);
+            ck_sample_set (msg->result_id, CK_SAMPLE_ID64);
     }
     if (outcome == CK_OUTCOME_REJECTED) {
         if (type == CK_TYPE_RESERVE_INVENTORY)
@@ -534,9 +534,7 @@ ck_sample_diff_reply (const ck_reply_t *a, const ck_reply_t *b)
     CK_SAMPLE_SAME (a, b, outcome);
     if (ck_sample_diff_reason (&a->reason, &b->reason))
         return "reason";
-    CK_SAMPLE_SAME_STR (a, b, reservation_id);
-    CK_SAMPLE_SAME_STR (a, b, authorization_id);
-    CK_SAMPLE_SAME_STR (a, b, order_id);
+    CK_SAMPLE_SAME_STR (a, b, result_id);
     return NULL;
 }
 

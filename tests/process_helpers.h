@@ -48,23 +48,30 @@ ph_bin_dir (char *out, size_t size)
     return 0;
 }
 
-//  Fills out with the W1 catalog the inventory starts from:
-//  $CK_SOURCE_DIR/scripts/seeds/, else found from the bin dir (build/bin).
-//  Returns 0, or -1.
+//  Fills out with the path of a file of the source tree (relative: e.g.
+//  "scripts/seeds/w1-catalog.csv"): under $CK_SOURCE_DIR, else found from
+//  the bin dir (build/bin).  Returns 0, or -1.
 static inline int
-ph_w1_seed (char *out, size_t size)
+ph_source_file (const char *relative, char *out, size_t size)
 {
     const char *source = getenv ("CK_SOURCE_DIR");
     char bin [PATH_MAX];
     int n;
     if (source)
-        n = snprintf (out, size, "%s/scripts/seeds/w1-catalog.csv", source);
+        n = snprintf (out, size, "%s/%s", source, relative);
     else
     if (ph_bin_dir (bin, sizeof bin) == 0)
-        n = snprintf (out, size, "%s/../../scripts/seeds/w1-catalog.csv", bin);
+        n = snprintf (out, size, "%s/../../%s", bin, relative);
     else
         return -1;
     return n > 0 && (size_t) n < size? 0: -1;
+}
+
+//  Fills out with the W1 catalog the inventory starts from.  0, or -1.
+static inline int
+ph_w1_seed (char *out, size_t size)
+{
+    return ph_source_file ("scripts/seeds/w1-catalog.csv", out, size);
 }
 
 //  Milliseconds on a monotonic clock.  Can't fail.

@@ -603,7 +603,7 @@ Test (codec, encoders_refuse_bad_participant_messages)
     memset (&reply.reason, 0, sizeof reply.reason);
     s_expect_refused (CK_SAMPLE_REPLY, &reply, "rejected reply without reason");
     ck_sample_reply (&reply, CK_TYPE_RESERVE_INVENTORY, CK_OUTCOME_OK);
-    reply.reservation_id [0] = 0;
+    reply.result_id [0] = 0;
     s_expect_refused (CK_SAMPLE_REPLY, &reply, "ok ReserveInventory without reservation_id");
     ck_sample_reply (&reply, CK_TYPE_VOID_PAYMENT, CK_OUTCOME_TIMEOUT);
     s_expect_refused (CK_SAMPLE_REPLY, &reply, "reply outcome timeout");

@@ -308,7 +308,7 @@ s_garbage_backend (void)
     s_expect_disconnect (raw, "garbage frames");
     ck_reply_t reply = {
         .saga_id = "sg-none-1", .type = CK_TYPE_RESERVE_INVENTORY, .attempt = 1,
-        .outcome = CK_OUTCOME_OK, .reservation_id = "res-999"
+        .outcome = CK_OUTCOME_OK, .result_id = "res-999"
     };
     ck_buf_t buf;
     ck_buf_init (&buf);

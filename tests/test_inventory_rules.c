@@ -125,7 +125,7 @@ Test (inventory_rules, reserve_takes_every_line)
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, "SKU-B", 2, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_expect_str_eq (reply.reason.code, "");
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (s_available ("SKU-B"), 3);
@@ -136,7 +136,7 @@ Test (inventory_rules, reserve_takes_every_line)
                                " WHERE reservation_id = 'res-1'"), 5);
     s_request (&request, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
-    cr_expect_str_eq (reply.reservation_id, "res-2");
+    cr_expect_str_eq (reply.result_id, "res-2");
 }
 
 Test (inventory_rules, repeat_returns_the_first_answer_without_effect)
@@ -145,11 +145,11 @@ Test (inventory_rules, repeat_returns_the_first_answer_without_effect)
     ck_reply_t reply;
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 2, "SKU-A", 3, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_expect_eq (reply.attempt, 2);
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 1);
@@ -166,7 +166,7 @@ Test (inventory_rules, unknown_sku_is_rejected_and_remembered)
     cr_expect_str_eq (reply.reason.code, "unknown_sku");
     cr_expect_str_eq (reply.reason.sku, "SKU-NOPE");
     cr_expect_neq (reply.reason.message [0], 0);
-    cr_expect_str_eq (reply.reservation_id, "");
+    cr_expect_str_eq (reply.result_id, "");
     cr_expect_eq (s_available ("SKU-A"), 10, "the first line was given back");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 0);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservation_lines"), 0);
@@ -239,7 +239,7 @@ Test (inventory_rules, release_returns_exactly_what_was_taken_once)
         s_request (&request, "saga-1", CK_TYPE_RELEASE_INVENTORY, attempt, NULL);
         cr_assert_eq (s_handle (&request, &reply), 0);
         cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-        cr_expect_str_eq (reply.reservation_id, "");
+        cr_expect_str_eq (reply.result_id, "");
         cr_expect_eq (s_available ("SKU-A"), 8, "attempt %u", attempt);
         cr_expect_eq (s_available ("SKU-B"), 5, "attempt %u", attempt);
     }
@@ -252,7 +252,7 @@ Test (inventory_rules, release_returns_exactly_what_was_taken_once)
     s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 4, "SKU-A", 3, "SKU-B", 1, NULL);
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_expect_eq (s_available ("SKU-A"), 8);
 }
 
@@ -302,7 +302,7 @@ Test (inventory_rules, release_first_leaves_a_tombstone)
     cr_assert_eq (s_handle (&request, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_str_eq (reply.reason.code, "compensated");
-    cr_expect_str_eq (reply.reservation_id, "");
+    cr_expect_str_eq (reply.result_id, "");
     cr_expect_eq (s_available ("SKU-A"), 10);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM reservations"), 0);
     //  and again, the same answer
@@ -375,11 +375,11 @@ Test (inventory_rules, one_batch_one_failure_the_other_commits)
     cr_expect_eq (inventory_rules_reserve (s_rules, &third, &replies [2]), 0);
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
     cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (replies [0].reservation_id, "res-1");
+    cr_expect_str_eq (replies [0].result_id, "res-1");
     cr_expect_eq (replies [1].outcome, CK_OUTCOME_NONE);
-    cr_expect_str_eq (replies [1].reservation_id, "");
+    cr_expect_str_eq (replies [1].result_id, "");
     cr_expect_eq (replies [2].outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (replies [2].reservation_id, "res-2");
+    cr_expect_str_eq (replies [2].result_id, "res-2");
     cr_expect_eq (s_available ("SKU-A"), 7);
     cr_expect_eq (s_available ("SKU-B"), 5);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 2);
@@ -417,7 +417,7 @@ Test (inventory_rules, a_failure_after_taking_fails_the_batch_and_a_retry_succee
         cr_assert_eq (s_handle (&requests [i], &replies [i]), 0);
         cr_expect_eq (replies [i].outcome, CK_OUTCOME_OK);
     }
-    cr_expect_str_eq (replies [1].reservation_id, "res-2");
+    cr_expect_str_eq (replies [1].result_id, "res-2");
     cr_expect_eq (s_available ("SKU-A"), 6);
     cr_expect_eq (s_available ("SKU-B"), 4);
 }
@@ -512,7 +512,7 @@ Test (inventory_rules, stock_survives_a_restart_and_seed_is_skipped)
     cr_expect_eq (s_available ("SKU-Z"), -1);
     request.attempt = 2;
     cr_assert_eq (s_handle (&request, &reply), 0);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_expect_eq (s_available ("SKU-A"), 6);
 }
 

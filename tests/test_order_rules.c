@@ -95,7 +95,7 @@ Test (order_rules, an_order_is_created_with_its_lines)
 {
     ck_reply_t reply = s_create ("saga-1", 1, "FR");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.order_id, "ord-1");
+    cr_expect_str_eq (reply.result_id, "ord-1");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders WHERE order_id = 'ord-1'"
                                " AND saga_id = 'saga-1' AND checkout_id = 'co-saga-1'"
                                " AND cart_id = 'cart-7' AND customer_id = 'cust-1'"
@@ -106,7 +106,7 @@ Test (order_rules, an_order_is_created_with_its_lines)
     cr_expect_eq (pst_query_int (s_store, "SELECT SUM (qty * unit_price) FROM order_lines"
                                " WHERE order_id = 'ord-1'"), 1000);
     reply = s_create ("saga-2", 1, "US");
-    cr_expect_str_eq (reply.order_id, "ord-2");
+    cr_expect_str_eq (reply.result_id, "ord-2");
 }
 
 Test (order_rules, a_repeat_creates_no_second_order)
@@ -114,7 +114,7 @@ Test (order_rules, a_repeat_creates_no_second_order)
     s_create ("saga-1", 1, "DE");
     ck_reply_t reply = s_create ("saga-1", 2, "DE");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.order_id, "ord-1");
+    cr_expect_str_eq (reply.result_id, "ord-1");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 1);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines"), 2);
 }
@@ -126,7 +126,7 @@ Test (order_rules, antarctica_is_not_served_by_default)
         cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
         cr_expect_str_eq (reply.reason.code, "destination_unserviceable");
         cr_expect_neq (reply.reason.message [0], 0);
-        cr_expect_str_eq (reply.order_id, "");
+        cr_expect_str_eq (reply.result_id, "");
     }
     ck_reply_t reply = s_create ("saga-2", 1, "ZZ");
     cr_expect_str_eq (reply.reason.code, "destination_unserviceable", "not an ISO code");
@@ -206,7 +206,7 @@ Test (order_rules, one_batch_one_rejection_the_other_commits)
     cr_expect_eq (first_reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_eq (second_reply.outcome, CK_OUTCOME_OK);
     //  the refusal's ledger entry took number 1: ids are unique, not dense
-    cr_expect_str_eq (second_reply.order_id, "ord-2");
+    cr_expect_str_eq (second_reply.result_id, "ord-2");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 1);
 }
 
@@ -220,8 +220,8 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
     cr_expect_eq (order_rules_create (s_rules, &first, &first_reply), 0);
     cr_expect_eq (order_rules_create (s_rules, &second, &second_reply), 0);
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
-    cr_expect_str_eq (first_reply.order_id, "ord-1");
-    cr_expect_str_eq (second_reply.order_id, "ord-2");
+    cr_expect_str_eq (first_reply.result_id, "ord-1");
+    cr_expect_str_eq (second_reply.result_id, "ord-2");
     //  a second instance on the same file continues the sequence
     participant_store_t *store = participant_store_new (s_path, NULL);
     cr_assert_not_null (store);
@@ -231,7 +231,7 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
     cr_assert_eq (participant_store_batch_begin (store), 0);
     cr_expect_eq (order_rules_create (rules, &first, &first_reply), 0);
     cr_assert_eq (participant_store_batch_commit (store), 0);
-    cr_expect_str_eq (first_reply.order_id, "ord-3");
+    cr_expect_str_eq (first_reply.result_id, "ord-3");
     order_rules_destroy (&rules);
     participant_store_destroy (&store);
     //  the next id is the highest row's plus one, not a count
@@ -241,7 +241,7 @@ Test (order_rules, ids_follow_the_highest_row_in_any_instance)
         "INSERT INTO order_details (id, cart_id, customer_id, amount, currency,"
         " country, lines) VALUES (41, 'cart-7', 'cust-1', 1, 'USD', 'FR', '[]')"), 0);
     ck_reply_t reply = s_create ("saga-4", 1, "US");
-    cr_expect_str_eq (reply.order_id, "ord-42");
+    cr_expect_str_eq (reply.result_id, "ord-42");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders WHERE order_id = 'ord-' || id"), 5);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines WHERE order_id = 'ord-42'"), 2);
 }
@@ -260,7 +260,7 @@ Test (order_rules, a_failure_leaves_no_half_order)
     cr_expect_eq (order_rules_create (s_rules, &request, &reply), -1);
     cr_assert_eq (participant_store_batch_commit (s_store), -1);
     participant_store_batch_rollback (s_store);
-    cr_expect_str_eq (reply.order_id, "");
+    cr_expect_str_eq (reply.result_id, "");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM orders"), 0);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM order_lines"), 0);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 0);

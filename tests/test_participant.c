@@ -62,7 +62,7 @@ s_reserve (void *state, const ck_request_t *request, ck_reply_t *reply)
     reply->outcome = CK_OUTCOME_OK;
     if (strncmp (request->saga_id, "noid", 4) == 0)
         return 0;                       //  a bug: ok without its result id
-    snprintf (reply->reservation_id, sizeof reply->reservation_id, "res-%.60s",
+    snprintf (reply->result_id, sizeof reply->result_id, "res-%.60s",
               request->saga_id);
     return 0;
 }
@@ -500,7 +500,7 @@ Test (participant, request_reaches_its_handler)
     cr_assert_eq (got.reply.type, CK_TYPE_RESERVE_INVENTORY);
     cr_assert_eq (got.reply.attempt, 2, "attempt is echoed");
     cr_assert_eq (got.reply.outcome, CK_OUTCOME_OK);
-    cr_assert_str_eq (got.reply.reservation_id, "res-s-1");
+    cr_assert_str_eq (got.reply.result_id, "res-s-1");
 
     s_coord_request (&coord, CK_TYPE_RESERVE_INVENTORY, "rej-1", 1);
     cr_assert_eq (s_coord_expect (&coord, CK_CMD_REPLY, 2000, &got), 0);
@@ -715,7 +715,7 @@ Test (participant, commit_failure_turns_the_batch_into_errors)
         cr_assert_eq (s_coord_expect (&coord, CK_CMD_REPLY, 2000, &got), 0);
         cr_assert_eq (got.reply.outcome, CK_OUTCOME_ERROR);
         cr_assert_str_eq (got.reply.reason.code, "store_error");
-        cr_assert_str_eq (got.reply.reservation_id, "", "no result id in an error");
+        cr_assert_str_eq (got.reply.result_id, "", "no result id in an error");
     }
     cr_assert_geq (s_state_get (&s_state.rollbacks), 1);
     cr_assert_eq (s_state_get (&s_state.rollbacks), s_state_get (&s_state.commits));

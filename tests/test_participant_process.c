@@ -388,9 +388,9 @@ Test (participant_process, inventory_rules_over_the_wire)
     ck_request_t request = s_reserve ("saga-1", "SKU-0001", 2, 1);
     ck_reply_t reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_assert (reply.reservation_id [0], "no reservation_id");
+    cr_assert (reply.result_id [0], "no reservation_id");
     char reservation [CK_ID_SIZE];
-    snprintf (reservation, sizeof reservation, "%s", reply.reservation_id);
+    snprintf (reservation, sizeof reservation, "%s", reply.result_id);
 
     request = s_reserve ("saga-2", "SKU-OOS", 1, 1);
     reply = s_call (coord, peer, &request);
@@ -409,13 +409,13 @@ Test (participant_process, inventory_rules_over_the_wire)
     reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
     cr_assert_eq (reply.attempt, 3);
-    cr_assert_str_eq (reply.reservation_id, reservation);
+    cr_assert_str_eq (reply.result_id, reservation);
 
     //  Another reservation, then released: its units come back
     request = s_reserve ("saga-4", "SKU-0002", 5, 1);
     reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_assert_str_neq (reply.reservation_id, reservation);
+    cr_assert_str_neq (reply.result_id, reservation);
     request = s_request (CK_TYPE_RELEASE_INVENTORY, "saga-4", 1);
     reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
@@ -440,7 +440,7 @@ Test (participant_process, payment_rules_and_tombstone)
     ck_request_t request = s_authorize ("pay-1", "pm_card_visa");
     ck_reply_t reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_assert (reply.authorization_id [0], "no authorization_id");
+    cr_assert (reply.result_id [0], "no authorization_id");
 
     const char *refusals [][2] = {
         { "pm_card_declined", "card_declined" },
@@ -512,9 +512,9 @@ Test (participant_process, order_rules_over_the_wire)
     ck_request_t request = s_create_order ("order-1", "FR");
     ck_reply_t reply = s_call (coord, peer, &request);
     cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_assert (reply.order_id [0], "no order_id");
+    cr_assert (reply.result_id [0], "no order_id");
     char order_id [CK_ID_SIZE];
-    snprintf (order_id, sizeof order_id, "%s", reply.order_id);
+    snprintf (order_id, sizeof order_id, "%s", reply.result_id);
 
     request = s_create_order ("order-2", "AQ");
     reply = s_call (coord, peer, &request);
@@ -561,7 +561,7 @@ Test (participant_process, sigkill_in_flight_then_retry)
         int index = atoi (reply.saga_id + 5);
         cr_assert (index >= 0 && index < KILL_SAGAS);
         cr_assert_eq (answered [index][0], 0, "%s answered twice", reply.saga_id);
-        snprintf (answered [index], CK_ID_SIZE, "%s", reply.reservation_id);
+        snprintf (answered [index], CK_ID_SIZE, "%s", reply.result_id);
         if (++before >= 10 && !killed) {
             ph_kill_reap (&s_ctx.pids [slot]);
             killed = true;
@@ -592,7 +592,7 @@ Test (participant_process, sigkill_in_flight_then_retry)
         cr_assert_not (seen [index], "%s answered twice", reply.saga_id);
         seen [index] = true;
         if (answered [index][0])
-            cr_assert_str_eq (reply.reservation_id, answered [index],
+            cr_assert_str_eq (reply.result_id, answered [index],
                               "%s changed its reservation_id", reply.saga_id);
     }
     s_stop (slot_b);

@@ -115,19 +115,18 @@ Test (participant_store, a_repeat_gets_the_stored_answer_without_running)
     ck_reply_t reply;
     cr_assert_eq (s_run (&toy, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_assert_eq (s_run (&toy, "saga-1", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_expect_eq (reply.attempt, 2, "the repeat's own attempt");
     cr_expect_eq (toy.calls, 1);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1);
-    //  result ids follow the step table: each type its own field and prefix
+    //  result ids follow the step table: each type its own prefix
     cr_assert_eq (s_run (&toy, "saga-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, &reply), 0);
-    cr_expect_str_eq (reply.authorization_id, "auth-2");
-    cr_expect_str_eq (reply.reservation_id, "");
+    cr_expect_str_eq (reply.result_id, "auth-2");
     cr_assert_eq (s_run (&toy, "saga-1", CK_TYPE_CREATE_ORDER, 1, &reply), 0);
-    cr_expect_str_eq (reply.order_id, "ord-3");
+    cr_expect_str_eq (reply.result_id, "ord-3");
 }
 
 Test (participant_store, a_rejection_is_recorded_and_repeated)
@@ -140,7 +139,7 @@ Test (participant_store, a_rejection_is_recorded_and_repeated)
         cr_expect_str_eq (reply.reason.code, "out_of_stock");
         cr_expect_str_eq (reply.reason.message, "none left");
         cr_expect_str_eq (reply.reason.sku, "SKU-1");
-        cr_expect_str_eq (reply.reservation_id, "");
+        cr_expect_str_eq (reply.result_id, "");
     }
     cr_expect_eq (toy.calls, 1);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 0, "no apply");
@@ -212,7 +211,7 @@ Test (participant_store, a_compensation_first_leaves_a_tombstone)
         cr_assert_eq (s_run (&toy, "saga-8", CK_TYPE_AUTHORIZE_PAYMENT, attempt, &reply), 0);
         cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
         cr_expect_str_eq (reply.reason.code, "compensated");
-        cr_expect_str_eq (reply.authorization_id, "");
+        cr_expect_str_eq (reply.result_id, "");
     }
     cr_expect_eq (toy.calls, 1, "the forward handler never ran");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1, "the void's only");
@@ -238,7 +237,7 @@ Test (participant_store, the_own_answer_wins_and_compensations_run_once)
     cr_expect_eq (toy.calls, 4);
     cr_assert_eq (s_run (&toy, "saga-9", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.reservation_id, "res-1");
+    cr_expect_str_eq (reply.result_id, "res-1");
     cr_assert_eq (s_run (&toy, "saga-10", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
     cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_str_eq (reply.reason.code, "out_of_stock");

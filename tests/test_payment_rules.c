@@ -111,7 +111,7 @@ Test (payment_rules, a_card_is_authorized)
 {
     ck_reply_t reply = s_authorize ("saga-1", 1, "pm_card_visa");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.authorization_id, "auth-1");
+    cr_expect_str_eq (reply.result_id, "auth-1");
     cr_expect_str_eq (reply.reason.code, "");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND authorization_id = 'auth-1' AND status = 'authorized'"
@@ -120,7 +120,7 @@ Test (payment_rules, a_card_is_authorized)
                                " AND payment_method = 'pm_card_visa'"), 1);
     reply = s_authorize ("saga-2", 1, "pm_card_");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK, "the bare prefix is a card too");
-    cr_expect_str_eq (reply.authorization_id, "auth-2");
+    cr_expect_str_eq (reply.result_id, "auth-2");
 }
 
 Test (payment_rules, a_repeat_gets_the_first_authorization)
@@ -128,7 +128,7 @@ Test (payment_rules, a_repeat_gets_the_first_authorization)
     ck_reply_t first = s_authorize ("saga-1", 1, "pm_card_mastercard");
     ck_reply_t again = s_authorize ("saga-1", 2, "pm_card_mastercard");
     cr_expect_eq (again.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (again.authorization_id, first.authorization_id);
+    cr_expect_str_eq (again.result_id, first.result_id);
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 1);
 }
 
@@ -140,7 +140,7 @@ s_expect_rejection (const char *saga_id, const char *token, const char *code)
         cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED, "%s", token);
         cr_expect_str_eq (reply.reason.code, code, "%s", token);
         cr_expect_neq (reply.reason.message [0], 0);
-        cr_expect_str_eq (reply.authorization_id, "");
+        cr_expect_str_eq (reply.result_id, "");
     }
 }
 
@@ -164,7 +164,7 @@ Test (payment_rules, void_voids_the_authorization_once)
     for (uint32_t attempt = 1; attempt <= 2; attempt++) {
         ck_reply_t reply = s_void ("saga-1", attempt);
         cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-        cr_expect_str_eq (reply.authorization_id, "");
+        cr_expect_str_eq (reply.result_id, "");
     }
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND status = 'voided' AND voided_at IS NOT NULL"), 1);
@@ -173,7 +173,7 @@ Test (payment_rules, void_voids_the_authorization_once)
     //  the authorization repeated after its void keeps its first answer
     ck_reply_t reply = s_authorize ("saga-1", 3, "pm_card_visa");
     cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
-    cr_expect_str_eq (reply.authorization_id, "auth-1");
+    cr_expect_str_eq (reply.result_id, "auth-1");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations WHERE saga_id = 'saga-1'"
                                " AND status = 'voided'"), 1);
 }
@@ -185,7 +185,7 @@ Test (payment_rules, void_first_leaves_a_tombstone)
     reply = s_authorize ("saga-1", 2, "pm_card_visa");
     cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
     cr_expect_str_eq (reply.reason.code, "compensated");
-    cr_expect_str_eq (reply.authorization_id, "");
+    cr_expect_str_eq (reply.result_id, "");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"), 0);
     reply = s_authorize ("saga-1", 3, "pm_card_visa");
     cr_expect_str_eq (reply.reason.code, "compensated");
@@ -227,8 +227,8 @@ Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
     cr_expect_eq (payment_rules_authorize (s_rules, &first, &first_reply), 0);
     cr_expect_eq (payment_rules_authorize (s_rules, &second, &second_reply), 0);
     cr_assert_eq (participant_store_batch_commit (s_store), 0);
-    cr_expect_str_eq (first_reply.authorization_id, "auth-1");
-    cr_expect_str_eq (second_reply.authorization_id, "auth-2");
+    cr_expect_str_eq (first_reply.result_id, "auth-1");
+    cr_expect_str_eq (second_reply.result_id, "auth-2");
     //  a second instance on the same file continues the sequence
     participant_store_t *store = participant_store_new (s_path, NULL);
     cr_assert_not_null (store);
@@ -238,7 +238,7 @@ Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
     cr_assert_eq (participant_store_batch_begin (store), 0);
     cr_expect_eq (payment_rules_authorize (rules, &first, &first_reply), 0);
     cr_assert_eq (participant_store_batch_commit (store), 0);
-    cr_expect_str_eq (first_reply.authorization_id, "auth-3");
+    cr_expect_str_eq (first_reply.result_id, "auth-3");
     payment_rules_destroy (&rules);
     participant_store_destroy (&store);
     //  the next id is the highest row's plus one, not a count
@@ -248,7 +248,7 @@ Test (payment_rules, ids_follow_the_highest_row_in_any_instance)
         "INSERT INTO authorization_details (id, customer_id, amount, currency,"
         " payment_method) VALUES (41, 'cust-1', 1, 'EUR', 'pm_card_visa')"), 0);
     ck_reply_t reply = s_authorize ("saga-4", 1, "pm_card_visa");
-    cr_expect_str_eq (reply.authorization_id, "auth-42");
+    cr_expect_str_eq (reply.result_id, "auth-42");
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM authorizations"
                                " WHERE authorization_id = 'auth-' || id"), 5);
 }

@@ -237,11 +237,10 @@ s_reply (ck_type_t type, uint32_t attempt, ck_outcome_t outcome, const char *cod
         snprintf (reply.reason.code, sizeof (reply.reason.code), "%s", code);
         snprintf (reply.reason.message, sizeof (reply.reason.message), "%s happened", code);
     }
-    if (outcome == CK_OUTCOME_OK) {
-        strcpy (reply.reservation_id, "res-1");
-        strcpy (reply.authorization_id, "auth-1");
-        strcpy (reply.order_id, "ord-1");
-    }
+    if (outcome == CK_OUTCOME_OK)
+        strcpy (reply.result_id, type == CK_TYPE_RESERVE_INVENTORY? "res-1"
+                               : type == CK_TYPE_AUTHORIZE_PAYMENT? "auth-1"
+                               : type == CK_TYPE_CREATE_ORDER? "ord-1": "");
     s_advance_ms (1);
     saga_engine_reply (engine, saga, &reply, clk, &acts);
     s_check_outbox ();
@@ -1382,7 +1381,7 @@ static const saga_step_t s_four_rows [] = {
     { CK_SERVICE_ORDER, CK_TYPE_CREATE_ORDER, CK_TYPE_NONE,
       SAGA_STEP_RETRIABLE, SAGA_FIELD_RESULTS, SAGA_RESULT_ORDER },
     { CK_SERVICE_PAYMENT, CK_TYPE_VOID_PAYMENT, CK_TYPE_NONE,
-      SAGA_STEP_RETRIABLE, 0, SAGA_RESULT_NONE },
+      SAGA_STEP_RETRIABLE, 0, NULL },
 };
 static const saga_def_t s_four = { "four", s_four_rows, 4 };
 

@@ -8,6 +8,7 @@
 #include "bench_verify.h"
 #include "config.h"
 #include "frame.h"
+#include "saga_def.h"
 #include "w1.h"
 
 #define DEFAULT_N       20000           //  W1.md's default run
@@ -34,6 +35,7 @@ static const ck_option_t s_options [] = {
       "check W1's invariants in the SQLite files of --data instead of running" },
     { "data", CK_OPT_STRING, NULL, 0, 0, "DIR",
       "--verify: the directory of coordinator.db, inventory.db, payment.db, order.db" },
+    SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
@@ -192,7 +194,8 @@ main (int argc, char *argv [])
                                    W1_PREFIX_MAX);
             exit_code = 2;
         }
-        else {
+        else
+        if ((exit_code = saga_def_load_flag (flags)) == 0) {
             //  The report goes to stdout, so logs must not
             zsys_init ();
             zsys_set_logstream (stderr);

@@ -8,6 +8,7 @@
 #include "cli_print.h"
 #include "codec.h"
 #include "config.h"
+#include "saga_def.h"
 #include "w1.h"
 
 //  Exit codes (docs/client.md)
@@ -37,6 +38,7 @@ static const ck_option_t s_options [] = {
     { "cart", CK_OPT_STRING, NULL, 0, 0, "FILE", "submit: the cart from a ZPL file" },
     { "w1", CK_OPT_INT, NULL, 0, LONG_MAX, "K", "submit: checkout K of workload W1" },
     { "prefix", CK_OPT_STRING, NULL, 0, 0, "TEXT", "submit --w1: put TEXT before the ids" },
+    SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
@@ -236,7 +238,9 @@ main (int argc, char *argv [])
     //  stdout carries the answer (and --json); logs go apart
     zsys_set_logstream (stderr);
     zsys_set_logident ("checkout");
-    exit_code = s_run (config);
+    exit_code = saga_def_load_flag (config);
+    if (exit_code == 0)
+        exit_code = s_run (config);
     ck_config_destroy (&config);
     return exit_code;
 }

@@ -57,6 +57,7 @@ s_entry_destroy (self_t *self, entry_t **entry_p)
     zhashx_delete (self->by_checkout, entry->saga->checkout_id);
     zhashx_delete (self->by_saga, entry->saga->saga_id);
     saga_destroy (&entry->saga);
+    ck_buf_free (&entry->request);
     free (entry);
     *entry_p = NULL;
 }
@@ -109,6 +110,17 @@ coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
                 break;
             case SAGA_ACTION_IGNORED:
                 self->counters.ignored_replies++;
+                break;
+            case SAGA_ACTION_SEND_REQUEST:
+                //  the engine's request is this call's: encode it now
+                entry->service = action->send.service;
+                if (ck_encode_request (&actions->request, &entry->request)) {
+                    zsys_error ("coordinator: saga=%s type=%s does not encode",
+                                entry->saga->saga_id, ck_type_name (action->send.type));
+                    entry->request.size = 0;
+                    break;
+                }
+                s_outbox_push (self, entry, action, early);
                 break;
             default:
                 s_outbox_push (self, entry, action, early);
@@ -365,8 +377,9 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     self->latency = histogram_new ();
     store_options_t options = { .sync = config->sync };
     self->log = saga_log_new (config->db, &options);
-    self->engine = saga_engine_new (saga_def_checkout (), &config->policy);
+    self->engine = saga_engine_new (saga_def_active (), &config->policy);
     if (!self->log || !self->engine
+    ||  saga_log_use_table (self->log, saga_def_active ())
     ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend", FRONTEND_RCVHWM))
     ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend", BACKEND_RCVHWM))
     ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events", 0))

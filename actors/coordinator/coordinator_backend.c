@@ -89,26 +89,16 @@ backend_forget (self_t *self, entry_t *entry)
 void
 backend_send_request (self_t *self, entry_t *entry)
 {
-    saga_t *saga = entry->saga;
     dispatcher_unassign (self->dispatcher, entry);
     dispatcher_cancel_wait (self->dispatcher, entry);
-    ck_request_t request;
-    if (saga_terminal (saga) || saga_engine_request (self->engine, saga, &request))
+    if (saga_terminal (entry->saga) || entry->request.size == 0)
         return;
-    ck_service_t service = ck_type_service (request.type);
-    saga_clock_t clock = coordinator_clock ();
-    request.deadline_ms = saga->deadline_us > clock.now_us
-                        ? (uint32_t) ((saga->deadline_us - clock.now_us) / 1000): 0;
-    if (ck_encode_request (&request, &self->body)) {
-        zsys_error ("coordinator: saga=%s type=%s does not encode", saga->saga_id,
-                    ck_type_name (request.type));
-        return;
-    }
+    ck_service_t service = entry->service;
     dispatcher_worker_t *worker;
     while ((worker = dispatcher_pick (self->dispatcher, service))) {
         if (ck_frame_send (self->backend, worker->routing_id, worker->routing_id_size,
-                           CK_PROTO_WORKER, CK_CMD_REQUEST, self->body.data,
-                           self->body.size) == 0) {
+                           CK_PROTO_WORKER, CK_CMD_REQUEST, entry->request.data,
+                           entry->request.size) == 0) {
             dispatcher_assign (self->dispatcher, worker, entry);
             dispatcher_sent (self->dispatcher, worker, zclock_mono ());
             return;

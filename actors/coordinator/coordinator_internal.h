@@ -31,6 +31,9 @@ typedef struct {
                                         //  that must wait for the commit
     peer_id_t waiters [MAX_WAITERS];    //  clients to send the RESULT to
     uint8_t waiter_count;
+    ck_buf_t request;                   //  its current REQUEST body, encoded
+                                        //  once, sent as often as needed
+    ck_service_t service;               //  of that request
 } entry_t;
 
 //  A request that was in flight at an instance found gone: the saga is told

@@ -46,8 +46,8 @@ typedef struct {
 struct _dispatcher_t {
     uint32_t liveness_ms;
     uint64_t turns;                     //  assignments so far
-    roster_t rosters [CK_SERVICE_COUNT];
-    queue_t queues [CK_SERVICE_COUNT];
+    roster_t rosters [CK_SERVICE_MAX];
+    queue_t queues [CK_SERVICE_MAX];
     zhashx_t *by_routing_id;            //  &worker->key -> worker_t
     zhashx_t *in_flight;                //  handle -> worker_t
     zhashx_t *waits;                    //  handle -> wait_t
@@ -128,7 +128,7 @@ dispatcher_destroy (dispatcher_t **self_p)
     dispatcher_t *self = *self_p;
     if (!self)
         return;
-    for (int service = 0; service < CK_SERVICE_COUNT; service++) {
+    for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
         for (size_t index = 0; index < roster->size; index++)
             free (roster->items [index]);
@@ -218,7 +218,7 @@ s_join_valid (size_t routing_id_size, ck_service_t service,
     size_t instance_size = instance? strnlen (instance, CK_ID_SIZE): 0;
     return routing_id_size >= 1
         && routing_id_size <= DISPATCHER_ROUTING_ID_MAX
-        && service > CK_SERVICE_NONE && service < CK_SERVICE_COUNT
+        && ck_service_name (service)
         && instance_size >= 1 && instance_size <= CK_ID_MAX
         && capacity >= CK_MIN_CAPACITY && capacity <= CK_MAX_CAPACITY;
 }
@@ -331,7 +331,7 @@ dispatcher_worker_t *
 dispatcher_pick (dispatcher_t *self, ck_service_t service)
 {
     assert (self);
-    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_COUNT);
+    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_MAX);
     roster_t *roster = &self->rosters [service];
     worker_t *best = NULL;
     for (size_t index = 0; index < roster->size; index++) {
@@ -411,7 +411,7 @@ dispatcher_expire (dispatcher_t *self, int64_t now_ms,
 {
     assert (self);
     handles_t dead = { NULL, 0, 0 };
-    for (int service = 0; service < CK_SERVICE_COUNT; service++) {
+    for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
         for (size_t index = 0; index < roster->size; index++) {
             worker_t *worker = roster->items [index];
@@ -440,7 +440,7 @@ dispatcher_next_expiry (dispatcher_t *self)
 {
     assert (self);
     int64_t earliest = INT64_MAX;
-    for (int service = 0; service < CK_SERVICE_COUNT; service++) {
+    for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
         for (size_t index = 0; index < roster->size; index++) {
             int64_t at = roster->items [index]->pub.heard_ms + self->liveness_ms;
@@ -459,7 +459,7 @@ dispatcher_wait (dispatcher_t *self, ck_service_t service, void *handle)
 {
     assert (self);
     assert (handle);
-    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_COUNT);
+    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_MAX);
     wait_t *wait = (wait_t *) zmalloc (sizeof (wait_t));
     wait->handle = handle;
     wait->service = service;
@@ -502,7 +502,7 @@ void *
 dispatcher_next_waiting (dispatcher_t *self, ck_service_t service)
 {
     assert (self);
-    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_COUNT);
+    assert (service > CK_SERVICE_NONE && service < CK_SERVICE_MAX);
     wait_t *wait = self->queues [service].head;
     if (!wait)
         return NULL;
@@ -530,7 +530,7 @@ size_t
 dispatcher_waiting (dispatcher_t *self, ck_service_t service)
 {
     assert (self);
-    assert (service >= CK_SERVICE_NONE && service < CK_SERVICE_COUNT);
+    assert (service >= CK_SERVICE_NONE && service < CK_SERVICE_MAX);
     if (service != CK_SERVICE_NONE)
         return self->queues [service].size;
     return zhashx_size (self->waits);
@@ -543,7 +543,7 @@ size_t
 dispatcher_count (dispatcher_t *self, ck_service_t service)
 {
     assert (self);
-    assert (service >= CK_SERVICE_NONE && service < CK_SERVICE_COUNT);
+    assert (service >= CK_SERVICE_NONE && service < CK_SERVICE_MAX);
     if (service != CK_SERVICE_NONE)
         return self->rosters [service].size;
     return zhashx_size (self->by_routing_id);
@@ -558,7 +558,7 @@ dispatcher_each (dispatcher_t *self,
 {
     assert (self);
     assert (fn);
-    for (int service = 0; service < CK_SERVICE_COUNT; service++) {
+    for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
         for (size_t index = 0; index < roster->size; index++)
             fn (arg, &roster->items [index]->pub);

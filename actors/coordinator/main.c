@@ -4,6 +4,7 @@
 #include "config.h"
 #include "frame.h"
 #include "coordinator.h"
+#include "saga_def.h"
 
 static const ck_option_t s_options [] = {
     { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the clients' endpoint (bind)" },
@@ -23,6 +24,7 @@ static const ck_option_t s_options [] = {
     { "max-inflight", CK_OPT_INT, "10000", 1, 1000000, "N", "sagas running at once (admission)" },
     { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
     { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a participant is dead" },
+    SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
@@ -49,6 +51,8 @@ s_configure (ck_config_t *flags, coordinator_config_t *config)
                                "the process (ACCEPTED means durable)", ck_config_str (flags, "db"));
         return 2;
     }
+    if (saga_def_load_flag (flags))
+        return 2;
     config->frontend = ck_config_str (flags, "frontend");
     config->backend = ck_config_str (flags, "backend");
     config->events = ck_config_str (flags, "events");

@@ -195,11 +195,16 @@ s_send (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *a
 {
     saga->wait = SAGA_IN_FLIGHT;
     saga->deadline_us = clock.now_us + (uint64_t) self->policy.step_timeout_ms * 1000;
+    for (uint32_t index = 0; index < actions->count; index++)
+        assert (actions->list [index].kind != SAGA_ACTION_SEND_REQUEST);
     saga_action_t *action = s_push (actions, SAGA_ACTION_SEND_REQUEST);
     action->send.service = s_service (self, saga);
     action->send.type = saga->type;
     action->send.attempt = saga->attempt;
     action->send.deadline_ms = self->policy.step_timeout_ms;
+    int rc = saga_engine_request (self, saga, &actions->request);
+    assert (rc == 0);                   //  a running saga with a type has one
+    (void) rc;
 }
 
 //  A new request for the current step: attempt numbers restart per type,
@@ -319,7 +324,7 @@ s_fail (saga_engine_t *self, saga_t *saga, const ck_reason_t *reason, bool unkno
 static void
 s_record_result (const saga_step_t *row, saga_t *saga, const ck_reply_t *reply)
 {
-    const char *id = saga_def_reply_result (row->result, reply);
+    const char *id = row->result? reply->result_id: NULL;
     //  A few bytes; out of memory here is out of memory everywhere (czmq's
     //  zmalloc aborts too), and the engine's calls cannot fail
     if (id && saga_set_result (saga, saga->step, id))

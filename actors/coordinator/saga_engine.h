@@ -147,7 +147,7 @@ bool saga_terminal (const saga_t *self);
 typedef enum {
     SAGA_ACTION_NONE = 0,
     SAGA_ACTION_PERSIST,                //  write the saga and actions->history
-    SAGA_ACTION_SEND_REQUEST,           //  send saga_engine_request ()
+    SAGA_ACTION_SEND_REQUEST,           //  send actions->request
     SAGA_ACTION_SET_TIMER,              //  the saga's one timer: at_us, 0 = none
     SAGA_ACTION_REPLY_ACCEPTED,         //  ACCEPTED, if the client asked (ack)
     SAGA_ACTION_REPLY_RESULT,           //  RESULT to the clients waiting
@@ -211,6 +211,9 @@ typedef struct {
     uint32_t count;
     ck_history_entry_t history [SAGA_HISTORY_MAX];
     uint32_t history_count;
+    //  What the SEND_REQUEST sends (one call sends at most one request):
+    //  every field of the REQUEST, so the shell needs nothing else
+    ck_request_t request;
 } saga_actions_t;
 
 //  -------------------------------------------------------------------------
@@ -266,10 +269,10 @@ void saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, 
 //  no current request.
 int saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *request);
 
-//  The result id of the saga's step whose row returns kind result (the
+//  The result id of the saga's step whose row returns it under key (the
 //  order_id a RESULT and saga.confirmed carry), or "" when no step does or
 //  it has not returned yet.  Borrowed from the saga.  Can't fail.
-const char *saga_engine_result_id (saga_engine_t *self, const saga_t *saga, saga_result_id_t result);
+const char *saga_engine_result_id (saga_engine_t *self, const saga_t *saga, const char *key);
 
 //  Fills *result for a RESULT: confirmed, failed, stuck, or pending while
 //  running.  Sets history_count to 0 and leaves the history array as it

@@ -157,14 +157,11 @@ saga_terminal (const saga_t *self)
 //  The id of kind result among the saga's step results, "" when none.
 
 const char *
-saga_engine_result_id (saga_engine_t *self, const saga_t *saga, saga_result_id_t result)
+saga_engine_result_id (saga_engine_t *self, const saga_t *saga, const char *key)
 {
     assert (self && saga);
-    const saga_def_t *def = saga_engine_def (self);
-    for (uint32_t index = 0; index < def->step_count; index++)
-        if (def->steps [index].result == result && result != SAGA_RESULT_NONE)
-            return saga_result (saga, index);
-    return "";
+    int index = saga_def_find_result (saga_engine_def (self), key);
+    return index >= 0? saga_result (saga, (uint32_t) index): "";
 }
 
 

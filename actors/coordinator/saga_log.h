@@ -1,16 +1,18 @@
-/*  saga_log.h - the coordinator's durable saga log, in SQLite
+/*  saga_log.h - the coordinator's durable saga log, over any backend
     Every saga's current state and its history; dedupe by checkout_id; recovery.
 
-    The log is the coordinator's outbox record (protocol.md §4, §7): the
-    actor opens one transaction per loop turn (saga_log_begin), persists
-    every saga the turn changed, commits, and only then sends the messages
-    those transitions caused.  The cart of a saga is written once, when the
-    saga is created; the hot path rewrites only a small state row and
-    appends history rows.  docs/saga-log.md has the tables and the reasons.
+    The log is the coordinator's outbox record (docs/protocol.md, "Durability
+    and recovery"): the actor opens one transaction per loop turn
+    (saga_log_begin), persists every saga the turn changed, commits, and
+    sends what must wait for the commit only then.  A saga is one record,
+    written whole (saga_record.h encodes its cart and state).
+    docs/saga-log.md has the layout and the reasons.
 
-    A log is one store (include/store.h): WAL, synchronous FULL, no
-    automatic checkpoints (call saga_log_checkpoint after each commit),
-    prepared statements cached.  One thread uses it.
+    A backend fills the operations of saga_log_t; the coordinator calls
+    them through the saga_log_* functions below and never knows which
+    backend it has.  saga_log_new chooses one by the --db value: a file
+    path is SQLite (saga_log_sqlite.c: WAL, synchronous FULL, prepared
+    statements cached).  One thread uses a log.
 */
 #ifndef SAGA_LOG_H_INCLUDED
 #define SAGA_LOG_H_INCLUDED
@@ -22,76 +24,147 @@
 extern "C" {
 #endif
 
-#define SAGA_LOG_VERSION 2              //  PRAGMA user_version of the schema
+#define SAGA_LOG_VERSION 2              //  version of the layout
 
 typedef struct _saga_log_t saga_log_t;
 
-//  Opens (creating if needed) the log at path and brings its schema to
-//  SAGA_LOG_VERSION; options as for store_new (NULL: defaults).  Returns a
-//  new log owned by the caller, or NULL after logging why (also when the
-//  file's schema is newer than this code).
-saga_log_t *saga_log_new (const char *path, const store_options_t *options);
+//  Recovery's callback: takes ownership of saga (see each_active)
+typedef void (saga_log_active_fn) (void *arg, saga_t *saga, uint64_t cart_digest);
 
-//  Closes the log, rolling back an open transaction; safe on NULL, nulls
-//  the pointer.
+//  The operations of a backend; those returning int return 0 (or a count,
+//  or 1 for found) and -1 after logging on failure.
+struct _saga_log_t {
+    //  Records that the log runs sagas of def, outside a transaction.  A
+    //  log whose running sagas were started with another table is refused
+    //  (it would read their steps wrong).
+    int (*use_table) (saga_log_t *self, const saga_def_t *def);
+    //  Opens the loop turn's transaction.
+    int (*begin) (saga_log_t *self);
+    //  Commits it: after 0, every persist of the turn is durable; after
+    //  -1, call rollback.
+    int (*commit) (saga_log_t *self);
+    //  Abandons the turn's transaction, if one is open.  Can't fail (logs).
+    void (*rollback) (saga_log_t *self);
+    //  Inside a transaction, writes the saga's whole current state: a new
+    //  record (with its cart and cart_digest, a fingerprint of the cart
+    //  the actor computes) when created, else an update; history
+    //  [0..history_count) is appended to the saga's bounded history first
+    //  (saga->history_logged advances).  On -1 roll the turn back, except
+    //  when a create failed because its checkout_id or saga_id is known,
+    //  which writes nothing and leaves the transaction usable (check
+    //  find_checkout first).
+    int (*persist) (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_digest,
+                    const ck_history_entry_t *history, uint32_t history_count);
+    //  Looks checkout_id up among every saga ever created: 1 when known
+    //  (fills saga_id, CK_ID_SIZE bytes, and *cart_digest), 0 when not.
+    int (*find_checkout) (saga_log_t *self, const char *checkout_id, char *saga_id,
+                          uint64_t *cart_digest);
+    //  Restores a saga as last persisted: a new saga owned by the caller,
+    //  or NULL when unknown or on error (logged).
+    saga_t *(*load) (saga_log_t *self, const char *saga_id);
+    //  Recovery: restores every saga that is not terminal and passes each,
+    //  with its cart_digest, to fn, which takes ownership.  All are read
+    //  before the first call, so fn may use the log.  Returns how many.
+    int (*each_active) (saga_log_t *self, saga_log_active_fn *fn, void *arg);
+    //  Fills entries with up to max history entries of the saga, oldest
+    //  first, and sets *total to how many it has.  When total > max,
+    //  entries holds the first max / 2 and the last max - max / 2 (the log
+    //  keeps only the first and last CK_MAX_HISTORY / 2 of a saga that
+    //  retries for ever, so max is at most CK_MAX_HISTORY).  Returns the
+    //  count filled (0 for an unknown saga, total 0).
+    int (*history) (saga_log_t *self, const char *saga_id, ck_history_entry_t *entries,
+                    uint32_t max, uint64_t *total);
+    //  Housekeeping after a commit, outside a transaction (SQLite: a
+    //  passive WAL checkpoint once the WAL is past its threshold).
+    int (*checkpoint) (saga_log_t *self);
+    //  Sets *count to the number of sagas in phase.  Cheap for RUNNING and
+    //  COMPENSATING; may scan for the others, so not for every loop turn.
+    int (*count) (saga_log_t *self, saga_phase_t phase, uint64_t *count);
+    //  Closes the log, rolling back an open transaction; nulls the pointer.
+    void (*destroy) (saga_log_t **self_p);
+};
+
+//  Opens the log that db names, creating it if needed; options apply to
+//  a SQLite file (NULL: defaults).  Returns a new log owned by the caller,
+//  or NULL after logging why (also when the file's layout is another
+//  version's).
+saga_log_t *saga_log_new (const char *db, const store_options_t *options);
+
+//  The SQLite backend, on the file at path.
+saga_log_t *saga_log_sqlite_new (const char *path, const store_options_t *options);
+
+//  Destroys the log; safe on NULL, nulls the pointer.
 void saga_log_destroy (saga_log_t **self_p);
 
-//  Opens the loop turn's transaction (BEGIN IMMEDIATE).  Returns 0, or -1
-//  after logging.
-int saga_log_begin (saga_log_t *self);
+//  The operations, called through the log (see saga_log_t)
+static inline int
+saga_log_use_table (saga_log_t *self, const saga_def_t *def)
+{
+    return self->use_table (self, def);
+}
 
-//  Commits the turn's transaction: after 0, every persist of the turn is
-//  durable.  Returns 0, or -1 after logging (then call saga_log_rollback).
-int saga_log_commit (saga_log_t *self);
+static inline int
+saga_log_begin (saga_log_t *self)
+{
+    return self->begin (self);
+}
 
-//  Abandons the turn's transaction, if one is open.  Can't fail (logs).
-void saga_log_rollback (saga_log_t *self);
+static inline int
+saga_log_commit (saga_log_t *self)
+{
+    return self->commit (self);
+}
 
-//  Inside a transaction, writes the saga's whole current state: a new row
-//  (with its cart and cart_digest, a fingerprint of the cart the actor
-//  computes) when created, else an update of its state; then appends
-//  history [0..history_count), numbered per saga from saga->history_logged,
-//  which it then advances (a restored saga has it from its row).  Returns
-//  0, or -1 after logging: then roll the turn back, except when a create
-//  failed because its checkout_id or saga_id is known, which writes
-//  nothing and leaves the transaction usable (check find_checkout first).
-int saga_log_persist (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_digest,
-                      const ck_history_entry_t *history, uint32_t history_count);
+static inline void
+saga_log_rollback (saga_log_t *self)
+{
+    self->rollback (self);
+}
 
-//  Looks checkout_id up among every saga ever created.  Returns 1 when
-//  known (fills saga_id, CK_ID_SIZE bytes, and *cart_digest), 0 when not,
-//  -1 after logging.
-int saga_log_find_checkout (saga_log_t *self, const char *checkout_id, char *saga_id, uint64_t *cart_digest);
+static inline int
+saga_log_persist (saga_log_t *self, saga_t *saga, bool created, uint64_t cart_digest,
+                  const ck_history_entry_t *history, uint32_t history_count)
+{
+    return self->persist (self, saga, created, cart_digest, history, history_count);
+}
 
-//  Restores a saga as it was last persisted.  Returns a new saga owned by
-//  the caller, or NULL when the saga is unknown or on error (logged).
-saga_t *saga_log_load (saga_log_t *self, const char *saga_id);
+static inline int
+saga_log_find_checkout (saga_log_t *self, const char *checkout_id, char *saga_id,
+                        uint64_t *cart_digest)
+{
+    return self->find_checkout (self, checkout_id, saga_id, cart_digest);
+}
 
-//  Recovery: restores every saga that is not terminal (RUNNING or
-//  COMPENSATING) and passes each, with its cart_digest, to fn, which takes
-//  ownership.  All are read before the first call, so fn may use the log.
-//  Returns how many, or -1 after logging (then fn was not called).
-typedef void (saga_log_active_fn) (void *arg, saga_t *saga, uint64_t cart_digest);
-int saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg);
+static inline saga_t *
+saga_log_load (saga_log_t *self, const char *saga_id)
+{
+    return self->load (self, saga_id);
+}
 
-//  Fills entries with up to max history entries of the saga, oldest
-//  first, and sets *total to how many it has.  When total > max, entries
-//  holds the first max / 2 and the last max - max / 2, in that order (a
-//  stuck saga can retry for ever: the log keeps only its first and last
-//  CK_MAX_HISTORY / 2 entries, so max is at most CK_MAX_HISTORY).  Returns
-//  the count filled (0 for an unknown saga, total 0), or -1 after logging.
-int saga_log_history (saga_log_t *self, const char *saga_id, ck_history_entry_t *entries, uint32_t max,
-                      uint64_t *total);
+static inline int
+saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg)
+{
+    return self->each_active (self, fn, arg);
+}
 
-//  A passive WAL checkpoint once the WAL has grown past the store's
-//  threshold (1000 frames); does nothing before, or inside a transaction.
-//  Returns 0, or -1 after logging.
-int saga_log_checkpoint (saga_log_t *self);
+static inline int
+saga_log_history (saga_log_t *self, const char *saga_id, ck_history_entry_t *entries,
+                  uint32_t max, uint64_t *total)
+{
+    return self->history (self, saga_id, entries, max, total);
+}
 
-//  Sets *count to the number of sagas in phase.  Cheap for RUNNING and
-//  COMPENSATING (an index of the active sagas); a scan of the table for
-//  the others, so not for every loop turn.  Returns 0, or -1 after logging.
-int saga_log_count (saga_log_t *self, saga_phase_t phase, uint64_t *count);
+static inline int
+saga_log_checkpoint (saga_log_t *self)
+{
+    return self->checkpoint (self);
+}
+
+static inline int
+saga_log_count (saga_log_t *self, saga_phase_t phase, uint64_t *count)
+{
+    return self->count (self, phase, count);
+}
 
 #ifdef __cplusplus
 }

@@ -285,8 +285,8 @@ s_entry (const msgpack_object *object, ck_history_entry_t *entry)
     const msgpack_object *fields = object->via.array.ptr;
     uint64_t attempt;
     bool reason;
-    int step = s_name (&fields [H_STEP], s_service_name, CK_SERVICE_COUNT, CK_SERVICE_NONE);
-    int type = s_name (&fields [H_TYPE], s_type_name, CK_TYPE_COUNT, CK_TYPE_NONE);
+    int step = s_name (&fields [H_STEP], s_service_name, CK_SERVICE_MAX, CK_SERVICE_NONE);
+    int type = s_name (&fields [H_TYPE], s_type_name, CK_TYPE_MAX, CK_TYPE_NONE);
     int outcome = s_name (&fields [H_OUTCOME], s_outcome_name, CK_OUTCOME_COUNT, CK_OUTCOME_NONE);
     if (step < 0 || type < 0 || outcome < 0
     ||  s_uint (&fields [H_AT_MS], UINT64_MAX, &entry->at_ms)
@@ -343,7 +343,7 @@ s_state (const msgpack_object *state, saga_t *saga)
         return -1;
     const msgpack_object *fields = state->via.array.ptr;
     const msgpack_object *results = &fields [S_RESULTS];
-    int type = s_name (&fields [S_TYPE], s_type_name, CK_TYPE_COUNT, CK_TYPE_NONE);
+    int type = s_name (&fields [S_TYPE], s_type_name, CK_TYPE_MAX, CK_TYPE_NONE);
     ck_reason_t reason;
     bool present;
     if (type < 0 || s_counters (fields, saga)

@@ -1,7 +1,7 @@
 /*  saga_record.h - private to the saga log: a saga as the blobs of its row
     The cart, the state and the bounded history, in msgpack.
 
-    Only saga_log.c includes this.  The cart is a CHECKOUT body, written
+    Only the saga log backends (saga_log_sqlite.c) include this.  The cart is a CHECKOUT body, written
     once; the state blob holds everything else the engine needs to go on
     (positional, so it stays small) and the history, and is rewritten with
     every transition.  A blob read back is external input (the file may be

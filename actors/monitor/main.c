@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "codec.h"
 #include "config.h"
+#include "saga_def.h"
 #include "monitor_render.h"
 #include "monitor_view.h"
 
@@ -28,6 +29,7 @@ static const ck_option_t s_options [] = {
       "wait for the next stats event, print one snapshot and exit" },
     { "timeout", CK_OPT_INT, "5000", 1, 86400000, "MS",
       "--once: how long to wait for stats" },
+    SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
@@ -259,7 +261,9 @@ main (int argc, char *argv [])
     //  stdout carries the view and the JSON lines; logs go apart
     zsys_set_logstream (stderr);
     zsys_set_logident ("checkout-monitor");
-    exit_code = s_run (config);
+    exit_code = saga_def_load_flag (config);
+    if (exit_code == 0)
+        exit_code = s_run (config);
     ck_config_destroy (&config);
     return exit_code;
 }

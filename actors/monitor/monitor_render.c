@@ -83,7 +83,7 @@ s_text_stats (const monitor_snapshot_t *snap, FILE *out)
     else
         fprintf (out, "sagas_per_s: -\nstarted_per_s: -\n");
     s_text_counters (&snap->stats, out);
-    for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_COUNT; service++) {
+    for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++) {
         const monitor_service_t *totals = &snap->services [service];
         fprintf (out, "service.%s: instances=%u load=%" PRIu64 " capacity=%" PRIu64 "\n",
                  ck_service_name ((ck_service_t) service), totals->instances,
@@ -157,7 +157,7 @@ s_json_stats (const monitor_snapshot_t *snap, FILE *out)
         fprintf (out, ",\"sagas_per_s\":%.1f,\"started_per_s\":%.1f",
                  snap->sagas_per_s, snap->started_per_s);
     fprintf (out, ",\"services\":{");
-    for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_COUNT; service++) {
+    for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++) {
         const monitor_service_t *totals = &snap->services [service];
         fprintf (out, "%s\"%s\":{\"instances\":%u,\"load\":%" PRIu64 ",\"capacity\":%" PRIu64 "}",
                  service > CK_SERVICE_NONE + 1? ",": "", ck_service_name ((ck_service_t) service),

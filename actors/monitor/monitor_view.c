@@ -55,7 +55,7 @@ s_services (monitor_snapshot_t *snap)
     memset (snap->services, 0, sizeof snap->services);
     for (uint32_t i = 0; i < snap->stats.worker_count; i++) {
         const ck_worker_load_t *worker = &snap->stats.workers [i];
-        if (worker->service <= CK_SERVICE_NONE || worker->service >= CK_SERVICE_COUNT)
+        if (worker->service <= CK_SERVICE_NONE || worker->service >= CK_SERVICE_MAX)
             continue;
         monitor_service_t *service = &snap->services [worker->service];
         service->instances++;

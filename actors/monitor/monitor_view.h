@@ -56,7 +56,7 @@ typedef struct {
     bool have_stats;
     ck_ev_stats_t stats;
     int64_t stats_ms;                   //  when it arrived
-    monitor_service_t services [CK_SERVICE_COUNT];
+    monitor_service_t services [CK_SERVICE_MAX];
     bool have_rate;
     double sagas_per_s;                 //  ended (confirmed + failed) per second
     double started_per_s;

@@ -12,10 +12,12 @@
 //  coordinator that ignores capacity can't make us hold unbounded memory.
 #define PARK_LIMIT_FACTOR   4
 
-//  A request in hand: the link it came on and when it is due
+//  A request in hand: the link it came on, when it is due, and when the
+//  coordinator stops waiting for it (receipt + deadline_ms)
 typedef struct {
     size_t link;
     int64_t due;
+    int64_t expires;
     ck_request_t request;
 } job_t;
 
@@ -178,8 +180,15 @@ participant_batch_run (participant_batch_t *self)
     bool begun = !config->batch_begin || config->batch_begin (state) == 0;
     if (!begun)
         zsys_warning ("participant: batch begin failed size=%zu", self->size);
+    int64_t started = zclock_mono ();
     for (size_t i = 0; i < self->size; i++) {
         s_reply_init (&self->replies [i], &self->jobs [i].request);
+        if (started > self->jobs [i].expires) {
+            //  nobody waits for it: doing it would only take a slot
+            self->stats.expired++;
+            s_fail (&self->replies [i], CK_REASON_EXPIRED, "deadline_ms passed before it ran");
+        }
+        else
         if (begun)
             s_call_handler (self, &self->jobs [i].request, &self->replies [i]);
         else
@@ -253,6 +262,7 @@ s_park (participant_batch_t *self, size_t link, const ck_request_t *request, int
     job_t *job = &self->parked [self->parked_size++];
     job->link = link;
     job->due = due;
+    job->expires = now + request->deadline_ms;
     job->request = *request;
     self->stats.parked++;
 }
@@ -343,6 +353,7 @@ s_handle_request (participant_batch_t *self, size_t link, const ck_frame_t *fram
     else {
         job->link = link;
         job->due = now;
+        job->expires = now + request->deadline_ms;
         self->size++;
     }
 }

@@ -2,6 +2,7 @@
     Common flags, the SQLite store, the runtime and a graceful stop.
 */
 #include <czmq.h>
+#include <inttypes.h>
 #include <unistd.h>
 #include "codec.h"
 #include "frame.h"
@@ -168,6 +169,12 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
                    runtime.capacity);
         while (!zsys_interrupted)
             zclock_sleep (100);
+        ck_participant_stats_t stats;
+        if (ck_participant_stats (participant, &stats) == 0)
+            zsys_info ("%s: instance=%s requests=%" PRIu64 " replies=%" PRIu64
+                       " over_capacity=%" PRIu64 " expired=%" PRIu64 " bad_messages=%" PRIu64,
+                       process->name, instance, stats.requests, stats.replies,
+                       stats.over_capacity, stats.expired, stats.bad_messages);
         zsys_info ("%s: instance=%s stopping", process->name, instance);
         ck_participant_destroy (&participant);
     }

@@ -47,6 +47,7 @@ extern "C" {
 #define CK_REASON_BAD_REQUEST       "bad_request"       //  body did not decode
 #define CK_REASON_UNSUPPORTED_TYPE  "unsupported_type"  //  no handler for type
 #define CK_REASON_OVERLOADED        "overloaded"        //  far beyond capacity
+#define CK_REASON_EXPIRED           "expired"           //  its deadline_ms passed first
 
 typedef struct _ck_participant_t ck_participant_t;
 
@@ -100,6 +101,7 @@ typedef struct {
     uint64_t max_batch;                 //  most requests in one batch
     uint64_t parked;                    //  requests delayed by delay_ms
     uint64_t over_capacity;             //  arrived with capacity already in hand
+    uint64_t expired;                   //  not run: deadline_ms had passed
     uint64_t in_hand;                   //  now: parked requests waiting
 } ck_participant_stats_t;
 

@@ -182,6 +182,36 @@ Test (dispatcher, capacity_is_respected)
     dispatcher_destroy (&dispatcher);
 }
 
+//  A superseded request keeps its slot until its instance answers it
+Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    record_t *record = (record_t *) calloc (1, sizeof (record_t));
+    record->dispatcher = dispatcher;
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "p1", 2, 0);
+    dispatcher_assign (dispatcher, one, H (0));
+    dispatcher_assign (dispatcher, one, H (1));
+    //  H (0) timed out and is retried: the instance still holds attempt 1
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1");
+    cr_assert_null (dispatcher_where (dispatcher, H (0)));
+    cr_assert_eq (one->load, 2, "the orphan still takes its slot");
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "no room for the retry");
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1");
+    cr_assert_eq (one->load, 2, "not in flight: nothing to orphan");
+    cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/3/2"), "not that one");
+    cr_assert (dispatcher_release (dispatcher, one, "saga-0/3/1"));
+    cr_assert_eq (one->load, 1);
+    cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/3/1"), "released once");
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), one);
+
+    //  Orphans go with their instance; they are not lost requests
+    dispatcher_orphan (dispatcher, H (1), "saga-1/3/1");
+    dispatcher_remove (dispatcher, one, s_lost, record);
+    cr_assert_eq (record->lost_count, 0);
+    free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
 Test (dispatcher, least_loaded_first)
 {
     dispatcher_t *dispatcher = dispatcher_new (LIVENESS);

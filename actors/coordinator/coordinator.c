@@ -114,6 +114,8 @@ coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
             case SAGA_ACTION_SEND_REQUEST:
                 //  the engine's request is this call's: encode it now
                 entry->service = action->send.service;
+                entry->type = action->send.type;
+                entry->attempt = action->send.attempt;
                 if (ck_encode_request (&actions->request, &entry->request)) {
                     zsys_error ("coordinator: saga=%s type=%s does not encode",
                                 entry->saga->saga_id, ck_type_name (action->send.type));
@@ -255,7 +257,8 @@ s_timer_fired (self_t *self, entry_t *entry, saga_clock_t clock)
 {
     saga_t *saga = entry->saga;
     if (saga->wait == SAGA_IN_FLIGHT && clock.now_us >= saga->deadline_us)
-        backend_forget (self, entry);   //  the request is lost, wherever it was
+        backend_forget (self, entry);   //  given up on; its instance keeps the
+                                        //  slot until it answers
     saga_actions_t actions;
     saga_engine_timeout (self->engine, saga, clock, &actions);
     coordinator_apply (self, entry, &actions);

@@ -3,7 +3,11 @@
 
     A request goes to the least loaded live instance of its service that
     has capacity left, or waits in that service's queue; the wait counts
-    against the step's timeout (protocol.md §7).  A peer that talks without
+    against the step's timeout, and the step's timeout starts again when
+    the request is sent.  An instance's slot is freed only by its reply to
+    that request or by its loss: a request superseded while the instance
+    holds it (a retry after a timeout) keeps its slot until its late reply
+    comes, so an instance is never sent more than its capacity.  A peer that talks without
     having sent READY (typically after we restarted and its socket
     reconnected by itself) is told DISCONNECT so that it registers again,
     but a REPLY it sends is still applied to its saga.
@@ -76,20 +80,36 @@ s_gone (void *arg, const dispatcher_worker_t *worker)
     s_worker_lost ((self_t *) arg, worker, "silent");
 }
 
+//  The name under which an instance's slot is kept for a request
+static void
+s_request_key (char *key, size_t size, const char *saga_id, ck_type_t type, uint32_t attempt)
+{
+    snprintf (key, size, "%s/%d/%u", saga_id, (int) type, attempt);
+}
+
+//  The request in flight, if any, is superseded: its instance still holds it
+static void
+s_orphan (self_t *self, entry_t *entry)
+{
+    if (!dispatcher_where (self->dispatcher, entry))
+        return;
+    char key [CK_ID_SIZE + 32];
+    s_request_key (key, sizeof key, entry->saga->saga_id, entry->sent_type, entry->sent_attempt);
+    dispatcher_orphan (self->dispatcher, entry, key);
+}
+
 void
 backend_forget (self_t *self, entry_t *entry)
 {
-    dispatcher_worker_t *worker = dispatcher_unassign (self->dispatcher, entry);
+    s_orphan (self, entry);
     dispatcher_cancel_wait (self->dispatcher, entry);
-    if (worker)
-        backend_dispatch_waiting (self, worker->service);
 }
 
 //  Sends the saga's current request to an instance, or queues it
 void
 backend_send_request (self_t *self, entry_t *entry)
 {
-    dispatcher_unassign (self->dispatcher, entry);
+    s_orphan (self, entry);
     dispatcher_cancel_wait (self->dispatcher, entry);
     if (saga_terminal (entry->saga) || entry->request.size == 0)
         return;
@@ -101,6 +121,11 @@ backend_send_request (self_t *self, entry_t *entry)
                            entry->request.size) == 0) {
             dispatcher_assign (self->dispatcher, worker, entry);
             dispatcher_sent (self->dispatcher, worker, zclock_mono ());
+            entry->sent_type = entry->type;
+            entry->sent_attempt = entry->attempt;
+            //  the step's time runs from now, as its deadline_ms says
+            deadlines_set (self->deadlines, entry, coordinator_wall_us ()
+                           + (uint64_t) self->config.policy.step_timeout_ms * 1000);
             return;
         }
         if (zmq_errno () != EHOSTUNREACH)
@@ -151,8 +176,22 @@ s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
     backend_dispatch_waiting (self, ready.service);
 }
 
+//  The instance answered a request it held: its slot is free again
 static void
-s_reply (self_t *self, const ck_frame_t *frame)
+s_room (self_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_reply_t *reply)
+{
+    bool current = entry && dispatcher_where (self->dispatcher, entry) == worker
+                && reply->type == entry->sent_type && reply->attempt == entry->sent_attempt;
+    char key [CK_ID_SIZE + 32];
+    s_request_key (key, sizeof key, reply->saga_id, reply->type, reply->attempt);
+    if (current)
+        dispatcher_unassign (self->dispatcher, entry);
+    if (current || dispatcher_release (self->dispatcher, worker, key))
+        backend_dispatch_waiting (self, worker->service);
+}
+
+static void
+s_reply (self_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
 {
     ck_reply_t reply;
     ck_decode_error_t err;
@@ -163,13 +202,13 @@ s_reply (self_t *self, const ck_frame_t *frame)
         return;
     }
     entry_t *entry = (entry_t *) zhashx_lookup (self->by_saga, reply.saga_id);
+    if (worker)
+        s_room (self, worker, entry && !entry->done? entry: NULL, &reply);
     if (!entry || entry->done) {
         self->counters.ignored_replies++;   //  late: the saga has ended
         return;
     }
     saga_t *saga = entry->saga;
-    if (reply.type == saga->type && reply.attempt == saga->attempt)
-        backend_forget (self, entry);       //  its instance has room again
     saga_actions_t actions;
     saga_engine_reply (self->engine, saga, &reply, coordinator_clock (), &actions);
     coordinator_apply (self, entry, &actions);
@@ -199,7 +238,7 @@ backend_handle (self_t *self, ck_message_t *message)
         case CK_CMD_REPLY:
             if (!worker)
                 s_disconnect (self, frame.routing_id, frame.routing_id_size);
-            s_reply (self, &frame);
+            s_reply (self, &frame, worker);
             break;
         case CK_CMD_HEARTBEAT:
             if (!worker)

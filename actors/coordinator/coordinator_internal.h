@@ -34,6 +34,10 @@ typedef struct {
     ck_buf_t request;                   //  its current REQUEST body, encoded
                                         //  once, sent as often as needed
     ck_service_t service;               //  of that request
+    ck_type_t type;
+    uint32_t attempt;
+    ck_type_t sent_type;                //  the request in flight, if one is
+    uint32_t sent_attempt;
 } entry_t;
 
 //  A request that was in flight at an instance found gone: the saga is told
@@ -110,6 +114,8 @@ void frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer);
 void backend_handle (self_t *self, ck_message_t *message);
 void backend_send_request (self_t *self, entry_t *entry);
 void backend_dispatch_waiting (self_t *self, ck_service_t service);
+//  The saga no longer waits for its request: out of the queue, and its
+//  instance's slot held until that instance answers it
 void backend_forget (self_t *self, entry_t *entry);
 void backend_tick (self_t *self, int64_t now_ms);
 bool backend_apply_lost (self_t *self);

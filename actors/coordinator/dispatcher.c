@@ -18,6 +18,8 @@ typedef struct {
     uint64_t turn;                      //  when it was last assigned to
     bool listed;                        //  in its roster and by_routing_id
     routing_key_t key;
+    zhashx_t *orphans;                  //  key -> itself: slots of requests
+                                        //  superseded while it held them
 } worker_t;
 
 typedef struct {
@@ -105,6 +107,14 @@ s_map_new (zhashx_hash_fn *hasher, zhashx_comparator_fn *comparator)
 }
 
 
+static void
+s_worker_free (worker_t *worker)
+{
+    zhashx_destroy (&worker->orphans);
+    free (worker);
+}
+
+
 //  Returns a new, empty dispatcher owned by the caller.
 
 dispatcher_t *
@@ -131,7 +141,7 @@ dispatcher_destroy (dispatcher_t **self_p)
     for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
         for (size_t index = 0; index < roster->size; index++)
-            free (roster->items [index]);
+            s_worker_free (roster->items [index]);
         free (roster->items);
         wait_t *wait = self->queues [service].head;
         while (wait) {
@@ -195,7 +205,7 @@ s_drop (dispatcher_t *self, worker_t *worker, dispatcher_lost_fn *lost,
     for (size_t index = 0; lost && index < handles.size; index++)
         lost (arg, handles.items [index]);
     free (handles.items);
-    free (worker);
+    s_worker_free (worker);
 }
 
 
@@ -374,6 +384,42 @@ dispatcher_unassign (dispatcher_t *self, void *handle)
     assert (worker->pub.load > 0);
     worker->pub.load--;
     return &worker->pub;
+}
+
+
+//  The handle leaves flight, but its slot at the worker stays taken under
+//  key until dispatcher_release: the instance still holds that request.
+
+void
+dispatcher_orphan (dispatcher_t *self, void *handle, const char *key)
+{
+    assert (self && key);
+    worker_t *worker = (worker_t *) zhashx_lookup (self->in_flight, handle);
+    if (!worker)
+        return;
+    zhashx_delete (self->in_flight, handle);
+    if (!worker->orphans)
+        worker->orphans = zhashx_new ();    //  keys copied, values borrowed
+    if (zhashx_insert (worker->orphans, key, worker) != 0) {
+        assert (worker->pub.load > 0);
+        worker->pub.load--;             //  the same request twice: one slot
+    }
+}
+
+
+//  Frees the slot held under key at the worker; false when none is.
+
+bool
+dispatcher_release (dispatcher_t *self, dispatcher_worker_t *worker, const char *key)
+{
+    assert (self && worker && key);
+    worker_t *own = WORKER (worker);
+    if (!own->orphans || !zhashx_lookup (own->orphans, key))
+        return false;
+    zhashx_delete (own->orphans, key);
+    assert (worker->load > 0);
+    worker->load--;
+    return true;
 }
 
 

@@ -42,7 +42,7 @@ typedef struct {
     uint8_t routing_id [DISPATCHER_ROUTING_ID_MAX];
     size_t routing_id_size;
     uint32_t capacity;                  //  most requests in flight at once
-    uint32_t load;                      //  requests in flight now
+    uint32_t load;                      //  requests it holds now (orphans too)
     int64_t heard_ms;                   //  last message from it
     int64_t sent_ms;                    //  last message to it
 } dispatcher_worker_t;
@@ -99,6 +99,18 @@ void dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *h
 //  Takes the handle out of flight (load - 1 where it was).  Returns that
 //  worker, or NULL when the handle was not in flight.
 dispatcher_worker_t *dispatcher_unassign (dispatcher_t *self, void *handle);
+
+//  A request superseded while its instance holds it (a retry after a
+//  timeout, a saga that gave up): the handle leaves flight, but the
+//  instance's slot stays taken under key (the caller's name for that
+//  request) until dispatcher_release, or until the worker is removed.  So
+//  an instance is never given more than its capacity.  Nothing when the
+//  handle is not in flight.  Can't fail.
+void dispatcher_orphan (dispatcher_t *self, void *handle, const char *key);
+
+//  The instance answered the request held under key: its slot is free.
+//  Returns false when the worker holds no such request.
+bool dispatcher_release (dispatcher_t *self, dispatcher_worker_t *worker, const char *key);
 
 //  The worker the handle is in flight at, or NULL.
 dispatcher_worker_t *dispatcher_where (dispatcher_t *self, void *handle);

@@ -126,7 +126,9 @@ events_monitor (self_t *self, zactor_t *monitor, const char *socket_name)
         zstr_free (&endpoint);
         endpoint = strdup (frontend? self->config.frontend: self->config.events);
     }
-    if (streq (event, "DISCONNECTED"))
+    //  a client whose queue filled up has gone: its queue is freed now
+    if (streq (event, "DISCONNECTED") && streq (socket_name, "frontend")
+    &&  self->counters.dropped != self->trimmed_dropped)
         self->trim_due = true;
     ck_ev_socket_t body = { 0 };
     snprintf (body.socket, sizeof body.socket, "%s", socket_name);
@@ -182,12 +184,15 @@ events_stats (self_t *self)
     dispatcher_each (self->dispatcher, s_stats_worker, &stats);
     if (ck_encode_ev_stats (&stats, &self->body) == 0)
         s_send (self, ck_event_topic (CK_EVENT_STATS));
-    //  Once clients are gone, what their queues held goes back to the
-    //  system: glibc keeps freed memory in its arenas (the I/O thread's
-    //  too) unless asked; RSS then falls back near where it started
+    //  Once clients whose queues filled up are gone, what those held goes
+    //  back to the system: glibc keeps freed memory in its arenas (the I/O
+    //  thread's too) unless asked; RSS then falls back near where it
+    //  started.  Only then: a trim walks the heap (under valgrind it took
+    //  over a second, long enough for participants to think us dead)
     if (self->trim_due) {
         self->trim_due = false;
         malloc_trim (0);
+        self->trimmed_dropped = self->counters.dropped;
     }
     log_limit_flush (false);
     if (self->config.verbose)

@@ -97,7 +97,8 @@ typedef struct {
     uint64_t started_us;
     int64_t next_stats_ms;
     int64_t next_heartbeat_ms;
-    bool trim_due;                      //  connections closed: give memory back
+    bool trim_due;                      //  full queues closed: give memory back
+    uint64_t trimmed_dropped;           //  counters.dropped at the last trim
 } self_t;
 
 //  coordinator.c

@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include "log_limit.h"
 #include "participant_batch.h"
 #include "codec.h"
 #include "frame.h"
@@ -312,7 +313,7 @@ s_bad_request (participant_batch_t *self, size_t link, const ck_request_t *reque
                const ck_decode_error_t *err, int64_t now)
 {
     self->stats.bad_messages++;
-    zsys_warning ("participant: bad request endpoint=%s saga=%s error=%s",
+    log_limit_warning ("participant: bad request endpoint=%s saga=%s error=%s",
                   participant_link_endpoint (self->links [link]),
                   request->saga_id [0]? request->saga_id: "-", err->message);
     //  The codec keeps saga_id, type and attempt when those were valid
@@ -338,7 +339,7 @@ s_handle_request (participant_batch_t *self, size_t link, const ck_frame_t *fram
         zsys_debug ("participant: request saga=%s type=%s attempt=%u",
                     request->saga_id, ck_type_name (request->type), request->attempt);
     if (!self->config->handlers [request->type]) {
-        zsys_warning ("participant: unsupported type=%s saga=%s",
+        log_limit_warning ("participant: unsupported type=%s saga=%s",
                       ck_type_name (request->type), request->saga_id);
         s_answer_error (self, link, request, CK_REASON_UNSUPPORTED_TYPE,
                         "this participant does not serve this request type", now);
@@ -369,7 +370,7 @@ participant_batch_message (participant_batch_t *self, size_t link, ck_message_t 
     ck_decode_error_t err;
     if (ck_message_parse (message, CK_PROTO_WORKER, false, &frame, &err) == -1) {
         self->stats.bad_messages++;
-        zsys_warning ("participant: bad frame endpoint=%s error=%s",
+        log_limit_warning ("participant: bad frame endpoint=%s error=%s",
                       participant_link_endpoint (from), err.message);
     }
     else
@@ -386,7 +387,7 @@ participant_batch_message (participant_batch_t *self, size_t link, ck_message_t 
     }
     else {
         self->stats.bad_messages++;
-        zsys_warning ("participant: unexpected command=%s endpoint=%s",
+        log_limit_warning ("participant: unexpected command=%s endpoint=%s",
                       ck_command_name (frame.command), participant_link_endpoint (from));
     }
 }

@@ -141,10 +141,11 @@ TestSuite (supervisor, .init = s_init, .fini = s_fini, .timeout = 180);
 //  -------------------------------------------------------------------------
 //  Running the supervisor
 
-//  Writes the test's topology: ipc endpoints in our dir, fast heartbeats
-//  and restarts, the W1 catalog, then extra (ZPL, may be "")
+//  Writes the test's topology: ipc endpoints in our dir, fast heartbeats,
+//  restarts by policy (the supervisor section's ZPL lines), the W1
+//  catalog, then extra (ZPL, may be "")
 static void
-s_topology (const char *extra)
+s_topology_policy (const char *policy, const char *extra)
 {
     FILE *file = fopen (s_ctx.topology, "w");
     cr_assert (file);
@@ -154,10 +155,7 @@ s_topology (const char *extra)
         "    backend = ipc://%s/be\n"
         "    events = ipc://%s/ev\n"
         "supervisor\n"
-        "    backoff_ms = 20\n"
-        "    backoff_max_ms = 500\n"
-        "    restart_limit = 5\n"
-        "    restart_window = 30\n"
+        "%s"
         "    stop_timeout = 20\n"
         "    ready_timeout = 60\n"
         "coordinator\n"
@@ -170,8 +168,18 @@ s_topology (const char *extra)
         "        heartbeat-ms = 200\n"
         "        liveness = 5\n"
         "%s",
-        s_ctx.frontend, s_ctx.dir, s_ctx.dir, s_ctx.source, extra);
+        s_ctx.frontend, s_ctx.dir, s_ctx.dir, policy, s_ctx.source, extra);
     fclose (file);
+}
+
+//  The topology with fast restarts: at most 5 in 30 s
+static void
+s_topology (const char *extra)
+{
+    s_topology_policy ("    backoff_ms = 20\n"
+                       "    backoff_max_ms = 500\n"
+                       "    restart_limit = 5\n"
+                       "    restart_window = 30\n", extra);
 }
 
 //  Runs `supervisor ARGS... --data DATA` (args end with NULL), output in
@@ -591,6 +599,67 @@ Test (supervisor, reports_a_crash_loop)
     free (status);
     s_stop ();
     cr_expect_eq (s_still_running (pids, count, 5000), 0);
+}
+
+//  The budget is a window: deaths further apart than restart_window never
+//  add up to a crash loop, however many there are
+Test (supervisor, restart_budget_is_a_time_window)
+{
+    s_topology_policy ("    backoff_ms = 20\n"
+                       "    backoff_max_ms = 500\n"
+                       "    restart_limit = 2\n"
+                       "    restart_window = 1\n", "");
+    s_start ();
+    char line [512];
+    for (int round = 1; round <= 4; round++) {
+        usleep (1200000);               //  past the window since the last restart
+        char *status = s_status ();
+        pid_t pid = s_proc (status, "payment-1", line, sizeof line);
+        free (status);
+        cr_assert_gt (pid, 0, "round %d: %s", round, line);
+        cr_assert_eq (kill (pid, SIGKILL), 0);
+        cr_assert_eq (s_wait_status ("payment-1", "signal 9", UP_MS), 0);
+        cr_assert_eq (s_wait_status ("payment-1", "running", UP_MS), 0, "round %d", round);
+    }
+    char *status = s_status ();
+    s_proc (status, "payment-1", line, sizeof line);
+    free (status);
+    cr_expect_null (strstr (line, "failed"), "%s", line);
+    cr_expect (s_log_has ("supervisor", "restart in"));
+    s_stop ();
+}
+
+//  A process's log past log_max_bytes is copied to .1 (older ones shift,
+//  log_keep of them are kept) and emptied in place
+Test (supervisor, rotates_logs_by_size)
+{
+    s_topology_policy ("    log_max_bytes = 4096\n"
+                       "    log_keep = 2\n", "");
+    s_start ();
+    char log [PATH_MAX], rotated [PATH_MAX + 8];
+    snprintf (log, sizeof log, "%s/logs/order-1.log", s_ctx.data);
+    char junk [1024];
+    memset (junk, 'x', sizeof junk - 1);
+    junk [sizeof junk - 1] = '\n';
+    for (int round = 1; round <= 3; round++) {
+        FILE *file = fopen (log, "a");
+        cr_assert_not_null (file);
+        for (int i = 0; i < 8; i++)
+            fwrite (junk, 1, sizeof junk, file);
+        fclose (file);
+        usleep (2500000);               //  the supervisor looks once a second
+        struct stat st;
+        cr_assert_eq (stat (log, &st), 0);
+        cr_expect_lt (st.st_size, 4096, "round %d: %lld bytes", round, (long long) st.st_size);
+        snprintf (rotated, sizeof rotated, "%s.1", log);
+        cr_expect_eq (stat (rotated, &st), 0, "round %d: no %s", round, rotated);
+    }
+    snprintf (rotated, sizeof rotated, "%s.2", log);
+    cr_expect_eq (access (rotated, F_OK), 0, "no %s", rotated);
+    snprintf (rotated, sizeof rotated, "%s.3", log);
+    cr_expect_neq (access (rotated, F_OK), 0, "%s: more than log_keep kept", rotated);
+    cr_expect (s_log_has ("supervisor", "log rotated"));
+    s_stop ();
 }
 
 Test (supervisor, detached_start_and_stop_leave_nothing)

@@ -19,6 +19,21 @@
 //  turn, so a deeper queue would only hold memory for one greedy client
 #define FRONTEND_RCVHWM 1000
 #define BACKEND_RCVHWM  100000          //  participants: at most their capacity each
+//  Replies queued per client connection that it has not read: above two
+//  turns' worth (a reading client never gets near it), far below what let
+//  four clients that never read take 280 MB.  Past it a reply is dropped
+//  and counted; with MAX_CLIENTS this bounds the frontend's queues (see
+//  docs/reliability.md for the ceiling)
+#define FRONTEND_SNDHWM 1000
+//  Requests and heartbeats per participant: capacity (at most 1024) plus
+//  heartbeats; an instance that stops reading is found dead by liveness
+#define BACKEND_SNDHWM  10000
+//  Events per subscriber: a subscriber that does not read loses events
+//  past this (PUB drops), and MAX_SUBSCRIBERS bounds how many there are
+#define EVENTS_SNDHWM   10000
+//  A connection that has not finished its ZMTP handshake by then is closed
+//  (libzmq's default is 30 s): idle TCP connections hold no fd for long
+#define HANDSHAKE_MS    5000
 
 uint64_t
 coordinator_wall_us (void)
@@ -298,23 +313,25 @@ s_recover (self_t *self)
 //  Life
 
 static zsock_t *
-s_bind (int type, const char *endpoint, const char *name, int rcvhwm)
+s_bind (int type, const char *endpoint, const char *name, int sndhwm, int rcvhwm,
+        bool guarded)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
         return NULL;
     zsock_set_linger (sock, 1000);      //  bounded: flush final replies, never hang
+    zsock_set_sndhwm (sock, sndhwm);
+    zsock_set_handshake_ivl (sock, HANDSHAKE_MS);
+    if (guarded)                        //  conn_guard limits its connections
+        zsock_set_zap_domain (sock, name);  //  (a listener copies it at bind)
     if (type == ZMQ_ROUTER) {
-        zsock_set_router_mandatory (sock, 1);
-        zsock_set_sndhwm (sock, 100000);
+        zsock_set_router_mandatory (sock, 1);   //  a full queue fails the send: dropped
         zsock_set_rcvhwm (sock, rcvhwm);
         //  bodies up to 4x the limit still arrive, so that the sender can be
         //  told too_large; anything larger drops its connection
         zsock_set_maxmsgsize (sock, 4 * CK_MAX_BODY);
         zsock_set_rcvtimeo (sock, 0);   //  the loop polls, then takes what waits
     }
-    else
-        zsock_set_sndhwm (sock, 100000);
     if (zsock_bind (sock, "%s", endpoint) < 0) {
         zsys_error ("coordinator: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (zmq_errno ()));
         zsock_destroy (&sock);
@@ -383,9 +400,11 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     self->engine = saga_engine_new (saga_def_active (), &config->policy);
     if (!self->log || !self->engine
     ||  saga_log_use_table (self->log, saga_def_active ())
-    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend", FRONTEND_RCVHWM))
-    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend", BACKEND_RCVHWM))
-    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events", 0))
+    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend",
+                                   FRONTEND_SNDHWM, FRONTEND_RCVHWM, true))
+    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend",
+                                  BACKEND_SNDHWM, BACKEND_RCVHWM, false))
+    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events", EVENTS_SNDHWM, 0, true))
     ||  events_start (self))
         s_self_destroy (&self);
     return self;

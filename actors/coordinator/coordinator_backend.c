@@ -161,7 +161,7 @@ s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
     ck_decode_error_t err;
     if (ck_decode_ready (frame->body, frame->body_size, &ready, &err)) {
         self->counters.bad_messages++;
-        zsys_warning ("coordinator: backend bad READY: %s", err.message);
+        log_limit_warning ("coordinator: backend bad READY: %s", err.message);
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
@@ -197,7 +197,7 @@ s_reply (self_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
     ck_decode_error_t err;
     if (ck_decode_reply (frame->body, frame->body_size, &reply, &err)) {
         self->counters.bad_messages++;
-        zsys_warning ("coordinator: backend bad REPLY: %s", err.message);
+        log_limit_warning ("coordinator: backend bad REPLY: %s", err.message);
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
@@ -222,7 +222,7 @@ backend_handle (self_t *self, ck_message_t *message)
     int64_t now_ms = zclock_mono ();
     if (ck_message_parse (message, CK_PROTO_WORKER, true, &frame, &err)) {
         self->counters.bad_messages++;
-        zsys_warning ("coordinator: backend bad message: %s", err.message);
+        log_limit_warning ("coordinator: backend bad message: %s", err.message);
         if (frame.routing_id)
             s_disconnect (self, frame.routing_id, frame.routing_id_size);
         return;

@@ -3,8 +3,12 @@
 
     Events are best effort (design: everything but the saga log may drop):
     a PUB socket never blocks its sender, it drops for a slow subscriber.
+    The frontend's monitor is conn_guard, which also limits the frontend's
+    and the events socket's connections and reports what it refused.
 */
 #include <ctype.h>
+#include <malloc.h>
+#include "conn_guard.h"
 #include "coordinator_internal.h"
 
 static void
@@ -64,10 +68,22 @@ s_monitor_new (zsock_t *sock)
     return monitor;
 }
 
+//  The guard on the frontend (its monitor events forwarded, as zmonitor's)
+//  and on the events socket.  The backend's peers are our participants: it
+//  keeps a plain monitor.
+static zactor_t *
+s_guard_new (self_t *self)
+{
+    conn_guard_args_t args = { .count = 2 };
+    args.watches [0] = (conn_watch_t) { self->frontend, "frontend", MAX_CLIENTS, true };
+    args.watches [1] = (conn_watch_t) { self->events, "events", MAX_SUBSCRIBERS, false };
+    return zactor_new (conn_guard, &args);
+}
+
 int
 events_start (self_t *self)
 {
-    self->frontend_monitor = s_monitor_new (self->frontend);
+    self->frontend_monitor = s_guard_new (self);
     self->backend_monitor = s_monitor_new (self->backend);
     return self->frontend_monitor && self->backend_monitor? 0: -1;
 }
@@ -80,15 +96,40 @@ events_stop (self_t *self)
     zactor_destroy (&self->backend_monitor);
 }
 
-//  Republishes one event of a socket's monitor as socket.<event>
+//  The guard's report: [REFUSED, refused since the start, socket, open]
+static void
+s_refused (self_t *self, const char *count, const char *socket_name, const char *open)
+{
+    uint64_t refused = strtoull (count, NULL, 10);
+    if (streq (socket_name, "frontend"))
+        self->counters.refused = refused;
+    log_limit_warning ("coordinator: %s refuses connections past its limit: "
+                       "refused=%s open=%s limit=%d", socket_name, count, open,
+                       streq (socket_name, "frontend")? MAX_CLIENTS: MAX_SUBSCRIBERS);
+}
+
+//  Republishes one event of a socket's monitor as socket.<event>; the
+//  guard's REFUSED is logged, and published as socket.refused
 void
 events_monitor (self_t *self, zactor_t *monitor, const char *socket_name)
 {
-    char *event = NULL, *value = NULL, *endpoint = NULL;
-    if (zstr_recvx (monitor, &event, &value, &endpoint, NULL) < 0 || !event) {
+    char *event = NULL, *value = NULL, *endpoint = NULL, *extra = NULL;
+    if (zstr_recvx (monitor, &event, &value, &endpoint, &extra, NULL) < 0 || !event) {
         zstr_free (&event);
         return;
     }
+    if (streq (event, "REFUSED") && value && endpoint && extra) {
+        s_refused (self, value, endpoint, extra);
+        //  the socket that refused, named in endpoint's place: say where
+        bool frontend = streq (endpoint, "frontend");
+        socket_name = frontend? "frontend": "events";
+        zstr_free (&endpoint);
+        endpoint = strdup (frontend? self->config.frontend: self->config.events);
+    }
+    //  a client whose queue filled up has gone: its queue is freed now
+    if (streq (event, "DISCONNECTED") && streq (socket_name, "frontend")
+    &&  self->counters.dropped != self->trimmed_dropped)
+        self->trim_due = true;
     ck_ev_socket_t body = { 0 };
     snprintf (body.socket, sizeof body.socket, "%s", socket_name);
     snprintf (body.endpoint, sizeof body.endpoint, "%s", endpoint? endpoint: "");
@@ -103,6 +144,7 @@ events_monitor (self_t *self, zactor_t *monitor, const char *socket_name)
     zstr_free (&event);
     zstr_free (&value);
     zstr_free (&endpoint);
+    zstr_free (&extra);
 }
 
 static void
@@ -142,6 +184,17 @@ events_stats (self_t *self)
     dispatcher_each (self->dispatcher, s_stats_worker, &stats);
     if (ck_encode_ev_stats (&stats, &self->body) == 0)
         s_send (self, ck_event_topic (CK_EVENT_STATS));
+    //  Once clients whose queues filled up are gone, what those held goes
+    //  back to the system: glibc keeps freed memory in its arenas (the I/O
+    //  thread's too) unless asked; RSS then falls back near where it
+    //  started.  Only then: a trim walks the heap (under valgrind it took
+    //  over a second, long enough for participants to think us dead)
+    if (self->trim_due) {
+        self->trim_due = false;
+        malloc_trim (0);
+        self->trimmed_dropped = self->counters.dropped;
+    }
+    log_limit_flush (false);
     if (self->config.verbose)
         zsys_debug ("coordinator: stats in_flight=%llu confirmed=%llu failed=%llu",
                     (unsigned long long) stats.in_flight, (unsigned long long) stats.confirmed,

@@ -44,11 +44,20 @@ s_cart_digest (const ck_checkout_t *checkout)
     return hash;
 }
 
+//  A reply to a client whose queue is full (FRONTEND_SNDHWM messages it
+//  has not read), or who is gone, is dropped and counted: the coordinator
+//  never blocks on, nor holds more for, one client
 static void
 s_send (self_t *self, const peer_id_t *peer, ck_command_t command)
 {
-    ck_frame_send (self->frontend, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
-                   self->body.data, self->body.size);
+    if (ck_frame_send (self->frontend, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
+                       self->body.data, self->body.size) == 0)
+        return;
+    self->counters.dropped++;
+    if (errno == EAGAIN)
+        log_limit_warning ("coordinator: frontend reply dropped: the client reads too "
+                           "slowly command=%s dropped=%" PRIu64,
+                           ck_command_name (command), self->counters.dropped);
 }
 
 static void
@@ -257,7 +266,7 @@ frontend_handle (self_t *self, ck_message_t *message, bool committed)
     }
     if (rc) {
         self->counters.bad_messages++;
-        zsys_warning ("coordinator: frontend bad message: %s", err.message);
+        log_limit_warning ("coordinator: frontend bad message: %s", err.message);
         if (peer.size)
             s_error (self, &peer, err.code, err.message, NULL);
         return;

@@ -11,9 +11,15 @@
 #include "dispatcher.h"
 #include "frame.h"
 #include "histogram.h"
+#include "log_limit.h"
 #include "saga_log.h"
 
 #define MAX_WAITERS 8                   //  clients waiting for one RESULT
+//  Connections open at once, past which handshakes are refused (conn_guard):
+//  with the sockets' send HWM (coordinator.c) they bound what clients and
+//  subscribers that never read can make the coordinator hold
+#define MAX_CLIENTS     512
+#define MAX_SUBSCRIBERS 64
 
 //  A client routing id
 typedef struct {
@@ -62,6 +68,8 @@ typedef struct {
 typedef struct {
     uint64_t started, confirmed, failed, stuck;
     uint64_t bad_messages, retries, ignored_replies, overloaded;
+    uint64_t dropped;                   //  replies dropped: client's queue full or gone
+    uint64_t refused;                   //  connections refused past MAX_CLIENTS
 } counters_t;
 
 typedef struct {
@@ -70,7 +78,7 @@ typedef struct {
     zsock_t *frontend;
     zsock_t *backend;
     zsock_t *events;
-    zactor_t *frontend_monitor;
+    zactor_t *frontend_monitor;         //  conn_guard: the frontend's monitor too
     zactor_t *backend_monitor;
     saga_log_t *log;
     saga_engine_t *engine;
@@ -96,6 +104,8 @@ typedef struct {
     uint64_t started_us;
     int64_t next_stats_ms;
     int64_t next_heartbeat_ms;
+    bool trim_due;                      //  full queues closed: give memory back
+    uint64_t trimmed_dropped;           //  counters.dropped at the last trim
 } self_t;
 
 //  coordinator.c

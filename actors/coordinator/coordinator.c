@@ -15,22 +15,6 @@
 
 #define TURN_MESSAGES 512               //  most messages read per socket per turn
 #define MAX_POLL_MS   1000
-//  Messages queued per client connection: the loop drains TURN_MESSAGES a
-//  turn, so a deeper queue would only hold memory for one greedy client
-#define FRONTEND_RCVHWM 1000
-#define BACKEND_RCVHWM  100000          //  participants: at most their capacity each
-//  Replies queued per client connection that it has not read: above two
-//  turns' worth (a reading client never gets near it), far below what let
-//  four clients that never read take 280 MB.  Past it a reply is dropped
-//  and counted; with MAX_CLIENTS this bounds the frontend's queues (see
-//  docs/reliability.md for the ceiling)
-#define FRONTEND_SNDHWM 1000
-//  Requests and heartbeats per participant: capacity (at most 1024) plus
-//  heartbeats; an instance that stops reading is found dead by liveness
-#define BACKEND_SNDHWM  10000
-//  Events per subscriber: a subscriber that does not read loses events
-//  past this (PUB drops), and MAX_SUBSCRIBERS bounds how many there are
-#define EVENTS_SNDHWM   10000
 //  A connection that has not finished its ZMTP handshake by then is closed
 //  (libzmq's default is 30 s): idle TCP connections hold no fd for long
 #define HANDSHAKE_MS    5000
@@ -53,7 +37,7 @@ coordinator_clock (void)
 }
 
 entry_t *
-coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest)
+coordinator_entry_new (core_t *self, saga_t *saga, uint64_t cart_digest)
 {
     entry_t *entry = (entry_t *) zmalloc (sizeof (entry_t));
     entry->saga = saga;
@@ -64,10 +48,10 @@ coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest)
 }
 
 static void
-s_entry_destroy (self_t *self, entry_t **entry_p)
+s_entry_destroy (core_t *self, entry_t **entry_p)
 {
     entry_t *entry = *entry_p;
-    backend_forget (self, entry);
+    backend_forget (self->backend, entry);
     deadlines_cancel (self->deadlines, entry);
     zhashx_delete (self->by_checkout, entry->saga->checkout_id);
     zhashx_delete (self->by_saga, entry->saga->saga_id);
@@ -78,7 +62,7 @@ s_entry_destroy (self_t *self, entry_t **entry_p)
 }
 
 static void
-s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action, bool early)
+s_outbox_push (core_t *self, entry_t *entry, const saga_action_t *action, bool early)
 {
     if (self->outbox_size == self->outbox_capacity) {
         size_t capacity = self->outbox_capacity? self->outbox_capacity * 2: 256;
@@ -94,7 +78,7 @@ s_outbox_push (self_t *self, entry_t *entry, const saga_action_t *action, bool e
 //  Carries out the engine's actions: PERSIST now, inside the turn's
 //  transaction; timers now (they are only memory); the rest after commit
 void
-coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
+coordinator_apply (core_t *self, entry_t *entry, saga_actions_t *actions)
 {
     bool early = false;
     for (uint32_t i = 0; i < actions->count; i++) {
@@ -146,27 +130,8 @@ coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions)
     }
 }
 
-//  Sends the saga's RESULT to every client waiting for it, then forgets them
-void
-coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status)
-{
-    saga_engine_result (self->engine, entry->saga, self->result);
-    self->result->status = status;
-    for (uint8_t i = 0; i < entry->waiter_count; i++)
-        frontend_result_to (self, &entry->waiters [i], self->result);
-    entry->waiter_count = 0;
-}
-
 static void
-s_accepted (self_t *self, entry_t *entry)
-{
-    if (entry->ack)
-        for (uint8_t i = 0; i < entry->waiter_count; i++)
-            frontend_accepted_to (self, entry, &entry->waiters [i]);
-}
-
-static void
-s_outbox_run (self_t *self, outbox_item_t *item)
+s_outbox_run (core_t *self, outbox_item_t *item)
 {
     saga_action_t *action = &item->action;
     entry_t *entry = item->entry;
@@ -174,10 +139,10 @@ s_outbox_run (self_t *self, outbox_item_t *item)
         case SAGA_ACTION_SEND_REQUEST:
             if (action->send.attempt > 1)
                 self->counters.retries++;
-            backend_send_request (self, entry);
+            backend_send_request (self->backend, entry);
             break;
         case SAGA_ACTION_REPLY_ACCEPTED:
-            s_accepted (self, entry);
+            frontend_send_accepted (self->frontend, entry);
             break;
         case SAGA_ACTION_REPLY_RESULT:
             if (action->result.status == CK_STATUS_STUCK)
@@ -187,14 +152,14 @@ s_outbox_run (self_t *self, outbox_item_t *item)
                     self->counters.confirmed++;
                 else
                     self->counters.failed++;
-                histogram_record (self->latency, entry->saga->elapsed_us);
+                events_saga_ended (self->events, entry->saga->elapsed_us);
             }
-            coordinator_send_result (self, entry, action->result.status);
+            frontend_send_result (self->frontend, entry, action->result.status);
             break;
         case SAGA_ACTION_PUBLISH:
             if (action->publish.kind == CK_EVENT_SAGA_STARTED)
                 self->counters.started++;
-            events_publish (self, action);
+            events_publish (self->events, action);
             break;
         default:
             break;
@@ -203,7 +168,7 @@ s_outbox_run (self_t *self, outbox_item_t *item)
 
 //  Commits what the turn wrote; false when it could not
 static bool
-s_commit (self_t *self)
+s_commit (core_t *self)
 {
     if (!self->in_transaction)
         return !self->failed;
@@ -222,7 +187,7 @@ s_commit (self_t *self)
 //  a saga that also has an action waiting for the commit, queued before
 //  it, waits too, so that each saga's messages keep their order.
 static void
-s_send_early (self_t *self)
+s_send_early (core_t *self)
 {
     self->turn++;
     size_t end = self->outbox_size;     //  sending may queue more: not early
@@ -244,19 +209,19 @@ s_send_early (self_t *self)
 //  sagas that ended.  Sending can itself cause transitions (a participant
 //  found gone moves its requests elsewhere); those are committed in their
 //  own round before what they cause is sent.
-static void
-s_flush (self_t *self)
+void
+coordinator_flush (core_t *self)
 {
-    backend_apply_lost (self);
+    backend_apply_lost (self->backend);
     s_send_early (self);
-    backend_apply_lost (self);
+    backend_apply_lost (self->backend);
     size_t ran = 0;
     while (s_commit (self)) {
         size_t end = self->outbox_size;
         for (; ran < end; ran++)
             if (!self->outbox [ran].sent)
                 s_outbox_run (self, &self->outbox [ran]);
-        if (!backend_apply_lost (self) && ran == self->outbox_size)
+        if (!backend_apply_lost (self->backend) && ran == self->outbox_size)
             break;
     }
     if (self->failed)
@@ -268,11 +233,11 @@ s_flush (self_t *self)
 }
 
 static void
-s_timer_fired (self_t *self, entry_t *entry, saga_clock_t clock)
+s_timer_fired (core_t *self, entry_t *entry, saga_clock_t clock)
 {
     saga_t *saga = entry->saga;
     if (saga->wait == SAGA_IN_FLIGHT && clock.now_us >= saga->deadline_us)
-        backend_forget (self, entry);   //  given up on; its instance keeps the
+        backend_forget (self->backend, entry);   //  given up on; its instance keeps the
                                         //  slot until it answers
     saga_actions_t actions;
     saga_engine_timeout (self->engine, saga, clock, &actions);
@@ -283,7 +248,7 @@ s_timer_fired (self_t *self, entry_t *entry, saga_clock_t clock)
 static void
 s_restore_one (void *arg, saga_t *saga, uint64_t cart_digest)
 {
-    self_t *self = (self_t *) arg;
+    core_t *self = (core_t *) arg;
     coordinator_entry_new (self, saga, cart_digest);
 }
 
@@ -291,7 +256,7 @@ s_restore_one (void *arg, saga_t *saga, uint64_t cart_digest)
 //  current request sent again with attempt + 1.  The log is read to the
 //  end before anything is written to it.
 static int
-s_recover (self_t *self)
+s_recover (core_t *self)
 {
     int count = saga_log_each_active (self->log, s_restore_one, self);
     if (count <= 0)
@@ -305,16 +270,16 @@ s_recover (self_t *self)
         coordinator_apply (self, entry, &actions);
     }
     zlistx_destroy (&entries);
-    s_flush (self);
+    coordinator_flush (self);
     return self->failed? -1: count;
 }
 
 //  --------------------------------------------------------------------------
 //  Life
 
-static zsock_t *
-s_bind (int type, const char *endpoint, const char *name, int sndhwm, int rcvhwm,
-        bool guarded)
+zsock_t *
+coordinator_bind (int type, const char *endpoint, const char *name, int sndhwm, int rcvhwm,
+                  bool guarded)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -340,104 +305,81 @@ s_bind (int type, const char *endpoint, const char *name, int sndhwm, int rcvhwm
 }
 
 static void
-s_self_destroy (self_t **self_p)
+s_self_destroy (core_t **self_p)
 {
-    self_t *self = *self_p;
+    core_t *self = *self_p;
     if (!self)
         return;
-    events_stop (self);
-    if (self->by_saga) {
+    events_destroy (&self->events);     //  its monitors watch the others
+    if (self->by_saga && self->backend) {
         for (entry_t *entry = (entry_t *) zhashx_first (self->by_saga); entry;
              entry = (entry_t *) zhashx_first (self->by_saga))
             s_entry_destroy (self, &entry);
     }
-    if (self->deferred) {
-        ck_message_t *message;
-        while ((message = (ck_message_t *) zlist_pop (self->deferred))) {
-            ck_message_close (message);
-            free (message);
-        }
-        zlist_destroy (&self->deferred);
-    }
+    frontend_destroy (&self->frontend);
+    backend_destroy (&self->backend);
     zhashx_destroy (&self->by_saga);
     zhashx_destroy (&self->by_checkout);
     deadlines_destroy (&self->deadlines);
-    dispatcher_destroy (&self->dispatcher);
-    histogram_destroy (&self->latency);
     saga_engine_destroy (&self->engine);
     saga_log_destroy (&self->log);
-    zsock_destroy (&self->frontend);
-    zsock_destroy (&self->backend);
-    zsock_destroy (&self->events);
-    ck_buf_free (&self->body);
-    free (self->result);
     free (self->outbox);
-    free (self->lost);
     free (self);
     *self_p = NULL;
 }
 
-static self_t *
+static core_t *
 s_self_new (zsock_t *pipe, const coordinator_config_t *config)
 {
-    self_t *self = (self_t *) zmalloc (sizeof (self_t));
+    core_t *self = (core_t *) zmalloc (sizeof (core_t));
     self->pipe = pipe;
     self->config = *config;
     self->started_us = (uint64_t) zclock_usecs ();
-    //  saga ids stay unique across restarts: the prefix is the start time
-    snprintf (self->id_prefix, sizeof self->id_prefix, "sg-%llx-",
-              (unsigned long long) coordinator_wall_us ());
-    ck_buf_init (&self->body);
-    self->result = (ck_result_t *) zmalloc (sizeof (ck_result_t));
     self->by_saga = zhashx_new ();
     self->by_checkout = zhashx_new ();
-    self->deferred = zlist_new ();
     self->deadlines = deadlines_new ();
-    self->dispatcher = dispatcher_new (config->heartbeat_ivl_ms * config->liveness);
-    self->latency = histogram_new ();
     store_options_t options = { .sync = config->sync };
     self->log = saga_log_new (config->db, &options);
     self->engine = saga_engine_new (saga_def_active (), &config->policy);
     if (!self->log || !self->engine
     ||  saga_log_use_table (self->log, saga_def_active ())
-    ||  !(self->frontend = s_bind (ZMQ_ROUTER, config->frontend, "frontend",
-                                   FRONTEND_SNDHWM, FRONTEND_RCVHWM, true))
-    ||  !(self->backend = s_bind (ZMQ_ROUTER, config->backend, "backend",
-                                  BACKEND_SNDHWM, BACKEND_RCVHWM, false))
-    ||  !(self->events = s_bind (ZMQ_PUB, config->events, "events", EVENTS_SNDHWM, 0, true))
-    ||  events_start (self))
+    ||  !(self->frontend = frontend_new (self))
+    ||  !(self->backend = backend_new (self))
+    ||  !(self->events = events_new (self, frontend_socket (self->frontend),
+                                     backend_socket (self->backend))))
         s_self_destroy (&self);
     return self;
 }
 
-//  One loop turn; returns -1 when the actor must stop
-static int
-s_turn (self_t *self)
+//  How long the turn may wait: until the earliest of the parts' next
+//  due times and the sagas' deadlines, at most MAX_POLL_MS
+static long
+s_poll_timeout (core_t *self, int64_t due_ms)
 {
-    zmq_pollitem_t items [] = {
-        { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (self->frontend), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (self->backend), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (self->frontend_monitor), 0, ZMQ_POLLIN, 0 },
-        { zsock_resolve (self->backend_monitor), 0, ZMQ_POLLIN, 0 },
-    };
-    //  heartbeats and stats run on the monotonic clock; saga deadlines on
-    //  wall-clock microseconds, which a restart does not reset
-    int64_t now_ms = zclock_mono ();
-    int64_t wait_ms = (self->next_stats_ms < self->next_heartbeat_ms
-                    ? self->next_stats_ms: self->next_heartbeat_ms) - now_ms;
-    int64_t expiry = dispatcher_next_expiry (self->dispatcher);
-    if (expiry != INT64_MAX && expiry - now_ms < wait_ms)
-        wait_ms = expiry - now_ms;
+    int64_t wait_ms = due_ms - zclock_mono ();
     uint64_t deadline = deadlines_next (self->deadlines);
     if (deadline) {
         int64_t until = ((int64_t) deadline - (int64_t) coordinator_wall_us () + 999) / 1000;
         if (until < wait_ms)
             wait_ms = until;
     }
-    long timeout = wait_ms <= 0? 0: wait_ms < MAX_POLL_MS? (long) wait_ms: MAX_POLL_MS;
+    return wait_ms <= 0? 0: wait_ms < MAX_POLL_MS? (long) wait_ms: MAX_POLL_MS;
+}
+
+//  One loop turn, with the time the parts next need it; returns -1 when
+//  the actor must stop
+static int
+s_turn (core_t *self, int64_t *due_ms)
+{
+    zmq_pollitem_t items [] = {
+        { zsock_resolve (self->pipe), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (frontend_socket (self->frontend)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (backend_socket (self->backend)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (events_frontend_monitor (self->events)), 0, ZMQ_POLLIN, 0 },
+        { zsock_resolve (events_backend_monitor (self->events)), 0, ZMQ_POLLIN, 0 },
+    };
     //  EINTR is a signal: main decides when we stop, by destroying us
-    if (zmq_poll (items, 5, timeout) == -1)
+    if (zmq_poll (items, 5, s_poll_timeout (self, *due_ms)) == -1)
         return zmq_errno () == ETERM? -1: 0;
     if (items [0].revents & ZMQ_POLLIN) {
         char *command = zstr_recv (self->pipe);
@@ -447,44 +389,25 @@ s_turn (self_t *self)
         if (self->terminated)
             return -1;
     }
-    //  Each loop takes what waits, without blocking.  (Asking ZMQ_EVENTS
-    //  first would cost two system calls per message; a zmsg, a dozen
-    //  allocations.)
-    ck_message_t message;
-    void *frontend = zsock_resolve (self->frontend);
-    void *backend = zsock_resolve (self->backend);
-    for (int n = 0; n < TURN_MESSAGES && ck_message_recv (&message, frontend) == 0; n++) {
-        frontend_handle (self, &message, false);
-        ck_message_close (&message);
-    }
-    for (int n = 0; n < TURN_MESSAGES && ck_message_recv (&message, backend) == 0; n++) {
-        backend_handle (self, &message);
-        ck_message_close (&message);
-    }
+    frontend_receive (self->frontend, TURN_MESSAGES);
+    backend_receive (self->backend, TURN_MESSAGES);
     if (items [3].revents & ZMQ_POLLIN)
-        events_monitor (self, self->frontend_monitor, "frontend");
+        events_monitor (self->events, events_frontend_monitor (self->events), "frontend");
     if (items [4].revents & ZMQ_POLLIN)
-        events_monitor (self, self->backend_monitor, "backend");
+        events_monitor (self->events, events_backend_monitor (self->events), "backend");
 
     saga_clock_t clock = coordinator_clock ();
     entry_t *entry;
     while ((entry = (entry_t *) deadlines_pop_due (self->deadlines, clock.now_us)))
         s_timer_fired (self, entry, clock);
-    now_ms = zclock_mono ();
-    backend_tick (self, now_ms);
-    if (now_ms >= self->next_stats_ms) {
-        events_stats (self);
-        self->next_stats_ms = now_ms + 1000;
-    }
-    s_flush (self);
-    //  what waited for the commit reads durable state now
-    ck_message_t *deferred;
-    while (!self->failed && (deferred = (ck_message_t *) zlist_pop (self->deferred))) {
-        frontend_handle (self, deferred, true);
-        ck_message_close (deferred);
-        free (deferred);
-        s_flush (self);
-    }
+    //  heartbeats and stats run on the monotonic clock; saga deadlines on
+    //  wall-clock microseconds, which a restart does not reset
+    int64_t now_ms = zclock_mono ();
+    int64_t backend_due = backend_tick (self->backend, now_ms);
+    int64_t events_due = events_tick (self->events, now_ms);
+    *due_ms = backend_due < events_due? backend_due: events_due;
+    coordinator_flush (self);
+    frontend_after_commit (self->frontend);
     //  Past its threshold, the WAL is copied back after the commit of any
     //  turn, idle or not: under steady load no turn is idle, and a WAL that
     //  never restarts grows without bound and makes every commit extend it.
@@ -500,7 +423,7 @@ s_turn (self_t *self)
 static void
 s_actor (zsock_t *pipe, void *args)
 {
-    self_t *self = s_self_new (pipe, (const coordinator_config_t *) args);
+    core_t *self = s_self_new (pipe, (const coordinator_config_t *) args);
     zsock_signal (pipe, 0);
     zsock_signal (pipe, self? 0: 1);
     if (!self)
@@ -509,7 +432,8 @@ s_actor (zsock_t *pipe, void *args)
     zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d",
                self->config.frontend, self->config.backend, self->config.events,
                self->config.db, resumed);
-    while (!self->failed && s_turn (self) == 0)
+    int64_t due_ms = 0;
+    while (!self->failed && s_turn (self, &due_ms) == 0)
         ;
     //  whatever the last turn wrote is committed by s_flush; nothing is in hand
     zsys_info ("coordinator: stopping in_flight=%zu", zhashx_size (self->by_saga));

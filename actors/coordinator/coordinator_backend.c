@@ -14,17 +14,42 @@
 */
 #include "coordinator_internal.h"
 
+//  Messages queued from participants: at most their capacity each
+#define BACKEND_RCVHWM  100000
+//  Requests and heartbeats per participant: capacity (at most 1024) plus
+//  heartbeats; an instance that stops reading is found dead by liveness
+#define BACKEND_SNDHWM  10000
+
+//  A request that was in flight at an instance found gone: the saga is told
+//  after the current round of sends, not from inside it (no re-entry into
+//  the engine while the outbox is being sent), and only if that same
+//  request is still the one in flight
+typedef struct {
+    entry_t *entry;
+    ck_type_t type;
+    uint32_t attempt;
+} lost_t;
+
+struct _backend_t {
+    core_t *core;
+    zsock_t *socket;                    //  ROUTER, bound
+    dispatcher_t *dispatcher;
+    lost_t *lost;                       //  requests lost this round
+    size_t lost_size, lost_capacity;
+    int64_t next_heartbeat_ms;
+};
+
 static void
-s_disconnect (self_t *self, const void *routing_id, size_t size)
+s_disconnect (backend_t *self, const void *routing_id, size_t size)
 {
-    ck_frame_send (self->backend, routing_id, size, CK_PROTO_WORKER, CK_CMD_DISCONNECT, NULL, 0);
+    ck_frame_send (self->socket, routing_id, size, CK_PROTO_WORKER, CK_CMD_DISCONNECT, NULL, 0);
 }
 
 //  The request in flight at a lost instance: noted, for backend_apply_lost
 static void
 s_lost (void *arg, void *handle)
 {
-    self_t *self = (self_t *) arg;
+    backend_t *self = (backend_t *) arg;
     entry_t *entry = (entry_t *) handle;
     if (self->lost_size == self->lost_capacity) {
         size_t capacity = self->lost_capacity? self->lost_capacity * 2: 64;
@@ -40,7 +65,7 @@ s_lost (void *arg, void *handle)
 //  one in flight: it goes out again at once.  Returns true when there was
 //  any, so that the caller commits and sends what that caused.
 bool
-backend_apply_lost (self_t *self)
+backend_apply_lost (backend_t *self)
 {
     bool any = self->lost_size > 0;
     saga_clock_t clock = coordinator_clock ();
@@ -51,19 +76,19 @@ backend_apply_lost (self_t *self)
         ||  saga->attempt != lost->attempt)
             continue;                   //  the saga has moved on since
         saga_actions_t actions;
-        saga_engine_worker_lost (self->engine, saga, clock, &actions);
-        coordinator_apply (self, lost->entry, &actions);
+        saga_engine_worker_lost (self->core->engine, saga, clock, &actions);
+        coordinator_apply (self->core, lost->entry, &actions);
     }
     self->lost_size = 0;
     return any;
 }
 
 static void
-s_worker_lost (self_t *self, const dispatcher_worker_t *worker, const char *why)
+s_worker_lost (backend_t *self, const dispatcher_worker_t *worker, const char *why)
 {
     zsys_warning ("coordinator: worker service=%s instance=%s lost: %s",
                   ck_service_name (worker->service), worker->instance, why);
-    events_worker (self, CK_EVENT_WORKER_LOST, worker);
+    events_worker (self->core->events, CK_EVENT_WORKER_LOST, worker);
 }
 
 //  An instance that sent READY again under a new connection (or another
@@ -71,13 +96,13 @@ s_worker_lost (self_t *self, const dispatcher_worker_t *worker, const char *why)
 static void
 s_replaced (void *arg, const dispatcher_worker_t *worker)
 {
-    s_worker_lost ((self_t *) arg, worker, "replaced by a new connection");
+    s_worker_lost ((backend_t *) arg, worker, "replaced by a new connection");
 }
 
 static void
 s_gone (void *arg, const dispatcher_worker_t *worker)
 {
-    s_worker_lost ((self_t *) arg, worker, "silent");
+    s_worker_lost ((backend_t *) arg, worker, "silent");
 }
 
 //  The name under which an instance's slot is kept for a request
@@ -89,7 +114,7 @@ s_request_key (char *key, size_t size, const char *saga_id, ck_type_t type, uint
 
 //  The request in flight, if any, is superseded: its instance still holds it
 static void
-s_orphan (self_t *self, entry_t *entry)
+s_orphan (backend_t *self, entry_t *entry)
 {
     if (!dispatcher_where (self->dispatcher, entry))
         return;
@@ -99,7 +124,7 @@ s_orphan (self_t *self, entry_t *entry)
 }
 
 void
-backend_forget (self_t *self, entry_t *entry)
+backend_forget (backend_t *self, entry_t *entry)
 {
     s_orphan (self, entry);
     dispatcher_cancel_wait (self->dispatcher, entry);
@@ -107,7 +132,7 @@ backend_forget (self_t *self, entry_t *entry)
 
 //  Sends the saga's current request to an instance, or queues it
 void
-backend_send_request (self_t *self, entry_t *entry)
+backend_send_request (backend_t *self, entry_t *entry)
 {
     s_orphan (self, entry);
     dispatcher_cancel_wait (self->dispatcher, entry);
@@ -116,7 +141,7 @@ backend_send_request (self_t *self, entry_t *entry)
     ck_service_t service = entry->service;
     dispatcher_worker_t *worker;
     while ((worker = dispatcher_pick (self->dispatcher, service))) {
-        if (ck_frame_send (self->backend, worker->routing_id, worker->routing_id_size,
+        if (ck_frame_send (self->socket, worker->routing_id, worker->routing_id_size,
                            CK_PROTO_WORKER, CK_CMD_REQUEST, entry->request.data,
                            entry->request.size) == 0) {
             dispatcher_assign (self->dispatcher, worker, entry);
@@ -124,22 +149,22 @@ backend_send_request (self_t *self, entry_t *entry)
             entry->sent_type = entry->type;
             entry->sent_attempt = entry->attempt;
             //  the step's time runs from now, as its deadline_ms says
-            deadlines_set (self->deadlines, entry, coordinator_wall_us ()
-                           + (uint64_t) self->config.policy.step_timeout_ms * 1000);
+            deadlines_set (self->core->deadlines, entry, coordinator_wall_us ()
+                           + (uint64_t) self->core->config.policy.step_timeout_ms * 1000);
             return;
         }
         if (zmq_errno () != EHOSTUNREACH)
             break;                  //  EAGAIN: its queue is full; wait
         //  the peer's connection is gone: forget it and try another
         zsys_warning ("coordinator: worker instance=%s unreachable", worker->instance);
-        events_worker (self, CK_EVENT_WORKER_LOST, worker);
+        events_worker (self->core->events, CK_EVENT_WORKER_LOST, worker);
         dispatcher_remove (self->dispatcher, worker, s_lost, self);
     }
     dispatcher_wait (self->dispatcher, service, entry);
 }
 
 void
-backend_dispatch_waiting (self_t *self, ck_service_t service)
+backend_dispatch_waiting (backend_t *self, ck_service_t service)
 {
     //  each send either assigns the request or queues it again: stop when
     //  nothing could be assigned
@@ -155,12 +180,12 @@ backend_dispatch_waiting (self_t *self, ck_service_t service)
 }
 
 static void
-s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
+s_ready (backend_t *self, const ck_frame_t *frame, int64_t now_ms)
 {
     ck_ready_t ready;
     ck_decode_error_t err;
     if (ck_decode_ready (frame->body, frame->body_size, &ready, &err)) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         log_limit_warning ("coordinator: backend bad READY: %s", err.message);
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
@@ -172,13 +197,13 @@ s_ready (self_t *self, const ck_frame_t *frame, int64_t now_ms)
         return;
     zsys_info ("coordinator: worker service=%s instance=%s capacity=%u joined",
                ck_service_name (ready.service), ready.instance, ready.capacity);
-    events_worker (self, CK_EVENT_WORKER_JOINED, worker);
+    events_worker (self->core->events, CK_EVENT_WORKER_JOINED, worker);
     backend_dispatch_waiting (self, ready.service);
 }
 
 //  The instance answered a request it held: its slot is free again
 static void
-s_room (self_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_reply_t *reply)
+s_room (backend_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_reply_t *reply)
 {
     bool current = entry && dispatcher_where (self->dispatcher, entry) == worker
                 && reply->type == entry->sent_type && reply->attempt == entry->sent_attempt;
@@ -191,37 +216,37 @@ s_room (self_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_repl
 }
 
 static void
-s_reply (self_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
+s_reply (backend_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
 {
     ck_reply_t reply;
     ck_decode_error_t err;
     if (ck_decode_reply (frame->body, frame->body_size, &reply, &err)) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         log_limit_warning ("coordinator: backend bad REPLY: %s", err.message);
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
-    entry_t *entry = (entry_t *) zhashx_lookup (self->by_saga, reply.saga_id);
+    entry_t *entry = (entry_t *) zhashx_lookup (self->core->by_saga, reply.saga_id);
     if (worker)
         s_room (self, worker, entry && !entry->done? entry: NULL, &reply);
     if (!entry || entry->done) {
-        self->counters.ignored_replies++;   //  late: the saga has ended
+        self->core->counters.ignored_replies++;   //  late: the saga has ended
         return;
     }
     saga_t *saga = entry->saga;
     saga_actions_t actions;
-    saga_engine_reply (self->engine, saga, &reply, coordinator_clock (), &actions);
-    coordinator_apply (self, entry, &actions);
+    saga_engine_reply (self->core->engine, saga, &reply, coordinator_clock (), &actions);
+    coordinator_apply (self->core, entry, &actions);
 }
 
-void
-backend_handle (self_t *self, ck_message_t *message)
+static void
+s_handle (backend_t *self, ck_message_t *message)
 {
     ck_frame_t frame = { .command = CK_CMD_NONE };
     ck_decode_error_t err;
     int64_t now_ms = zclock_mono ();
     if (ck_message_parse (message, CK_PROTO_WORKER, true, &frame, &err)) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         log_limit_warning ("coordinator: backend bad message: %s", err.message);
         if (frame.routing_id)
             s_disconnect (self, frame.routing_id, frame.routing_id_size);
@@ -247,7 +272,7 @@ backend_handle (self_t *self, ck_message_t *message)
         case CK_CMD_DISCONNECT:
             if (worker) {
                 zsys_info ("coordinator: worker instance=%s disconnected", worker->instance);
-                events_worker (self, CK_EVENT_WORKER_LOST, worker);
+                events_worker (self->core->events, CK_EVENT_WORKER_LOST, worker);
                 dispatcher_remove (self->dispatcher, worker, s_lost, self);
             }
             break;
@@ -259,22 +284,76 @@ backend_handle (self_t *self, ck_message_t *message)
 static void
 s_heartbeat (void *arg, dispatcher_worker_t *worker)
 {
-    self_t *self = (self_t *) arg;
+    backend_t *self = (backend_t *) arg;
     int64_t now_ms = zclock_mono ();
-    if (now_ms - worker->sent_ms >= (int64_t) self->config.heartbeat_ivl_ms) {
-        if (ck_frame_send (self->backend, worker->routing_id, worker->routing_id_size,
+    if (now_ms - worker->sent_ms >= (int64_t) self->core->config.heartbeat_ivl_ms) {
+        if (ck_frame_send (self->socket, worker->routing_id, worker->routing_id_size,
                            CK_PROTO_WORKER, CK_CMD_HEARTBEAT, NULL, 0) == 0)
             dispatcher_sent (self->dispatcher, worker, now_ms);
     }
 }
 
-//  Heartbeats to quiet instances, and the end of silent ones
-void
-backend_tick (self_t *self, int64_t now_ms)
+//  Heartbeats to quiet instances, and the end of silent ones; returns
+//  when the next is due
+int64_t
+backend_tick (backend_t *self, int64_t now_ms)
 {
     if (now_ms >= self->next_heartbeat_ms) {
         dispatcher_each (self->dispatcher, s_heartbeat, self);
-        self->next_heartbeat_ms = now_ms + self->config.heartbeat_ivl_ms / 4;
+        self->next_heartbeat_ms = now_ms + self->core->config.heartbeat_ivl_ms / 4;
     }
     dispatcher_expire (self->dispatcher, now_ms, s_lost, s_gone, self);
+    int64_t expiry = dispatcher_next_expiry (self->dispatcher);
+    return expiry < self->next_heartbeat_ms? expiry: self->next_heartbeat_ms;
+}
+
+void
+backend_receive (backend_t *self, int max_messages)
+{
+    ck_message_t message;
+    void *socket = zsock_resolve (self->socket);
+    for (int n = 0; n < max_messages && ck_message_recv (&message, socket) == 0; n++) {
+        s_handle (self, &message);
+        ck_message_close (&message);
+    }
+}
+
+void
+backend_each_worker (backend_t *self, void (*fn) (void *arg, dispatcher_worker_t *worker),
+                     void *arg)
+{
+    dispatcher_each (self->dispatcher, fn, arg);
+}
+
+zsock_t *
+backend_socket (backend_t *self)
+{
+    return self->socket;
+}
+
+backend_t *
+backend_new (core_t *core)
+{
+    backend_t *self = (backend_t *) zmalloc (sizeof (backend_t));
+    self->core = core;
+    self->dispatcher = dispatcher_new (core->config.heartbeat_ivl_ms * core->config.liveness);
+    self->socket = coordinator_bind (ZMQ_ROUTER, core->config.backend, "backend",
+                                     BACKEND_SNDHWM, BACKEND_RCVHWM, false);
+    if (!self->socket)
+        backend_destroy (&self);
+    return self;
+}
+
+void
+backend_destroy (backend_t **self_p)
+{
+    assert (self_p);
+    backend_t *self = *self_p;
+    if (!self)
+        return;
+    dispatcher_destroy (&self->dispatcher);
+    zsock_destroy (&self->socket);
+    free (self->lost);
+    free (self);
+    *self_p = NULL;
 }

@@ -11,15 +11,32 @@
 #include "conn_guard.h"
 #include "coordinator_internal.h"
 
+//  Events per subscriber: a subscriber that does not read loses events
+//  past this (PUB drops), and MAX_SUBSCRIBERS bounds how many there are
+#define EVENTS_SNDHWM   10000
+#define STATS_IVL_MS    1000
+
+struct _events_t {
+    core_t *core;
+    zsock_t *socket;                    //  PUB, bound
+    zactor_t *guard;                    //  conn_guard: the frontend's monitor too
+    zactor_t *backend_monitor;
+    histogram_t *latency;               //  sagas ended since the last stats
+    ck_buf_t body;                      //  scratch encode buffer
+    int64_t next_stats_ms;
+    bool trim_due;                      //  full queues closed: give memory back
+    uint64_t trimmed_dropped;           //  counters.dropped at the last trim
+};
+
 static void
-s_send (self_t *self, const char *topic)
+s_send (events_t *self, const char *topic)
 {
-    zmq_send (zsock_resolve (self->events), topic, strlen (topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
-    zmq_send (zsock_resolve (self->events), self->body.data, self->body.size, ZMQ_DONTWAIT);
+    zmq_send (zsock_resolve (self->socket), topic, strlen (topic), ZMQ_SNDMORE | ZMQ_DONTWAIT);
+    zmq_send (zsock_resolve (self->socket), self->body.data, self->body.size, ZMQ_DONTWAIT);
 }
 
 void
-events_publish (self_t *self, const saga_action_t *action)
+events_publish (events_t *self, const saga_action_t *action)
 {
     ck_event_kind_t kind = action->publish.kind;
     int rc = -1;
@@ -46,7 +63,7 @@ events_publish (self_t *self, const saga_action_t *action)
 }
 
 void
-events_worker (self_t *self, ck_event_kind_t kind, const dispatcher_worker_t *worker)
+events_worker (events_t *self, ck_event_kind_t kind, const dispatcher_worker_t *worker)
 {
     ck_ev_worker_t event = { .service = worker->service };
     memcpy (event.instance, worker->instance, CK_ID_SIZE);
@@ -72,37 +89,72 @@ s_monitor_new (zsock_t *sock)
 //  and on the events socket.  The backend's peers are our participants: it
 //  keeps a plain monitor.
 static zactor_t *
-s_guard_new (self_t *self)
+s_guard_new (events_t *self, zsock_t *frontend)
 {
     conn_guard_args_t args = { .count = 2 };
-    args.watches [0] = (conn_watch_t) { self->frontend, "frontend", MAX_CLIENTS, true };
-    args.watches [1] = (conn_watch_t) { self->events, "events", MAX_SUBSCRIBERS, false };
+    args.watches [0] = (conn_watch_t) { frontend, "frontend", MAX_CLIENTS, true };
+    args.watches [1] = (conn_watch_t) { self->socket, "events", MAX_SUBSCRIBERS, false };
     return zactor_new (conn_guard, &args);
 }
 
-int
-events_start (self_t *self)
+events_t *
+events_new (core_t *core, zsock_t *frontend, zsock_t *backend)
 {
-    self->frontend_monitor = s_guard_new (self);
-    self->backend_monitor = s_monitor_new (self->backend);
-    return self->frontend_monitor && self->backend_monitor? 0: -1;
+    events_t *self = (events_t *) zmalloc (sizeof (events_t));
+    self->core = core;
+    self->latency = histogram_new ();
+    ck_buf_init (&self->body);
+    self->socket = coordinator_bind (ZMQ_PUB, core->config.events, "events",
+                                     EVENTS_SNDHWM, 0, true);
+    if (!self->socket
+    ||  !(self->guard = s_guard_new (self, frontend))
+    ||  !(self->backend_monitor = s_monitor_new (backend)))
+        events_destroy (&self);
+    return self;
 }
 
 void
-events_stop (self_t *self)
+events_destroy (events_t **self_p)
 {
+    assert (self_p);
+    events_t *self = *self_p;
+    if (!self)
+        return;
     //  monitors go before the sockets they watch
-    zactor_destroy (&self->frontend_monitor);
+    zactor_destroy (&self->guard);
     zactor_destroy (&self->backend_monitor);
+    zsock_destroy (&self->socket);
+    histogram_destroy (&self->latency);
+    ck_buf_free (&self->body);
+    free (self);
+    *self_p = NULL;
+}
+
+zactor_t *
+events_frontend_monitor (events_t *self)
+{
+    return self->guard;
+}
+
+zactor_t *
+events_backend_monitor (events_t *self)
+{
+    return self->backend_monitor;
+}
+
+void
+events_saga_ended (events_t *self, uint64_t elapsed_us)
+{
+    histogram_record (self->latency, elapsed_us);
 }
 
 //  The guard's report: [REFUSED, refused since the start, socket, open]
 static void
-s_refused (self_t *self, const char *count, const char *socket_name, const char *open)
+s_refused (events_t *self, const char *count, const char *socket_name, const char *open)
 {
     uint64_t refused = strtoull (count, NULL, 10);
     if (streq (socket_name, "frontend"))
-        self->counters.refused = refused;
+        self->core->counters.refused = refused;
     log_limit_warning ("coordinator: %s refuses connections past its limit: "
                        "refused=%s open=%s limit=%d", socket_name, count, open,
                        streq (socket_name, "frontend")? MAX_CLIENTS: MAX_SUBSCRIBERS);
@@ -111,7 +163,7 @@ s_refused (self_t *self, const char *count, const char *socket_name, const char 
 //  Republishes one event of a socket's monitor as socket.<event>; the
 //  guard's REFUSED is logged, and published as socket.refused
 void
-events_monitor (self_t *self, zactor_t *monitor, const char *socket_name)
+events_monitor (events_t *self, zactor_t *monitor, const char *socket_name)
 {
     char *event = NULL, *value = NULL, *endpoint = NULL, *extra = NULL;
     if (zstr_recvx (monitor, &event, &value, &endpoint, &extra, NULL) < 0 || !event) {
@@ -124,11 +176,11 @@ events_monitor (self_t *self, zactor_t *monitor, const char *socket_name)
         bool frontend = streq (endpoint, "frontend");
         socket_name = frontend? "frontend": "events";
         zstr_free (&endpoint);
-        endpoint = strdup (frontend? self->config.frontend: self->config.events);
+        endpoint = strdup (frontend? self->core->config.frontend: self->core->config.events);
     }
     //  a client whose queue filled up has gone: its queue is freed now
     if (streq (event, "DISCONNECTED") && streq (socket_name, "frontend")
-    &&  self->counters.dropped != self->trimmed_dropped)
+    &&  self->core->counters.dropped != self->trimmed_dropped)
         self->trim_due = true;
     ck_ev_socket_t body = { 0 };
     snprintf (body.socket, sizeof body.socket, "%s", socket_name);
@@ -160,12 +212,12 @@ s_stats_worker (void *arg, dispatcher_worker_t *worker)
     load->load = worker->load;
 }
 
-void
-events_stats (self_t *self)
+static void
+s_stats (events_t *self)
 {
     ck_ev_stats_t stats = { 0 };
-    counters_t *counters = &self->counters;
-    stats.uptime_ms = ((uint64_t) zclock_usecs () - self->started_us) / 1000;
+    counters_t *counters = &self->core->counters;
+    stats.uptime_ms = ((uint64_t) zclock_usecs () - self->core->started_us) / 1000;
     stats.started = counters->started;
     stats.confirmed = counters->confirmed;
     stats.failed = counters->failed;
@@ -174,14 +226,14 @@ events_stats (self_t *self)
     stats.retries = counters->retries;
     stats.ignored_replies = counters->ignored_replies;
     stats.overloaded = counters->overloaded;
-    stats.in_flight = zhashx_size (self->by_saga);
+    stats.in_flight = zhashx_size (self->core->by_saga);
     stats.latency_count = histogram_count (self->latency);
     stats.p50_us = histogram_percentile (self->latency, 50);
     stats.p90_us = histogram_percentile (self->latency, 90);
     stats.p99_us = histogram_percentile (self->latency, 99);
     stats.max_us = histogram_max (self->latency);
     histogram_reset (self->latency);
-    dispatcher_each (self->dispatcher, s_stats_worker, &stats);
+    backend_each_worker (self->core->backend, s_stats_worker, &stats);
     if (ck_encode_ev_stats (&stats, &self->body) == 0)
         s_send (self, ck_event_topic (CK_EVENT_STATS));
     //  Once clients whose queues filled up are gone, what those held goes
@@ -192,11 +244,22 @@ events_stats (self_t *self)
     if (self->trim_due) {
         self->trim_due = false;
         malloc_trim (0);
-        self->trimmed_dropped = self->counters.dropped;
+        self->trimmed_dropped = self->core->counters.dropped;
     }
     log_limit_flush (false);
-    if (self->config.verbose)
+    if (self->core->config.verbose)
         zsys_debug ("coordinator: stats in_flight=%llu confirmed=%llu failed=%llu",
                     (unsigned long long) stats.in_flight, (unsigned long long) stats.confirmed,
                     (unsigned long long) stats.failed);
+}
+
+
+int64_t
+events_tick (events_t *self, int64_t now_ms)
+{
+    if (now_ms >= self->next_stats_ms) {
+        s_stats (self);
+        self->next_stats_ms = now_ms + STATS_IVL_MS;
+    }
+    return self->next_stats_ms;
 }

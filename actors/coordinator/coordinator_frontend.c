@@ -8,6 +8,26 @@
 */
 #include "coordinator_internal.h"
 
+//  Messages queued per client connection: the loop drains a few hundred a
+//  turn, so a deeper queue would only hold memory for one greedy client
+#define FRONTEND_RCVHWM 1000
+//  Replies queued per client connection that it has not read: above two
+//  turns' worth (a reading client never gets near it), far below what let
+//  four clients that never read take 280 MB.  Past it a reply is dropped
+//  and counted; with MAX_CLIENTS this bounds the frontend's queues (see
+//  docs/reliability.md for the ceiling)
+#define FRONTEND_SNDHWM 1000
+
+struct _frontend_t {
+    core_t *core;
+    zsock_t *socket;                    //  ROUTER, bound
+    ck_buf_t body;                      //  scratch encode buffer
+    ck_result_t *result;                //  scratch RESULT (large)
+    zlist_t *deferred;                  //  ck_message_t * to answer after commit
+    char id_prefix [32];                //  saga ids: prefix + sequence
+    uint64_t id_sequence;
+};
+
 //  FNV-1a over bytes, continuing from hash
 static uint64_t
 s_fnv (uint64_t hash, const void *bytes, size_t size)
@@ -48,20 +68,20 @@ s_cart_digest (const ck_checkout_t *checkout)
 //  has not read), or who is gone, is dropped and counted: the coordinator
 //  never blocks on, nor holds more for, one client
 static void
-s_send (self_t *self, const peer_id_t *peer, ck_command_t command)
+s_send (frontend_t *self, const peer_id_t *peer, ck_command_t command)
 {
-    if (ck_frame_send (self->frontend, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
+    if (ck_frame_send (self->socket, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
                        self->body.data, self->body.size) == 0)
         return;
-    self->counters.dropped++;
+    self->core->counters.dropped++;
     if (errno == EAGAIN)
         log_limit_warning ("coordinator: frontend reply dropped: the client reads too "
                            "slowly command=%s dropped=%" PRIu64,
-                           ck_command_name (command), self->counters.dropped);
+                           ck_command_name (command), self->core->counters.dropped);
 }
 
 static void
-s_error (self_t *self, const peer_id_t *peer, ck_error_code_t code,
+s_error (frontend_t *self, const peer_id_t *peer, ck_error_code_t code,
          const char *message, const char *checkout_id)
 {
     ck_error_t error = { .code = code };
@@ -72,8 +92,8 @@ s_error (self_t *self, const peer_id_t *peer, ck_error_code_t code,
         s_send (self, peer, CK_CMD_ERROR);
 }
 
-void
-frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result)
+static void
+s_result_to (frontend_t *self, const peer_id_t *peer, const ck_result_t *result)
 {
     if (ck_encode_result (result, &self->body) == 0)
         s_send (self, peer, CK_CMD_RESULT);
@@ -98,18 +118,18 @@ s_add_waiter (entry_t *entry, const peer_id_t *peer)
 
 //  Fills the scratch RESULT from an ended saga in the log; -1 if it can't
 static int
-s_logged_result (self_t *self, const char *saga_id)
+s_logged_result (frontend_t *self, const char *saga_id)
 {
-    saga_t *saga = saga_log_load (self->log, saga_id);
+    saga_t *saga = saga_log_load (self->core->log, saga_id);
     if (!saga)
         return -1;
-    saga_engine_result (self->engine, saga, self->result);
+    saga_engine_result (self->core->engine, saga, self->result);
     saga_destroy (&saga);
     return 0;
 }
 
-void
-frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer)
+static void
+s_accepted_to (frontend_t *self, entry_t *entry, const peer_id_t *peer)
 {
     ck_accepted_t accepted = { 0 };
     memcpy (accepted.checkout_id, entry->saga->checkout_id, CK_ID_SIZE);
@@ -121,7 +141,7 @@ frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer)
 //  A CHECKOUT of a known checkout_id: the running saga (entry), or the
 //  ended one the log holds (saga_id, logged_digest)
 static void
-s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *checkout,
+s_checkout_known (frontend_t *self, const peer_id_t *peer, const ck_checkout_t *checkout,
                   uint64_t digest, entry_t *entry, const char *saga_id,
                   uint64_t logged_digest)
 {
@@ -133,7 +153,7 @@ s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *chec
         }
         s_add_waiter (entry, peer);
         if (checkout->ack && !entry->done)
-            frontend_accepted_to (self, entry, peer);   //  it is durable already
+            s_accepted_to (self, entry, peer);   //  it is durable already
         return;
     }
     if (s_logged_result (self, saga_id)) {
@@ -145,27 +165,27 @@ s_checkout_known (self_t *self, const peer_id_t *peer, const ck_checkout_t *chec
         s_error (self, peer, CK_CONFLICT, "checkout_id is used by a different cart",
                  checkout->checkout_id);
     else
-        frontend_result_to (self, peer, self->result);
+        s_result_to (self, peer, self->result);
 }
 
 //  Answers a CHECKOUT.  Returns false when the answer must wait for the
 //  turn's commit: a known checkout_id's answer reads the saga's state,
 //  which must not show a transition the turn has not committed yet.
 static bool
-s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool committed)
+s_checkout (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool committed)
 {
     ck_checkout_t checkout;
     ck_decode_error_t err;
     if (ck_decode_checkout (frame->body, frame->body_size, &checkout, &err)) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         s_error (self, peer, err.code, err.message, NULL);
         return true;
     }
     uint64_t digest = s_cart_digest (&checkout);
     char saga_id [CK_ID_SIZE];
     uint64_t logged_digest = 0;
-    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, checkout.checkout_id);
-    int logged = entry? 0: saga_log_find_checkout (self->log, checkout.checkout_id,
+    entry_t *entry = (entry_t *) zhashx_lookup (self->core->by_checkout, checkout.checkout_id);
+    int logged = entry? 0: saga_log_find_checkout (self->core->log, checkout.checkout_id,
                                                   saga_id, &logged_digest);
     if (logged < 0) {
         //  not knowing whether it exists, a new saga might be its second
@@ -174,13 +194,13 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool c
         return true;
     }
     if (entry || logged) {
-        if (!committed && self->in_transaction)
+        if (!committed && self->core->in_transaction)
             return false;
         s_checkout_known (self, peer, &checkout, digest, entry, saga_id, logged_digest);
         return true;
     }
-    if (zhashx_size (self->by_saga) >= self->config.max_inflight) {
-        self->counters.overloaded++;
+    if (zhashx_size (self->core->by_saga) >= self->core->config.max_inflight) {
+        self->core->counters.overloaded++;
         s_error (self, peer, CK_OVERLOADED, "too many checkouts in flight: retry later",
                  checkout.checkout_id);
         return true;
@@ -193,36 +213,36 @@ s_checkout (self_t *self, const peer_id_t *peer, const ck_frame_t *frame, bool c
         s_error (self, peer, CK_OVERLOADED, "out of memory: retry later", checkout.checkout_id);
         return true;
     }
-    entry = coordinator_entry_new (self, saga, digest);
+    entry = coordinator_entry_new (self->core, saga, digest);
     entry->ack = checkout.ack;
     s_add_waiter (entry, peer);
     saga_actions_t actions;
-    saga_engine_accept (self->engine, saga, coordinator_clock (), &actions);
-    coordinator_apply (self, entry, &actions);
-    if (self->config.verbose)
+    saga_engine_accept (self->core->engine, saga, coordinator_clock (), &actions);
+    coordinator_apply (self->core, entry, &actions);
+    if (self->core->config.verbose)
         zsys_debug ("coordinator: checkout=%s saga=%s accepted", checkout.checkout_id, saga_id);
     return true;
 }
 
 static void
-s_status (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
+s_status (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame)
 {
     ck_status_request_t request;
     ck_decode_error_t err;
     if (ck_decode_status_request (frame->body, frame->body_size, &request, &err)) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         s_error (self, peer, err.code, err.message, NULL);
         return;
     }
-    entry_t *entry = (entry_t *) zhashx_lookup (self->by_checkout, request.checkout_id);
+    entry_t *entry = (entry_t *) zhashx_lookup (self->core->by_checkout, request.checkout_id);
     char saga_id [CK_ID_SIZE];
     uint64_t digest;
     if (entry) {
-        saga_engine_result (self->engine, entry->saga, self->result);
+        saga_engine_result (self->core->engine, entry->saga, self->result);
         memcpy (saga_id, entry->saga->saga_id, CK_ID_SIZE);
     }
     else {
-        int found = saga_log_find_checkout (self->log, request.checkout_id, saga_id, &digest);
+        int found = saga_log_find_checkout (self->core->log, request.checkout_id, saga_id, &digest);
         if (found == 0) {
             s_error (self, peer, CK_UNKNOWN_CHECKOUT, "no checkout with this checkout_id",
                      request.checkout_id);
@@ -235,16 +255,16 @@ s_status (self_t *self, const peer_id_t *peer, const ck_frame_t *frame)
         }
     }
     uint64_t total = 0;
-    int count = saga_log_history (self->log, saga_id, self->result->history,
+    int count = saga_log_history (self->core->log, saga_id, self->result->history,
                                   CK_MAX_HISTORY, &total);
     self->result->history_count = count > 0? (uint32_t) count: 0;
-    frontend_result_to (self, peer, self->result);
+    s_result_to (self, peer, self->result);
 }
 
 static void
-s_ping (self_t *self, const peer_id_t *peer)
+s_ping (frontend_t *self, const peer_id_t *peer)
 {
-    ck_pong_t pong = { .uptime_ms = ((uint64_t) zclock_usecs () - self->started_us) / 1000 };
+    ck_pong_t pong = { .uptime_ms = ((uint64_t) zclock_usecs () - self->core->started_us) / 1000 };
     snprintf (pong.version, sizeof pong.version, "%s", CK_VERSION);
     if (ck_encode_pong (&pong, &self->body) == 0)
         s_send (self, peer, CK_CMD_PONG);
@@ -253,8 +273,8 @@ s_ping (self_t *self, const peer_id_t *peer)
 //  Handles one client message.  Before the turn's commit (committed
 //  false), a message whose answer reads saga state is kept for after the
 //  commit instead: its parts move to self->deferred, leaving message empty.
-void
-frontend_handle (self_t *self, ck_message_t *message, bool committed)
+static void
+s_handle (frontend_t *self, ck_message_t *message, bool committed)
 {
     ck_frame_t frame = { .command = CK_CMD_NONE };
     ck_decode_error_t err;
@@ -265,7 +285,7 @@ frontend_handle (self_t *self, ck_message_t *message, bool committed)
         peer.size = (uint8_t) frame.routing_id_size;
     }
     if (rc) {
-        self->counters.bad_messages++;
+        self->core->counters.bad_messages++;
         log_limit_warning ("coordinator: frontend bad message: %s", err.message);
         if (peer.size)
             s_error (self, &peer, err.code, err.message, NULL);
@@ -278,7 +298,7 @@ frontend_handle (self_t *self, ck_message_t *message, bool committed)
             break;
         case CK_CMD_STATUS:
             //  its answer reads saga state: never an uncommitted one
-            answered = committed || !self->in_transaction;
+            answered = committed || !self->core->in_transaction;
             if (answered)
                 s_status (self, &peer, &frame);
             break;
@@ -292,4 +312,97 @@ frontend_handle (self_t *self, ck_message_t *message, bool committed)
         ck_message_move (kept, message);
         zlist_append (self->deferred, kept);
     }
+}
+
+
+//  Takes up to max_messages waiting client messages, without blocking.
+//  (Asking ZMQ_EVENTS first would cost two system calls per message; a
+//  zmsg, a dozen allocations.)
+void
+frontend_receive (frontend_t *self, int max_messages)
+{
+    ck_message_t message;
+    void *socket = zsock_resolve (self->socket);
+    for (int n = 0; n < max_messages && ck_message_recv (&message, socket) == 0; n++) {
+        s_handle (self, &message, false);
+        ck_message_close (&message);
+    }
+}
+
+//  What waited for the commit reads durable state now; each answer's own
+//  transitions are flushed before the next
+void
+frontend_after_commit (frontend_t *self)
+{
+    ck_message_t *deferred;
+    while (!self->core->failed && (deferred = (ck_message_t *) zlist_pop (self->deferred))) {
+        s_handle (self, deferred, true);
+        ck_message_close (deferred);
+        free (deferred);
+        coordinator_flush (self->core);
+    }
+}
+
+//  Sends the saga's RESULT to every client waiting for it, then forgets them
+void
+frontend_send_result (frontend_t *self, entry_t *entry, ck_status_t status)
+{
+    saga_engine_result (self->core->engine, entry->saga, self->result);
+    self->result->status = status;
+    for (uint8_t i = 0; i < entry->waiter_count; i++)
+        s_result_to (self, &entry->waiters [i], self->result);
+    entry->waiter_count = 0;
+}
+
+//  ACCEPTED to the clients waiting, if the client asked for it
+void
+frontend_send_accepted (frontend_t *self, entry_t *entry)
+{
+    if (entry->ack)
+        for (uint8_t i = 0; i < entry->waiter_count; i++)
+            s_accepted_to (self, entry, &entry->waiters [i]);
+}
+
+zsock_t *
+frontend_socket (frontend_t *self)
+{
+    return self->socket;
+}
+
+frontend_t *
+frontend_new (core_t *core)
+{
+    frontend_t *self = (frontend_t *) zmalloc (sizeof (frontend_t));
+    self->core = core;
+    ck_buf_init (&self->body);
+    self->result = (ck_result_t *) zmalloc (sizeof (ck_result_t));
+    self->deferred = zlist_new ();
+    //  saga ids stay unique across restarts: the prefix is the start time
+    snprintf (self->id_prefix, sizeof self->id_prefix, "sg-%llx-",
+              (unsigned long long) coordinator_wall_us ());
+    self->socket = coordinator_bind (ZMQ_ROUTER, core->config.frontend, "frontend",
+                                     FRONTEND_SNDHWM, FRONTEND_RCVHWM, true);
+    if (!self->socket)
+        frontend_destroy (&self);
+    return self;
+}
+
+void
+frontend_destroy (frontend_t **self_p)
+{
+    assert (self_p);
+    frontend_t *self = *self_p;
+    if (!self)
+        return;
+    ck_message_t *message;
+    while ((message = (ck_message_t *) zlist_pop (self->deferred))) {
+        ck_message_close (message);
+        free (message);
+    }
+    zlist_destroy (&self->deferred);
+    zsock_destroy (&self->socket);
+    ck_buf_free (&self->body);
+    free (self->result);
+    free (self);
+    *self_p = NULL;
 }

@@ -1,6 +1,10 @@
-/*  coordinator_internal.h - the coordinator actor's state, shared by its files
-    coordinator.c (loop, commit, outbox), _frontend.c (clients), _backend.c
-    (participants, dispatch) and _events.c (events, stats, monitors).
+/*  coordinator_internal.h - the coordinator actor's parts and their seams
+    coordinator.c is the core: the sagas in memory, the engine, the saga
+    log and the turn's outbox.  Three parts own their sockets and state:
+    _frontend.c (clients), _backend.c (participants, dispatch, liveness)
+    and _events.c (events, stats, socket monitors).  The core calls the
+    parts through the functions below; a part reaches the core only
+    through coordinator_* functions and the core's fields it reads.
 */
 #ifndef COORDINATOR_INTERNAL_H_INCLUDED
 #define COORDINATOR_INTERNAL_H_INCLUDED
@@ -46,16 +50,6 @@ typedef struct {
     uint32_t sent_attempt;
 } entry_t;
 
-//  A request that was in flight at an instance found gone: the saga is told
-//  after the current round of sends, not from inside it (no re-entry into
-//  the engine while the outbox is being sent), and only if that same
-//  request is still the one in flight
-typedef struct {
-    entry_t *entry;
-    ck_type_t type;
-    uint32_t attempt;
-} lost_t;
-
 //  An action waiting for the turn's commit, or, when early (it follows a
 //  replayable PERSIST), that may go before it
 typedef struct {
@@ -72,70 +66,82 @@ typedef struct {
     uint64_t refused;                   //  connections refused past MAX_CLIENTS
 } counters_t;
 
+typedef struct _frontend_t frontend_t;
+typedef struct _backend_t backend_t;
+typedef struct _events_t events_t;
+
+//  The core: what every part reads, and only the core writes (the parts
+//  add to the counters)
 typedef struct {
     coordinator_config_t config;
     zsock_t *pipe;
-    zsock_t *frontend;
-    zsock_t *backend;
-    zsock_t *events;
-    zactor_t *frontend_monitor;         //  conn_guard: the frontend's monitor too
-    zactor_t *backend_monitor;
+    frontend_t *frontend;
+    backend_t *backend;
+    events_t *events;
     saga_log_t *log;
     saga_engine_t *engine;
-    dispatcher_t *dispatcher;
     deadlines_t *deadlines;
-    histogram_t *latency;               //  sagas ended since the last stats
     zhashx_t *by_saga;                  //  saga_id -> entry_t
     zhashx_t *by_checkout;              //  checkout_id -> entry_t (same entries)
     outbox_item_t *outbox;              //  actions of this turn, after commit
-    zlist_t *deferred;                  //  ck_message_t * to answer after commit
     size_t outbox_size, outbox_capacity;
-    lost_t *lost;                       //  requests lost this round
-    size_t lost_size, lost_capacity;
     uint64_t turn;                      //  turns flushed, for entry_t.held_turn
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
     bool failed;                        //  the log failed: stop
-    ck_buf_t body;                      //  scratch encode buffer
-    ck_result_t *result;                //  scratch RESULT (large)
     counters_t counters;
-    char id_prefix [32];                //  saga ids: prefix + sequence
-    uint64_t id_sequence;
     uint64_t started_us;
-    int64_t next_stats_ms;
-    int64_t next_heartbeat_ms;
-    bool trim_due;                      //  full queues closed: give memory back
-    uint64_t trimmed_dropped;           //  counters.dropped at the last trim
-} self_t;
+} core_t;
 
-//  coordinator.c
+//  coordinator.c: the core, for the parts
 uint64_t coordinator_wall_us (void);
 saga_clock_t coordinator_clock (void);
-void coordinator_apply (self_t *self, entry_t *entry, saga_actions_t *actions);
-entry_t *coordinator_entry_new (self_t *self, saga_t *saga, uint64_t cart_digest);
-void coordinator_send_result (self_t *self, entry_t *entry, ck_status_t status);
+void coordinator_apply (core_t *core, entry_t *entry, saga_actions_t *actions);
+entry_t *coordinator_entry_new (core_t *core, saga_t *saga, uint64_t cart_digest);
+void coordinator_flush (core_t *core);
 
-//  coordinator_frontend.c
-void frontend_handle (self_t *self, ck_message_t *message, bool committed);
-void frontend_result_to (self_t *self, const peer_id_t *peer, const ck_result_t *result);
-void frontend_accepted_to (self_t *self, entry_t *entry, const peer_id_t *peer);
+//  coordinator_frontend.c: clients.  Before the turn's commit (committed
+//  false) a message whose answer reads saga state is kept for after it;
+//  frontend_after_commit answers those.
+frontend_t *frontend_new (core_t *core);
+void frontend_destroy (frontend_t **self_p);
+zsock_t *frontend_socket (frontend_t *self);
+void frontend_receive (frontend_t *self, int max_messages);
+void frontend_after_commit (frontend_t *self);
+void frontend_send_result (frontend_t *self, entry_t *entry, ck_status_t status);
+void frontend_send_accepted (frontend_t *self, entry_t *entry);
 
-//  coordinator_backend.c
-void backend_handle (self_t *self, ck_message_t *message);
-void backend_send_request (self_t *self, entry_t *entry);
-void backend_dispatch_waiting (self_t *self, ck_service_t service);
+//  coordinator_backend.c: participants
+backend_t *backend_new (core_t *core);
+void backend_destroy (backend_t **self_p);
+zsock_t *backend_socket (backend_t *self);
+void backend_receive (backend_t *self, int max_messages);
+void backend_send_request (backend_t *self, entry_t *entry);
 //  The saga no longer waits for its request: out of the queue, and its
 //  instance's slot held until that instance answers it
-void backend_forget (self_t *self, entry_t *entry);
-void backend_tick (self_t *self, int64_t now_ms);
-bool backend_apply_lost (self_t *self);
+void backend_forget (backend_t *self, entry_t *entry);
+//  Heartbeats and liveness; returns when it next has something to do
+int64_t backend_tick (backend_t *self, int64_t now_ms);
+bool backend_apply_lost (backend_t *self);
+void backend_each_worker (backend_t *self,
+    void (*fn) (void *arg, dispatcher_worker_t *worker), void *arg);
 
-//  coordinator_events.c
-int events_start (self_t *self);
-void events_stop (self_t *self);
-void events_publish (self_t *self, const saga_action_t *action);
-void events_worker (self_t *self, ck_event_kind_t kind, const dispatcher_worker_t *worker);
-void events_monitor (self_t *self, zactor_t *monitor, const char *socket_name);
-void events_stats (self_t *self);
+//  coordinator_events.c: observers.  Watches the frontend's and the
+//  backend's sockets (so it starts after them).
+events_t *events_new (core_t *core, zsock_t *frontend, zsock_t *backend);
+void events_destroy (events_t **self_p);
+//  Its monitors' pipes, to poll, and what to do when one has a message
+zactor_t *events_frontend_monitor (events_t *self);
+zactor_t *events_backend_monitor (events_t *self);
+void events_monitor (events_t *self, zactor_t *monitor, const char *socket_name);
+void events_publish (events_t *self, const saga_action_t *action);
+void events_worker (events_t *self, ck_event_kind_t kind, const dispatcher_worker_t *worker);
+void events_saga_ended (events_t *self, uint64_t elapsed_us);
+//  Stats once a second; returns when it is next due
+int64_t events_tick (events_t *self, int64_t now_ms);
+
+//  Binds a socket of the coordinator with its limits (coordinator.c)
+zsock_t *coordinator_bind (int type, const char *endpoint, const char *name,
+                           int sndhwm, int rcvhwm, bool guarded);
 
 #endif

@@ -1,6 +1,7 @@
-/*  test_e2e_capacity.c - an instance is never sent more than its capacity
+/*  test_e2e_capacity.c - instances: their capacity, and their absence
     Requests that time out while an instance still holds them keep its
-    slots until it answers; the instance drops requests nobody waits for.
+    slots until it answers; the instance drops requests nobody waits for;
+    a checkout that no instance of a service would take is refused.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -117,4 +118,32 @@ Test (e2e_capacity, the_step_timeout_starts_when_the_request_is_sent)
     cr_assert_eq (e2e_next_stats (&s_group, &stats, 10000), 0);
     cr_assert_eq (stats.retries, 0, "%llu attempts timed out in the queue",
                   (unsigned long long) stats.retries);
+}
+
+//  With no payment instance connected for longer than a liveness period,
+//  a new checkout is refused at once, saying why, instead of being
+//  accepted and failing with timeout seconds later
+Test (e2e_capacity, a_checkout_no_instance_would_take_is_refused)
+{
+    cr_assert_geq (e2e_start_coordinator (&s_group, NULL), 0);
+    cr_assert_geq (e2e_start_participant (&s_group, "inventory", "inventory-1", NULL), 0);
+    cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", NULL), 0);
+    cr_assert_eq (e2e_wait_ready (&s_group, 1, 0, 1, READY_MS), 0);
+    //  heartbeat 200 ms x liveness 5: payment is unserved after 1 s
+    zclock_sleep (1500);
+    checkout_client_t *client = e2e_client (&s_group);
+    cr_assert_not_null (client);
+    ck_checkout_t checkout;
+    w1_checkout (3, &checkout);
+    cr_assert_eq (checkout_client_submit (client, &checkout, 10000), CK_CMD_ERROR);
+    const ck_error_t *error = &checkout_client_reply (client)->error;
+    cr_assert_eq (error->code, CK_OVERLOADED);
+    cr_assert (strstr (error->message, "no payment instance"), "%s", error->message);
+    cr_assert_str_eq (error->checkout_id, "chk-3");
+
+    //  once one is back, the same checkout goes through
+    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
+    cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0);
+    cr_assert_eq (checkout_client_submit (client, &checkout, DONE_MS), CK_CMD_RESULT);
+    cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
 }

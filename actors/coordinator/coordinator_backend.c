@@ -37,6 +37,7 @@ struct _backend_t {
     lost_t *lost;                       //  requests lost this round
     size_t lost_size, lost_capacity;
     int64_t next_heartbeat_ms;
+    int64_t served_ms [CK_SERVICE_MAX]; //  when each last had a live instance
 };
 
 static void
@@ -303,6 +304,9 @@ backend_tick (backend_t *self, int64_t now_ms)
         self->next_heartbeat_ms = now_ms + self->core->config.heartbeat_ivl_ms / 4;
     }
     dispatcher_expire (self->dispatcher, now_ms, s_lost, s_gone, self);
+    for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++)
+        if (dispatcher_count (self->dispatcher, (ck_service_t) service))
+            self->served_ms [service] = now_ms;
     int64_t expiry = dispatcher_next_expiry (self->dispatcher);
     return expiry < self->next_heartbeat_ms? expiry: self->next_heartbeat_ms;
 }
@@ -316,6 +320,21 @@ backend_receive (backend_t *self, int max_messages)
         s_handle (self, &message);
         ck_message_close (&message);
     }
+}
+
+const char *
+backend_unserved (backend_t *self, const saga_def_t *def, int64_t now_ms, int64_t *for_ms)
+{
+    int64_t grace = (int64_t) self->core->config.heartbeat_ivl_ms * self->core->config.liveness;
+    for (uint32_t index = 0; index < def->step_count; index++) {
+        ck_service_t service = def->steps [index].service;
+        if (dispatcher_count (self->dispatcher, service) == 0
+        &&  now_ms - self->served_ms [service] > grace) {
+            *for_ms = now_ms - self->served_ms [service];
+            return ck_service_name (service);
+        }
+    }
+    return NULL;
 }
 
 void
@@ -337,6 +356,10 @@ backend_new (core_t *core)
     backend_t *self = (backend_t *) zmalloc (sizeof (backend_t));
     self->core = core;
     self->dispatcher = dispatcher_new (core->config.heartbeat_ivl_ms * core->config.liveness);
+    //  a restarted coordinator gives its participants a liveness period
+    //  to come back before it calls a service unserved
+    for (int service = 0; service < CK_SERVICE_MAX; service++)
+        self->served_ms [service] = zclock_mono ();
     self->socket = coordinator_bind (ZMQ_ROUTER, core->config.backend, "backend",
                                      BACKEND_SNDHWM, BACKEND_RCVHWM, false);
     if (!self->socket)

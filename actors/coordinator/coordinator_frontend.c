@@ -168,6 +168,27 @@ s_checkout_known (frontend_t *self, const peer_id_t *peer, const ck_checkout_t *
         s_result_to (self, peer, self->result);
 }
 
+//  A saga that no instance of one of its services would take is refused
+//  now rather than left to time out: the client hears why and retries
+//  later.  True when refused.
+static bool
+s_unserved (frontend_t *self, const peer_id_t *peer, const char *checkout_id)
+{
+    int64_t for_ms = 0;
+    const char *service = backend_unserved (self->core->backend,
+                                            saga_engine_def (self->core->engine),
+                                            zclock_mono (), &for_ms);
+    if (!service)
+        return false;
+    self->core->counters.overloaded++;
+    char message [CK_TEXT_SIZE];
+    snprintf (message, sizeof message, "no %s instance has been connected for %lld ms:"
+              " retry later", service, (long long) for_ms);
+    s_error (self, peer, CK_OVERLOADED, message, checkout_id);
+    log_limit_warning ("coordinator: checkout refused: no %s instance", service);
+    return true;
+}
+
 //  Answers a CHECKOUT.  Returns false when the answer must wait for the
 //  turn's commit: a known checkout_id's answer reads the saga's state,
 //  which must not show a transition the turn has not committed yet.
@@ -205,6 +226,8 @@ s_checkout (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame, bo
                  checkout.checkout_id);
         return true;
     }
+    if (s_unserved (self, peer, checkout.checkout_id))
+        return true;
     //  fixed width: ids sort in creation order, so the log appends
     snprintf (saga_id, sizeof saga_id, "%s%012llx", self->id_prefix,
               (unsigned long long) ++self->id_sequence);

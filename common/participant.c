@@ -318,12 +318,27 @@ s_start_links (self_t *self)
     return 0;
 }
 
+//  The heartbeats that are due, from inside a store's wait for a lock:
+//  only sends, never reads (the loop is in the middle of a batch)
+static void
+s_keepalive (void *arg)
+{
+    self_t *self = (self_t *) arg;
+    int64_t now = zclock_mono ();
+    for (size_t i = 0; i < self->link_count; i++)
+        participant_link_keepalive (self->links [i], now);
+}
+
 static void
 s_actor (zsock_t *pipe, void *args)
 {
     self_t *self = (self_t *) args;
     self->pipe = pipe;
     int rc = s_start_links (self);
+    if (rc == 0 && self->config.set_keepalive)
+        self->config.set_keepalive (self->config.batch_state? self->config.batch_state
+                                                           : self->config.state,
+                                    s_keepalive, self);
     zsock_signal (pipe, 0);             //  zactor_new's handshake
     zsock_signal (pipe, rc == 0? 0: 1); //  ck_participant_new's verdict
     if (rc == 0) {

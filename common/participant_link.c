@@ -203,6 +203,23 @@ participant_link_restart (participant_link_t *self, int64_t now)
         s_back_off (self, now);
 }
 
+//  True when messages wait in the socket, not read yet
+static bool
+s_input_waiting (participant_link_t *self)
+{
+    return (zsock_events (self->sock) & ZMQ_POLLIN) != 0;
+}
+
+void
+participant_link_keepalive (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    if (self->stopped || !self->sock || now - self->last_send < self->config.heartbeat_ivl_ms)
+        return;
+    if (participant_link_send (self, CK_CMD_HEARTBEAT, NULL, 0, now) == -1)
+        self->last_send = now;          //  queue full: try again next interval
+}
+
 void
 participant_link_tick (participant_link_t *self, int64_t now)
 {
@@ -218,6 +235,9 @@ participant_link_tick (participant_link_t *self, int64_t now)
         return;
     }
     int64_t silence = (int64_t) self->config.liveness * self->config.heartbeat_ivl_ms;
+    //  what waits unread (the loop was busy) was heard: it is read next turn
+    if (now - self->last_recv >= silence && s_input_waiting (self))
+        self->last_recv = now;
     if (now - self->last_recv >= silence) {
         zsys_warning ("participant: coordinator silent endpoint=%s silent_ms=%" PRId64,
                       self->config.endpoint, now - self->last_recv);

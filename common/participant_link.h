@@ -63,6 +63,10 @@ void participant_link_restart (participant_link_t *self, int64_t now);
 //  reconnect after back-off.  Can't fail.
 void participant_link_tick (participant_link_t *self, int64_t now);
 
+//  Sends a HEARTBEAT if one is due, and nothing else: for the middle of a
+//  long wait, when the loop cannot turn.  Can't fail.
+void participant_link_keepalive (participant_link_t *self, int64_t now);
+
 //  When participant_link_tick next has something to do; INT64_MAX for never.
 int64_t participant_link_deadline (participant_link_t *self);
 

@@ -150,6 +150,13 @@ participant_store_schema (participant_store_t *self, const char *sql)
     return 0;
 }
 
+static void
+s_set_keepalive (void *state, void (*keepalive) (void *arg), void *arg)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    store_set_waiting (self->store, keepalive, arg);
+}
+
 void
 participant_store_hooks (participant_store_t *self, ck_participant_config_t *config)
 {
@@ -159,6 +166,7 @@ participant_store_hooks (participant_store_t *self, ck_participant_config_t *con
     config->batch_commit = participant_store_batch_commit;
     config->batch_rollback = participant_store_batch_rollback;
     config->idle = participant_store_idle;
+    config->set_keepalive = s_set_keepalive;
     config->batch_state = self;
 }
 

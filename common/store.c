@@ -23,6 +23,9 @@ typedef struct {
     sqlite3_stmt *stmt;
 } front_t;
 
+//  How often a wait for a lock calls the store's waiting function
+#define WAITING_EVERY_MS    50
+
 struct _store_t {
     sqlite3 *db;
     char *path;
@@ -32,6 +35,9 @@ struct _store_t {
                                         //  each kind (s_savepoint_op)
     int64_t busy_limit_ms;
     int64_t busy_since;                 //  monotonic ms of the first BUSY
+    store_waiting_fn *waiting;          //  called while we wait for a lock
+    void *waiting_arg;
+    int64_t waiting_called;             //  monotonic ms of its last call
     uint32_t random;                    //  xorshift state for the jitter
     bool in_transaction;                //  between store_begin and its end
     int wal_frames;                     //  WAL length after our last commit,
@@ -102,10 +108,24 @@ s_busy_handler (void *arg, int count)
                       self->path, now - self->busy_since);
         return 0;
     }
+    //  a long wait must not silence the caller (a participant's heartbeats)
+    if (self->waiting && now - self->waiting_called >= WAITING_EVERY_MS) {
+        self->waiting_called = now;
+        self->waiting (self->waiting_arg);
+    }
     long us = BUSY_SLEEP_US + (long) (s_random (self) % 50);
     struct timespec pause = { 0, us * 1000 };
     nanosleep (&pause, NULL);
     return 1;
+}
+
+
+void
+store_set_waiting (store_t *self, store_waiting_fn *fn, void *arg)
+{
+    assert (self);
+    self->waiting = fn;
+    self->waiting_arg = arg;
 }
 
 static void

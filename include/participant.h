@@ -80,9 +80,15 @@ typedef struct {
     //  Optional: called in turns that handled no request, and at least once
     //  a second under load (e.g. a WAL checkpoint)
     void (*idle) (void *state);
+    //  Optional: the runtime hands over keepalive, which sends the
+    //  heartbeats that are due; the store calls it while a statement
+    //  waits (for a lock another instance holds), so that a long wait
+    //  does not make this instance look dead
+    void (*set_keepalive) (void *state, void (*keepalive) (void *arg), void *arg);
     uint32_t max_batch;                 //  requests per batch; 0 = 64
     void *state;                        //  passed to handlers and delay_ms
-    void *batch_state;                  //  passed to the batch hooks and idle;
+    void *batch_state;                  //  passed to the batch hooks, idle
+                                        //  and set_keepalive;
                                         //  NULL: state (e.g. a participant
                                         //  store: participant_store_hooks)
     bool verbose;                       //  log every message

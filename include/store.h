@@ -62,6 +62,12 @@ store_t *store_new (const char *path, const store_options_t *opts);
 //  the pointer.
 void store_destroy (store_t **self_p);
 
+//  Called every 50 ms or so while the store waits for a lock another
+//  connection holds (up to the busy limit), from inside the statement
+//  that waits: fn may send (heartbeats), never use the store.
+typedef void (store_waiting_fn) (void *arg);
+void store_set_waiting (store_t *self, store_waiting_fn *fn, void *arg);
+
 //  The connection, for statements of the caller's own (borrowed).
 sqlite3 *store_db (store_t *self);
 

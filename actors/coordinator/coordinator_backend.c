@@ -7,10 +7,12 @@
     the request is sent.  An instance's slot is freed only by its reply to
     that request or by its loss: a request superseded while the instance
     holds it (a retry after a timeout) keeps its slot until its late reply
-    comes, so an instance is never sent more than its capacity.  A peer that talks without
-    having sent READY (typically after we restarted and its socket
-    reconnected by itself) is told DISCONNECT so that it registers again,
-    but a REPLY it sends is still applied to its saga.
+    comes, so an instance is never sent more than its capacity.
+
+    A REPLY is applied only when it comes from the connection its request
+    was sent to, for the attempt in flight there.  A peer that talks
+    without having sent READY (typically after we restarted and its socket
+    reconnected by itself) is told DISCONNECT so that it registers again.
 */
 #include "coordinator_internal.h"
 
@@ -202,8 +204,10 @@ s_ready (backend_t *self, const ck_frame_t *frame, int64_t now_ms)
     backend_dispatch_waiting (self, ready.service);
 }
 
-//  The instance answered a request it held: its slot is free again
-static void
+//  The instance answered a request it held: its slot is free again.
+//  Returns true when that was the saga's request in flight there, the
+//  only answer the saga may take
+static bool
 s_room (backend_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_reply_t *reply)
 {
     bool current = entry && dispatcher_where (self->dispatcher, entry) == worker
@@ -214,6 +218,7 @@ s_room (backend_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_r
         dispatcher_unassign (self->dispatcher, entry);
     if (current || dispatcher_release (self->dispatcher, worker, key))
         backend_dispatch_waiting (self, worker->service);
+    return current;
 }
 
 static void
@@ -228,10 +233,23 @@ s_reply (backend_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
         return;
     }
     entry_t *entry = (entry_t *) zhashx_lookup (self->core->by_saga, reply.saga_id);
-    if (worker)
-        s_room (self, worker, entry && !entry->done? entry: NULL, &reply);
-    if (!entry || entry->done) {
-        self->core->counters.ignored_replies++;   //  late: the saga has ended
+    if (entry && entry->done)
+        entry = NULL;                   //  late: the saga has ended
+    bool current = worker && s_room (self, worker, entry, &reply);
+    if (!current) {
+        //  A REPLY counts only from the connection its request went to, for
+        //  the attempt in flight there: a late answer is no news (the saga
+        //  has moved on, or sent it again), and anyone else's is a forgery
+        self->core->counters.ignored_replies++;
+        if (entry && !worker)
+            log_limit_warning ("coordinator: REPLY from a peer that sent no READY ignored"
+                               " saga=%s type=%s", reply.saga_id, ck_type_name (reply.type));
+        else
+        if (entry && reply.type == entry->sent_type && reply.attempt == entry->sent_attempt
+        &&  dispatcher_where (self->dispatcher, entry) != worker)
+            log_limit_warning ("coordinator: REPLY from instance=%s, not the one its request"
+                               " went to, ignored saga=%s type=%s", worker->instance,
+                               reply.saga_id, ck_type_name (reply.type));
         return;
     }
     saga_t *saga = entry->saga;

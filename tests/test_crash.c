@@ -98,23 +98,21 @@ TestSuite (crash, .init = s_init, .fini = s_fini, .timeout = 240);
 //  -------------------------------------------------------------------------
 //  Running the script
 
-//  Runs scripts/crash-test with bin and the NULL-terminated extra
-//  arguments; keeps its stdout and stderr in s_ctx; returns its exit code
+//  Runs scripts/<name> (crash-test or chaos) with bin and the
+//  NULL-terminated extra arguments; keeps its stdout and stderr in s_ctx;
+//  returns its exit code
 static int
-s_crash_test (const char *bin, ...)
+s_script (const char *name, const char *bin, va_list args)
 {
     char script [1100];
-    snprintf (script, sizeof script, "%s/scripts/crash-test", s_ctx.source);
+    snprintf (script, sizeof script, "%s/scripts/%s", s_ctx.source, name);
     char *argv [MAX_ARGS] = { script, "--no-setup", "--ipc", "--bin", (char *) bin,
                               "--data", s_ctx.data };
     int argc = 7;
-    va_list args;
-    va_start (args, bin);
     for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
         cr_assert_lt (argc, MAX_ARGS - 1);
         argv [argc++] = arg;
     }
-    va_end (args);
     char out [PATH_MAX], err [PATH_MAX];
     snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
     snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
@@ -124,7 +122,7 @@ s_crash_test (const char *bin, ...)
     cr_assert_gt (s_ctx.script, 0);
     int status = 0;
     cr_assert_eq (ph_wait (s_ctx.script, SCRIPT_MS, &status), 0,
-                  "scripts/crash-test did not end");
+                  "scripts/%s did not end", name);
     s_ctx.script = 0;
     free (s_ctx.output);
     free (s_ctx.errors);
@@ -133,6 +131,26 @@ s_crash_test (const char *bin, ...)
     cr_assert_not_null (s_ctx.output);
     cr_assert_not_null (s_ctx.errors);
     return ph_exit_code (status);
+}
+
+static int
+s_crash_test (const char *bin, ...)
+{
+    va_list args;
+    va_start (args, bin);
+    int rc = s_script ("crash-test", bin, args);
+    va_end (args);
+    return rc;
+}
+
+static int
+s_chaos (const char *bin, ...)
+{
+    va_list args;
+    va_start (args, bin);
+    int rc = s_script ("chaos", bin, args);
+    va_end (args);
+    return rc;
 }
 
 //  A bin dir that is the real one, except that its checkout-bench, after
@@ -168,6 +186,19 @@ Test (crash, kills_change_no_outcome_and_lose_nothing)
     char path [PATH_MAX];
     snprintf (path, sizeof path, "%s/outcomes.txt", s_ctx.data);
     cr_expect_eq (access (path, R_OK), 0);
+    cr_expect_eq (s_kill_listed (), 0, "the script left processes up");
+}
+
+//  Kills of every process of the group, each restarted at once on its own
+//  store (this seed's plan hits all four kinds)
+Test (crash, chaos_kills_every_process_and_loses_nothing)
+{
+    int rc = s_chaos (s_ctx.bin, "--kills", "8", "-n", CRASH_N, "-c", "64",
+                      "--seed", "20261207", NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.output, "^chaos kills=8 coordinator=2 inventory=4 payment=1 "
+                            "order=1 lost=0 double_effects=0 changed_outcomes=0 "
+                            "invariants=PASS elapsed_s=[0-9]+$"), "%s", s_ctx.output);
     cr_expect_eq (s_kill_listed (), 0, "the script left processes up");
 }
 

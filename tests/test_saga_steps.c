@@ -10,17 +10,26 @@
 #include "process_helpers.h"
 #include "saga_def.h"
 
-TestSuite (saga_steps, .timeout = 30);
-
 static char s_error [512];
+static char s_dir [64];                 //  a test's temp dir, if it made one
+
+static void
+s_fini (void)
+{
+    if (s_dir [0])
+        ph_rmrf (s_dir);
+}
+
+TestSuite (saga_steps, .fini = s_fini, .timeout = 30);
 
 //  Writes text into a temp file; returns its path (static storage)
 static const char *
 s_file (const char *text)
 {
-    static char dir [64], path [128];
-    cr_assert_eq (ph_mkdtemp ("ck-steps", dir, sizeof dir), 0);
-    snprintf (path, sizeof path, "%s/steps.zpl", dir);
+    static char path [128];
+    if (!s_dir [0])
+        cr_assert_eq (ph_mkdtemp ("ck-steps", s_dir, sizeof s_dir), 0);
+    snprintf (path, sizeof path, "%s/steps.zpl", s_dir);
     FILE *file = fopen (path, "w");
     cr_assert_not_null (file);
     fputs (text, file);

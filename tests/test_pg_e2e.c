@@ -110,6 +110,33 @@ s_check (void)
     cr_expect_eq (s_sql (0, "SELECT count (*) FROM stock WHERE available < 0"), 0);
 }
 
+//  Runs checkout-bench --verify on the group's dir, the participants'
+//  URIs in <service>.uri; returns its exit code and its output in *output
+//  (owned by the caller)
+static int
+s_verify (char **output)
+{
+    for (int i = 0; i < 3; i++) {
+        char name [32], path [PATH_MAX];
+        snprintf (name, sizeof name, "%s.uri", s_services [i]);
+        e2e_path (&s_group, name, path, sizeof path);
+        FILE *file = fopen (path, "w");
+        cr_assert_not_null (file);
+        fprintf (file, "%s\n", s_uri [i]);
+        fclose (file);
+    }
+    char exe [PATH_MAX + 32], log [PATH_MAX];
+    snprintf (exe, sizeof exe, "%s/checkout-bench", s_group.bin);
+    e2e_path (&s_group, "verify.txt", log, sizeof log);
+    unlink (log);
+    const char *argv [] = { exe, "--verify", "--data", s_group.dir, "--n", "300", NULL };
+    pid_t pid = ph_spawn (exe, (char *const *) argv, log);
+    int status;
+    cr_assert_eq (ph_wait (pid, 60000, &status), 0, "verify did not end");
+    *output = ph_slurp (log);
+    return ph_exit_code (status);
+}
+
 Test (pg_e2e, checkouts_complete_on_postgresql)
 {
     checkout_client_t *client = s_start (1);
@@ -117,6 +144,19 @@ Test (pg_e2e, checkouts_complete_on_postgresql)
     cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,
                   "%zu of 300 terminal (logs in %s)", s_book.terminal, s_group.dir);
     s_check ();
+
+    //  checkout-bench --verify reads the participants' databases too, and
+    //  sees a unit of stock that went missing
+    char *output = NULL;
+    cr_expect_eq (s_verify (&output), 0, "%s", output? output: "");
+    cr_expect (output && strstr (output, "0 violations"), "%s", output? output: "");
+    free (output);
+    cr_assert_eq (s_sql (0, "WITH u AS (UPDATE stock SET available = available - 1"
+                            " WHERE sku = 'SKU-0001' RETURNING 1) SELECT count (*) FROM u"), 1);
+    cr_expect_eq (s_verify (&output), 1, "%s", output? output: "");
+    cr_expect (output && strstr (output, "violation: stock of SKU-0001"), "%s",
+               output? output: "");
+    free (output);
 }
 
 Test (pg_e2e, two_instances_per_service_share_the_databases)

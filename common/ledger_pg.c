@@ -9,10 +9,14 @@
 //  The database stores outcomes and types as these numbers
 _Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");
 
+//  The first key of the sagas' advisory locks ("ck" + 1)
+#define LEDGER_PG_SAGA_LOCK "25452"
+
 typedef struct {
     ledger_t ops;                       //  first: the ledger_t * is this
     pg_t *pg;                           //  borrowed
     bool own_transaction;               //  begin opened one for the request
+    bool batch;                         //  a batch's transaction is open
     bool spoiled;                       //  a request failed after writing
     uint64_t writes;                    //  pg_writes at begin
     uint64_t failures;                  //  pg_failures at begin
@@ -44,6 +48,14 @@ s_read_entry (PGresult *result, int row, ledger_entry_t *entry)
 
 //  Both entries in one statement, by the unique index on (saga_id, type).
 //  With no partner $3 is NULL and matches nothing.
+//
+//  First, in the same round trip, the saga's lock (held until the
+//  transaction ends): an instance's forward request and another's
+//  compensation of the same saga must not both miss each other's
+//  uncommitted entry (the compensation would leave a tombstone and the
+//  forward request take effect: stock held for a failed saga).  With the
+//  lock the second waits for the first's commit, and its lookup, a new
+//  statement, sees it.  Sagas whose ids hash alike just wait for each other.
 static int
 s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
         ledger_entry_t *own, ledger_entry_t *other)
@@ -54,7 +66,8 @@ s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
         saga_id, pg_int (type_text, type),
         partner == CK_TYPE_NONE? NULL: pg_int (partner_text, partner)
     };
-    PGresult *result = pg_query (self->pg,
+    PGresult *result = pg_query_after (self->pg,
+        "SELECT pg_advisory_xact_lock (" LEDGER_PG_SAGA_LOCK ", hashtext ($1))", 1, values,
         "SELECT id, outcome, reason_code, reason_message, reason_sku, detail,"
         " type = $2::smallint FROM ledger WHERE saga_id = $1"
         " AND type IN ($2::smallint, $3::smallint)", 3, values, "ledger_find");
@@ -132,7 +145,11 @@ static int
 s_begin (ledger_t *base)
 {
     ledger_pg_t *self = (ledger_pg_t *) base;
-    self->own_transaction = !pg_in_transaction (self->pg);
+    if (self->batch && (self->spoiled || !pg_in_transaction (self->pg))) {
+        self->spoiled = true;           //  lost with its connection
+        return -1;
+    }
+    self->own_transaction = !self->batch && !pg_in_transaction (self->pg);
     if (self->own_transaction && (pg_ready (self->pg) || pg_begin (self->pg)))
         return -1;
     self->writes = pg_writes (self->pg);
@@ -192,4 +209,11 @@ ledger_pg_reset (ledger_t *self)
 {
     assert (self);
     ((ledger_pg_t *) self)->spoiled = false;
+}
+
+void
+ledger_pg_batch (ledger_t *self, bool open)
+{
+    assert (self);
+    ((ledger_pg_t *) self)->batch = open;
 }

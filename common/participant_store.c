@@ -263,7 +263,10 @@ participant_store_batch_begin (void *state)
     assert (self);
     if (self->pg) {
         ledger_pg_reset (self->ledger);
-        return pg_ready (self->pg) == 0? pg_begin (self->pg): -1;
+        if (pg_ready (self->pg) || pg_begin (self->pg))
+            return -1;
+        ledger_pg_batch (self->ledger, true);
+        return 0;
     }
     ledger_sqlite_reset (self->ledger);
     return store_begin (self->store);
@@ -281,7 +284,10 @@ participant_store_batch_commit (void *state)
                     " failed after writing", participant_store_name (self));
         return -1;
     }
-    return self->pg? pg_commit (self->pg): store_commit (self->store);
+    if (!self->pg)
+        return store_commit (self->store);
+    ledger_pg_batch (self->ledger, false);
+    return pg_commit (self->pg);
 }
 
 void
@@ -292,6 +298,7 @@ participant_store_batch_rollback (void *state)
     if (self->pg) {
         pg_rollback (self->pg);
         ledger_pg_reset (self->ledger);
+        ledger_pg_batch (self->ledger, false);
         return;
     }
     store_rollback (self->store);

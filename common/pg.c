@@ -213,6 +213,66 @@ pg_query (pg_t *self, const char *sql, int count, const char *const *values, con
     return s_check (self, PQexecPrepared (self->conn, name, count, values, NULL, NULL, 0), op);
 }
 
+//  Reads one pipelined statement's result and the NULL after it; returns
+//  the result when it succeeded, else NULL after logging
+static PGresult *
+s_pipeline_result (pg_t *self, const char *op)
+{
+    PGresult *result = PQgetResult (self->conn);
+    PGresult *extra;
+    while ((extra = PQgetResult (self->conn)))
+        PQclear (extra);
+    if (result && PQresultStatus (result) == PGRES_PIPELINE_ABORTED) {
+        PQclear (result);
+        return NULL;                    //  the statement before it failed
+    }
+    return s_check (self, result, op);
+}
+
+PGresult *
+pg_query_after (pg_t *self, const char *first, int first_count,
+                const char *const *first_values, const char *sql, int count,
+                const char *const *values, const char *op)
+{
+    assert (self);
+    if (self->lost) {
+        self->failures++;
+        return NULL;
+    }
+    int first_index = s_prepare (self, first, first_count);
+    int index = first_index < 0? -1: s_prepare (self, sql, count);
+    if (index < 0)
+        return NULL;
+    char first_name [16], name [16];
+    snprintf (first_name, sizeof first_name, "ck%d", first_index);
+    snprintf (name, sizeof name, "ck%d", index);
+    if (!PQenterPipelineMode (self->conn)
+    ||  !PQsendQueryPrepared (self->conn, first_name, first_count, first_values, NULL, NULL, 0)
+    ||  !PQsendQueryPrepared (self->conn, name, count, values, NULL, NULL, 0)
+    ||  !PQpipelineSync (self->conn)) {
+        s_fail (self, NULL, op);
+        if (PQstatus (self->conn) == CONNECTION_OK)
+            PQexitPipelineMode (self->conn);
+        return NULL;
+    }
+    PGresult *before = s_pipeline_result (self, op);
+    PGresult *result = s_pipeline_result (self, op);
+    PGresult *sync = PQgetResult (self->conn);
+    if (sync && PQresultStatus (sync) != PGRES_PIPELINE_SYNC && result) {
+        PQclear (result);
+        result = NULL;
+        s_fail (self, NULL, op);
+    }
+    PQclear (sync);
+    PQclear (before);
+    PQexitPipelineMode (self->conn);
+    if (!before && result) {            //  cannot happen: an error aborts the rest
+        PQclear (result);
+        result = NULL;
+    }
+    return result;
+}
+
 int
 pg_exec (pg_t *self, const char *sql, const char *op)
 {

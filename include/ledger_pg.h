@@ -53,6 +53,12 @@ bool ledger_pg_spoiled (ledger_t *self);
 //  Forgets that: call it when a transaction starts.  Can't fail.
 void ledger_pg_reset (ledger_t *self);
 
+//  Tells the ledger a batch's transaction is open (true) or over (false).
+//  Inside one, a request never opens a transaction of its own: when the
+//  batch's transaction is gone (its connection was lost), the request
+//  fails and the batch is spoiled.  Can't fail.
+void ledger_pg_batch (ledger_t *self, bool open);
+
 #ifdef __cplusplus
 }
 #endif

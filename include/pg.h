@@ -46,6 +46,14 @@ int pg_ready (pg_t *self);
 PGresult *pg_query (pg_t *self, const char *sql, int count, const char *const *values,
                     const char *op);
 
+//  Runs first, then sql, in one round trip (pipeline mode), each as
+//  pg_query does; sql starts after first has finished, so in READ
+//  COMMITTED it sees what was committed while first waited (a lock).
+//  Returns sql's result, or NULL after logging.
+PGresult *pg_query_after (pg_t *self, const char *first, int first_count,
+                          const char *const *first_values, const char *sql, int count,
+                          const char *const *values, const char *op);
+
 //  Runs sql without parameters and without preparing (several statements
 //  allowed).  0, or -1 after logging.
 int pg_exec (pg_t *self, const char *sql, const char *op);

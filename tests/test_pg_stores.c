@@ -283,6 +283,48 @@ Test (pg_stores, two_instances_never_oversell)
                  agreed, SAGAS, racers [0].errors, racers [1].errors, available);
 }
 
+//  A release on another instance while a reservation of the same saga is
+//  not committed yet: it must wait and give the stock back, not leave a
+//  tombstone beside a reservation that then holds stock for a failed saga
+static void *
+s_release_elsewhere (void *arg)
+{
+    ck_reply_t *reply = (ck_reply_t *) arg;
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    ck_request_t request;
+    s_request (&request, "saga-x", CK_TYPE_RELEASE_INVENTORY, 1, "SKU-A", 4, NULL);
+    s_reply_init (reply, &request);
+    if (rules && participant_store_batch_begin (store) == 0) {
+        if (inventory_rules_handle (rules, &request, reply))
+            reply->outcome = CK_OUTCOME_NONE;
+        if (participant_store_batch_commit (store))
+            reply->outcome = CK_OUTCOME_NONE;
+    }
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+    return NULL;
+}
+
+Test (pg_stores, a_compensation_waits_for_its_forward_request_in_flight)
+{
+    ck_request_t request;
+    ck_reply_t reply, released;
+    s_request (&request, "saga-x", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
+    s_reply_init (&reply, &request);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    cr_assert_eq (inventory_rules_handle (s_rules, &request, &reply), 0);
+    cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
+    pthread_t thread;
+    cr_assert_eq (pthread_create (&thread, NULL, s_release_elsewhere, &released), 0);
+    zclock_sleep (500);                 //  the release is waiting for the saga
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
+    pthread_join (thread, NULL);
+    cr_expect_eq (released.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10, "the stock came back");
+    cr_expect_eq (s_sql ("SELECT count (*) FROM reservations WHERE status = 'released'"), 1);
+}
+
 //  -------------------------------------------------------------------------
 //  Payment: repeats and tombstones through its own repository
 

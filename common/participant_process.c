@@ -1,5 +1,5 @@
 /*  participant_process.c - the process around a participant's runtime
-    Common flags, the SQLite store, the runtime and a graceful stop.
+    Common flags, the store (SQLite or PostgreSQL), the runtime, a graceful stop.
 */
 #include <czmq.h>
 #include <inttypes.h>
@@ -16,7 +16,8 @@
 static const ck_option_t s_common_options [] = {
     { "coordinator", CK_OPT_LIST, "tcp://127.0.0.1:5571", 0, 0, "EP",
       "a coordinator backend to connect to; repeatable" },
-    { "db", CK_OPT_STRING, NULL, 0, 0, "PATH", "the SQLite file (default SERVICE.db)" },
+    { "db", CK_OPT_STRING, NULL, 0, 0, "PATH|URI",
+      "the SQLite file (default SERVICE.db), or a postgresql:// URI" },
     { "instance", CK_OPT_STRING, NULL, 0, 0, "ID", "this instance's id (default host-PID)" },
     { "capacity", CK_OPT_INT, "64", CK_MIN_CAPACITY, CK_MAX_CAPACITY, "N",
       "requests accepted at once" },
@@ -144,15 +145,16 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     char default_db [64];
     snprintf (default_db, sizeof default_db, "%s.db", ck_service_name (runtime.service));
     const char *db = ck_config_str (config, "db")? ck_config_str (config, "db"): default_db;
-    if (!store_path_durable (db)) {
+    if (!pg_uri_is (db) && !store_path_durable (db)) {
         ck_config_usage_error (config, "--db: '%s' is not a file: effects must outlive the "
                                "process (a REPLY means durable)", db);
         return 2;
     }
     participant_store_t *store = participant_store_new (db, &store_options);
     if (!store) {
+        //  a URI may hold a password: the log has it without
         fprintf (stderr, "%s: --db %s: cannot open the database (see the log)\n",
-                 process->name, db);
+                 process->name, pg_uri_is (db)? "URI": db);
         return 1;
     }
     //  every participant's transactions are its store's: group commit and
@@ -165,8 +167,8 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
         rc = zsys_interrupted? 0: 1;
     if (participant) {
         zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
-                   process->name, ck_service_name (runtime.service), instance, db,
-                   runtime.capacity);
+                   process->name, ck_service_name (runtime.service), instance,
+                   participant_store_name (store), runtime.capacity);
         while (!zsys_interrupted)
             zclock_sleep (100);
         ck_participant_stats_t stats;

@@ -1,13 +1,20 @@
-/*  participant_store.c - a participant's SQLite file: store, ledger, hooks
+/*  participant_store.c - a participant's store: SQLite file or PostgreSQL
     Opening at schema version 2, the operators' ledger view, group commit.
 */
 #include <assert.h>
 #include <czmq.h>
+#include "ledger_pg.h"
 #include "ledger_sqlite.h"
 #include "participant_store.h"
 
+//  Held by every participant opening a PostgreSQL database while it
+//  creates or checks the schema: CREATE TABLE IF NOT EXISTS is not safe
+//  against a concurrent one ("ck" in ASCII)
+#define PG_SCHEMA_LOCK "25451"
+
 struct _participant_store_t {
-    store_t *store;
+    store_t *store;                     //  the SQLite backend, or
+    pg_t *pg;                           //  the PostgreSQL one
     ledger_t *ledger;
 };
 
@@ -26,11 +33,11 @@ s_append (char *buffer, size_t size, size_t *at, const char *format, const char 
 //  processed_requests: the ledger as operators read it, with the wire's
 //  names and result ids, built from the types and the step table
 static bool
-s_view_sql (char *sql, size_t size)
+s_view_sql (char *sql, size_t size, const char *create)
 {
     size_t at = 0;
-    bool fits = s_append (sql, size, &at, "%s%s", "CREATE VIEW IF NOT EXISTS"
-                          " processed_requests AS SELECT saga_id, CASE type", "");
+    bool fits = s_append (sql, size, &at, "%s%s", create,
+                          " processed_requests AS SELECT saga_id, CASE type");
     char number [16];
     for (int type = CK_TYPE_NONE + 1; type < CK_TYPE_MAX; type++) {
         if (!ck_type_name ((ck_type_t) type))
@@ -75,7 +82,7 @@ s_upgrade (participant_store_t *self, int version)
     if (version == PARTICIPANT_STORE_VERSION)
         return 0;
     char view [8192];                   //  fits CK_TYPE_MAX types of CK_NAME_MAX
-    bool fits = s_view_sql (view, sizeof view);
+    bool fits = s_view_sql (view, sizeof view, "CREATE VIEW IF NOT EXISTS");
     assert (fits);                      //  our own names
     (void) fits;
     if (store_exec (self->store, LEDGER_SQLITE_SCHEMA)
@@ -85,11 +92,75 @@ s_upgrade (participant_store_t *self, int version)
     return 0;
 }
 
+//  The schema version in a PostgreSQL database: 0 when it is new, or -1
+static int
+s_pg_version (pg_t *pg)
+{
+    if (pg_exec (pg, "SELECT pg_advisory_xact_lock (" PG_SCHEMA_LOCK ");"
+                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)",
+                 "schema"))
+        return -1;
+    PGresult *result = pg_query (pg, "SELECT max (version) FROM schema_version", 0, NULL,
+                                 "schema");
+    if (!result)
+        return -1;
+    int version = PQgetisnull (result, 0, 0)? 0: atoi (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    return version;
+}
+
+//  Creates the ledger in a new database, accepts a current one, refuses
+//  any other version, in the caller's transaction
+static int
+s_pg_upgrade (participant_store_t *self, int version)
+{
+    if (version != 0 && version != PARTICIPANT_STORE_VERSION) {
+        zsys_error ("participant_store: db=%s error=written by %s version (schema %d, this"
+                    " build reads %d)", pg_name (self->pg),
+                    version > PARTICIPANT_STORE_VERSION? "a newer": "an older", version,
+                    PARTICIPANT_STORE_VERSION);
+        return -1;
+    }
+    if (version == PARTICIPANT_STORE_VERSION)
+        return 0;
+    char view [8192];
+    bool fits = s_view_sql (view, sizeof view, "CREATE OR REPLACE VIEW");
+    assert (fits);                      //  our own names
+    (void) fits;
+    if (pg_exec (self->pg, LEDGER_PG_SCHEMA, "schema")
+    ||  pg_exec (self->pg, view, "schema")
+    ||  pg_exec (self->pg, "INSERT INTO schema_version VALUES (2)", "schema"))
+        return -1;
+    return 0;
+}
+
+//  Connects and brings the database to the current schema, in one
+//  transaction under the schema lock
+static participant_store_t *
+s_new_pg (participant_store_t *self, const char *uri)
+{
+    self->pg = pg_new (uri);
+    if (!self->pg) {
+        participant_store_destroy (&self);
+        return NULL;
+    }
+    int version = pg_begin (self->pg) == 0? s_pg_version (self->pg): -1;
+    if (version < 0 || s_pg_upgrade (self, version) || pg_commit (self->pg)) {
+        pg_rollback (self->pg);
+        participant_store_destroy (&self);
+        return NULL;
+    }
+    self->ledger = ledger_pg_new (self->pg);
+    return self;
+}
+
 participant_store_t *
 participant_store_new (const char *path, const store_options_t *opts)
 {
     assert (path);
     participant_store_t *self = (participant_store_t *) zmalloc (sizeof (participant_store_t));
+    if (pg_uri_is (path))
+        return s_new_pg (self, path);
     self->store = store_new (path, opts);
     if (!self->store) {
         participant_store_destroy (&self);
@@ -117,6 +188,9 @@ participant_store_destroy (participant_store_t **self_p)
         return;
     if (self->ledger)
         self->ledger->destroy (&self->ledger);
+    if (self->pg)
+        pg_rollback (self->pg);
+    pg_destroy (&self->pg);
     store_destroy (&self->store);
     free (self);
     *self_p = NULL;
@@ -127,6 +201,20 @@ participant_store_store (participant_store_t *self)
 {
     assert (self);
     return self->store;
+}
+
+pg_t *
+participant_store_pg (participant_store_t *self)
+{
+    assert (self);
+    return self->pg;
+}
+
+const char *
+participant_store_name (participant_store_t *self)
+{
+    assert (self);
+    return self->pg? pg_name (self->pg): store_path (self->store);
 }
 
 ledger_t *
@@ -141,6 +229,15 @@ participant_store_schema (participant_store_t *self, const char *sql)
 {
     assert (self);
     assert (sql);
+    if (self->pg) {
+        if (pg_begin (self->pg) == 0
+        &&  pg_exec (self->pg, "SELECT pg_advisory_xact_lock (" PG_SCHEMA_LOCK ")", "schema") == 0
+        &&  pg_exec (self->pg, sql, "schema") == 0
+        &&  pg_commit (self->pg) == 0)
+            return 0;
+        pg_rollback (self->pg);
+        return -1;
+    }
     if (store_begin (self->store))
         return -1;
     if (store_exec (self->store, sql) || store_commit (self->store)) {
@@ -154,7 +251,10 @@ static void
 s_set_keepalive (void *state, void (*keepalive) (void *arg), void *arg)
 {
     participant_store_t *self = (participant_store_t *) state;
-    store_set_waiting (self->store, keepalive, arg);
+    //  SQLite waits for a lock inside its busy handler; a PostgreSQL
+    //  statement that waits for a lock blocks in libpq (not covered yet)
+    if (self->store)
+        store_set_waiting (self->store, keepalive, arg);
 }
 
 void
@@ -175,6 +275,13 @@ participant_store_batch_begin (void *state)
 {
     participant_store_t *self = (participant_store_t *) state;
     assert (self);
+    if (self->pg) {
+        ledger_pg_reset (self->ledger);
+        if (pg_ready (self->pg) || pg_begin (self->pg))
+            return -1;
+        ledger_pg_batch (self->ledger, true);
+        return 0;
+    }
     ledger_sqlite_reset (self->ledger);
     return store_begin (self->store);
 }
@@ -184,12 +291,17 @@ participant_store_batch_commit (void *state)
 {
     participant_store_t *self = (participant_store_t *) state;
     assert (self);
-    if (ledger_sqlite_spoiled (self->ledger)) {
+    bool spoiled = self->pg? ledger_pg_spoiled (self->ledger)
+                           : ledger_sqlite_spoiled (self->ledger);
+    if (spoiled) {
         zsys_error ("participant_store: path=%s error=batch not committed: a request"
-                    " failed after writing", store_path (self->store));
+                    " failed after writing", participant_store_name (self));
         return -1;
     }
-    return store_commit (self->store);
+    if (!self->pg)
+        return store_commit (self->store);
+    ledger_pg_batch (self->ledger, false);
+    return pg_commit (self->pg);
 }
 
 void
@@ -197,6 +309,12 @@ participant_store_batch_rollback (void *state)
 {
     participant_store_t *self = (participant_store_t *) state;
     assert (self);
+    if (self->pg) {
+        pg_rollback (self->pg);
+        ledger_pg_reset (self->ledger);
+        ledger_pg_batch (self->ledger, false);
+        return;
+    }
     store_rollback (self->store);
     ledger_sqlite_reset (self->ledger);
 }
@@ -206,5 +324,10 @@ participant_store_idle (void *state)
 {
     participant_store_t *self = (participant_store_t *) state;
     assert (self);
-    store_checkpoint (self->store);
+    //  PostgreSQL checkpoints itself; an idle turn reconnects a lost
+    //  connection, so the first request after an outage finds it up
+    if (self->pg)
+        pg_ready (self->pg);
+    else
+        store_checkpoint (self->store);
 }

@@ -1,5 +1,10 @@
-/*  participant_store.h - a participant's SQLite file: store, ledger, hooks
-    Opens the file at schema version 2, and gives the runtime its hooks.
+/*  participant_store.h - a participant's store: SQLite file or PostgreSQL
+    Opens it at schema version 2, and gives the runtime its hooks.
+
+    --db chooses the backend: a libpq URI (postgresql:// or postgres://)
+    is a PostgreSQL database (pg.h, ledger_pg.h; its schema version is the
+    schema_version table, created under an advisory lock; see
+    docs/postgresql.md), anything else a SQLite file, as follows.
 
     A participant keeps its state in one SQLite file (instances of a
     service may share it): a plain store (store.h), the ledger of its
@@ -19,6 +24,7 @@
 
 #include "ledger.h"
 #include "participant.h"
+#include "pg.h"
 #include "store.h"
 
 #ifdef __cplusplus
@@ -30,7 +36,8 @@ extern "C" {
 typedef struct _participant_store_t participant_store_t;
 
 //  Opens (creating if needed) the participant's file at path with opts
-//  (NULL: defaults) and brings it to the current schema, in one
+//  (NULL: defaults), or connects to the PostgreSQL database when path is a
+//  libpq URI (opts unused), and brings it to the current schema, in one
 //  transaction.  Returns the store, owned by the caller, or NULL after
 //  logging why (a file of another schema version included).
 participant_store_t *participant_store_new (const char *path, const store_options_t *opts);
@@ -39,14 +46,21 @@ participant_store_t *participant_store_new (const char *path, const store_option
 //  the pointer.
 void participant_store_destroy (participant_store_t **self_p);
 
-//  The plain store, for the service's repository (borrowed).
+//  The plain store, for the service's repository (borrowed); NULL on
+//  PostgreSQL.
 store_t *participant_store_store (participant_store_t *self);
+
+//  The PostgreSQL connection (borrowed); NULL on SQLite.
+pg_t *participant_store_pg (participant_store_t *self);
+
+//  The file's path or the URI without password, for logs (borrowed).
+const char *participant_store_name (participant_store_t *self);
 
 //  The ledger (borrowed).
 ledger_t *participant_store_ledger (participant_store_t *self);
 
-//  Creates the service's own tables: runs sql, which must be idempotent
-//  (CREATE ... IF NOT EXISTS), in one transaction.  Returns 0, or -1 after
+//  Creates the service's own tables: runs sql, in the backend's dialect,
+//  which must be idempotent (CREATE ... IF NOT EXISTS), in one transaction.  Returns 0, or -1 after
 //  logging.
 int participant_store_schema (participant_store_t *self, const char *sql);
 
@@ -55,8 +69,10 @@ int participant_store_schema (participant_store_t *self, const char *sql);
 void participant_store_hooks (participant_store_t *self, ck_participant_config_t *config);
 
 //  The hooks themselves (state = the participant store): begin is BEGIN
-//  IMMEDIATE; commit is COMMIT, or -1 when a request of the batch failed
-//  after writing; rollback is ROLLBACK; idle is store_checkpoint.
+//  IMMEDIATE (PostgreSQL: BEGIN, after reconnecting a lost connection);
+//  commit is COMMIT, or -1 when a request of the batch failed after
+//  writing; rollback is ROLLBACK; idle is store_checkpoint (PostgreSQL:
+//  a reconnect when the connection was lost).
 int participant_store_batch_begin (void *self);
 int participant_store_batch_commit (void *self);
 void participant_store_batch_rollback (void *self);

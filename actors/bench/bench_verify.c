@@ -3,7 +3,10 @@
 
     The participants' reservations, authorizations and orders are read
     through their views (docs/participant-stores.md), which join each
-    service's rows with its ledger.
+    service's rows with its ledger.  A participant on PostgreSQL has
+    <service>.uri (its libpq URI) instead of <service>.db: the rows of its
+    views the checks read are copied into an in-memory schema of the same
+    name, so every check is the same SQL for both backends.
 */
 #include <assert.h>
 #include <stdarg.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <sqlite3.h>
 #include <unistd.h>
+#include <libpq-fe.h>
 #include "bench_plan.h"
 #include "bench_verify.h"
 #include "w1.h"
@@ -23,6 +27,32 @@ static const struct { const char *file; const char *schema; } s_files [] = {
     { "payment.db", "pay" }, { "order.db", "ord" }
 };
 #define FILE_COUNT (sizeof s_files / sizeof s_files [0])
+
+//  What the checks read of a participant on PostgreSQL, by schema: the
+//  in-memory table (indexed by saga, as the views' ledger is), the query
+//  on the participant's database, and the insert
+static const struct {
+    const char *schema;
+    const char *create;
+    const char *select;
+    const char *insert;
+    int columns;
+} s_pg_tables [] = {
+    { "inv", "CREATE TABLE inv.reservations (reservation_id TEXT, saga_id TEXT, status TEXT,"
+      " lines TEXT); CREATE INDEX inv.reservations_saga ON reservations (saga_id)",
+      "SELECT reservation_id, saga_id, status, lines FROM reservations",
+      "INSERT INTO inv.reservations VALUES (?1, ?2, ?3, ?4)", 4 },
+    { "inv", "CREATE TABLE inv.stock (sku TEXT PRIMARY KEY, available INTEGER NOT NULL)",
+      "SELECT sku, available FROM stock", "INSERT INTO inv.stock VALUES (?1, ?2)", 2 },
+    { "pay", "CREATE TABLE pay.authorizations (authorization_id TEXT, saga_id TEXT,"
+      " status TEXT); CREATE INDEX pay.authorizations_saga ON authorizations (saga_id)",
+      "SELECT authorization_id, saga_id, status FROM authorizations",
+      "INSERT INTO pay.authorizations VALUES (?1, ?2, ?3)", 3 },
+    { "ord", "CREATE TABLE ord.orders (order_id TEXT, saga_id TEXT);"
+      " CREATE INDEX ord.orders_saga ON orders (saga_id)",
+      "SELECT order_id, saga_id FROM orders", "INSERT INTO ord.orders VALUES (?1, ?2)", 2 }
+};
+#define PG_TABLE_COUNT (sizeof s_pg_tables / sizeof s_pg_tables [0])
 
 //  Everything about one checkout: its saga(s), their state, the
 //  participants' rows of each saga (NULL when absent)
@@ -103,25 +133,139 @@ s_text (sqlite3_stmt *stmt, int column)
     return (const char *) sqlite3_column_text (stmt, column);
 }
 
+//  Fills uri with the participant's libpq URI when <dir>/<service>.uri
+//  (in place of <service>.db) has one; false when it has none
+static bool
+s_pg_uri (verify_t *self, size_t index, char *uri, size_t size)
+{
+    char path [4096];
+    snprintf (path, sizeof path, "%s/%.*s.uri", self->config->data_dir,
+              (int) (strlen (s_files [index].file) - 3), s_files [index].file);
+    FILE *file = fopen (path, "r");
+    if (!file)
+        return false;
+    bool found = fgets (uri, (int) size, file) != NULL;
+    fclose (file);
+    uri [strcspn (uri, "\r\n")] = 0;
+    return found && uri [0];
+}
+
+//  Copies one table's rows from conn into its in-memory schema; -1 after
+//  saying why
+static int
+s_pg_copy (verify_t *self, PGconn *conn, size_t table)
+{
+    if (sqlite3_exec (self->db, s_pg_tables [table].create, NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf (self->out, "verify: %s\n", sqlite3_errmsg (self->db));
+        return -1;
+    }
+    PGresult *result = PQexec (conn, s_pg_tables [table].select);
+    sqlite3_stmt *stmt = NULL;
+    int rc = PQresultStatus (result) == PGRES_TUPLES_OK? 0: -1;
+    if (rc)
+        fprintf (self->out, "verify: %s: %s", s_pg_tables [table].select,
+                 PQresultErrorMessage (result));
+    else
+    if (sqlite3_prepare_v2 (self->db, s_pg_tables [table].insert, -1, &stmt, NULL) != SQLITE_OK)
+        rc = -1;
+    for (int row = 0; rc == 0 && row < PQntuples (result); row++) {
+        for (int column = 0; column < s_pg_tables [table].columns; column++)
+            if (PQgetisnull (result, row, column))
+                sqlite3_bind_null (stmt, column + 1);
+            else
+                sqlite3_bind_text (stmt, column + 1, PQgetvalue (result, row, column), -1,
+                                   SQLITE_STATIC);
+        rc = sqlite3_step (stmt) == SQLITE_DONE? 0: -1;
+        sqlite3_reset (stmt);
+    }
+    if (rc && stmt)
+        fprintf (self->out, "verify: %s\n", sqlite3_errmsg (self->db));
+    sqlite3_finalize (stmt);
+    PQclear (result);
+    return rc;
+}
+
+//  Attaches an in-memory schema for participant index and copies its rows
+//  from the database at uri; -1 after saying why
+static int
+s_attach_pg (verify_t *self, size_t index, const char *uri)
+{
+    const char *schema = s_files [index].schema;
+    char *sql = sqlite3_mprintf ("ATTACH ':memory:' AS %s", schema);
+    int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL) == SQLITE_OK? 0: -1;
+    sqlite3_free (sql);
+    PGconn *conn = PQconnectdb (uri);
+    if (PQstatus (conn) != CONNECTION_OK) {
+        fprintf (self->out, "verify: cannot connect to the %s database: %s", schema,
+                 PQerrorMessage (conn));
+        rc = -1;
+    }
+    //  one snapshot for all its tables, so stock and reservations agree
+    PQclear (PQexec (conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"));
+    sqlite3_exec (self->db, "BEGIN", NULL, NULL, NULL);
+    for (size_t table = 0; rc == 0 && table < PG_TABLE_COUNT; table++)
+        if (strcmp (s_pg_tables [table].schema, schema) == 0)
+            rc = s_pg_copy (self, conn, table);
+    sqlite3_exec (self->db, rc? "ROLLBACK": "COMMIT", NULL, NULL, NULL);
+    PQfinish (conn);
+    return rc;
+}
+
+//  A file's name for sqlite3_open_v2 and ATTACH: with a participant on
+//  PostgreSQL, a read-only URI filename, so that the in-memory schemas
+//  attached next are writable (they take the main file's flags)
+static char *
+s_main_name (const char *path, bool uri)
+{
+    if (!uri)
+        return sqlite3_mprintf ("%s", path);
+    char *name = sqlite3_mprintf ("file:");
+    for (const char *c = path; name && *c; c++) {
+        char *longer = strchr ("%?#", *c)? sqlite3_mprintf ("%s%%%02X", name, (unsigned char) *c)
+                                         : sqlite3_mprintf ("%s%c", name, *c);
+        sqlite3_free (name);
+        name = longer;
+    }
+    char *full = name? sqlite3_mprintf ("%s?mode=ro", name): NULL;
+    sqlite3_free (name);
+    return full;
+}
+
 //  Opens coordinator.db read only and attaches the others; -1 after saying why
 static int
 s_open (verify_t *self)
 {
     char path [4096];
+    char uris [FILE_COUNT][1024] = { { 0 } };
+    bool any_pg = false;
+    for (size_t i = 1; i < FILE_COUNT; i++)
+        any_pg |= s_pg_uri (self, i, uris [i], sizeof uris [i]);
     for (size_t i = 0; i < FILE_COUNT; i++) {
+        if (uris [i][0]) {
+            if (s_attach_pg (self, i, uris [i]))
+                return -1;
+            continue;
+        }
         snprintf (path, sizeof path, "%s/%s", self->config->data_dir, s_files [i].file);
         if (access (path, R_OK) != 0) {
             fprintf (self->out, "verify: cannot read %s\n", path);
             return -1;
         }
         int rc;
-        if (i == 0)
-            rc = sqlite3_open_v2 (path, &self->db, SQLITE_OPEN_READONLY, NULL);
+        if (i == 0) {
+            char *name = s_main_name (path, any_pg);
+            rc = sqlite3_open_v2 (name, &self->db, any_pg? SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI
+                                                         : SQLITE_OPEN_READONLY, NULL);
+            sqlite3_free (name);
+        }
         else {
-            //  An attached file is opened with the main file's flags: read only
-            char *sql = sqlite3_mprintf ("ATTACH %Q AS %s", path, s_files [i].schema);
+            //  An attached file is opened with the main file's flags: read
+            //  only, or (with a participant on PostgreSQL) a read-only URI
+            char *name = s_main_name (path, any_pg);
+            char *sql = sqlite3_mprintf ("ATTACH %Q AS %s", name, s_files [i].schema);
             rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL);
             sqlite3_free (sql);
+            sqlite3_free (name);
         }
         if (rc != SQLITE_OK) {
             fprintf (self->out, "verify: cannot open %s: %s\n", path,

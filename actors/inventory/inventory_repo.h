@@ -47,6 +47,9 @@ struct _inventory_repo_t {
 //  owned by the caller, or NULL after logging.
 inventory_repo_t *inventory_repo_sqlite_new (participant_store_t *store);
 
+//  The same in store's PostgreSQL database (inventory_repo_pg.c).
+inventory_repo_t *inventory_repo_pg_new (participant_store_t *store);
+
 #ifdef __cplusplus
 }
 #endif

@@ -13,7 +13,8 @@ static const ck_option_t s_options [] = {
 static int
 s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_t *runtime)
 {
-    inventory_repo_t *repo = inventory_repo_sqlite_new (store);
+    inventory_repo_t *repo = participant_store_pg (store)? inventory_repo_pg_new (store)
+                        : inventory_repo_sqlite_new (store);
     if (!repo)
         return -1;
     inventory_rules_t *rules = inventory_rules_new (&repo, participant_store_ledger (store));

@@ -18,7 +18,8 @@ s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_
         ck_config_usage_error (config, "--served: '%s' is not all, all-XX-YY or XX,YY", served);
         return 2;
     }
-    order_repo_t *repo = order_repo_sqlite_new (store);
+    order_repo_t *repo = participant_store_pg (store)? order_repo_pg_new (store)
+                    : order_repo_sqlite_new (store);
     if (!repo)
         return -1;
     order_rules_t *rules = order_rules_new (&repo, participant_store_ledger (store), served);

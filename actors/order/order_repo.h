@@ -30,6 +30,9 @@ struct _order_repo_t {
 //  owned by the caller, or NULL after logging.
 order_repo_t *order_repo_sqlite_new (participant_store_t *store);
 
+//  The same in store's PostgreSQL database (order_repo_pg.c).
+order_repo_t *order_repo_pg_new (participant_store_t *store);
+
 #ifdef __cplusplus
 }
 #endif

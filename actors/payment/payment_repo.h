@@ -34,6 +34,9 @@ struct _payment_repo_t {
 //  repository, owned by the caller, or NULL after logging.
 payment_repo_t *payment_repo_sqlite_new (participant_store_t *store);
 
+//  The same in store's PostgreSQL database (payment_repo_pg.c).
+payment_repo_t *payment_repo_pg_new (participant_store_t *store);
+
 #ifdef __cplusplus
 }
 #endif

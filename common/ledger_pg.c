@@ -1,0 +1,219 @@
+/*  ledger_pg.c - the ledger (ledger.h) in a participant's PostgreSQL database
+    A row per answer; one lookup and one insert per request.
+*/
+#include <assert.h>
+#include <string.h>
+#include <czmq.h>
+#include "ledger_pg.h"
+
+//  The database stores outcomes and types as these numbers
+_Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");
+
+//  The first key of the sagas' advisory locks ("ck" + 1)
+#define LEDGER_PG_SAGA_LOCK "25452"
+
+typedef struct {
+    ledger_t ops;                       //  first: the ledger_t * is this
+    pg_t *pg;                           //  borrowed
+    bool own_transaction;               //  begin opened one for the request
+    bool batch;                         //  a batch's transaction is open
+    bool spoiled;                       //  a request failed after writing
+    uint64_t writes;                    //  pg_writes at begin
+    uint64_t failures;                  //  pg_failures at begin
+} ledger_pg_t;
+
+//  Copies a field into dest (size bytes), truncating; NULL gives "".
+static void
+s_copy (char *dest, size_t size, PGresult *result, int row, int column)
+{
+    const char *text = PQgetisnull (result, row, column)? "": PQgetvalue (result, row, column);
+    size_t length = strnlen (text, size - 1);
+    memcpy (dest, text, length);
+    dest [length] = 0;
+}
+
+//  Sets entry from row: id, outcome, reason_code, reason_message,
+//  reason_sku, detail.
+static void
+s_read_entry (PGresult *result, int row, ledger_entry_t *entry)
+{
+    entry->id = strtoll (PQgetvalue (result, row, 0), NULL, 10);
+    entry->outcome = atoi (PQgetvalue (result, row, 1)) == CK_OUTCOME_OK
+                   ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
+    s_copy (entry->reason.code, sizeof entry->reason.code, result, row, 2);
+    s_copy (entry->reason.message, sizeof entry->reason.message, result, row, 3);
+    s_copy (entry->reason.sku, sizeof entry->reason.sku, result, row, 4);
+    s_copy (entry->detail, sizeof entry->detail, result, row, 5);
+}
+
+//  Both entries in one statement, by the unique index on (saga_id, type).
+//  With no partner $3 is NULL and matches nothing.
+//
+//  First, in the same round trip, the saga's lock (held until the
+//  transaction ends): an instance's forward request and another's
+//  compensation of the same saga must not both miss each other's
+//  uncommitted entry (the compensation would leave a tombstone and the
+//  forward request take effect: stock held for a failed saga).  With the
+//  lock the second waits for the first's commit, and its lookup, a new
+//  statement, sees it.  Sagas whose ids hash alike just wait for each other.
+static int
+s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
+        ledger_entry_t *own, ledger_entry_t *other)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    char type_text [24], partner_text [24];
+    const char *values [] = {
+        saga_id, pg_int (type_text, ck_type_code (type)),
+        partner == CK_TYPE_NONE? NULL: pg_int (partner_text, ck_type_code (partner))
+    };
+    PGresult *result = pg_query_after (self->pg,
+        "SELECT pg_advisory_xact_lock (" LEDGER_PG_SAGA_LOCK ", hashtext ($1))", 1, values,
+        "SELECT id, outcome, reason_code, reason_message, reason_sku, detail,"
+        " type = $2::integer FROM ledger WHERE saga_id = $1"
+        " AND type IN ($2::integer, $3::integer)", 3, values, "ledger_find");
+    if (!result)
+        return -1;
+    int found = 0;
+    for (int row = 0; row < PQntuples (result); row++) {
+        bool mine = PQgetvalue (result, row, 6) [0] == 't';
+        s_read_entry (result, row, mine? own: other);
+        found |= mine? LEDGER_FOUND_OWN: LEDGER_FOUND_PARTNER;
+    }
+    PQclear (result);
+    return found;
+}
+
+//  A concurrent duplicate: another instance recorded (saga_id, type) and
+//  committed while this one decided.  Its answer is the answer; it can be
+//  returned as ours only if this request wrote nothing.
+static int
+s_duplicate (ledger_pg_t *self, const char *saga_id, ck_type_t type, ledger_entry_t *entry)
+{
+    if (pg_writes (self->pg) != self->writes) {
+        zsys_warning ("ledger: db=%s saga=%s type=%d error=answered meanwhile by another"
+                      " instance; batch rolled back, the retry reads the answer",
+                      pg_name (self->pg), saga_id, (int) type);
+        self->spoiled = true;
+        return -1;
+    }
+    ledger_entry_t other;
+    int found = s_find (&self->ops, saga_id, type, CK_TYPE_NONE, entry, &other);
+    if (found == -1)
+        return -1;
+    if (!(found & LEDGER_FOUND_OWN)) {
+        zsys_error ("ledger: db=%s saga=%s type=%d error=conflicting entry not found",
+                    pg_name (self->pg), saga_id, (int) type);
+        return -1;
+    }
+    zsys_info ("ledger: db=%s saga=%s type=%d answered by another instance: its answer"
+               " is returned", pg_name (self->pg), saga_id, (int) type);
+    return 0;
+}
+
+static const char *
+s_optional (const char *text)
+{
+    return text && *text? text: NULL;
+}
+
+static int
+s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *entry)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    assert (entry->outcome == CK_OUTCOME_OK || entry->outcome == CK_OUTCOME_REJECTED);
+    char type_text [24], outcome_text [24], now_text [24];
+    const char *values [] = {
+        saga_id, pg_int (type_text, ck_type_code (type)), pg_int (outcome_text, entry->outcome),
+        s_optional (entry->reason.code), s_optional (entry->reason.message),
+        s_optional (entry->reason.sku), s_optional (entry->detail),
+        pg_int (now_text, zclock_time ())
+    };
+    PGresult *result = pg_query (self->pg,
+        "INSERT INTO ledger (saga_id, type, outcome, reason_code, reason_message,"
+        " reason_sku, detail, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        " ON CONFLICT (saga_id, type) DO NOTHING RETURNING id", 8, values, "ledger_record");
+    if (!result)
+        return -1;
+    int rows = PQntuples (result);
+    if (rows == 1)
+        entry->id = strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+    PQclear (result);
+    return rows == 1? 0: s_duplicate (self, saga_id, type, entry);
+}
+
+static int
+s_begin (ledger_t *base)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    if (self->batch && (self->spoiled || !pg_in_transaction (self->pg))) {
+        self->spoiled = true;           //  lost with its connection
+        return -1;
+    }
+    self->own_transaction = !self->batch && !pg_in_transaction (self->pg);
+    if (self->own_transaction && (pg_ready (self->pg) || pg_begin (self->pg)))
+        return -1;
+    self->writes = pg_writes (self->pg);
+    self->failures = pg_failures (self->pg);
+    return 0;
+}
+
+static int
+s_end (ledger_t *base, bool failed)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    if (self->own_transaction) {
+        self->own_transaction = false;
+        if (!failed && pg_commit (self->pg) == 0)
+            return 0;
+        pg_rollback (self->pg);
+        return -1;
+    }
+    //  A failed statement aborted the whole transaction in PostgreSQL
+    if (failed && (pg_writes (self->pg) != self->writes
+               ||  pg_failures (self->pg) != self->failures)) {
+        if (!self->spoiled)
+            zsys_warning ("ledger: db=%s error=a request failed after writing; the batch"
+                          " will be rolled back", pg_name (self->pg));
+        self->spoiled = true;
+    }
+    return 0;
+}
+
+static void
+s_destroy (ledger_t **self_p)
+{
+    assert (self_p);
+    free (*self_p);
+    *self_p = NULL;
+}
+
+ledger_t *
+ledger_pg_new (pg_t *pg)
+{
+    assert (pg);
+    ledger_pg_t *self = (ledger_pg_t *) zmalloc (sizeof (ledger_pg_t));
+    self->ops = (ledger_t) { s_begin, s_end, s_find, s_record, s_destroy };
+    self->pg = pg;
+    return &self->ops;
+}
+
+bool
+ledger_pg_spoiled (ledger_t *self)
+{
+    assert (self);
+    return ((ledger_pg_t *) self)->spoiled;
+}
+
+void
+ledger_pg_reset (ledger_t *self)
+{
+    assert (self);
+    ((ledger_pg_t *) self)->spoiled = false;
+}
+
+void
+ledger_pg_batch (ledger_t *self, bool open)
+{
+    assert (self);
+    ((ledger_pg_t *) self)->batch = open;
+}

@@ -1,0 +1,194 @@
+/*  test_pg_e2e.c - end-to-end checkouts with the participants on PostgreSQL
+    The real coordinator (SQLite log) and participants on a throwaway cluster; a server restart.
+*/
+#include <criterion/criterion.h>
+#include "e2e_helpers.h"
+#include "pg_helpers.h"
+
+//  Generous bounds: the ASan build is several times slower
+#define READY_MS    30000
+#define RUN_MS      120000
+
+static e2e_group_t s_group;
+static e2e_book_t s_book;
+static pg_cluster_t s_cluster;
+static char s_uri [3][256];             //  inventory, payment, order
+
+static const char *s_services [] = { "inventory", "payment", "order" };
+
+static void
+s_init (void)
+{
+    cr_assert_eq (e2e_group_init (&s_group, "ck-pg-e2e"), 0, "no temp dir");
+    cr_assert_eq (pg_cluster_start (&s_cluster), 0, "no PostgreSQL cluster");
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq (pg_cluster_createdb (&s_cluster, s_services [i], s_uri [i],
+                                           sizeof s_uri [i]), 0);
+}
+
+static void
+s_fini (void)
+{
+    e2e_book_fini (&s_book);
+    e2e_group_fini (&s_group);
+    pg_cluster_stop (&s_cluster);
+}
+
+TestSuite (pg_e2e, .init = s_init, .fini = s_fini, .timeout = 240);
+
+//  Starts instance of service i on its PostgreSQL database
+static void
+s_start_participant (int i, const char *instance)
+{
+    char heartbeat [16], liveness [16], program [64];
+    snprintf (heartbeat, sizeof heartbeat, "%d", s_group.heartbeat_ms);
+    snprintf (liveness, sizeof liveness, "%d", s_group.liveness);
+    snprintf (program, sizeof program, "checkout-%s", s_services [i]);
+    const char *args [E2E_MAX_ARGS] = {
+        "--coordinator", s_group.backend, "--db", s_uri [i], "--instance", instance,
+        "--heartbeat-ms", heartbeat, "--liveness", liveness, NULL
+    };
+    if (i == 0) {
+        args [10] = "--seed";
+        args [11] = s_group.seed;
+    }
+    cr_assert_geq (e2e_spawn (&s_group, instance, program, args), 0);
+}
+
+//  The coordinator (retrying a step long enough to outlive a database
+//  restart) and instances of each participant
+static checkout_client_t *
+s_start (int instances)
+{
+    const char *extra [] = { "--max-attempts", "50", NULL };
+    cr_assert_geq (e2e_start_coordinator (&s_group, extra), 0);
+    for (int n = 1; n <= instances; n++)
+        for (int i = 0; i < 3; i++) {
+            char instance [32];
+            snprintf (instance, sizeof instance, "%s-%d", s_services [i], n);
+            s_start_participant (i, instance);
+        }
+    cr_assert_eq (e2e_wait_ready (&s_group, instances, instances, instances, READY_MS), 0,
+                  "the group did not come up (logs in %s)", s_group.dir);
+    checkout_client_t *client = e2e_client (&s_group);
+    cr_assert_not_null (client);
+    return client;
+}
+
+static long long
+s_sql (int i, const char *sql)
+{
+    long long value = pg_query_int (s_uri [i], sql);
+    cr_assert_geq (value, 0, "query failed: %s", sql);
+    return value;
+}
+
+//  Every RESULT as W1 plans it, and the databases agree with the RESULTs:
+//  one order, one live authorization and one held reservation per
+//  confirmed checkout, and the stock gone is what the held ones hold
+static void
+s_check (void)
+{
+    char first [E2E_PROBLEM_SIZE];
+    int problems = e2e_check_plan (&s_book, first);
+    cr_expect_eq (problems, 0, "%d problems; first: %s", problems, first);
+    long long confirmed = 0;
+    for (size_t k = 0; k < s_book.count; k++)
+        confirmed += s_book.items [k].result.status == CK_STATUS_CONFIRMED;
+    cr_expect_gt (confirmed, 0);
+    cr_expect_eq (s_sql (2, "SELECT count (*) FROM orders"), confirmed);
+    cr_expect_eq (s_sql (1, "SELECT count (*) FROM authorizations WHERE status = 'authorized'"),
+                  confirmed);
+    cr_expect_eq (s_sql (0, "SELECT count (*) FROM reservations WHERE status = 'held'"),
+                  confirmed);
+    long long gone = s_sql (0, "SELECT sum (1000000 - available) FROM stock"
+                               " WHERE sku <> 'SKU-OOS'");
+    long long held = s_sql (0, "SELECT coalesce (sum (l.qty), 0) FROM reservation_lines l"
+                               " JOIN reservations r USING (reservation_id)"
+                               " WHERE r.status = 'held'");
+    cr_expect_eq (gone, held, "stock gone %lld, held %lld", gone, held);
+    cr_expect_eq (s_sql (0, "SELECT count (*) FROM stock WHERE available < 0"), 0);
+}
+
+//  Runs checkout-bench --verify on the group's dir, the participants'
+//  URIs in <service>.uri; returns its exit code and its output in *output
+//  (owned by the caller)
+static int
+s_verify (char **output)
+{
+    for (int i = 0; i < 3; i++) {
+        char name [32], path [PATH_MAX];
+        snprintf (name, sizeof name, "%s.uri", s_services [i]);
+        e2e_path (&s_group, name, path, sizeof path);
+        FILE *file = fopen (path, "w");
+        cr_assert_not_null (file);
+        fprintf (file, "%s\n", s_uri [i]);
+        fclose (file);
+    }
+    char exe [PATH_MAX + 32], log [PATH_MAX];
+    snprintf (exe, sizeof exe, "%s/checkout-bench", s_group.bin);
+    e2e_path (&s_group, "verify.txt", log, sizeof log);
+    unlink (log);
+    const char *argv [] = { exe, "--verify", "--data", s_group.dir, "--n", "300", NULL };
+    pid_t pid = ph_spawn (exe, (char *const *) argv, log);
+    int status;
+    cr_assert_eq (ph_wait (pid, 60000, &status), 0, "verify did not end");
+    *output = ph_slurp (log);
+    return ph_exit_code (status);
+}
+
+Test (pg_e2e, checkouts_complete_on_postgresql)
+{
+    checkout_client_t *client = s_start (1);
+    cr_assert_eq (e2e_book_init (&s_book, 300), 0);
+    cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,
+                  "%zu of 300 terminal (logs in %s)", s_book.terminal, s_group.dir);
+    s_check ();
+
+    //  checkout-bench --verify reads the participants' databases too, and
+    //  sees a unit of stock that went missing
+    char *output = NULL;
+    cr_expect_eq (s_verify (&output), 0, "%s", output? output: "");
+    cr_expect (output && strstr (output, "0 violations"), "%s", output? output: "");
+    free (output);
+    cr_assert_eq (s_sql (0, "WITH u AS (UPDATE stock SET available = available - 1"
+                            " WHERE sku = 'SKU-0001' RETURNING 1) SELECT count (*) FROM u"), 1);
+    cr_expect_eq (s_verify (&output), 1, "%s", output? output: "");
+    cr_expect (output && strstr (output, "violation: stock of SKU-0001"), "%s",
+               output? output: "");
+    free (output);
+}
+
+Test (pg_e2e, two_instances_per_service_share_the_databases)
+{
+    checkout_client_t *client = s_start (2);
+    cr_assert_eq (e2e_book_init (&s_book, 400), 0);
+    cr_assert_eq (e2e_drive (client, &s_book, 48, RUN_MS), 0,
+                  "%zu of 400 terminal (logs in %s)", s_book.terminal, s_group.dir);
+    s_check ();
+}
+
+//  The server stops (sessions cut) and comes back while checkouts run:
+//  the participants answer "error" meanwhile, reconnect, and the
+//  coordinator's retries finish every checkout, nothing twice
+Test (pg_e2e, a_server_restart_loses_nothing)
+{
+    checkout_client_t *client = s_start (1);
+    size_t count = 600;
+    cr_assert_eq (e2e_book_init (&s_book, count), 0);
+    cr_assert_eq (e2e_send_range (client, 0, count, false), count);
+    //  let some finish, then restart under load
+    int64_t deadline = ph_now_ms () + RUN_MS;
+    while (s_book.terminal < count / 5 && ph_now_ms () < deadline)
+        if (checkout_client_recv (client, 1000) != CK_CMD_NONE)
+            e2e_book_record (&s_book, checkout_client_reply (client));
+    cr_assert_lt (s_book.terminal, count, "all done before the restart: make the load longer");
+    cr_assert_eq (pg_cluster_down (&s_cluster), 0);
+    zclock_sleep (500);
+    cr_assert_eq (pg_cluster_up (&s_cluster), 0);
+    cr_assert_eq (e2e_book_wait (client, &s_book, e2e_all_terminal, RUN_MS), 0,
+                  "%zu of %zu terminal (logs in %s)", s_book.terminal, count, s_group.dir);
+    s_check ();
+    for (int slot = 1; slot <= 3; slot++)
+        cr_expect (e2e_running (&s_group, slot), "%s exited", s_group.names [slot]);
+}

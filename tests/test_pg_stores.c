@@ -1,0 +1,374 @@
+/*  test_pg_stores.c - the participants' stores on PostgreSQL
+    Repeats, tombstones, all-or-nothing carts and two instances racing on one database.
+
+    Each test starts its own throwaway cluster (pg_helpers.h).
+*/
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <czmq.h>
+#include "inventory_rules.h"
+#include "payment_rules.h"
+#include "pg_helpers.h"
+
+static pg_cluster_t s_cluster;
+static char s_uri [256];
+static char s_seed [PATH_MAX];
+static participant_store_t *s_store;
+static inventory_rules_t *s_rules;
+
+//  The inventory rules over a new connection to the test's database
+static inventory_rules_t *
+s_rules_on (participant_store_t **store)
+{
+    *store = participant_store_new (s_uri, NULL);
+    if (!*store)
+        return NULL;
+    inventory_repo_t *repo = inventory_repo_pg_new (*store);
+    return repo? inventory_rules_new (&repo, participant_store_ledger (*store)): NULL;
+}
+
+static void
+s_setup (void)
+{
+    cr_assert_eq (pg_cluster_start (&s_cluster), 0, "no PostgreSQL cluster (see /tmp/ck-pg-*.log)");
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "inventory", s_uri, sizeof s_uri), 0);
+    s_rules = s_rules_on (&s_store);
+    cr_assert_not_null (s_rules);
+    snprintf (s_seed, sizeof s_seed, "%s/seed.csv", s_cluster.dir);
+    FILE *file = fopen (s_seed, "w");
+    cr_assert_not_null (file);
+    fputs ("SKU-A,10\nSKU-B,5\nSKU-SCARCE,500\n", file);
+    fclose (file);
+    cr_assert_eq (inventory_rules_seed (s_rules, s_seed), 0);
+}
+
+static void
+s_teardown (void)
+{
+    inventory_rules_destroy (&s_rules);
+    participant_store_destroy (&s_store);
+    pg_cluster_stop (&s_cluster);
+}
+
+TestSuite (pg_stores, .init = s_setup, .fini = s_teardown, .timeout = 120);
+
+//  Builds a request; items as "SKU-A", 3, "SKU-B", 2, ..., NULL
+static void
+s_request (ck_request_t *request, const char *saga_id, ck_type_t type, uint32_t attempt, ...)
+{
+    memset (request, 0, sizeof *request);
+    snprintf (request->saga_id, sizeof request->saga_id, "%s", saga_id);
+    request->type = type;
+    request->attempt = attempt;
+    va_list args;
+    va_start (args, attempt);
+    const char *sku;
+    while ((sku = va_arg (args, const char *))) {
+        ck_item_t *item = &request->items [request->item_count++];
+        snprintf (item->sku, sizeof item->sku, "%s", sku);
+        item->qty = va_arg (args, uint32_t);
+    }
+    va_end (args);
+}
+
+static void
+s_reply_init (ck_reply_t *reply, const ck_request_t *request)
+{
+    memset (reply, 0, sizeof *reply);
+    memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
+    reply->type = request->type;
+    reply->attempt = request->attempt;
+}
+
+//  Runs one request in its own batch, as the runtime would
+static int
+s_handle (const ck_request_t *request, ck_reply_t *reply)
+{
+    s_reply_init (reply, request);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    int rc = inventory_rules_handle (s_rules, request, reply);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
+    return rc;
+}
+
+static long long
+s_sql (const char *sql)
+{
+    return pg_query_int (s_uri, sql);
+}
+
+Test (pg_stores, a_repeat_gets_the_stored_answer)
+{
+    ck_request_t request;
+    ck_reply_t first, again;
+    s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, "SKU-B", 2, NULL);
+    cr_assert_eq (s_handle (&request, &first), 0);
+    cr_assert_eq (first.outcome, CK_OUTCOME_OK);
+    cr_expect (strncmp (first.result_id, "res-", 4) == 0, "id %s", first.result_id);
+    request.attempt = 2;
+    cr_assert_eq (s_handle (&request, &again), 0);
+    cr_expect_eq (again.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (again.result_id, first.result_id);
+    cr_expect_eq (again.attempt, 2);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 7, "taken once");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 3);
+
+    //  a refusal is recorded: more stock later does not change the answer
+    s_request (&request, "saga-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 4, NULL);
+    cr_assert_eq (s_handle (&request, &first), 0);
+    cr_expect_eq (first.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (first.reason.code, "out_of_stock");
+    cr_expect_str_eq (first.reason.sku, "SKU-B");
+    cr_assert_eq (s_sql ("WITH u AS (UPDATE stock SET available = 100 WHERE sku = 'SKU-B'"
+                         " RETURNING 1) SELECT count (*) FROM u"), 1);
+    request.attempt = 2;
+    cr_assert_eq (s_handle (&request, &again), 0);
+    cr_expect_eq (again.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (again.reason.code, "out_of_stock");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 100);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM processed_requests"), 2);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM reservations WHERE status = 'held'"), 1);
+    cr_expect_eq (s_sql ("SELECT sum (qty) FROM reservation_lines"), 5);
+}
+
+Test (pg_stores, a_compensation_first_leaves_a_tombstone)
+{
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, "saga-t", CK_TYPE_RELEASE_INVENTORY, 1, "SKU-A", 2, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10, "nothing to give back");
+    s_request (&request, "saga-t", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "compensated");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+
+    //  and a release after a reservation gives back exactly once
+    s_request (&request, "saga-r", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
+    s_request (&request, "saga-r", CK_TYPE_RELEASE_INVENTORY, 1, "SKU-A", 4, NULL);
+    for (uint32_t attempt = 1; attempt <= 3; attempt++) {
+        request.attempt = attempt;
+        cr_assert_eq (s_handle (&request, &reply), 0);
+        cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    }
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+}
+
+Test (pg_stores, a_short_line_takes_nothing)
+{
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, "saga-s", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, "SKU-B", 6, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "out_of_stock");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 5);
+    s_request (&request, "saga-u", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, "SKU-NOPE", 1, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "unknown_sku");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+    //  a SKU on two lines is taken once per line
+    s_request (&request, "saga-d", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 3, "SKU-B", 2, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 0);
+}
+
+Test (pg_stores, a_second_seed_keeps_the_stock)
+{
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, "saga-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    cr_assert_not_null (rules);
+    cr_expect_eq (inventory_rules_seed (rules, s_seed), 1, "skipped: stock not empty");
+    cr_expect_eq (inventory_rules_available (rules, "SKU-A"), 7);
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+}
+
+//  -------------------------------------------------------------------------
+//  Two instances on one database
+
+#define RACERS      2
+#define SAGAS       300
+#define BATCH       10
+
+typedef struct {
+    ck_outcome_t outcome [SAGAS];       //  NONE: error (the batch failed)
+    char reservation [SAGAS][CK_ID_SIZE];
+    int errors;
+} racer_t;
+
+//  One instance: its own connection, the same sagas as the other (every
+//  request races a duplicate), in batches of BATCH like the runtime
+static void *
+s_racer (void *arg)
+{
+    racer_t *racer = (racer_t *) arg;
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    if (!rules) {
+        racer->errors = -1;
+        return NULL;
+    }
+    ck_request_t *request = (ck_request_t *) zmalloc (BATCH * sizeof (ck_request_t));
+    ck_reply_t *replies = (ck_reply_t *) zmalloc (BATCH * sizeof (ck_reply_t));
+    for (int first = 0; first < SAGAS; first += BATCH) {
+        int begun = participant_store_batch_begin (store);
+        for (int i = 0; i < BATCH; i++) {
+            char saga [32];
+            snprintf (saga, sizeof saga, "race-%d", first + i);
+            s_request (&request [i], saga, CK_TYPE_RESERVE_INVENTORY, 1,
+                       "SKU-SCARCE", (uint32_t) (1 + (first + i) % 3), NULL);
+            s_reply_init (&replies [i], &request [i]);
+            if (begun == 0 && inventory_rules_handle (rules, &request [i], &replies [i]))
+                replies [i].outcome = CK_OUTCOME_NONE;
+        }
+        bool committed = begun == 0 && participant_store_batch_commit (store) == 0;
+        if (begun == 0 && !committed)
+            participant_store_batch_rollback (store);
+        for (int i = 0; i < BATCH; i++) {
+            racer->outcome [first + i] = committed? replies [i].outcome: CK_OUTCOME_NONE;
+            memcpy (racer->reservation [first + i], replies [i].result_id, CK_ID_SIZE);
+            racer->errors += racer->outcome [first + i] == CK_OUTCOME_NONE;
+        }
+    }
+    free (request);
+    free (replies);
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+    return NULL;
+}
+
+Test (pg_stores, two_instances_never_oversell)
+{
+    static racer_t racers [RACERS];
+    memset (racers, 0, sizeof racers);
+    pthread_t threads [RACERS];
+    for (int r = 0; r < RACERS; r++)
+        cr_assert_eq (pthread_create (&threads [r], NULL, s_racer, &racers [r]), 0);
+    for (int r = 0; r < RACERS; r++)
+        pthread_join (threads [r], NULL);
+    for (int r = 0; r < RACERS; r++)
+        cr_assert_geq (racers [r].errors, 0, "racer %d could not open the database", r);
+
+    //  demand is 600 units for 500: never negative, and what the ledger
+    //  holds is exactly what left the stock
+    long long available = inventory_rules_available (s_rules, "SKU-SCARCE");
+    long long held = s_sql ("SELECT coalesce (sum (qty), 0) FROM reservation_lines");
+    cr_expect_geq (available, 0);
+    cr_expect_eq (held, 500 - available, "held %lld, available %lld", held, available);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM ledger"), SAGAS, "one answer per saga");
+    //  both instances that answered a saga gave the same answer
+    int agreed = 0;
+    for (int k = 0; k < SAGAS; k++) {
+        const racer_t *a = &racers [0], *b = &racers [1];
+        if (a->outcome [k] == CK_OUTCOME_NONE || b->outcome [k] == CK_OUTCOME_NONE)
+            continue;
+        cr_expect_eq (a->outcome [k], b->outcome [k], "race-%d", k);
+        cr_expect_str_eq (a->reservation [k], b->reservation [k], "race-%d", k);
+        agreed++;
+    }
+    cr_log_info ("pg_stores: %d of %d sagas answered by both, errors %d and %d, %lld left",
+                 agreed, SAGAS, racers [0].errors, racers [1].errors, available);
+}
+
+//  A release on another instance while a reservation of the same saga is
+//  not committed yet: it must wait and give the stock back, not leave a
+//  tombstone beside a reservation that then holds stock for a failed saga
+static void *
+s_release_elsewhere (void *arg)
+{
+    ck_reply_t *reply = (ck_reply_t *) arg;
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    ck_request_t request;
+    s_request (&request, "saga-x", CK_TYPE_RELEASE_INVENTORY, 1, "SKU-A", 4, NULL);
+    s_reply_init (reply, &request);
+    if (rules && participant_store_batch_begin (store) == 0) {
+        if (inventory_rules_handle (rules, &request, reply))
+            reply->outcome = CK_OUTCOME_NONE;
+        if (participant_store_batch_commit (store))
+            reply->outcome = CK_OUTCOME_NONE;
+    }
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+    return NULL;
+}
+
+Test (pg_stores, a_compensation_waits_for_its_forward_request_in_flight)
+{
+    ck_request_t request;
+    ck_reply_t reply, released;
+    s_request (&request, "saga-x", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
+    s_reply_init (&reply, &request);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    cr_assert_eq (inventory_rules_handle (s_rules, &request, &reply), 0);
+    cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
+    pthread_t thread;
+    cr_assert_eq (pthread_create (&thread, NULL, s_release_elsewhere, &released), 0);
+    zclock_sleep (500);                 //  the release is waiting for the saga
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
+    pthread_join (thread, NULL);
+    cr_expect_eq (released.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10, "the stock came back");
+    cr_expect_eq (s_sql ("SELECT count (*) FROM reservations WHERE status = 'released'"), 1);
+}
+
+//  -------------------------------------------------------------------------
+//  Payment: repeats and tombstones through its own repository
+
+Test (pg_stores, payment_repeat_and_void_first)
+{
+    char uri [256];
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "payment", uri, sizeof uri), 0);
+    participant_store_t *store = participant_store_new (uri, NULL);
+    cr_assert_not_null (store);
+    payment_repo_t *repo = payment_repo_pg_new (store);
+    cr_assert_not_null (repo);
+    payment_rules_t *rules = payment_rules_new (&repo, participant_store_ledger (store), 0);
+    ck_request_t request;
+    ck_reply_t first, again;
+    s_request (&request, "pay-1", CK_TYPE_AUTHORIZE_PAYMENT, 1, NULL);
+    snprintf (request.customer_id, sizeof request.customer_id, "cust-1");
+    snprintf (request.currency, sizeof request.currency, "EUR");
+    snprintf (request.payment_method, sizeof request.payment_method, "pm_card_visa");
+    request.amount = 1234;
+    s_reply_init (&first, &request);
+    cr_assert_eq (payment_rules_authorize (rules, &request, &first), 0);
+    cr_expect_eq (first.outcome, CK_OUTCOME_OK);
+    request.attempt = 2;
+    s_reply_init (&again, &request);
+    cr_assert_eq (payment_rules_authorize (rules, &request, &again), 0);
+    cr_expect_str_eq (again.result_id, first.result_id);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorizations"
+                                " WHERE status = 'authorized' AND amount = 1234"), 1);
+
+    //  a void before its authorization: the authorization is refused
+    s_request (&request, "pay-2", CK_TYPE_VOID_PAYMENT, 1, NULL);
+    s_reply_init (&first, &request);
+    cr_assert_eq (payment_rules_void (rules, &request, &first), 0);
+    cr_expect_eq (first.outcome, CK_OUTCOME_OK);
+    s_request (&request, "pay-2", CK_TYPE_AUTHORIZE_PAYMENT, 1, NULL);
+    snprintf (request.customer_id, sizeof request.customer_id, "cust-2");
+    snprintf (request.currency, sizeof request.currency, "EUR");
+    snprintf (request.payment_method, sizeof request.payment_method, "pm_card_visa");
+    request.amount = 10;
+    s_reply_init (&first, &request);
+    cr_assert_eq (payment_rules_authorize (rules, &request, &first), 0);
+    cr_expect_eq (first.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (first.reason.code, "compensated");
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorizations"), 1);
+    payment_rules_destroy (&rules);
+    participant_store_destroy (&store);
+}

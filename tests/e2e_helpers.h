@@ -200,6 +200,16 @@ e2e_stop (e2e_group_t *g, int slot, int sig, int timeout_ms)
     return ph_exit_code (status);
 }
 
+//  The slot of the running process started as name ("payment-1"), or -1
+static inline int
+e2e_slot (const e2e_group_t *g, const char *name)
+{
+    for (int slot = 0; slot < E2E_MAX_PROCS; slot++)
+        if (g->pids [slot] > 0 && streq (g->names [slot], name))
+            return slot;
+    return -1;
+}
+
 //  True while the process in slot runs (reaps it if it has exited).
 static inline bool
 e2e_running (e2e_group_t *g, int slot)
@@ -299,20 +309,28 @@ e2e_wait_ready (e2e_group_t *g, int inventory, int payment, int order, int timeo
     return -1;
 }
 
-//  Starts a coordinator (extra flags: may be NULL) and one instance of each
-//  participant, and waits until they serve.  Returns the coordinator's
-//  slot, or -1.
+//  Starts a coordinator and one instance of each participant, with extra
+//  flags for the coordinator and for payment (either may be NULL), and
+//  waits until they serve.  Returns the coordinator's slot, or -1.
 static inline int
-e2e_start_group (e2e_group_t *g, const char *const *extra, int timeout_ms)
+e2e_start_group_with (e2e_group_t *g, const char *const *extra,
+                      const char *const *payment_extra, int timeout_ms)
 {
     int slot = e2e_start_coordinator (g, extra);
     if (slot < 0
     ||  e2e_start_participant (g, "inventory", "inventory-1", NULL) < 0
-    ||  e2e_start_participant (g, "payment", "payment-1", NULL) < 0
+    ||  e2e_start_participant (g, "payment", "payment-1", payment_extra) < 0
     ||  e2e_start_participant (g, "order", "order-1", NULL) < 0
     ||  e2e_wait_ready (g, 1, 1, 1, timeout_ms))
         return -1;
     return slot;
+}
+
+//  As e2e_start_group_with, with no flags for payment
+static inline int
+e2e_start_group (e2e_group_t *g, const char *const *extra, int timeout_ms)
+{
+    return e2e_start_group_with (g, extra, NULL, timeout_ms);
 }
 
 //  -------------------------------------------------------------------------

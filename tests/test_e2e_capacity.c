@@ -49,13 +49,9 @@ Test (e2e_capacity, timed_out_requests_keep_their_slots)
     const char *coordinator [] = { "--step-timeout-ms", "150", "--max-attempts", "3",
                                    "--backoff-ms", "10", "--backoff-max-ms", "20", NULL };
     const char *slow [] = { "--capacity", "2", "--latency-ms", "400", NULL };
-    cr_assert_geq (e2e_start_coordinator (&s_group, coordinator), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "inventory", "inventory-1", NULL), 0);
-    int payment = e2e_start_participant (&s_group, "payment", "payment-1", slow);
-    cr_assert_geq (payment, 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", NULL), 0);
-    cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
-                  "the group did not come up (logs in %s)", s_group.dir);
+    cr_assert_geq (e2e_start_group_with (&s_group, coordinator, slow, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
+    int payment = e2e_slot (&s_group, "payment-1");
 
     checkout_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
@@ -89,12 +85,8 @@ Test (e2e_capacity, the_step_timeout_starts_when_the_request_is_sent)
 {
     const char *coordinator [] = { "--step-timeout-ms", "250", NULL };
     const char *slow [] = { "--capacity", "1", "--latency-ms", "100", NULL };
-    cr_assert_geq (e2e_start_coordinator (&s_group, coordinator), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "inventory", "inventory-1", NULL), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", slow), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", NULL), 0);
-    cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
-                  "the group did not come up (logs in %s)", s_group.dir);
+    cr_assert_geq (e2e_start_group_with (&s_group, coordinator, slow, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
 
     checkout_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);

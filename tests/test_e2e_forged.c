@@ -65,12 +65,8 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
 {
     //  the real instance takes 1.5 s per authorization: time to forge
     const char *slow [] = { "--latency-ms", "1500", NULL };
-    cr_assert_geq (e2e_start_coordinator (&s_group, NULL), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "inventory", "inventory-1", NULL), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", slow), 0);
-    cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", NULL), 0);
-    cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
-                  "the group did not come up (logs in %s)", s_group.dir);
+    cr_assert_geq (e2e_start_group_with (&s_group, NULL, slow, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
 
     checkout_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);

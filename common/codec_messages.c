@@ -178,6 +178,7 @@ static const schema_t s_error = SCHEMA (s_error_fields, NULL);
 static const field_t s_pong_fields [] = {
     F_TEXT (ck_pong_t, version, true, 1, CK_NAME_MAX),
     F_UINT (ck_pong_t, uptime_ms, true, 0, UINT64_MAX),
+    F_ENUMS (ck_pong_t, unserved, unserved_count, false, 0, CK_MAX_STEPS, ANY_SERVICE),
 };
 static const schema_t s_pong = SCHEMA (s_pong_fields, NULL);
 

@@ -240,6 +240,10 @@ typedef struct {
 typedef struct {
     char version [CK_NAME_SIZE];
     uint64_t uptime_ms;
+    //  optional: services of the saga that have had no live instance for
+    //  a liveness period (a CHECKOUT now would be refused)
+    ck_service_t unserved [CK_MAX_STEPS];
+    uint32_t unserved_count;
 } ck_pong_t;
 
 //  -------------------------------------------------------------------------

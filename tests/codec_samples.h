@@ -198,6 +198,8 @@ ck_sample_pong (ck_pong_t *msg)
     memset (msg, 0, sizeof *msg);
     ck_sample_set (msg->version, CK_VERSION);
     msg->uptime_ms = 123456789012ULL;
+    msg->unserved [0] = CK_SERVICE_PAYMENT;
+    msg->unserved_count = 1;
 }
 
 //  -------------------------------------------------------------------------
@@ -491,6 +493,10 @@ ck_sample_diff_pong (const ck_pong_t *a, const ck_pong_t *b)
 {
     CK_SAMPLE_SAME_STR (a, b, version);
     CK_SAMPLE_SAME (a, b, uptime_ms);
+    CK_SAMPLE_SAME_COUNT (a, b, unserved_count, CK_MAX_STEPS);
+    for (uint32_t i = 0; i < a->unserved_count; i++)
+        if (a->unserved [i] != b->unserved [i])
+            return "unserved";
     return NULL;
 }
 

@@ -125,6 +125,11 @@ Test (e2e_capacity, a_checkout_no_instance_would_take_is_refused)
     zclock_sleep (1500);
     checkout_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
+    //  PING says so too
+    cr_assert_eq (checkout_client_ping (client, 10000), CK_CMD_PONG);
+    const ck_pong_t *pong = &checkout_client_reply (client)->pong;
+    cr_assert_eq (pong->unserved_count, 1);
+    cr_assert_eq (pong->unserved [0], CK_SERVICE_PAYMENT);
     ck_checkout_t checkout;
     w1_checkout (3, &checkout);
     cr_assert_eq (checkout_client_submit (client, &checkout, 10000), CK_CMD_ERROR);
@@ -138,4 +143,6 @@ Test (e2e_capacity, a_checkout_no_instance_would_take_is_refused)
     cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0);
     cr_assert_eq (checkout_client_submit (client, &checkout, DONE_MS), CK_CMD_RESULT);
     cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
+    cr_assert_eq (checkout_client_ping (client, 10000), CK_CMD_PONG);
+    cr_assert_eq (checkout_client_reply (client)->pong.unserved_count, 0);
 }

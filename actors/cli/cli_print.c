@@ -113,8 +113,12 @@ cli_print_status (FILE *out, const ck_result_t *result)
 void
 cli_print_pong (FILE *out, const char *endpoint, const ck_pong_t *pong)
 {
-    fprintf (out, "coordinator %s: version %s, uptime %.3f s\n", endpoint,
+    fprintf (out, "coordinator %s: version %s, uptime %.3f s", endpoint,
              s_or (pong->version, "?"), (double) pong->uptime_ms / 1000.0);
+    for (uint32_t i = 0; i < pong->unserved_count; i++)
+        fprintf (out, "%s%s", i? ", ": "; no instance of: ",
+                 s_or (ck_service_name (pong->unserved [i]), "?"));
+    fprintf (out, "\n");
 }
 
 //  Prints an ERROR. Can't fail.

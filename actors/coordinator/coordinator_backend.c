@@ -340,19 +340,22 @@ backend_receive (backend_t *self, int max_messages)
     }
 }
 
-const char *
-backend_unserved (backend_t *self, const saga_def_t *def, int64_t now_ms, int64_t *for_ms)
+size_t
+backend_unserved (backend_t *self, const saga_def_t *def, int64_t now_ms,
+                  ck_service_t *services, int64_t *for_ms)
 {
     int64_t grace = (int64_t) self->core->config.heartbeat_ivl_ms * self->core->config.liveness;
+    size_t count = 0;
     for (uint32_t index = 0; index < def->step_count; index++) {
         ck_service_t service = def->steps [index].service;
         if (dispatcher_count (self->dispatcher, service) == 0
         &&  now_ms - self->served_ms [service] > grace) {
-            *for_ms = now_ms - self->served_ms [service];
-            return ck_service_name (service);
+            if (count == 0)
+                *for_ms = now_ms - self->served_ms [service];
+            services [count++] = service;
         }
     }
-    return NULL;
+    return count;
 }
 
 void

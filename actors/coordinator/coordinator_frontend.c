@@ -175,11 +175,11 @@ static bool
 s_unserved (frontend_t *self, const peer_id_t *peer, const char *checkout_id)
 {
     int64_t for_ms = 0;
-    const char *service = backend_unserved (self->core->backend,
-                                            saga_engine_def (self->core->engine),
-                                            zclock_mono (), &for_ms);
-    if (!service)
+    ck_service_t services [CK_MAX_STEPS];
+    if (backend_unserved (self->core->backend, saga_engine_def (self->core->engine),
+                          zclock_mono (), services, &for_ms) == 0)
         return false;
+    const char *service = ck_service_name (services [0]);
     self->core->counters.overloaded++;
     char message [CK_TEXT_SIZE];
     snprintf (message, sizeof message, "no %s instance has been connected for %lld ms:"
@@ -289,6 +289,9 @@ s_ping (frontend_t *self, const peer_id_t *peer)
 {
     ck_pong_t pong = { .uptime_ms = ((uint64_t) zclock_usecs () - self->core->started_us) / 1000 };
     snprintf (pong.version, sizeof pong.version, "%s", CK_VERSION);
+    int64_t for_ms = 0;
+    pong.unserved_count = (uint32_t) backend_unserved (self->core->backend,
+        saga_engine_def (self->core->engine), zclock_mono (), pong.unserved, &for_ms);
     if (ck_encode_pong (&pong, &self->body) == 0)
         s_send (self, peer, CK_CMD_PONG);
 }

@@ -123,11 +123,12 @@ void backend_forget (backend_t *self, entry_t *entry);
 //  Heartbeats and liveness; returns when it next has something to do
 int64_t backend_tick (backend_t *self, int64_t now_ms);
 bool backend_apply_lost (backend_t *self);
-//  A service of def with no live instance for longer than a liveness
-//  period (heartbeat x liveness), with how long in *for_ms; NULL when
-//  every step's service has one, or lost it only just
-const char *backend_unserved (backend_t *self, const saga_def_t *def, int64_t now_ms,
-                              int64_t *for_ms);
+//  The services of def with no live instance for longer than a liveness
+//  period (heartbeat x liveness), into services (def->step_count slots),
+//  and how long the first has been so in *for_ms.  Returns how many: 0
+//  when every step's service has one, or lost it only just.
+size_t backend_unserved (backend_t *self, const saga_def_t *def, int64_t now_ms,
+                         ck_service_t *services, int64_t *for_ms);
 void backend_each_worker (backend_t *self,
     void (*fn) (void *arg, dispatcher_worker_t *worker), void *arg);
 

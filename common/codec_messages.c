@@ -363,6 +363,8 @@ static const field_t s_ev_stats_fields [] = {
     STATS_COUNTER (retries), STATS_COUNTER (ignored_replies), STATS_COUNTER (overloaded),
     STATS_COUNTER (in_flight), STATS_COUNTER (latency_count), STATS_COUNTER (p50_us),
     STATS_COUNTER (p90_us), STATS_COUNTER (p99_us), STATS_COUNTER (max_us),
+    F_UINT (ck_ev_stats_t, dropped, false, 0, UINT64_MAX),
+    F_UINT (ck_ev_stats_t, refused, false, 0, UINT64_MAX),
     F_ARRAY (ck_ev_stats_t, workers, worker_count, false, 0, CK_MAX_WORKERS, s_worker_load),
 };
 static const schema_t s_ev_stats = SCHEMA (s_ev_stats_fields, NULL);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "codec.h"
 #include "frame.h"
+#include "open_files.h"
 #include "participant_process.h"
 #include "saga_def.h"
 
@@ -203,6 +204,7 @@ ck_participant_process_main (const ck_participant_process_t *process, int argc, 
         return exit_code;
     zsys_init ();
     zsys_set_logident (process->name);
+    ck_open_files_raise (process->name);     //  a connection per coordinator, each a descriptor
     int rc = s_run (config, process);
     ck_config_destroy (&config);
     return rc;

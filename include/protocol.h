@@ -372,6 +372,8 @@ typedef struct {
     uint64_t retries;
     uint64_t ignored_replies;
     uint64_t overloaded;
+    uint64_t dropped;                   //  optional: replies dropped (client's queue full)
+    uint64_t refused;                   //  optional: connections refused past the limit
     uint64_t in_flight;
     //  latency of the sagas ended in the last interval, µs
     uint64_t latency_count;

@@ -362,6 +362,8 @@ ck_sample_ev_stats (ck_ev_stats_t *msg, uint32_t worker_count)
     msg->retries = 200;
     msg->ignored_replies = 3;
     msg->overloaded = 1;
+    msg->dropped = 3;
+    msg->refused = 2;
     msg->in_flight = 64;
     msg->latency_count = 35000;
     msg->p50_us = 900;
@@ -617,6 +619,8 @@ ck_sample_diff_ev_stats (const ck_ev_stats_t *a, const ck_ev_stats_t *b)
     CK_SAMPLE_SAME (a, b, retries);
     CK_SAMPLE_SAME (a, b, ignored_replies);
     CK_SAMPLE_SAME (a, b, overloaded);
+    CK_SAMPLE_SAME (a, b, dropped);
+    CK_SAMPLE_SAME (a, b, refused);
     CK_SAMPLE_SAME (a, b, in_flight);
     CK_SAMPLE_SAME (a, b, latency_count);
     CK_SAMPLE_SAME (a, b, p50_us);

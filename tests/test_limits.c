@@ -166,6 +166,9 @@ Test (limits, clients_that_never_read_leave_rss_bounded)
     cr_assert_not_null (text);
     cr_expect_not_null (strstr (text, "frontend reply dropped"), "drops are not logged");
     free (text);
+    ck_ev_stats_t stats;
+    cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
+    cr_expect_gt (stats.dropped, 0, "drops are not in the stats event");
 }
 
 Test (limits, a_spew_of_bad_frames_writes_a_bounded_log)
@@ -306,4 +309,7 @@ Test (limits, connections_past_the_limit_are_refused_and_ping_still_answered)
     cr_expect (count && strtol (count + 8, NULL, 10) >= 1, "no refusal counted");
     cr_log_info ("limits: %zu connections refused with ERROR", refused);
     free (text);
+    ck_ev_stats_t stats;
+    cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
+    cr_expect_geq (stats.refused, 1, "refusals are not in the stats event");
 }

@@ -226,6 +226,8 @@ s_stats (events_t *self)
     stats.retries = counters->retries;
     stats.ignored_replies = counters->ignored_replies;
     stats.overloaded = counters->overloaded;
+    stats.dropped = counters->dropped;
+    stats.refused = counters->refused;
     stats.in_flight = zhashx_size (self->core->by_saga);
     stats.latency_count = histogram_count (self->latency);
     stats.p50_us = histogram_percentile (self->latency, 50);

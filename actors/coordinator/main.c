@@ -1,9 +1,9 @@
 /*  main.c - checkout-coordinator, the process that runs checkout sagas
     Reads its configuration, starts the coordinator actor, stops on a signal.
 */
-#include <sys/resource.h>
 #include "config.h"
 #include "frame.h"
+#include "open_files.h"
 #include "coordinator.h"
 #include "saga_def.h"
 
@@ -28,27 +28,6 @@ static const ck_option_t s_options [] = {
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
-
-//  Every connection, idle or not, holds a descriptor: the soft limit (1024
-//  on many machines, where 1,098 idle connections left a PING unanswered)
-//  goes up to the hard limit, so that MAX_CLIENTS client connections, the
-//  participants and the saga log all fit.  Failing to is not fatal.
-static void
-s_raise_nofile (void)
-{
-    struct rlimit limit;
-    if (getrlimit (RLIMIT_NOFILE, &limit) || limit.rlim_cur >= limit.rlim_max)
-        return;
-    rlim_t was = limit.rlim_cur;
-    //  an infinite hard limit is still capped by the kernel's nr_open
-    limit.rlim_cur = limit.rlim_max == RLIM_INFINITY? 1048576: limit.rlim_max;
-    if (setrlimit (RLIMIT_NOFILE, &limit) == 0)
-        zsys_info ("coordinator: open files limit raised from %llu to %llu",
-                   (unsigned long long) was, (unsigned long long) limit.rlim_cur);
-    else
-        zsys_warning ("coordinator: open files limit stays %llu: %s",
-                      (unsigned long long) was, strerror (errno));
-}
 
 //  Fills config from the parsed flags; 0, or 2 after reporting
 static int
@@ -108,7 +87,9 @@ main (int argc, char *argv [])
     if (exit_code == 0) {
         zsys_init ();
         zsys_set_logident ("checkout-coordinator");
-        s_raise_nofile ();
+        //  MAX_CLIENTS client connections, the participants and the saga
+        //  log must all fit
+        ck_open_files_raise ("coordinator");
         coordinator_t *coordinator = coordinator_new (&config);
         if (!coordinator) {
             fprintf (stderr, "checkout-coordinator: could not start (see the log)\n");

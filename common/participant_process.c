@@ -151,6 +151,11 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
                                "process (a REPLY means durable)", db);
         return 2;
     }
+    char error [256];
+    if (pg_uri_is (db) && !pg_uri_valid (db, error, sizeof error)) {
+        ck_config_usage_error (config, "--db: not a valid PostgreSQL URI: %s", error);
+        return 2;
+    }
     participant_store_t *store = participant_store_new (db, &store_options);
     if (!store) {
         //  a URI may hold a password: the log has it without

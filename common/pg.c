@@ -38,6 +38,24 @@ pg_uri_is (const char *text)
                 ||  strncmp (text, "postgres://", 11) == 0);
 }
 
+bool
+pg_uri_valid (const char *uri, char *error, size_t size)
+{
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse (uri, &message);
+    bool valid = options != NULL;
+    if (!valid) {
+        snprintf (error, size, "%s", message? message: "out of memory");
+        //  libpq ends its messages with a newline
+        size_t len = strlen (error);
+        if (len && error [len - 1] == '\n')
+            error [len - 1] = 0;
+    }
+    PQconninfoFree (options);
+    PQfreemem (message);
+    return valid;
+}
+
 //  Copies uri into name with any password (user:password@) cut out
 static void
 s_redact (const char *uri, char *name, size_t size)

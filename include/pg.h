@@ -26,6 +26,10 @@ typedef struct _pg_t pg_t;
 //  True when text is a libpq URI (postgresql:// or postgres://).  Can't fail.
 bool pg_uri_is (const char *text);
 
+//  True when uri parses as a libpq URI; else false with libpq's reason in
+//  error (size bytes).  Reads nothing but the text.
+bool pg_uri_valid (const char *uri, char *error, size_t size);
+
 //  Connects to uri.  Returns the connection, owned by the caller, or NULL
 //  after logging why.
 pg_t *pg_new (const char *uri);

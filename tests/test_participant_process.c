@@ -702,6 +702,10 @@ Test (participant_process, bad_usage_exits_2)
     s_assert_usage_error (code, output, "file::memory:");
     code = s_run ("checkout-coordinator", "u10.log", &output, "--db", ":memory:");
     s_assert_usage_error (code, output, ":memory:");
+    //  a URI that libpq cannot parse is bad configuration, not a lost server
+    code = s_run ("checkout-payment", "u11.log", &output, "--coordinator", ep,
+                  "--db", "postgresql://%zz@127.0.0.1/payment");
+    s_assert_usage_error (code, output, "not a valid PostgreSQL URI");
 
     code = s_run_argv ("checkout-payment", "u7.log", true, &output,
                        (const char *[]) { "--help", NULL });

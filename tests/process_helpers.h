@@ -192,6 +192,22 @@ ph_signal (pid_t pid, int sig)
     return pid > 0? kill (pid, sig): -1;
 }
 
+//  True when pid runs with text on its command line (a test's temp dir):
+//  a process of ours, not a stranger that got a recycled PID
+static inline bool
+ph_cmdline_has (pid_t pid, const char *text)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
+    FILE *file = fopen (path, "rb");
+    if (!file)
+        return false;
+    char cmdline [4096];
+    size_t size = fread (cmdline, 1, sizeof cmdline, file);
+    fclose (file);
+    return memmem (cmdline, size, text, strlen (text)) != NULL;
+}
+
 //  Kills pid with SIGKILL and reaps it; safe on pid <= 0.  Sets *pid_p to
 //  0 so a cleanup that runs twice does nothing the second time.
 static inline void

@@ -59,16 +59,7 @@ s_live_supervisor (int run)
     char *text = ph_slurp (path);
     pid_t pid = text? (pid_t) atoi (text): 0;
     free (text);
-    if (pid <= 0)
-        return 0;
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return 0;
-    char cmdline [4096];
-    size_t size = fread (cmdline, 1, sizeof cmdline, file);
-    fclose (file);
-    return memmem (cmdline, size, s_ctx.dir, strlen (s_ctx.dir))? pid: 0;
+    return pid > 0 && ph_cmdline_has (pid, s_ctx.dir)? pid: 0;
 }
 
 static void

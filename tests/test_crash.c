@@ -50,15 +50,7 @@ s_init (void)
 static bool
 s_ours (pid_t pid)
 {
-    char path [64];
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return false;
-    char cmdline [4096];
-    size_t size = fread (cmdline, 1, sizeof cmdline, file);
-    fclose (file);
-    return memmem (cmdline, size, s_ctx.dir, strlen (s_ctx.dir)) != NULL;
+    return ph_cmdline_has (pid, s_ctx.dir);
 }
 
 //  Kills each process of the script's pid file still up; returns how many

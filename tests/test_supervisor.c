@@ -80,19 +80,7 @@ s_init (void)
 static bool
 s_ours (pid_t pid)
 {
-    char path [64];
-    snprintf (path, sizeof path, "/proc/%d/cmdline", (int) pid);
-    FILE *file = fopen (path, "rb");
-    if (!file)
-        return false;
-    char buf [4096];
-    size_t size = fread (buf, 1, sizeof buf - 1, file);
-    fclose (file);
-    for (size_t i = 0; i < size; i++)
-        if (buf [i] == 0)
-            buf [i] = ' ';
-    buf [size] = 0;
-    return strstr (buf, s_ctx.dir) != NULL;
+    return ph_cmdline_has (pid, s_ctx.dir);
 }
 
 //  True when pid is gone: no such process, a zombie, or not ours any more

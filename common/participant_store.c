@@ -139,7 +139,7 @@ s_pg_upgrade (participant_store_t *self, int version)
 static participant_store_t *
 s_new_pg (participant_store_t *self, const char *uri)
 {
-    self->pg = pg_new (uri);
+    self->pg = pg_new (uri, "checkout-participant");
     if (!self->pg) {
         participant_store_destroy (&self);
         return NULL;

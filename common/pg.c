@@ -9,7 +9,7 @@
 #include <czmq.h>
 #include "pg.h"
 
-#define MAX_STATEMENTS  32              //  a participant has a handful
+#define MAX_STATEMENTS  32              //  a process has a handful
 #define BACKOFF_MIN_MS  100
 #define BACKOFF_MAX_MS  5000
 
@@ -78,14 +78,15 @@ s_quiet (void *arg, const char *message)
 }
 
 pg_t *
-pg_new (const char *uri)
+pg_new (const char *uri, const char *application)
 {
     assert (uri);
+    assert (application);
     pg_t *self = (pg_t *) zmalloc (sizeof (pg_t));
     s_redact (uri, self->name, sizeof self->name);
     //  expand_dbname: the URI is parsed; the keys after it override its own
     const char *keys [] = { "dbname", "connect_timeout", "application_name", NULL };
-    const char *values [] = { uri, "5", "checkout-participant", NULL };
+    const char *values [] = { uri, "5", application, NULL };
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         const char *why = self->conn? PQerrorMessage (self->conn): "out of memory";
@@ -289,6 +290,89 @@ pg_query_after (pg_t *self, const char *first, int first_count,
         result = NULL;
     }
     return result;
+}
+
+//  Sends one chunk of a batch: BEGIN first when first, COMMIT after when
+//  last, then a sync.  0, or -1 when libpq could not queue it.
+static int
+s_batch_send (pg_t *self, const pg_statement_t *statements, const int *slots, size_t count,
+              bool first, bool last)
+{
+    if (first && !PQsendQueryParams (self->conn, "BEGIN", 0, NULL, NULL, NULL, NULL, 0))
+        return -1;
+    for (size_t index = 0; index < count; index++) {
+        const pg_statement_t *statement = &statements [index];
+        char name [16];
+        snprintf (name, sizeof name, "ck%d", slots [index]);
+        if (!PQsendQueryPrepared (self->conn, name, statement->count, statement->values,
+                                  statement->lengths, statement->formats, 0))
+            return -1;
+    }
+    if (last && !PQsendQueryParams (self->conn, "COMMIT", 0, NULL, NULL, NULL, NULL, 0))
+        return -1;
+    return PQpipelineSync (self->conn)? 0: -1;
+}
+
+//  Reads back what s_batch_send sent, in order; 0 when all succeeded
+static int
+s_batch_read (pg_t *self, size_t count, bool first, bool last, const char *op)
+{
+    int rc = 0;
+    size_t results = count + (first? 1: 0) + (last? 1: 0);
+    for (size_t index = 0; index < results; index++) {
+        PGresult *result = s_pipeline_result (self, op);
+        if (!result)
+            rc = -1;
+        PQclear (result);
+    }
+    PGresult *sync = PQgetResult (self->conn);
+    if (!sync || PQresultStatus (sync) != PGRES_PIPELINE_SYNC) {
+        s_fail (self, sync, op);
+        rc = -1;
+    }
+    PQclear (sync);
+    return rc;
+}
+
+int
+pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char *op)
+{
+    assert (self);
+    assert (statements || count == 0);
+    if (self->lost) {
+        self->failures++;
+        return -1;
+    }
+    int slots [PG_BATCH_CHUNK];
+    int rc = 0;
+    for (size_t done = 0; rc == 0 && (done < count || done == 0); ) {
+        size_t chunk = count - done > PG_BATCH_CHUNK? PG_BATCH_CHUNK: count - done;
+        for (size_t index = 0; index < chunk && rc == 0; index++) {
+            assert (statements [done + index].count <= PG_MAX_PARAMS);
+            slots [index] = s_prepare (self, statements [done + index].sql,
+                                       statements [done + index].count);
+            rc = slots [index] < 0? -1: 0;
+        }
+        if (rc)
+            break;
+        bool first = done == 0, last = done + chunk == count;
+        if (!PQenterPipelineMode (self->conn)
+        ||  s_batch_send (self, statements + done, slots, chunk, first, last)) {
+            s_fail (self, NULL, op);
+            rc = -1;
+        }
+        else
+            rc = s_batch_read (self, chunk, first, last, op);
+        //  a pipeline left with results unread is no state to go on from
+        if (PQstatus (self->conn) != CONNECTION_OK || !PQexitPipelineMode (self->conn))
+            s_lost (self);
+        done += chunk;
+        if (done == count)
+            break;
+    }
+    if (rc)
+        pg_rollback (self);
+    return rc;
 }
 
 int

@@ -30,9 +30,10 @@ bool pg_uri_is (const char *text);
 //  error (size bytes).  Reads nothing but the text.
 bool pg_uri_valid (const char *uri, char *error, size_t size);
 
-//  Connects to uri.  Returns the connection, owned by the caller, or NULL
-//  after logging why.
-pg_t *pg_new (const char *uri);
+//  Connects to uri as application (the server's application_name, which
+//  pg_stat_activity shows).  Returns the connection, owned by the caller,
+//  or NULL after logging why.
+pg_t *pg_new (const char *uri, const char *application);
 
 //  Closes the connection; safe on NULL, nulls the pointer.
 void pg_destroy (pg_t **self_p);
@@ -57,6 +58,30 @@ PGresult *pg_query (pg_t *self, const char *sql, int count, const char *const *v
 PGresult *pg_query_after (pg_t *self, const char *first, int first_count,
                           const char *const *first_values, const char *sql, int count,
                           const char *const *values, const char *op);
+
+//  Parameters of one statement of a batch, at most
+#define PG_MAX_PARAMS 8
+
+//  One statement of a batch: count parameters, each text (formats 0) or
+//  binary (formats 1, with its length); a NULL value is SQL NULL.  A
+//  statement that must not succeed quietly (an update that finds no row)
+//  has to raise an error on the server: the COMMIT follows it unread.
+typedef struct {
+    const char *sql;                    //  prepared once per session
+    int count;
+    const char *values [PG_MAX_PARAMS];
+    int lengths [PG_MAX_PARAMS];
+    int formats [PG_MAX_PARAMS];
+} pg_statement_t;
+
+//  Runs BEGIN, statements [0..count) and COMMIT as one transaction, sent
+//  together in pipeline mode and read back together: one round trip for
+//  up to PG_BATCH_CHUNK statements (a larger batch reads back after each
+//  chunk, so neither side's buffers fill).  Returns 0 when every statement
+//  and the COMMIT succeeded; -1 after logging (the transaction is rolled
+//  back, or, when the connection was lost, its outcome is unknown).
+#define PG_BATCH_CHUNK 512
+int pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char *op);
 
 //  Runs sql without parameters and without preparing (several statements
 //  allowed).  0, or -1 after logging.

@@ -12,11 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <czmq.h>
-#include "codec_samples.h"
-#include "saga_log.h"
+#include "saga_log_helpers.h"
 #include "process_helpers.h"
-
-#define DIGEST_HIGH 0xFEDCBA9876543210ULL  //  uses the sign bit of an int64
 
 static char s_dir [64];
 static char s_path [128];
@@ -41,89 +38,7 @@ s_teardown (void)
 TestSuite (saga_log, .init = s_setup, .fini = s_teardown, .timeout = 60);
 
 //  -------------------------------------------------------------------------
-//  Helpers
-
-//  A saga of W1 checkout k with id saga-<k>, running its first step
-static saga_t *
-s_saga (uint32_t k)
-{
-    ck_checkout_t checkout;
-    ck_sample_w1_checkout (&checkout, k);
-    char saga_id [CK_ID_SIZE];
-    snprintf (saga_id, sizeof saga_id, "saga-%u", k);
-    saga_t *saga = saga_new (saga_id, &checkout);
-    cr_assert_not_null (saga);
-    saga->phase = SAGA_RUNNING;
-    saga->wait = SAGA_IN_FLIGHT;
-    saga->type = CK_TYPE_RESERVE_INVENTORY;
-    saga->attempt = 1;
-    saga->accepted_us = 1700000000000000ULL + k;
-    saga->deadline_us = saga->accepted_us + 5000000;
-    return saga;
-}
-
-//  The name of the first field where a and b differ, or NULL
-static const char *
-s_diff (const saga_t *a, const saga_t *b)
-{
-    CK_SAMPLE_SAME_STR (a, b, saga_id);
-    CK_SAMPLE_SAME_STR (a, b, checkout_id);
-    CK_SAMPLE_SAME_STR (a, b, cart_id);
-    CK_SAMPLE_SAME_STR (a, b, customer_id);
-    CK_SAMPLE_SAME_STR (a, b, payment_method);
-    CK_SAMPLE_SAME_STR (a, b, currency);
-    CK_SAMPLE_SAME_STR (a, b, ship_to.country);
-    CK_SAMPLE_SAME (a, b, amount);
-    CK_SAMPLE_SAME (a, b, item_count);
-    if (ck_sample_diff_items (a->items, b->items, a->item_count))
-        return "items";
-    for (int step = 0; step < CK_MAX_STEPS; step++)
-        if (strcmp (saga_result (a, (uint32_t) step), saga_result (b, (uint32_t) step)))
-            return "results";
-    CK_SAMPLE_SAME (a, b, phase);
-    CK_SAMPLE_SAME (a, b, wait);
-    CK_SAMPLE_SAME (a, b, stuck);
-    CK_SAMPLE_SAME (a, b, step);
-    CK_SAMPLE_SAME (a, b, failed_step);
-    CK_SAMPLE_SAME (a, b, comp_count);
-    if (memcmp (a->comp_steps, b->comp_steps, a->comp_count))
-        return "comp_steps";
-    CK_SAMPLE_SAME (a, b, comp_index);
-    CK_SAMPLE_SAME (a, b, type);
-    CK_SAMPLE_SAME (a, b, attempt);
-    CK_SAMPLE_SAME (a, b, counted);
-    CK_SAMPLE_SAME (a, b, accepted_us);
-    CK_SAMPLE_SAME (a, b, elapsed_us);
-    CK_SAMPLE_SAME (a, b, deadline_us);
-    CK_SAMPLE_SAME (a, b, history_logged);
-    CK_SAMPLE_SAME (a, b, phase_logged);
-    if (!a->reason != !b->reason)
-        return "reason (presence)";
-    if (a->reason && ck_sample_diff_reason (a->reason, b->reason))
-        return "reason";
-    return NULL;
-}
-
-//  Loads saga's id from the log and asserts that every field matches
-static void
-s_assert_loads_as (saga_log_t *log, const saga_t *saga)
-{
-    saga_t *loaded = saga_log_load (log, saga->saga_id);
-    cr_assert_not_null (loaded, "saga=%s", saga->saga_id);
-    const char *field = s_diff (saga, loaded);
-    cr_expect_null (field, "saga=%s differs in %s", saga->saga_id, field);
-    saga_destroy (&loaded);
-}
-
-//  Persists saga in a transaction of its own and commits
-static void
-s_persist_one (saga_log_t *log, saga_t *saga, bool created,
-               const ck_history_entry_t *history, uint32_t count)
-{
-    cr_assert_eq (saga_log_begin (log), 0);
-    cr_assert_eq (saga_log_persist (log, saga, created, DIGEST_HIGH, history, count), 0);
-    cr_assert_eq (saga_log_commit (log), 0);
-}
+//  Helpers (saga_log_helpers.h has the sample sagas)
 
 static uint64_t
 s_count (saga_phase_t phase)
@@ -148,41 +63,6 @@ s_raw_exec (const char *sql)
 
 //  -------------------------------------------------------------------------
 //  Round trips
-
-//  Sets every state field to a distinct, non-default value for case index
-static void
-s_set_state (saga_t *saga, saga_phase_t phase, saga_wait_t wait, int index)
-{
-    saga->phase = phase;
-    saga->wait = wait;
-    saga->stuck = index % 2;
-    saga->step = (uint8_t) (index % 3);
-    saga->failed_step = index % 4 == 0? SAGA_NO_STEP: (uint8_t) (index % 3);
-    saga->comp_count = (uint8_t) (index % 3);
-    for (uint8_t step = 0; step < saga->comp_count; step++)
-        saga->comp_steps [step] = (uint8_t) (saga->comp_count - 1 - step);
-    saga->comp_index = (uint8_t) (index % (saga->comp_count + 1));
-    saga->type = (ck_type_t) (index % CK_TYPE_COUNT);
-    saga->attempt = index % 5 == 0? UINT32_MAX: (uint32_t) index + 1;
-    saga->counted = (uint32_t) index % 4;
-    saga->accepted_us = 1700000000000000ULL + (uint64_t) index;
-    saga->elapsed_us = (uint64_t) index * 1234;
-    saga->deadline_us = index % 3? saga->accepted_us + 5000000: 0;
-    if (index % 3 >= 1)
-        cr_assert_eq (saga_set_result (saga, 0, "res-1"), 0);
-    if (index % 3 == 2)
-        cr_assert_eq (saga_set_result (saga, 1, CK_SAMPLE_ID64), 0);
-    if (phase == SAGA_CONFIRMED)
-        cr_assert_eq (saga_set_result (saga, 2, "ord-3"), 0);
-    ck_reason_t reason;
-    if (index % 4 == 1)
-        ck_sample_reason (&reason, "out_of_stock", CK_SAMPLE_UTF8, "SKU-0013");
-    else
-    if (index % 4 == 2)
-        ck_sample_reason (&reason, "", "", "");     //  present, all empty
-    if (index % 4 == 1 || index % 4 == 2)
-        cr_assert_eq (saga_set_reason (saga, &reason), 0);
-}
 
 Test (saga_log, round_trip_of_every_phase_and_wait)
 {
@@ -407,22 +287,6 @@ Test (saga_log, a_second_saga_with_a_known_checkout_id_fails)
 
 //  -------------------------------------------------------------------------
 //  Recovery
-
-typedef struct {
-    zhashx_t *seen;                     //  saga_id -> phase + 1
-    uint64_t digests;                   //  the sum of their cart digests
-} collected_t;
-
-static void
-s_collect (void *arg, saga_t *saga, uint64_t cart_digest)
-{
-    collected_t *collected = (collected_t *) arg;
-    collected->digests += cart_digest;
-    cr_assert_eq (zhashx_insert (collected->seen, saga->saga_id,
-                                 (void *) (uintptr_t) (saga->phase + 1)), 0,
-                  "saga=%s returned twice", saga->saga_id);
-    saga_destroy (&saga);
-}
 
 Test (saga_log, each_active_returns_exactly_the_running_and_compensating)
 {

@@ -5,13 +5,15 @@
 #include "frame.h"
 #include "open_files.h"
 #include "coordinator.h"
+#include "pg.h"
 #include "saga_def.h"
 
 static const ck_option_t s_options [] = {
     { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the clients' endpoint (bind)" },
     { "backend", CK_OPT_STRING, "tcp://127.0.0.1:5571", 0, 0, "EP", "the participants' endpoint (bind)" },
     { "events", CK_OPT_STRING, "tcp://127.0.0.1:5572", 0, 0, "EP", "the events endpoint (bind)" },
-    { "db", CK_OPT_STRING, "coordinator.db", 0, 0, "PATH", "the saga log's SQLite file" },
+    { "db", CK_OPT_STRING, "coordinator.db", 0, 0, "PATH|URI",
+      "the saga log: a SQLite file, or a postgresql:// URI" },
     { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
     { "step-timeout-ms", CK_OPT_INT, "5000", 1, 3600000, "MS", "wait for a REPLY" },
@@ -45,9 +47,15 @@ s_configure (ck_config_t *flags, coordinator_config_t *config)
                                ck_config_str (flags, "sync"));
         return 2;
     }
-    if (!store_path_durable (ck_config_str (flags, "db"))) {
+    const char *db = ck_config_str (flags, "db");
+    char error [256];
+    if (pg_uri_is (db) && !pg_uri_valid (db, error, sizeof error)) {
+        ck_config_usage_error (flags, "--db: not a valid PostgreSQL URI: %s", error);
+        return 2;
+    }
+    if (!pg_uri_is (db) && !store_path_durable (db)) {
         ck_config_usage_error (flags, "--db: '%s' is not a file: the saga log must outlive "
-                               "the process (ACCEPTED means durable)", ck_config_str (flags, "db"));
+                               "the process (ACCEPTED means durable)", db);
         return 2;
     }
     if (saga_def_load_flag (flags))

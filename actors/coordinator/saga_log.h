@@ -12,7 +12,8 @@
     them through the saga_log_* functions below and never knows which
     backend it has.  saga_log_new chooses one by the --db value: a file
     path is SQLite (saga_log_sqlite.c: WAL, synchronous FULL, prepared
-    statements cached).  One thread uses a log.
+    statements cached), a libpq URI PostgreSQL (saga_log_pg.c: a turn's
+    writes sent as one pipelined transaction).  One thread uses a log.
 */
 #ifndef SAGA_LOG_H_INCLUDED
 #define SAGA_LOG_H_INCLUDED
@@ -92,6 +93,9 @@ saga_log_t *saga_log_new (const char *db, const store_options_t *options);
 
 //  The SQLite backend, on the file at path.
 saga_log_t *saga_log_sqlite_new (const char *path, const store_options_t *options);
+
+//  The PostgreSQL backend, in the database uri (a libpq URI) names.
+saga_log_t *saga_log_pg_new (const char *uri);
 
 //  Destroys the log; safe on NULL, nulls the pointer.
 void saga_log_destroy (saga_log_t **self_p);

@@ -1,0 +1,602 @@
+/*  saga_log_pg.c - the saga log (saga_log.h) in a PostgreSQL database
+    The same rows as SQLite's; a turn's writes go out as one pipelined batch.
+
+    persist does no I/O: it encodes the saga and queues its statement with
+    copies of the parameters.  commit sends BEGIN, every queued statement
+    and COMMIT in one round trip (pg_batch), so a turn costs one round trip
+    however many sagas it moved.  Reads (find_checkout, load, history) run
+    at once on the idle connection and see what is committed; the actor
+    never needs an uncommitted row back (it holds running sagas in memory
+    and answers STATUS after the commit).
+
+    One coordinator per database: a session advisory lock taken at open
+    refuses a second.  A lost connection fails the next begin or commit,
+    and the coordinator stops; its restart resumes from what is durable.
+*/
+#include <assert.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <czmq.h>
+#include "pg.h"
+#include "saga_log.h"
+#include "saga_record.h"
+
+//  The log's session lock ("ck" + 3), and its schema lock (shared with
+//  the participants' databases, which a coordinator never opens)
+#define SAGA_LOG_PG_LOCK    "25453"
+#define SAGA_LOG_PG_SCHEMA_LOCK "25451"
+
+//  docs/saga-log.md: the same columns as SQLite's; fillfactor leaves room
+//  in each page for the next version of a row (most transitions change no
+//  indexed column, so PostgreSQL updates them in place: HOT)
+#define SCHEMA \
+    "CREATE TABLE IF NOT EXISTS sagas (" \
+    " saga_id TEXT PRIMARY KEY," \
+    " checkout_id TEXT NOT NULL," \
+    " cart_digest BIGINT NOT NULL," \
+    " phase TEXT NOT NULL," \
+    " reason_code TEXT," \
+    " cart BYTEA NOT NULL," \
+    " state BYTEA NOT NULL) WITH (fillfactor = 70);" \
+    "CREATE UNIQUE INDEX IF NOT EXISTS sagas_checkout ON sagas (checkout_id);" \
+    "CREATE INDEX IF NOT EXISTS sagas_active ON sagas (phase)" \
+    " WHERE phase IN ('running', 'compensating');" \
+    "CREATE TABLE IF NOT EXISTS saga_table (" \
+    " id INTEGER PRIMARY KEY CHECK (id = 1)," \
+    " steps TEXT NOT NULL);" \
+    "CREATE TABLE IF NOT EXISTS saga_log_version (version INTEGER NOT NULL);" \
+    "CREATE OR REPLACE FUNCTION saga_log_updated (changed BIGINT, saga_id TEXT)" \
+    " RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF changed <> 1 THEN" \
+    " RAISE EXCEPTION 'saga_log: no such saga: %', saga_id USING ERRCODE = 'P0002';" \
+    " END IF; END $$;"
+
+#define ACTIVE "phase IN ('running', 'compensating')"
+
+#define SQL_INSERT \
+    "INSERT INTO sagas (saga_id, state, phase, reason_code, checkout_id, cart_digest, cart)" \
+    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+//  An update of a saga the log does not have is a bug: it fails on the
+//  server, so that its turn's COMMIT, sent in the same round trip, fails too
+#define SQL_UPDATED(update) \
+    "WITH changed AS (" update " WHERE saga_id = $1 RETURNING 1)" \
+    " SELECT saga_log_updated ((SELECT count (*) FROM changed), $1)"
+#define SQL_UPDATE_STATE \
+    SQL_UPDATED ("UPDATE sagas SET state = $2, reason_code = $3")
+#define SQL_UPDATE_PHASE \
+    SQL_UPDATED ("UPDATE sagas SET state = $2, reason_code = $3, phase = $4")
+#define SQL_SELECT_SAGA \
+    "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE saga_id = $1"
+#define SQL_SELECT_ACTIVE \
+    "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE " ACTIVE
+#define SQL_FIND_CHECKOUT \
+    "SELECT saga_id, cart_digest FROM sagas WHERE checkout_id = $1"
+#define SQL_SELECT_STATE "SELECT state FROM sagas WHERE saga_id = $1"
+#define SQL_COUNT "SELECT count (*) FROM sagas WHERE phase = $1"
+#define SQL_COUNT_ACTIVE "SELECT count (*) FROM sagas WHERE " ACTIVE " AND phase = $1"
+
+//  A queued write: its statement, and where its parameters sit in the
+//  turn's arena (offsets: the arena moves as it grows)
+typedef struct {
+    const char *sql;
+    int count;
+    size_t offsets [PG_MAX_PARAMS];
+    int lengths [PG_MAX_PARAMS];        //  -1: SQL NULL
+    int formats [PG_MAX_PARAMS];
+} pending_t;
+
+typedef struct {
+    saga_log_t ops;                     //  first: the saga_log_t * is this
+    pg_t *pg;
+    bool in_turn;                       //  begin was called, commit not yet
+    pending_t *pending;                 //  the turn's writes
+    size_t pending_count, pending_size;
+    char *arena;                        //  their parameters
+    size_t arena_used, arena_size;
+    pg_statement_t *batch;              //  commit's view of pending
+    size_t batch_size;
+    ck_buf_t cart, state;               //  the saga being encoded
+} saga_log_pg_t;
+
+//  Copies size bytes into the arena; its offset, or SIZE_MAX when out of
+//  memory.  A terminating zero follows, so text parameters are strings.
+static size_t
+s_arena_add (saga_log_pg_t *self, const void *data, size_t size)
+{
+    if (self->arena_used + size + 1 > self->arena_size) {
+        size_t wanted = self->arena_size? self->arena_size * 2: 64 * 1024;
+        while (wanted < self->arena_used + size + 1)
+            wanted *= 2;
+        char *larger = (char *) realloc (self->arena, wanted);
+        if (!larger)
+            return SIZE_MAX;
+        self->arena = larger;
+        self->arena_size = wanted;
+    }
+    size_t offset = self->arena_used;
+    memcpy (self->arena + offset, data, size);
+    self->arena [offset + size] = 0;
+    self->arena_used += size + 1;
+    return offset;
+}
+
+//  Sets parameter index of write to a copy of data (text when binary is
+//  false; NULL data is SQL NULL); -1 when out of memory
+static int
+s_param (saga_log_pg_t *self, pending_t *write, int index, const void *data, size_t size,
+         bool binary)
+{
+    write->formats [index] = binary? 1: 0;
+    write->lengths [index] = -1;
+    if (!data)
+        return 0;
+    if (size > INT_MAX)
+        return -1;
+    size_t offset = s_arena_add (self, data, size);
+    if (offset == SIZE_MAX)
+        return -1;
+    write->offsets [index] = offset;
+    write->lengths [index] = (int) size;
+    return 0;
+}
+
+static int
+s_text_param (saga_log_pg_t *self, pending_t *write, int index, const char *text)
+{
+    return s_param (self, write, index, text, text? strlen (text): 0, false);
+}
+
+//  A new slot in the turn's list; NULL when out of memory
+static pending_t *
+s_pending_new (saga_log_pg_t *self, const char *sql, int count)
+{
+    if (self->pending_count == self->pending_size) {
+        size_t size = self->pending_size? self->pending_size * 2: 256;
+        pending_t *larger = (pending_t *) realloc (self->pending, size * sizeof *larger);
+        if (!larger)
+            return NULL;
+        self->pending = larger;
+        self->pending_size = size;
+    }
+    pending_t *write = &self->pending [self->pending_count++];
+    *write = (pending_t) { .sql = sql, .count = count };
+    return write;
+}
+
+//  Forgets the turn's writes, keeping the storage
+static void
+s_pending_clear (saga_log_pg_t *self)
+{
+    self->pending_count = 0;
+    self->arena_used = 0;
+}
+
+
+static void
+s_destroy (saga_log_t **self_p)
+{
+    assert (self_p);
+    saga_log_pg_t *self = (saga_log_pg_t *) *self_p;
+    if (!self)
+        return;
+    pg_destroy (&self->pg);
+    free (self->pending);
+    free (self->arena);
+    free (self->batch);
+    ck_buf_free (&self->cart);
+    ck_buf_free (&self->state);
+    free (self);
+    *self_p = NULL;
+}
+
+
+//  Opens the turn: writes are only queued until commit.
+
+static int
+s_begin (saga_log_t *base)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && !self->in_turn);
+    if (pg_ready (self->pg))
+        return -1;
+    s_pending_clear (self);
+    self->in_turn = true;
+    return 0;
+}
+
+
+//  Sends the turn's writes in one transaction, one round trip; 0 or -1.
+
+static int
+s_commit (saga_log_t *base)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && self->in_turn);
+    self->in_turn = false;
+    if (self->pending_count == 0)
+        return 0;
+    if (self->batch_size < self->pending_count) {
+        pg_statement_t *larger = (pg_statement_t *) realloc (self->batch,
+            self->pending_size * sizeof *larger);
+        if (!larger) {
+            s_pending_clear (self);
+            zsys_error ("saga_log: db=%s op=commit error=out of memory", pg_name (self->pg));
+            return -1;
+        }
+        self->batch = larger;
+        self->batch_size = self->pending_size;
+    }
+    for (size_t index = 0; index < self->pending_count; index++) {
+        pending_t *write = &self->pending [index];
+        pg_statement_t *statement = &self->batch [index];
+        *statement = (pg_statement_t) { .sql = write->sql, .count = write->count };
+        for (int param = 0; param < write->count; param++) {
+            bool null = write->lengths [param] < 0;
+            statement->values [param] = null? NULL: self->arena + write->offsets [param];
+            statement->lengths [param] = null? 0: write->lengths [param];
+            statement->formats [param] = write->formats [param];
+        }
+    }
+    int rc = pg_batch (self->pg, self->batch, self->pending_count, "commit");
+    s_pending_clear (self);
+    return rc;
+}
+
+
+//  Drops the turn's queued writes.  Can't fail.
+
+static void
+s_rollback (saga_log_t *base)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self);
+    self->in_turn = false;
+    s_pending_clear (self);
+    pg_rollback (self->pg);
+}
+
+//  Queues the saga's insert or update: saga_id, state and reason (and the
+//  phase when it changed, the cart columns when created); -1 when out of
+//  memory
+static int
+s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_digest)
+{
+    bool phase_changed = saga->phase != saga->phase_logged;
+    pending_t *write = created? s_pending_new (self, SQL_INSERT, 7)
+                     : s_pending_new (self, phase_changed? SQL_UPDATE_PHASE: SQL_UPDATE_STATE,
+                                      phase_changed? 4: 3);
+    if (!write)
+        return -1;
+    const char *reason = saga->reason? saga->reason->code: NULL;
+    const char *phase = saga_phase_name (saga->phase);
+    int rc = s_text_param (self, write, 0, saga->saga_id)
+          || s_param (self, write, 1, self->state.data, self->state.size, true);
+    if (created) {
+        char digest [24];
+        rc = rc || s_text_param (self, write, 2, phase)
+                || s_text_param (self, write, 3, reason)
+                || s_text_param (self, write, 4, saga->checkout_id)
+                || s_text_param (self, write, 5, pg_int (digest, (int64_t) cart_digest))
+                || s_param (self, write, 6, self->cart.data, self->cart.size, true);
+    }
+    else {
+        rc = rc || s_text_param (self, write, 2, reason);
+        if (phase_changed)
+            rc = rc || s_text_param (self, write, 3, phase);
+    }
+    return rc? -1: 0;
+}
+
+
+//  Queues the saga's row with its history appended; 0 or -1.
+
+static int
+s_persist (saga_log_t *base, saga_t *saga, bool created, uint64_t cart_digest,
+           const ck_history_entry_t *history, uint32_t history_count)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && self->in_turn);
+    assert (saga);
+    assert (history_count == 0 || history);
+    if (created && saga_record_cart (saga, &self->cart)) {
+        zsys_error ("saga_log: db=%s op=insert saga=%s error=the cart does not encode"
+                    " as a CHECKOUT", pg_name (self->pg), saga->saga_id);
+        return -1;
+    }
+    if (saga_record_append (saga, history, history_count)) {
+        zsys_error ("saga_log: db=%s op=persist saga=%s error=out of memory",
+                    pg_name (self->pg), saga->saga_id);
+        return -1;
+    }
+    saga->history_logged += history_count;
+    if (saga_record_state (saga, &self->state)
+    ||  s_queue (self, saga, created, cart_digest)) {
+        zsys_error ("saga_log: db=%s op=persist saga=%s error=out of memory",
+                    pg_name (self->pg), saga->saga_id);
+        return -1;
+    }
+    saga->phase_logged = saga->phase;
+    return 0;
+}
+
+
+//  Looks checkout_id up; 1 known (fills saga_id, cart_digest), 0 not, -1.
+
+static int
+s_find_checkout (saga_log_t *base, const char *checkout_id, char *saga_id, uint64_t *cart_digest)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self);
+    assert (checkout_id && saga_id && cart_digest);
+    const char *values [] = { checkout_id };
+    PGresult *result = pg_query (self->pg, SQL_FIND_CHECKOUT, 1, values, "find_checkout");
+    if (!result)
+        return -1;
+    int found = PQntuples (result) > 0? 1: 0;
+    if (found) {
+        const char *text = PQgetvalue (result, 0, 0);
+        size_t length = strlen (text);
+        if (length == 0 || length > CK_ID_MAX) {
+            zsys_error ("saga_log: db=%s op=find_checkout checkout=%s error=invalid saga_id",
+                        pg_name (self->pg), checkout_id);
+            found = -1;
+        }
+        else {
+            memcpy (saga_id, text, length + 1);
+            *cart_digest = (uint64_t) strtoll (PQgetvalue (result, 0, 1), NULL, 10);
+        }
+    }
+    PQclear (result);
+    return found;
+}
+
+//  A bytea column of a text result, decoded: owned by the caller (free
+//  with PQfreemem), NULL when out of memory
+static unsigned char *
+s_bytea (PGresult *result, int row, int column, size_t *size)
+{
+    *size = 0;
+    return PQunescapeBytea ((const unsigned char *) PQgetvalue (result, row, column), size);
+}
+
+//  Restores the saga in row (SQL_SELECT_SAGA's columns); NULL after logging
+static saga_t *
+s_row_saga (saga_log_pg_t *self, PGresult *result, int row)
+{
+    const char *saga_id = PQgetvalue (result, row, 0);
+    const char *phase_name = PQgetvalue (result, row, 1);
+    int phase = -1;
+    for (int index = SAGA_NEW; index <= SAGA_FAILED; index++)
+        if (strcmp (phase_name, saga_phase_name ((saga_phase_t) index)) == 0)
+            phase = index;
+    const char *why = "invalid saga_id or phase";
+    size_t cart_size, state_size;
+    unsigned char *cart = s_bytea (result, row, 2, &cart_size);
+    unsigned char *state = s_bytea (result, row, 3, &state_size);
+    saga_t *saga = NULL;
+    if (!cart || !state)
+        why = "out of memory";
+    else
+    if (ck_id_valid (saga_id, strlen (saga_id)) && phase >= 0)
+        saga = saga_record_restore (saga_id, (saga_phase_t) phase, cart, cart_size,
+                                    state, state_size, &why);
+    PQfreemem (cart);
+    PQfreemem (state);
+    if (!saga)
+        zsys_error ("saga_log: db=%s op=load saga=%.64s error=%s",
+                    pg_name (self->pg), saga_id, why);
+    return saga;
+}
+
+
+//  Restores one saga, owned by the caller; NULL when unknown or on error.
+
+static saga_t *
+s_load (saga_log_t *base, const char *saga_id)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && saga_id);
+    const char *values [] = { saga_id };
+    PGresult *result = pg_query (self->pg, SQL_SELECT_SAGA, 1, values, "load");
+    saga_t *saga = result && PQntuples (result) == 1? s_row_saga (self, result, 0): NULL;
+    PQclear (result);
+    return saga;
+}
+
+
+//  Passes every active saga, restored, to fn; how many, or -1.
+
+static int
+s_each_active (saga_log_t *base, saga_log_active_fn *fn, void *arg)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && fn);
+    PGresult *result = pg_query (self->pg, SQL_SELECT_ACTIVE, 0, NULL, "each_active");
+    if (!result)
+        return -1;
+    int rows = PQntuples (result);
+    saga_t **sagas = (saga_t **) calloc ((size_t) rows + 1, sizeof (saga_t *));
+    int row = 0;
+    while (sagas && row < rows && (sagas [row] = s_row_saga (self, result, row)))
+        row++;
+    if (!sagas || row < rows) {
+        while (sagas && row > 0)
+            saga_destroy (&sagas [--row]);
+        free (sagas);
+        PQclear (result);
+        zsys_error ("saga_log: db=%s op=each_active error=recovery read failed",
+                    pg_name (self->pg));
+        return -1;
+    }
+    //  all read before the first call: fn may use the log
+    for (row = 0; row < rows; row++)
+        fn (arg, sagas [row], (uint64_t) strtoll (PQgetvalue (result, row, 4), NULL, 10));
+    free (sagas);
+    PQclear (result);
+    return rows;
+}
+
+
+//  Fills up to max history entries, first and last halves; count or -1.
+
+static int
+s_history (saga_log_t *base, const char *saga_id, ck_history_entry_t *entries, uint32_t max,
+           uint64_t *total)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && saga_id && total);
+    assert (max == 0 || entries);
+    *total = 0;
+    const char *values [] = { saga_id };
+    PGresult *result = pg_query (self->pg, SQL_SELECT_STATE, 1, values, "history");
+    if (!result)
+        return -1;
+    int count = 0;
+    if (PQntuples (result) == 1) {
+        size_t size;
+        const char *why = "out of memory";
+        unsigned char *state = s_bytea (result, 0, 0, &size);
+        count = state? saga_record_history (state, size, entries, max, total, &why): -1;
+        if (count < 0)
+            zsys_error ("saga_log: db=%s op=history saga=%.64s error=%s",
+                        pg_name (self->pg), saga_id, why);
+        PQfreemem (state);
+    }
+    PQclear (result);
+    return count;
+}
+
+
+//  Nothing to do: the server checkpoints and vacuums on its own.
+
+static int
+s_checkpoint (saga_log_t *base)
+{
+    (void) base;
+    return 0;
+}
+
+
+//  Counts the sagas in phase; 0 or -1.
+
+static int
+s_count (saga_log_t *base, saga_phase_t phase, uint64_t *count)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && count);
+    bool active = phase == SAGA_RUNNING || phase == SAGA_COMPENSATING;
+    const char *values [] = { saga_phase_name (phase) };
+    PGresult *result = pg_query (self->pg, active? SQL_COUNT_ACTIVE: SQL_COUNT, 1, values,
+                                 "count");
+    if (!result)
+        return -1;
+    *count = (uint64_t) strtoull (PQgetvalue (result, 0, 0), NULL, 10);
+    PQclear (result);
+    return 0;
+}
+
+
+//  The step table the log's sagas run; refused when running sagas were
+//  started with another (see saga_log_sqlite.c).
+
+static int
+s_use_table (saga_log_t *base, const saga_def_t *def)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && def);
+    char steps [1024], kept [1024] = "";
+    if (saga_def_describe (def, steps, sizeof steps))
+        return -1;
+    PGresult *result = pg_query (self->pg, "SELECT steps FROM saga_table", 0, NULL, "saga_table");
+    if (!result)
+        return -1;
+    if (PQntuples (result) == 1)
+        snprintf (kept, sizeof kept, "%s", PQgetvalue (result, 0, 0));
+    PQclear (result);
+    if (streq (kept, steps))
+        return 0;
+    uint64_t running = 0, compensating = 0;
+    if (s_count (base, SAGA_RUNNING, &running) || s_count (base, SAGA_COMPENSATING, &compensating))
+        return -1;
+    if (*kept && running + compensating > 0) {
+        zsys_error ("saga_log: db=%s holds %" PRIu64 " running sagas of another step table"
+                    " (%s): start with that table (--steps) until they end, or use another"
+                    " database", pg_name (self->pg), running + compensating, kept);
+        return -1;
+    }
+    const char *values [] = { steps };
+    result = pg_query (self->pg, "INSERT INTO saga_table (id, steps) VALUES (1, $1)"
+                       " ON CONFLICT (id) DO UPDATE SET steps = excluded.steps", 1, values,
+                       "saga_table");
+    PQclear (result);
+    return result? 0: -1;
+}
+
+//  Creates the tables of a new database, or checks an existing one's
+//  version, in one transaction under the schema lock
+static int
+s_schema (saga_log_pg_t *self)
+{
+    if (pg_begin (self->pg)
+    ||  pg_exec (self->pg, "SELECT pg_advisory_xact_lock (" SAGA_LOG_PG_SCHEMA_LOCK ")", "schema")
+    ||  pg_exec (self->pg, SCHEMA, "schema"))
+        return -1;
+    PGresult *result = pg_query (self->pg, "SELECT max (version) FROM saga_log_version", 0,
+                                 NULL, "schema");
+    if (!result)
+        return -1;
+    int version = PQgetisnull (result, 0, 0)? 0: atoi (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    if (version != 0 && version != SAGA_LOG_VERSION) {
+        zsys_error ("saga_log: db=%s holds a version-%d saga log; this coordinator reads"
+                    " version %d", pg_name (self->pg), version, SAGA_LOG_VERSION);
+        return -1;
+    }
+    if (version == 0
+    &&  pg_exec (self->pg, "INSERT INTO saga_log_version VALUES (2)", "schema"))
+        return -1;
+    return pg_commit (self->pg);
+}
+
+//  Takes the database for this coordinator; -1 when another has it
+static int
+s_claim (saga_log_pg_t *self)
+{
+    PGresult *result = pg_query (self->pg, "SELECT pg_try_advisory_lock (" SAGA_LOG_PG_LOCK ")",
+                                 0, NULL, "claim");
+    if (!result)
+        return -1;
+    bool claimed = PQgetvalue (result, 0, 0) [0] == 't';
+    PQclear (result);
+    if (!claimed)
+        zsys_error ("saga_log: db=%s error=another coordinator runs on this database;"
+                    " one coordinator per saga log", pg_name (self->pg));
+    return claimed? 0: -1;
+}
+
+
+//  Opens the log in the database uri names; NULL after logging.
+
+saga_log_t *
+saga_log_pg_new (const char *uri)
+{
+    assert (uri);
+    _Static_assert (SAGA_LOG_VERSION == 2, "the schema's version row");
+    saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
+    self->ops = (saga_log_t) {
+        s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
+        s_each_active, s_history, s_checkpoint, s_count, s_destroy
+    };
+    self->pg = pg_new (uri, "checkout-coordinator");
+    if (!self->pg || s_claim (self) || s_schema (self)) {
+        if (self->pg)
+            pg_rollback (self->pg);
+        zsys_error ("saga_log: db=%s op=open error=cannot open the log",
+                    self->pg? pg_name (self->pg): "(the --db URI)");
+        saga_log_t *base = &self->ops;
+        s_destroy (&base);
+        return NULL;
+    }
+    return &self->ops;
+}

@@ -39,6 +39,7 @@ typedef struct {
     char frontend [128], backend [128], events [128];
     int heartbeat_ms;                   //  given to every process; default 200
     int liveness;                       //  default 5
+    const char *coordinator_db;         //  NULL: <dir>/coordinator.db
     pid_t pids [E2E_MAX_PROCS];
     char names [E2E_MAX_PROCS][32];     //  log file stem, by slot
     checkout_client_t *clients [E2E_MAX_CLIENTS];
@@ -145,6 +146,8 @@ e2e_start_coordinator (e2e_group_t *g, const char *const *extra)
 {
     char db [PATH_MAX], heartbeat [16], liveness [16];
     e2e_path (g, "coordinator.db", db, sizeof db);
+    if (g->coordinator_db)
+        snprintf (db, sizeof db, "%s", g->coordinator_db);
     snprintf (heartbeat, sizeof heartbeat, "%d", g->heartbeat_ms);
     snprintf (liveness, sizeof liveness, "%d", g->liveness);
     const char *args [E2E_MAX_ARGS] = {

@@ -1,5 +1,6 @@
-/*  test_pg_e2e.c - end-to-end checkouts with the participants on PostgreSQL
-    The real coordinator (SQLite log) and participants on a throwaway cluster; a server restart.
+/*  test_pg_e2e.c - end-to-end checkouts with the processes on PostgreSQL
+    The real coordinator and participants on a throwaway cluster; a server
+    restart; a coordinator SIGKILLed with its saga log on the server.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -13,6 +14,7 @@ static e2e_group_t s_group;
 static e2e_book_t s_book;
 static pg_cluster_t s_cluster;
 static char s_uri [3][256];             //  inventory, payment, order
+static char s_log_uri [256];            //  the coordinator's, when a test uses it
 
 static const char *s_services [] = { "inventory", "payment", "order" };
 
@@ -114,7 +116,7 @@ s_check (void)
 //  URIs in <service>.uri; returns its exit code and its output in *output
 //  (owned by the caller)
 static int
-s_verify (char **output)
+s_verify (char **output, size_t count)
 {
     for (int i = 0; i < 3; i++) {
         char name [32], path [PATH_MAX];
@@ -129,7 +131,9 @@ s_verify (char **output)
     snprintf (exe, sizeof exe, "%s/checkout-bench", s_group.bin);
     e2e_path (&s_group, "verify.txt", log, sizeof log);
     unlink (log);
-    const char *argv [] = { exe, "--verify", "--data", s_group.dir, "--n", "300", NULL };
+    char n [24];
+    snprintf (n, sizeof n, "%zu", count);
+    const char *argv [] = { exe, "--verify", "--data", s_group.dir, "--n", n, NULL };
     pid_t pid = ph_spawn (exe, (char *const *) argv, log);
     int status;
     cr_assert_eq (ph_wait (pid, 60000, &status), 0, "verify did not end");
@@ -148,12 +152,12 @@ Test (pg_e2e, checkouts_complete_on_postgresql)
     //  checkout-bench --verify reads the participants' databases too, and
     //  sees a unit of stock that went missing
     char *output = NULL;
-    cr_expect_eq (s_verify (&output), 0, "%s", output? output: "");
+    cr_expect_eq (s_verify (&output, 300), 0, "%s", output? output: "");
     cr_expect (output && strstr (output, "0 violations"), "%s", output? output: "");
     free (output);
     cr_assert_eq (s_sql (0, "WITH u AS (UPDATE stock SET available = available - 1"
                             " WHERE sku = 'SKU-0001' RETURNING 1) SELECT count (*) FROM u"), 1);
-    cr_expect_eq (s_verify (&output), 1, "%s", output? output: "");
+    cr_expect_eq (s_verify (&output, 300), 1, "%s", output? output: "");
     cr_expect (output && strstr (output, "violation: stock of SKU-0001"), "%s",
                output? output: "");
     free (output);
@@ -191,4 +195,56 @@ Test (pg_e2e, a_server_restart_loses_nothing)
     s_check ();
     for (int slot = 1; slot <= 3; slot++)
         cr_expect (e2e_running (&s_group, slot), "%s exited", s_group.names [slot]);
+}
+
+//  The saga log on the server: the coordinator is SIGKILLed mid-run and
+//  started again on the same database; it resumes every running saga, the
+//  client's repeated CHECKOUTs get the same sagas, and nothing is lost or
+//  done twice
+Test (pg_e2e, a_coordinator_killed_with_its_log_on_postgresql_loses_nothing)
+{
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "coordinator", s_log_uri,
+                                       sizeof s_log_uri), 0);
+    s_group.coordinator_db = s_log_uri;
+    checkout_client_t *client = s_start (1);
+    size_t count = 600;
+    cr_assert_eq (e2e_book_init (&s_book, count), 0);
+    cr_assert_eq (e2e_send_range (client, 0, count, false), count);
+    int64_t deadline = ph_now_ms () + RUN_MS;
+    while (s_book.terminal < count / 5 && ph_now_ms () < deadline)
+        if (checkout_client_recv (client, 1000) != CK_CMD_NONE)
+            e2e_book_record (&s_book, checkout_client_reply (client));
+    cr_assert_lt (s_book.terminal, count, "all done before the kill: make the load longer");
+    int slot = e2e_slot (&s_group, "coordinator");
+    cr_assert_geq (slot, 0);
+    cr_assert_eq (e2e_stop (&s_group, slot, SIGKILL, 10000), -1, "killed, not exited");
+    long long logged = pg_query_int (s_log_uri, "SELECT count (*) FROM sagas");
+    cr_expect_gt (logged, 0, "the sagas are on the server");
+
+    const char *extra [] = { "--max-attempts", "50", NULL };
+    cr_assert_geq (e2e_start_coordinator (&s_group, extra), 0);
+    cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
+                  "the group did not come back (logs in %s)", s_group.dir);
+    //  a client asks again about what it has no answer for
+    for (size_t k = 0; k < count; k++)
+        if (!s_book.items [k].terminal)
+            e2e_send_range (client, k, 1, false);
+    cr_assert_eq (e2e_book_wait (client, &s_book, e2e_all_terminal, RUN_MS), 0,
+                  "%zu of %zu terminal (logs in %s)", s_book.terminal, count, s_group.dir);
+    s_check ();
+    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas"), (long long) count,
+                  "one saga per checkout");
+    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas WHERE phase IN"
+                                " ('running', 'compensating')"), 0);
+
+    //  checkout-bench --verify reads the log from the server too
+    char path [PATH_MAX];
+    e2e_path (&s_group, "coordinator.uri", path, sizeof path);
+    FILE *file = fopen (path, "w");
+    cr_assert_not_null (file);
+    fprintf (file, "%s\n", s_log_uri);
+    fclose (file);
+    char *output = NULL;
+    cr_expect_eq (s_verify (&output, count), 0, "%s", output? output: "");
+    free (output);
 }

@@ -3,10 +3,11 @@
 
     The participants' reservations, authorizations and orders are read
     through their views (docs/participant-stores.md), which join each
-    service's rows with its ledger.  A participant on PostgreSQL has
-    <service>.uri (its libpq URI) instead of <service>.db: the rows of its
-    views the checks read are copied into an in-memory schema of the same
-    name, so every check is the same SQL for both backends.
+    service's rows with its ledger.  A process on PostgreSQL has
+    <service>.uri (its libpq URI) instead of <service>.db (coordinator.uri
+    for the saga log): the rows the checks read are copied into an
+    in-memory schema of the same name, so every check is the same SQL for
+    both backends.
 */
 #include <assert.h>
 #include <stdarg.h>
@@ -28,7 +29,7 @@ static const struct { const char *file; const char *schema; } s_files [] = {
 };
 #define FILE_COUNT (sizeof s_files / sizeof s_files [0])
 
-//  What the checks read of a participant on PostgreSQL, by schema: the
+//  What the checks read of a process on PostgreSQL, by schema: the
 //  in-memory table (indexed by saga, as the views' ledger is), the query
 //  on the participant's database, and the insert
 static const struct {
@@ -38,6 +39,10 @@ static const struct {
     const char *insert;
     int columns;
 } s_pg_tables [] = {
+    { "main", "CREATE TABLE main.sagas (saga_id TEXT PRIMARY KEY, checkout_id TEXT NOT NULL,"
+      " phase TEXT, reason_code TEXT); CREATE INDEX main.sagas_checkout ON sagas (checkout_id)",
+      "SELECT saga_id, checkout_id, phase, reason_code FROM sagas",
+      "INSERT INTO main.sagas VALUES (?1, ?2, ?3, ?4)", 4 },
     { "inv", "CREATE TABLE inv.reservations (reservation_id TEXT, saga_id TEXT, status TEXT,"
       " lines TEXT); CREATE INDEX inv.reservations_saga ON reservations (saga_id)",
       "SELECT reservation_id, saga_id, status, lines FROM reservations",
@@ -133,7 +138,7 @@ s_text (sqlite3_stmt *stmt, int column)
     return (const char *) sqlite3_column_text (stmt, column);
 }
 
-//  Fills uri with the participant's libpq URI when <dir>/<service>.uri
+//  Fills uri with the process's libpq URI when <dir>/<service>.uri
 //  (in place of <service>.db) has one; false when it has none
 static bool
 s_pg_uri (verify_t *self, size_t index, char *uri, size_t size)
@@ -191,9 +196,16 @@ static int
 s_attach_pg (verify_t *self, size_t index, const char *uri)
 {
     const char *schema = s_files [index].schema;
-    char *sql = sqlite3_mprintf ("ATTACH ':memory:' AS %s", schema);
-    int rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL) == SQLITE_OK? 0: -1;
-    sqlite3_free (sql);
+    int rc = 0;
+    if (index > 0) {
+        char *sql = sqlite3_mprintf ("ATTACH ':memory:' AS %s", schema);
+        rc = sqlite3_exec (self->db, sql, NULL, NULL, NULL) == SQLITE_OK? 0: -1;
+        sqlite3_free (sql);
+    }
+    else
+    if (sqlite3_open_v2 (":memory:", &self->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI,
+                         NULL) != SQLITE_OK)
+        rc = -1;
     PGconn *conn = PQconnectdb (uri);
     if (PQstatus (conn) != CONNECTION_OK) {
         fprintf (self->out, "verify: cannot connect to the %s database: %s", schema,
@@ -238,7 +250,7 @@ s_open (verify_t *self)
     char path [4096];
     char uris [FILE_COUNT][1024] = { { 0 } };
     bool any_pg = false;
-    for (size_t i = 1; i < FILE_COUNT; i++)
+    for (size_t i = 0; i < FILE_COUNT; i++)
         any_pg |= s_pg_uri (self, i, uris [i], sizeof uris [i]);
     for (size_t i = 0; i < FILE_COUNT; i++) {
         if (uris [i][0]) {

@@ -3,7 +3,9 @@
 
     Reads DIR/coordinator.db, inventory.db, payment.db and order.db, read
     only, through one connection (the participants' files are attached), so
-    it may run while the processes are still up.  Checks:
+    it may run while the processes are still up; for a process on
+    PostgreSQL, DIR/<name>.uri holds its database's libpq URI instead.
+    Checks:
     - exactly one saga per checkout_id of the range, with its state row;
     - a confirmed checkout: 1 held reservation, 1 authorized authorization,
       1 order; a failed one: reservation released or never made,

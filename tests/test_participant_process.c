@@ -706,6 +706,9 @@ Test (participant_process, bad_usage_exits_2)
     code = s_run ("checkout-payment", "u11.log", &output, "--coordinator", ep,
                   "--db", "postgresql://%zz@127.0.0.1/payment");
     s_assert_usage_error (code, output, "not a valid PostgreSQL URI");
+    code = s_run ("checkout-coordinator", "u12.log", &output,
+                  "--db", "postgresql://%zz@127.0.0.1/coordinator");
+    s_assert_usage_error (code, output, "not a valid PostgreSQL URI");
 
     code = s_run_argv ("checkout-payment", "u7.log", true, &output,
                        (const char *[]) { "--help", NULL });

@@ -249,3 +249,23 @@ Test (saga_log_pg, a_lost_server_fails_the_turn_and_keeps_what_committed)
     saga_destroy (&loaded);
     saga_destroy (&saga);
 }
+
+//  Another version's log is refused and left as it was; a server that is
+//  not there, or a database that does not exist, is an error, not a hang
+Test (saga_log_pg, another_version_or_no_server_is_refused)
+{
+    saga_log_destroy (&s_log);
+    cr_assert_eq (pg_query_int (s_uri, "WITH u AS (UPDATE saga_log_version SET version = 3"
+                                " RETURNING 1) SELECT count (*) FROM u"), 1);
+    cr_expect_null (saga_log_new (s_uri, NULL));
+    cr_expect_eq (pg_query_int (s_uri, "SELECT max (version) FROM saga_log_version"), 3);
+    cr_expect_eq (pg_query_int (s_uri, "SELECT count (*) FROM saga_log_version"), 1);
+
+    char uri [300];
+    snprintf (uri, sizeof uri, "postgresql://ck@127.0.0.1:%d/missing", s_cluster.port);
+    cr_expect_null (saga_log_new (uri, NULL));
+    snprintf (uri, sizeof uri, "postgresql://ck@127.0.0.1:%d/coordinator", pg_free_port ());
+    int64_t start = zclock_mono ();
+    cr_expect_null (saga_log_new (uri, NULL));
+    cr_expect_lt (zclock_mono () - start, 10000);
+}

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include "config.h"
+#include "protocol.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)   //  config files are small: more is a mistake
 #define SHOWN_MAX       64              //  bytes of a value quoted in a message
@@ -46,7 +47,8 @@ static const ck_option_t s_builtins [] = {
     { "config", CK_OPT_STRING, NULL, 0, 0, "FILE",
       "read options from a ZPL file; flags override it" },
     { "verbose", CK_OPT_BOOL, NULL, 0, 0, NULL, "log every message" },
-    { "help", CK_OPT_BOOL, NULL, 0, 0, NULL, "print this help and exit" },
+    { "help", CK_OPT_BOOL, NULL, 0, 0, NULL, "print this help and exit (also -h)" },
+    { "version", CK_OPT_BOOL, NULL, 0, 0, NULL, "print the software's version and exit" },
     { NULL, CK_OPT_STRING, NULL, 0, 0, NULL, NULL }
 };
 
@@ -227,7 +229,7 @@ s_self_new (const ck_program_t *program)
         declared++;
     ck_config_t *self = (ck_config_t *) zmalloc (sizeof (ck_config_t));
     self->program = program;
-    self->entries = (entry_t *) zmalloc ((declared + 3) * sizeof (entry_t));
+    self->entries = (entry_t *) zmalloc ((declared + 4) * sizeof (entry_t));
     for (size_t i = 0; i < declared; i++)
         self->entries [self->entry_count++].option = &program->options [i];
     for (const ck_option_t *builtin = s_builtins; builtin->name; builtin++)
@@ -275,6 +277,17 @@ s_print_usage (ck_config_t *self)
         s_print_option (self->entries [i].option);
     printf ("\nA --config file holds 'name = value' lines with the same names;"
             " a list repeats its key.\n");
+    printf ("\nExit codes: 0 done, 1 runtime failure, 2 bad usage or bad configuration"
+            " (one line on stderr names it).\n");
+    if (program->examples)
+        printf ("\nExamples:\n%s", program->examples);
+    fflush (stdout);
+}
+
+static void
+s_print_version (ck_config_t *self)
+{
+    printf ("%s %s (protocol %s)\n", self->program->name, CK_SOFTWARE_VERSION, CK_VERSION);
     fflush (stdout);
 }
 
@@ -300,7 +313,8 @@ s_add_arg (ck_config_t *self, const char *arg)
 }
 
 //  Reads one flag at argv[*index], advancing past its value.  Returns 0 and
-//  fills *pending, 1 for --help, or -1 after reporting what is wrong.
+//  fills *pending, 1 for --help, 2 for --version, or -1 after reporting
+//  what is wrong.
 static int
 s_scan_flag (ck_config_t *self, int argc, char **argv, int *index, pending_t *pending)
 {
@@ -327,6 +341,8 @@ s_scan_flag (ck_config_t *self, int argc, char **argv, int *index, pending_t *pe
         }
         if (streq (flag, "help"))
             return 1;
+        if (streq (flag, "version"))
+            return 2;
     }
     else
     if (equals)
@@ -348,7 +364,8 @@ s_scan_flag (ck_config_t *self, int argc, char **argv, int *index, pending_t *pe
 }
 
 //  Splits argv into flags (kept in pending, applied later) and positional
-//  arguments.  Returns 0, 1 for --help, or -1 after reporting an error.
+//  arguments.  Returns 0, 1 for --help, 2 for --version, or -1 after
+//  reporting an error.
 static int
 s_scan_argv (ck_config_t *self, int argc, char **argv, pending_t *pending, size_t *count)
 {
@@ -358,6 +375,9 @@ s_scan_argv (ck_config_t *self, int argc, char **argv, pending_t *pending, size_
         int rc = 0;
         if (options_done || arg [0] != '-' || arg [1] == 0)
             rc = s_add_arg (self, arg);
+        else
+        if (streq (arg, "-h"))
+            rc = 1;
         else
         if (streq (arg, "--"))
             options_done = true;
@@ -461,7 +481,7 @@ s_apply_key (ck_config_t *self, const char *path, zconfig_t *item)
     if (!entry)
         problem = "unknown key";
     else
-    if (streq (name, "config") || streq (name, "help"))
+    if (streq (name, "config") || streq (name, "help") || streq (name, "version"))
         problem = "not allowed in a config file";
     else
     if (zconfig_child (item))
@@ -500,7 +520,8 @@ s_load_file (ck_config_t *self, const char *path)
 }
 
 //  Scans argv, loads the --config file, then applies the flags over it.
-//  Returns 0, 1 when --help was printed, or -1 after reporting an error.
+//  Returns 0, 1 when --help was printed, 2 when --version was, or -1 after
+//  reporting an error.
 static int
 s_parse (ck_config_t *self, int argc, char **argv)
 {
@@ -521,6 +542,8 @@ s_parse (ck_config_t *self, int argc, char **argv)
     free (pending);
     if (rc == 1)
         s_print_usage (self);
+    if (rc == 2)
+        s_print_version (self);
     return rc;
 }
 
@@ -534,7 +557,7 @@ ck_config_new (const ck_program_t *program, int argc, char **argv, int *exit_cod
     ck_config_t *self = s_self_new (program);
     int rc = s_parse (self, argc, argv);
     if (exit_code)
-        *exit_code = rc == -1? 2: 0;
+        *exit_code = rc == -1? 2: 0;     //  1 and 2: help or version printed
     if (rc != 0)
         ck_config_destroy (&self);
     return self;

@@ -201,7 +201,8 @@ ck_participant_process_main (const ck_participant_process_t *process, int argc, 
              && s_add_options (options, &count, process->options);
     assert (fits);                  //  our own tables
     ck_program_t program = {
-        .name = process->name, .summary = process->summary, .options = options
+        .name = process->name, .summary = process->summary, .options = options,
+        .examples = process->examples
     };
     int exit_code = 0;
     ck_config_t *config = ck_config_new (&program, argc, argv, &exit_code);

@@ -8,9 +8,11 @@
         coordinator = tcp://10.0.0.1:5571        # a list: repeat the key
         coordinator = tcp://10.0.0.2:5571
 
-    --config FILE, --verbose and --help are added to every program.  Any
-    problem (unknown flag or key, missing or bad value, unreadable file)
-    prints one line naming it on stderr and gives exit code 2.
+    --config FILE, --verbose, --help (also -h) and --version are added to
+    every program.  Any problem (unknown flag or key, missing or bad value,
+    unreadable file) prints one line naming it on stderr and gives exit
+    code 2.  --version prints the software's version (CK_SOFTWARE_VERSION,
+    the project's), which is not the protocol's "v".
 */
 #ifndef CK_CONFIG_H_INCLUDED
 #define CK_CONFIG_H_INCLUDED
@@ -44,12 +46,13 @@ typedef struct {
     const char *args;                   //  positional arguments, "COMMAND [ID]", or NULL
     int max_args;                       //  most positional arguments accepted
     const ck_option_t *options;         //  ended by an entry with name NULL
+    const char *examples;               //  lines for --help's Examples, or NULL
 } ck_program_t;
 
 typedef struct _ck_config_t ck_config_t;
 
 //  Parses argv against the program's options.  Returns a new config owned by
-//  the caller, or NULL with *exit_code set: 0 when --help was printed, 2
+//  the caller, or NULL with *exit_code set: 0 when --help or --version was printed, 2
 //  after a usage or configuration error (already reported on stderr).
 ck_config_t *ck_config_new (const ck_program_t *program, int argc, char **argv, int *exit_code);
 

@@ -22,6 +22,7 @@ typedef struct {
     const char *service_name;           //  a service of the --steps table
     const char *name;                   //  "checkout-payment"
     const char *summary;                //  one line for --help
+    const char *examples;               //  --help's Examples, or NULL
     const ck_option_t *options;         //  the service's own, ended by name NULL
     //  Builds the service's rules over the open store (its repository and
     //  ledger) and sets the runtime's handlers and state (and delay_ms if

@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 #include "config.h"
+#include "protocol.h"
 
 static const ck_option_t s_options [] = {
     { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "client endpoint" },
@@ -18,7 +19,8 @@ static const ck_option_t s_options [] = {
 };
 
 static const ck_program_t s_program = {
-    "checkout-test", "Tests the config module.", "COMMAND [ID]", 2, s_options
+    "checkout-test", "Tests the config module.", "COMMAND [ID]", 2, s_options,
+    "  checkout-test --db x.db go\n"
 };
 
 static char s_dir [64];
@@ -268,7 +270,7 @@ Test (config, unknown_flag)
     s_assert_error (RUN ("--frontedn", "tcp://x:1"), "unknown flag '--frontedn'", NULL);
     s_assert_error (RUN ("--bogus=secret"), "unknown flag '--bogus'", NULL);
     cr_assert_null (strstr (RUN ("--bogus=secret")->err, "secret"));
-    s_assert_error (RUN ("-h"), "unknown flag '-h'", NULL);
+    s_assert_error (RUN ("-x"), "unknown flag '-x'", NULL);     //  only -h is short
 }
 
 Test (config, missing_value)
@@ -370,11 +372,26 @@ Test (config, help)
         "--frontend EP", "client endpoint", "tcp://127.0.0.1:5570",
         "--db PATH", "--capacity N", "1..1024", "16", "--offset N",
         "--coordinator EP", "repeatable", "--fast", "skip fsync",
-        "--config FILE", "--verbose", "--help", NULL
+        "--config FILE", "--verbose", "--help", "--version", "Exit codes: 0 done,",
+        "Examples:\n  checkout-test --db x.db go\n", NULL
     };
     for (int i = 0; expected [i]; i++)
         cr_assert_not_null (strstr (run->out, expected [i]), "'%s' not in:\n%s",
                             expected [i], run->out);
+}
+
+Test (config, short_help_and_version)
+{
+    run_t *run = RUN ("-h");
+    cr_assert_null (run->config);
+    cr_assert_eq (run->exit_code, 0);
+    cr_assert_not_null (strstr (run->out, "Usage: checkout-test"), "%s", run->out);
+    run = RUN ("--offset", "3", "--version");
+    cr_assert_null (run->config);
+    cr_assert_eq (run->exit_code, 0);
+    cr_assert_str_eq (run->out, "checkout-test " CK_SOFTWARE_VERSION " (protocol " CK_VERSION ")\n");
+    cr_assert_str_empty (run->err);
+    s_assert_error (RUN ("--version=1"), "--version takes no value", NULL);
 }
 
 Test (config, usage_error)

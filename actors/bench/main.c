@@ -181,7 +181,11 @@ main (int argc, char *argv [])
         .name = "checkout-bench",
         .summary = "runs workload W1 against a coordinator, or --verify its invariants "
                    "in the SQLite files",
-        .options = s_options
+        .options = s_options,
+        .examples =
+            "  checkout-bench --n 20000 --c 64\n"
+            "  checkout-bench --verify --data data --n 20000\n"
+            "  (scripts/bench starts a fresh group, runs both and prints the figures)\n"
     };
     char **args = s_long_flags (argc, argv);
     int exit_code = 0;

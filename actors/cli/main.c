@@ -48,7 +48,12 @@ static const ck_program_t s_program = {
                "status CHECKOUT_ID, ping",
     .args = "COMMAND [CHECKOUT_ID]",
     .max_args = 2,
-    .options = s_options
+    .options = s_options,
+    .examples =
+        "  checkout ping\n"
+        "  checkout submit --w1 7 --ack\n"
+        "  checkout submit --checkout-id chk-1 --customer c-1 --item SKU-0001:2:1999\n"
+        "  checkout status chk-1 --json\n"
 };
 
 //  Flags that set one key of the cart each; items and ack are apart

@@ -84,7 +84,12 @@ main (int argc, char *argv [])
     ck_program_t program = {
         .name = "checkout-coordinator",
         .summary = "the coordinator: runs a checkout saga for every CHECKOUT",
-        .options = s_options
+        .options = s_options,
+        .examples =
+            "  checkout-coordinator --db data/coordinator.db\n"
+            "  checkout-coordinator --db postgresql://ck@db.example/coordinator"
+            " --backend tcp://10.0.0.1:5571\n"
+            "  (scripts/run or scripts/supervisor start the whole group)\n"
     };
     int exit_code = 0;
     ck_config_t *flags = ck_config_new (&program, argc, argv, &exit_code);

@@ -43,6 +43,10 @@ main (int argc, char *argv [])
     ck_participant_process_t process = {
         .service = CK_SERVICE_INVENTORY, .name = "checkout-inventory",
         .summary = "the inventory participant: reserves and releases stock",
+        .examples =
+            "  checkout-inventory --db data/inventory.db --seed scripts/seeds/w1-catalog.csv\n"
+            "  checkout-inventory --db postgresql://ck@db.example/inventory"
+            " --coordinator tcp://10.0.0.1:5571 --instance inventory-b-1\n",
         .options = s_options, .setup = s_setup, .teardown = s_teardown
     };
     return ck_participant_process_main (&process, argc, argv);

@@ -38,7 +38,10 @@ static const ck_program_t s_program = {
     .summary = "watch the coordinator's events: live view, --json lines or --once snapshot",
     .args = NULL,
     .max_args = 0,
-    .options = s_options
+    .options = s_options,
+    .examples =
+        "  checkout-monitor                      the live view of tcp://127.0.0.1:5572\n"
+        "  checkout-monitor --once --json        one stats snapshot as JSON, then exit\n"
 };
 
 typedef struct {

@@ -43,6 +43,8 @@ main (int argc, char *argv [])
     ck_participant_process_t process = {
         .service = CK_SERVICE_ORDER, .name = "checkout-order",
         .summary = "the order participant: creates orders",
+        .examples =
+            "  checkout-order --db data/order.db --coordinator tcp://127.0.0.1:5571\n",
         .options = s_options, .setup = s_setup, .teardown = s_teardown
     };
     return ck_participant_process_main (&process, argc, argv);

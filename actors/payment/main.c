@@ -39,6 +39,9 @@ main (int argc, char *argv [])
     ck_participant_process_t process = {
         .service = CK_SERVICE_PAYMENT, .name = "checkout-payment",
         .summary = "the payment participant: authorizes and voids payments",
+        .examples =
+            "  checkout-payment --db data/payment.db --instance payment-1 --capacity 64\n"
+            "  checkout-payment --db data/payment.db --latency-ms 20   a slow gateway\n",
         .options = s_options, .setup = s_setup, .teardown = s_teardown
     };
     return ck_participant_process_main (&process, argc, argv);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include "codec.h"
 #include "frame.h"
+#include "log_level.h"
 #include "open_files.h"
 #include "participant_process.h"
 #include "saga_def.h"
@@ -28,9 +29,17 @@ static const ck_option_t s_common_options [] = {
       "requests handled in one transaction at most" },
     { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
+    CK_LOG_LEVEL_OPTION,
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
+
+//  The command line, read again on SIGHUP (one process, one command line)
+static struct {
+    const ck_program_t *program;
+    int argc;
+    char **argv;
+} s_command;
 
 //  Appends the options of list (ended by name NULL) to all; false if full
 static bool
@@ -175,8 +184,11 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
         zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
                    process->name, ck_service_name (runtime.service), instance,
                    participant_store_name (store), runtime.capacity);
-        while (!zsys_interrupted)
+        while (!zsys_interrupted) {
             zclock_sleep (100);
+            if (ck_log_hangup ())
+                ck_log_reload (s_command.program, s_command.argc, s_command.argv);
+        }
         ck_participant_stats_t stats;
         if (ck_participant_stats (participant, &stats) == 0)
             zsys_info ("%s: instance=%s requests=%" PRIu64 " replies=%" PRIu64
@@ -208,8 +220,19 @@ ck_participant_process_main (const ck_participant_process_t *process, int argc, 
     ck_config_t *config = ck_config_new (&program, argc, argv, &exit_code);
     if (!config)
         return exit_code;
+    ck_log_level_t level;
+    if (ck_log_level_parse (ck_config_str (config, "log-level"), &level)) {
+        ck_config_usage_error (config, "--log-level: '%s' is not error, warning, notice, info"
+                               " or debug", ck_config_str (config, "log-level"));
+        ck_config_destroy (&config);
+        return 2;
+    }
+    s_command.program = &program;
+    s_command.argc = argc;
+    s_command.argv = argv;
     zsys_init ();
     zsys_set_logident (process->name);
+    ck_log_start (level);
     ck_open_files_raise (process->name);     //  a connection per coordinator, each a descriptor
     int rc = s_run (config, process);
     ck_config_destroy (&config);

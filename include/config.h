@@ -40,7 +40,7 @@ typedef struct {
     const char *help;
 } ck_option_t;
 
-typedef struct {
+typedef struct _ck_program_t {
     const char *name;                   //  "checkout-payment"
     const char *summary;                //  one line for --help
     const char *args;                   //  positional arguments, "COMMAND [ID]", or NULL

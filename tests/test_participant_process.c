@@ -651,22 +651,36 @@ s_run_argv (const char *program, const char *log, bool want_stdout, char **outpu
     s_run_argv ((program), (log), false, (output), (const char *[]) { __VA_ARGS__, NULL })
 
 //  Counts the lines of text
+//  The lines of text that are not the daemon's log lines ("E: (name) ...",
+//  which share stderr); *line is the first of them
 static int
-s_lines (const char *text)
+s_message_lines (const char *text, const char **line)
 {
     int lines = 0;
-    for (; *text; text++)
-        lines += *text == '\n';
+    *line = NULL;
+    for (const char *start = text; *start; ) {
+        const char *end = strchr (start, '\n');
+        bool logged = strchr ("EWNID", start [0]) && start [1] == ':' && start [2] == ' '
+                   && start [3] == '(';
+        if (!logged && !lines++)
+            *line = start;
+        start = end? end + 1: start + strlen (start);
+    }
     return lines;
 }
 
-//  A usage error: exit 2, one line on stderr naming what
+//  A usage error: exit 2, one message line on stderr naming what (the
+//  daemon's log lines may come with it)
 static void
 s_assert_usage_error (int code, char *output, const char *what)
 {
     cr_assert_eq (code, 2, "exit %d, output: %s", code, output);
-    cr_assert_eq (s_lines (output), 1, "want one line, got: %s", output);
-    cr_assert_not_null (strstr (output, what), "'%s' not named in: %s", what, output);
+    const char *line;
+    cr_assert_eq (s_message_lines (output, &line), 1, "want one line, got: %s", output);
+    cr_assert (line [strcspn (line, "\n")] == '\n', "unterminated: %s", output);
+    char *message = strndup (line, strcspn (line, "\n"));
+    cr_assert_not_null (strstr (message, what), "'%s' not named in: %s", what, output);
+    free (message);
     free (output);
 }
 

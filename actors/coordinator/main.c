@@ -3,6 +3,7 @@
 */
 #include "config.h"
 #include "frame.h"
+#include "log_level.h"
 #include "open_files.h"
 #include "coordinator.h"
 #include "pg.h"
@@ -27,14 +28,20 @@ static const ck_option_t s_options [] = {
     { "max-inflight", CK_OPT_INT, "10000", 1, 1000000, "N", "sagas running at once (admission)" },
     { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
     { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a participant is dead" },
+    CK_LOG_LEVEL_OPTION,
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
 
 //  Fills config from the parsed flags; 0, or 2 after reporting
 static int
-s_configure (ck_config_t *flags, coordinator_config_t *config)
+s_configure (ck_config_t *flags, coordinator_config_t *config, ck_log_level_t *level)
 {
+    if (ck_log_level_parse (ck_config_str (flags, "log-level"), level)) {
+        ck_config_usage_error (flags, "--log-level: '%s' is not error, warning, notice, info"
+                               " or debug", ck_config_str (flags, "log-level"));
+        return 2;
+    }
     const char *names [] = { "frontend", "backend", "events" };
     for (int i = 0; i < 3; i++)
         if (!ck_endpoint_valid (ck_config_str (flags, names [i]))) {
@@ -96,10 +103,12 @@ main (int argc, char *argv [])
     if (!flags)
         return exit_code;
     coordinator_config_t config = { 0 };
-    exit_code = s_configure (flags, &config);
+    ck_log_level_t level;
+    exit_code = s_configure (flags, &config, &level);
     if (exit_code == 0) {
         zsys_init ();
         zsys_set_logident ("checkout-coordinator");
+        ck_log_start (level);
         //  MAX_CLIENTS client connections, the participants and the saga
         //  log must all fit
         ck_open_files_raise ("coordinator");
@@ -109,11 +118,14 @@ main (int argc, char *argv [])
             exit_code = 1;
         }
         else {
-            while (!zsys_interrupted)
+            while (!zsys_interrupted) {
                 if (coordinator_failed (coordinator, 200)) {
                     exit_code = 1;
                     break;
                 }
+                if (ck_log_hangup ())
+                    ck_log_reload (&program, argc, argv);
+            }
             coordinator_destroy (&coordinator);
         }
     }

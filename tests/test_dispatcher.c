@@ -192,11 +192,11 @@ Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
     dispatcher_assign (dispatcher, one, H (0));
     dispatcher_assign (dispatcher, one, H (1));
     //  H (0) timed out and is retried: the instance still holds attempt 1
-    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1");
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", 5000);
     cr_assert_null (dispatcher_where (dispatcher, H (0)));
     cr_assert_eq (one->load, 2, "the orphan still takes its slot");
     cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "no room for the retry");
-    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1");
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", 5000);
     cr_assert_eq (one->load, 2, "not in flight: nothing to orphan");
     cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/3/2"), "not that one");
     cr_assert (dispatcher_release (dispatcher, one, "saga-0/3/1"));
@@ -205,10 +205,34 @@ Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
     cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), one);
 
     //  Orphans go with their instance; they are not lost requests
-    dispatcher_orphan (dispatcher, H (1), "saga-1/3/1");
+    dispatcher_orphan (dispatcher, H (1), "saga-1/3/1", 5000);
     dispatcher_remove (dispatcher, one, s_lost, record);
     cr_assert_eq (record->lost_count, 0);
     free (record);
+    dispatcher_destroy (&dispatcher);
+}
+
+//  A request or its answer lost on the way: the orphan's slot comes back
+//  when it expires (the instance has dropped the request by then), once
+Test (dispatcher, an_orphan_whose_answer_never_comes_frees_its_slot_when_it_expires)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_ORDER, "o1", 2, 0);
+    dispatcher_assign (dispatcher, one, H (0));
+    dispatcher_assign (dispatcher, one, H (1));
+    dispatcher_orphan (dispatcher, H (0), "saga-0/4/1", 5000);
+    dispatcher_orphan (dispatcher, H (1), "saga-1/4/1", 6000);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 4999), 0);
+    cr_assert_eq (one->load, 2);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 5000), 1);
+    cr_assert_eq (one->load, 1);
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_ORDER), one);
+    cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/4/1"),
+                   "a late answer after the expiry frees nothing more");
+    cr_assert_eq (one->load, 1);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 100000), 1);
+    cr_assert_eq (one->load, 0);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 100000), 0);
     dispatcher_destroy (&dispatcher);
 }
 

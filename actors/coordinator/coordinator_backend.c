@@ -4,10 +4,12 @@
     A request goes to the least loaded live instance of its service that
     has capacity left, or waits in that service's queue; the wait counts
     against the step's timeout, and the step's timeout starts again when
-    the request is sent.  An instance's slot is freed only by its reply to
-    that request or by its loss: a request superseded while the instance
-    holds it (a retry after a timeout) keeps its slot until its late reply
-    comes, so an instance is never sent more than its capacity.
+    the request is sent.  An instance's slot is freed by its reply to that
+    request, by its loss, or one step timeout after the request was
+    superseded (a retry after a timeout): until its late reply comes or,
+    if the request or the reply was lost, until the instance has surely
+    dropped it (deadline_ms), so an instance is not sent more than its
+    capacity and a lost message does not hold a slot for ever.
 
     A REPLY is applied only when it comes from the connection its request
     was sent to, for the attempt in flight there.  A peer that talks
@@ -123,7 +125,10 @@ s_orphan (backend_t *self, entry_t *entry)
         return;
     char key [CK_ID_SIZE + 32];
     s_request_key (key, sizeof key, entry->saga->saga_id, entry->sent_type, entry->sent_attempt);
-    dispatcher_orphan (self->dispatcher, entry, key);
+    //  one more step timeout: the instance has dropped it by then (its
+    //  deadline_ms passed), or the request or its answer was lost
+    dispatcher_orphan (self->dispatcher, entry, key, zclock_mono ()
+                       + self->core->config.policy.step_timeout_ms);
 }
 
 void
@@ -322,6 +327,9 @@ backend_tick (backend_t *self, int64_t now_ms)
         self->next_heartbeat_ms = now_ms + self->core->config.heartbeat_ivl_ms / 4;
     }
     dispatcher_expire (self->dispatcher, now_ms, s_lost, s_gone, self);
+    if (dispatcher_expire_orphans (self->dispatcher, now_ms) > 0)
+        for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++)
+            backend_dispatch_waiting (self, (ck_service_t) service);
     for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++)
         if (dispatcher_count (self->dispatcher, (ck_service_t) service))
             self->served_ms [service] = now_ms;

@@ -18,7 +18,7 @@ typedef struct {
     uint64_t turn;                      //  when it was last assigned to
     bool listed;                        //  in its roster and by_routing_id
     routing_key_t key;
-    zhashx_t *orphans;                  //  key -> itself: slots of requests
+    zhashx_t *orphans;                  //  key -> expires_ms: slots of requests
                                         //  superseded while it held them
 } worker_t;
 
@@ -391,19 +391,49 @@ dispatcher_unassign (dispatcher_t *self, void *handle)
 //  key until dispatcher_release: the instance still holds that request.
 
 void
-dispatcher_orphan (dispatcher_t *self, void *handle, const char *key)
+dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, int64_t expires_ms)
 {
     assert (self && key);
+    assert (expires_ms > 0);            //  stored as the (non-NULL) value
     worker_t *worker = (worker_t *) zhashx_lookup (self->in_flight, handle);
     if (!worker)
         return;
     zhashx_delete (self->in_flight, handle);
     if (!worker->orphans)
-        worker->orphans = zhashx_new ();    //  keys copied, values borrowed
-    if (zhashx_insert (worker->orphans, key, worker) != 0) {
+        worker->orphans = zhashx_new ();    //  keys copied, values are times
+    if (zhashx_insert (worker->orphans, key, (void *) (intptr_t) expires_ms) != 0) {
         assert (worker->pub.load > 0);
         worker->pub.load--;             //  the same request twice: one slot
     }
+}
+
+
+//  Frees the slots of the orphans whose time has come, at every worker.
+
+size_t
+dispatcher_expire_orphans (dispatcher_t *self, int64_t now_ms)
+{
+    assert (self);
+    size_t freed = 0;
+    for (int service = 0; service < CK_SERVICE_MAX; service++) {
+        roster_t *roster = &self->rosters [service];
+        for (size_t index = 0; index < roster->size; index++) {
+            worker_t *worker = roster->items [index];
+            if (!worker->orphans || zhashx_size (worker->orphans) == 0)
+                continue;
+            zlistx_t *keys = zhashx_keys (worker->orphans);
+            for (const char *key = (const char *) zlistx_first (keys); key;
+                 key = (const char *) zlistx_next (keys))
+                if ((int64_t) (intptr_t) zhashx_lookup (worker->orphans, key) <= now_ms) {
+                    zhashx_delete (worker->orphans, key);
+                    assert (worker->pub.load > 0);
+                    worker->pub.load--;
+                    freed++;
+                }
+            zlistx_destroy (&keys);
+        }
+    }
+    return freed;
 }
 
 

@@ -103,10 +103,17 @@ dispatcher_worker_t *dispatcher_unassign (dispatcher_t *self, void *handle);
 //  A request superseded while its instance holds it (a retry after a
 //  timeout, a saga that gave up): the handle leaves flight, but the
 //  instance's slot stays taken under key (the caller's name for that
-//  request) until dispatcher_release, or until the worker is removed.  So
-//  an instance is never given more than its capacity.  Nothing when the
-//  handle is not in flight.  Can't fail.
-void dispatcher_orphan (dispatcher_t *self, void *handle, const char *key);
+//  request) until dispatcher_release, until the worker is removed, or
+//  until expires_ms (dispatcher_expire_orphans): by then the instance has
+//  dropped the request unanswered (its deadline passed) or the request or
+//  its answer was lost on the way.  So an instance is not given more than
+//  its capacity, and a lost message does not keep a slot for ever.
+//  Nothing when the handle is not in flight.  Can't fail.
+void dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, int64_t expires_ms);
+
+//  Frees the slots of orphans whose expires_ms has come.  Returns how many
+//  it freed.  O(orphans).
+size_t dispatcher_expire_orphans (dispatcher_t *self, int64_t now_ms);
 
 //  The instance answered the request held under key: its slot is free.
 //  Returns false when the worker holds no such request.

@@ -6,8 +6,9 @@
     one PostgreSQL database on a.  A supervisor per host starts its share
     (`start --host NAME`, its own data dir).  W1 runs from a; once about a
     third of it is done every process of host b is SIGKILLed (its
-    supervisor first, then its participants, by PID); the run must still
-    finish on c, and checkout-bench --verify must find W1's invariants.
+    supervisor first, then its participants, by PID), in the second test
+    after b's link went down; the run must still finish on c, and
+    checkout-bench --verify must find W1's invariants.
 
     Needs root and the ip tool (else skipped).  s_fini kills by PID what
     the test started and whatever still runs inside its namespaces, then
@@ -338,7 +339,12 @@ s_setup (void)
         cr_skip_test ("cannot make network namespaces here (see %s)", log);
 }
 
-Test (multihost, losing_a_host_mid_run_loses_nothing)
+//  Runs W1 from host a and, once about a third has its RESULT, loses host
+//  b: cut off first when cut_off (its link down, so its connections end
+//  without a word, as when a machine dies), then every process SIGKILLed.
+//  The run must finish on c, every checkout as W1 plans it.
+static void
+s_run_losing_host_b (bool cut_off)
 {
     s_setup ();
     s_start_postgresql ();
@@ -352,7 +358,6 @@ Test (multihost, losing_a_host_mid_run_loses_nothing)
     cr_assert_eq (count_b, 3);
     cr_assert_eq (count_c, 3);
 
-    //  W1 from host a; host b goes once about a third has its RESULT
     char exe [PATH_MAX + 32], frontend [64], outcomes [PATH_MAX], log [PATH_MAX], n [16];
     snprintf (exe, sizeof exe, "%s/checkout-bench", s_ctx.bin);
     snprintf (frontend, sizeof frontend, "tcp://%s:5570", s_ctx.net.address [HOST_A]);
@@ -371,12 +376,15 @@ Test (multihost, losing_a_host_mid_run_loses_nothing)
         usleep (20000);
     }
     cr_assert_geq (done, KILL_AFTER, "%d of %d done in %d ms", done, CHECKOUTS, RUN_MS);
+    if (cut_off)
+        cr_assert_eq (nh_ip (&s_ctx.net, "/dev/null", "-n", s_ctx.net.hosts [HOST_B],
+                             "link", "set", "eth0", "down", NULL), 0);
     s_kill_host_b (host_b, count_b);
-    cr_log_info ("host b killed at %d of %d checkouts, %lld ms into the run", done,
-                 CHECKOUTS, (long long) (ph_now_ms () - started));
+    cr_log_info ("host b %s at %d of %d checkouts, %lld ms into the run",
+                 cut_off? "cut off and killed": "killed", done, CHECKOUTS,
+                 (long long) (ph_now_ms () - started));
     cr_assert_lt (done, CHECKOUTS, "every checkout was done before the kill");
 
-    //  the run finishes on c: every checkout as W1 plans it
     int status = 0;
     cr_assert_eq (ph_wait (s_ctx.bench, 2 * RUN_MS, &status), 0, "the bench did not end");
     s_ctx.bench = 0;
@@ -387,12 +395,16 @@ Test (multihost, losing_a_host_mid_run_loses_nothing)
     cr_expect_eq (s_outcomes (), CHECKOUTS);
     for (int i = 0; i < count_c; i++)
         cr_expect_eq (kill (host_c [i], 0), 0, "a process of host c died");
+}
 
-    //  c and a stop cleanly; every saga in a's log is terminal and the
-    //  databases agree with it
+//  c and a stop cleanly; every saga in a's log is terminal and the
+//  databases agree with it
+static void
+s_stop_and_verify (void)
+{
     const int order [] = { HOST_C, HOST_A };
     for (int i = 0; i < 2; i++) {
-        int h = order [i];
+        int h = order [i], status = 0;
         const char *stop [] = { s_ctx.script, "stop", "--data", s_ctx.data [h], NULL };
         cr_expect_eq (s_run_in (h, "stop", 60000, stop), 0);
         cr_expect_eq (ph_wait (s_ctx.supervisor [h], 10000, &status), 0);
@@ -403,4 +415,19 @@ Test (multihost, losing_a_host_mid_run_loses_nothing)
     cr_expect_eq (s_verify (&output), 0, "%s", output? output: "");
     cr_expect (output && strstr (output, " 0 violations"), "%s", output? output: "");
     free (output);
+}
+
+Test (multihost, losing_a_host_mid_run_loses_nothing)
+{
+    s_run_losing_host_b (false);
+    s_stop_and_verify ();
+}
+
+//  No FIN reaches host a: the coordinator finds b's instances silent, and
+//  PostgreSQL ends their sessions (and frees the saga locks they held) by
+//  the keepalives scripts/pg sets when it listens on a host's address
+Test (multihost, a_host_cut_off_mid_run_loses_nothing)
+{
+    s_run_losing_host_b (true);
+    s_stop_and_verify ();
 }

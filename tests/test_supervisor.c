@@ -792,10 +792,12 @@ Test (supervisor, host_and_db_keys_are_checked)
         { "coordinator\n    host = a\npayment\n    hosts = \"b c\"\n", "d",
           "--host d: topology" },
         { "payment\n    hosts = b\n", "b", "the coordinator needs host = NAME" },
+        { "coordinator\n    host = a\nendpoints\n    backend = tcp://*:5571\n", "a",
+          "is not an address participants on other hosts can connect to" },
         { "order\n    db = order.db\n", NULL,
           "neither a postgresql:// URI nor an absolute file path" },
-        { "coordinator\n    db = postgresql://ck@127.0.0.1/x\n", NULL,
-          "the coordinator's db must be a SQLite file" },
+        { "coordinator\n    db = \":memory:\"\n", NULL,
+          "neither a postgresql:// URI nor an absolute file path" },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         s_topology (cases [i].topology);

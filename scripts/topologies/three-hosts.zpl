@@ -8,8 +8,8 @@
 #   `host` places the coordinator; `hosts` runs `instances` instances of a
 #   service on EACH host listed, named <service>-<host>-<n>.  A service
 #   without `hosts` runs on the coordinator's host.  `db` replaces
-#   DATA/<service>.db: a postgresql:// URI for a participant shared by
-#   every host, or an absolute file path.  Participants connect to the
+#   DATA/<service>.db: a postgresql:// URI (a participant's is shared by
+#   every host), or an absolute file path.  Participants connect to the
 #   backend address, so it must be one the other hosts can reach (not *).
 #   The addresses below are examples: put your hosts' own.
 

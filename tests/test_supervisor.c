@@ -39,6 +39,7 @@ static struct {
     char bin [1100];
     char frontend [128];
     pid_t supervisor;                   //  the foreground supervisor, our child
+    pid_t supervisor_b;                 //  a second host's, when a test has one
     pid_t seen [MAX_SEEN];              //  every group PID a status showed
     int seen_count;
     checkout_client_t *client;
@@ -114,6 +115,7 @@ s_fini (void)
 {
     checkout_client_destroy (&s_ctx.client);
     ph_kill_reap (&s_ctx.supervisor);
+    ph_kill_reap (&s_ctx.supervisor_b);
     pid_t detached = s_lock_pid ();
     if (detached > 0 && s_ours (detached))
         kill (detached, SIGKILL);
@@ -288,18 +290,27 @@ s_wait_status (const char *name, const char *needle, int timeout_ms)
     return -1;
 }
 
+//  Starts the supervisor of host (NULL: the whole group) on s_ctx.data in
+//  the foreground as our child, its PID in *pid_p, and waits for "up"
+static void
+s_start_host (const char *host, pid_t *pid_p)
+{
+    const char *argv [] = { s_ctx.script, "start", s_ctx.topology, "--data", s_ctx.data,
+                            "--bin", s_ctx.bin, host? "--host": NULL, host, NULL };
+    char log [PATH_MAX];
+    snprintf (log, sizeof log, "%s/supervisor%s%s.out", s_ctx.dir, host? "-": "",
+              host? host: "");
+    *pid_p = ph_spawn (s_ctx.script, (char *const *) argv, log);
+    cr_assert_gt (*pid_p, 0);
+    //  status answers once the socket is bound; "up" once the group is
+    cr_assert_eq (s_wait_status (NULL, "state up", UP_MS), 0, "the group did not come up");
+}
+
 //  Starts the supervisor in the foreground as our child and waits for "up"
 static void
 s_start (void)
 {
-    const char *argv [] = { s_ctx.script, "start", s_ctx.topology, "--data", s_ctx.data,
-                            "--bin", s_ctx.bin, NULL };
-    char log [PATH_MAX];
-    snprintf (log, sizeof log, "%s/supervisor.out", s_ctx.dir);
-    s_ctx.supervisor = ph_spawn (s_ctx.script, (char *const *) argv, log);
-    cr_assert_gt (s_ctx.supervisor, 0);
-    //  status answers once the socket is bound; "up" once the group is
-    cr_assert_eq (s_wait_status (NULL, "state up", UP_MS), 0, "the group did not come up");
+    s_start_host (NULL, &s_ctx.supervisor);
 }
 
 //  `stop` returns once the group is down; then the supervisor exits 0
@@ -720,4 +731,85 @@ Test (supervisor, bad_topology_and_missing_binaries_exit_2)
                          NULL), 2);
     cr_expect (output && strstr (output, "missing executable"), "%s", output? output: "");
     free (output);
+}
+
+//  One topology, two supervisors on this machine: host a runs the
+//  coordinator alone, host b every participant (named after it, in its own
+//  data dir, order on the file its db key names) and they serve together
+Test (supervisor, one_topology_over_two_hosts)
+{
+    char shared [PATH_MAX], extra [PATH_MAX + 256], path [PATH_MAX];
+    snprintf (shared, sizeof shared, "%s/shared-order.db", s_ctx.dir);
+    snprintf (extra, sizeof extra,
+              "coordinator\n    host = a\n"
+              "inventory\n    hosts = b\n"
+              "payment\n    hosts = b\n    instances = 2\n"
+              "order\n    hosts = b\n    db = \"%s\"\n", shared);
+    s_topology (extra);
+    s_start_host ("a", &s_ctx.supervisor);
+    char *status = s_status ();
+    char line [512];
+    cr_expect_gt (s_proc (status, "coordinator", line, sizeof line), 0);
+    cr_expect (status && !strstr (status, "payment"), "%s", status? status: "");
+    free (status);
+
+    char data_a [sizeof s_ctx.data];
+    snprintf (data_a, sizeof data_a, "%s", s_ctx.data);
+    snprintf (s_ctx.data, sizeof s_ctx.data, "%s/data-b", s_ctx.dir);
+    s_start_host ("b", &s_ctx.supervisor_b);
+    status = s_status ();
+    const char *names [] = { "inventory-b-1", "payment-b-1", "payment-b-2", "order-b-1" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        cr_expect_gt (s_proc (status, names [i], line, sizeof line), 0, "%s", names [i]);
+    cr_expect (status && !strstr (status, "coordinator"), "%s", status? status: "");
+    free (status);
+
+    size_t wrong = 0;
+    s_send (1, 20, false);
+    cr_expect_eq (s_wait_results (1, 20, &wrong), 20);
+    cr_expect_eq (wrong, 0);
+    cr_expect_eq (access (shared, F_OK), 0, "order's db is not %s", shared);
+    snprintf (path, sizeof path, "%s/order.db", s_ctx.data);
+    cr_expect_neq (access (path, F_OK), 0, "order used %s", path);
+
+    //  each host stops on its own: b, then a
+    cr_assert_eq (s_sup ("stop-b", 120000, NULL, "stop", NULL), 0);
+    cr_assert_eq (ph_wait (s_ctx.supervisor_b, 10000, NULL), 0);
+    s_ctx.supervisor_b = 0;
+    snprintf (s_ctx.data, sizeof s_ctx.data, "%s", data_a);
+    s_stop ();
+}
+
+//  Host keys and db values are checked before anything starts
+Test (supervisor, host_and_db_keys_are_checked)
+{
+    struct {
+        const char *topology, *host, *needle;
+    } cases [] = {
+        { "", "a", "has no hosts (leave --host out)" },
+        { "coordinator\n    host = a\npayment\n    hosts = \"b c\"\n", NULL,
+          "start needs --host NAME" },
+        { "coordinator\n    host = a\npayment\n    hosts = \"b c\"\n", "d",
+          "--host d: topology" },
+        { "payment\n    hosts = b\n", "b", "the coordinator needs host = NAME" },
+        { "coordinator\n    host = a\nendpoints\n    backend = tcp://*:5571\n", "a",
+          "is not an address participants on other hosts can connect to" },
+        { "order\n    db = order.db\n", NULL,
+          "neither a postgresql:// URI nor an absolute file path" },
+        { "coordinator\n    db = \":memory:\"\n", NULL,
+          "neither a postgresql:// URI nor an absolute file path" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        s_topology (cases [i].topology);
+        char *output = NULL;
+        int rc = cases [i].host
+               ? s_sup ("hosts", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                        "--host", cases [i].host, NULL)
+               : s_sup ("hosts", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                        NULL);
+        cr_expect_eq (rc, 2, "case %zu: %s", i, output? output: "");
+        cr_expect (output && strstr (output, cases [i].needle), "case %zu: %s", i,
+                   output? output: "");
+        free (output);
+    }
 }

@@ -6,6 +6,8 @@
 #   to the current directory.  Each process gets --db DATA/<service>.db and
 #   participants --instance <service>-<n> from the supervisor; the `flags`
 #   of a service are passed to each of its processes as --name value.
+#   A group over several hosts (coordinator `host`, service `hosts`, `db`):
+#   see three-hosts.zpl.
 
 data = data
 

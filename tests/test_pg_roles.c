@@ -1,5 +1,5 @@
 /*  test_pg_roles.c - one least-privilege PostgreSQL role per service (scripts/pg roles)
-    The real participants on their own roles; each role reaches its own database only.
+    The real coordinator and participants on their own roles; each reaches its own database only.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -205,12 +205,12 @@ s_start_participant (int service, const char *db)
     return slot;
 }
 
-//  Runs checkout-bench --verify with the reader's URIs in <service>.uri;
+//  Runs checkout-bench --verify with the reader's URIs in <name>.uri;
 //  returns its exit code and its output in *output (owned by the caller)
 static int
 s_verify (char **output)
 {
-    for (int service = INVENTORY; service <= ORDER; service++) {
+    for (int service = INVENTORY; service <= COORDINATOR; service++) {
         char name [32], path [PATH_MAX];
         snprintf (name, sizeof name, "%s.uri", s_databases [service]);
         e2e_path (&s_group, name, path, sizeof path);
@@ -230,9 +230,10 @@ s_verify (char **output)
     return ph_exit_code (status);
 }
 
-Test (pg_roles, participants_serve_checkouts_on_their_own_roles)
+Test (pg_roles, the_group_serves_checkouts_on_its_own_roles)
 {
     s_need_postgresql ();
+    s_group.coordinator_db = s_uri (COORDINATOR, COORDINATOR);
     cr_assert_geq (e2e_start_coordinator (&s_group, NULL), 0);
     for (int service = INVENTORY; service <= ORDER; service++)
         s_start_participant (service, s_uri (service, service));
@@ -247,8 +248,8 @@ Test (pg_roles, participants_serve_checkouts_on_their_own_roles)
     int problems = e2e_check_plan (&s_book, first);
     cr_expect_eq (problems, 0, "%d problems; first: %s", problems, first);
 
-    //  each service owns every table and view it made, in its database only
-    for (int service = INVENTORY; service <= ORDER; service++) {
+    //  each process owns every table and view it made, in its database only
+    for (int service = INVENTORY; service <= COORDINATOR; service++) {
         char sql [256];
         snprintf (sql, sizeof sql, "SELECT count (*) FROM pg_class WHERE relnamespace ="
                   " 'public'::regnamespace AND relkind IN ('r', 'v') AND relowner <> '%s'::regrole",
@@ -261,6 +262,8 @@ Test (pg_roles, participants_serve_checkouts_on_their_own_roles)
         confirmed += s_book.items [k].result.status == CK_STATUS_CONFIRMED;
     cr_expect_gt (confirmed, 0);
     cr_expect_eq (pg_query_int (s_uri (ORDER, READER), "SELECT count (*) FROM orders"), confirmed);
+    cr_expect_eq (pg_query_int (s_uri (COORDINATOR, READER), "SELECT count (*) FROM sagas"),
+                  (long long) s_book.count);
     char *output = NULL;
     cr_expect_eq (s_verify (&output), 0, "%s", output? output: "");
     cr_expect (output && strstr (output, "0 violations"), "%s", output? output: "");
@@ -268,6 +271,7 @@ Test (pg_roles, participants_serve_checkouts_on_their_own_roles)
     //  ... and writes nothing
     s_refused_writable (s_uri (INVENTORY, READER), "UPDATE stock SET available = 0", "42501");
     s_refused_writable (s_uri (PAYMENT, READER), "DELETE FROM ledger", "42501");
+    s_refused_writable (s_uri (COORDINATOR, READER), "DELETE FROM sagas", "42501");
     s_refused (s_uri (INVENTORY, READER), "UPDATE stock SET available = 0", "25006");
 
     //  payment cannot reach the stock; granted CONNECT by mistake, it still
@@ -282,7 +286,7 @@ Test (pg_roles, participants_serve_checkouts_on_their_own_roles)
     //  the refused UPDATEs changed nothing (SKU-OOS has none from the start)
     cr_expect_eq (pg_query_int (s_uri (INVENTORY, READER), "SELECT count (*) FROM stock"
                                 " WHERE available = 0 AND sku <> 'SKU-OOS'"), 0);
-    for (int slot = 1; slot <= 3; slot++)
+    for (int slot = 0; slot <= 3; slot++)
         cr_expect (e2e_running (&s_group, slot), "%s exited", s_group.names [slot]);
 }
 
@@ -310,10 +314,10 @@ s_log (int slot)
     return ph_slurp (path);
 }
 
-//  A participant started with a role not its own stops at once, exit 1,
-//  saying why: the wrong database refuses the connection, the reader's
-//  session cannot create the tables, no password is no login
-Test (pg_roles, a_participant_on_another_services_role_does_not_start)
+//  A process started with a role not its own stops at once, exit 1, saying
+//  why: the wrong database refuses the connection, the reader's session
+//  cannot create the tables, no password is no login
+Test (pg_roles, a_process_on_another_services_role_does_not_start)
 {
     s_need_postgresql ();
     struct {
@@ -346,8 +350,28 @@ Test (pg_roles, a_participant_on_another_services_role_does_not_start)
     char *log = s_log (slot);
     cr_expect (log && strstr (log, "no password supplied"), "%s", log? log: "");
     free (log);
+
+    //  the coordinator likewise, with a participant's role and the reader's
+    int roles [] = { ORDER, READER };
+    const char *whys [] = { "permission denied for database \"coordinator\"",
+                            "read-only transaction" };
+    for (size_t k = 0; k < 2; k++) {
+        char uri [512];
+        cr_assert_eq (pg_cluster_role_uri (&s_cluster, "coordinator", s_roles [roles [k]],
+                                           uri, sizeof uri), 0);
+        s_group.coordinator_db = uri;
+        slot = e2e_start_coordinator (&s_group, NULL);
+        cr_assert_geq (slot, 0);
+        cr_expect_eq (s_exit_code (slot), 1, "coordinator with %s", s_roles [roles [k]]);
+        log = s_log (slot);
+        cr_expect (log && strstr (log, "could not start"), "%s", log? log: "");
+        cr_expect (log && strstr (log, whys [k]), "%s", log? log: "");
+        free (log);
+        s_group.names [slot][0] = 0;
+        s_group.coordinator_db = NULL;
+    }
     //  none of them made a table
-    for (int service = INVENTORY; service <= ORDER; service++)
+    for (int service = INVENTORY; service <= COORDINATOR; service++)
         cr_expect_eq (pg_query_int (s_admin_uri (service), "SELECT count (*) FROM pg_class"
                                     " WHERE relnamespace = 'public'::regnamespace"), 0);
 }

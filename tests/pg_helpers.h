@@ -11,6 +11,7 @@
 #ifndef CK_PG_HELPERS_H_INCLUDED
 #define CK_PG_HELPERS_H_INCLUDED
 
+#include <glob.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <libpq-fe.h>
@@ -89,6 +90,16 @@ pg_cluster_up (pg_cluster_t *c)
     return c->postmaster > 0? 0: -1;
 }
 
+//  True when the server binaries scripts/pg runs are installed
+static inline bool
+pg_binaries_found (void)
+{
+    glob_t found;
+    bool any = glob ("/usr/lib/postgresql/*/bin/pg_ctl", 0, NULL, &found) == 0;
+    globfree (&found);
+    return any;
+}
+
 //  Makes a temp dir and starts a cluster in it on a free port.  Returns 0,
 //  or -1.
 static inline int
@@ -120,6 +131,53 @@ pg_cluster_createdb (pg_cluster_t *c, const char *name, char *uri, size_t size)
         return -1;
     snprintf (uri, size, "postgresql://ck@127.0.0.1:%d/%s", c->port, name);
     return 0;
+}
+
+//  Runs scripts/pg with args (NULL-terminated) and keeps the first line it
+//  printed in out.  Returns 0, or -1 when it failed or printed nothing.
+static inline int
+pg_cluster_output (pg_cluster_t *c, const char *const *args, char *out, size_t size)
+{
+    const char *argv [12];
+    int argc = 0;
+    argv [argc++] = c->script;
+    for (; *args && argc < 11; args++)
+        argv [argc++] = *args;
+    argv [argc] = NULL;
+    char path [PATH_MAX];
+    snprintf (path, sizeof path, "%s.out", c->dir);
+    unlink (path);
+    pid_t pid = ph_spawn2 (c->script, (char *const *) argv, path, NULL);
+    int status;
+    int rc = pid > 0 && ph_wait (pid, 60000, &status) == 0
+          && ph_exit_code (status) == 0? 0: -1;
+    char *text = ph_slurp (path);
+    unlink (path);
+    if (rc == 0 && text && *text)
+        snprintf (out, size, "%.*s", (int) strcspn (text, "\n"), text);
+    else
+        rc = -1;
+    free (text);
+    return rc;
+}
+
+//  Creates the databases and least-privilege roles of scripts/pg-roles.sql
+//  with their passwords.  Returns 0, or -1.
+static inline int
+pg_cluster_roles (pg_cluster_t *c)
+{
+    const char *args [] = { "roles", c->dir, NULL };
+    return pg_cluster_run (c, args) == 0? 0: -1;
+}
+
+//  Fills uri with the URI of database name for role (scripts/pg uri
+//  --role).  Returns 0, or -1.
+static inline int
+pg_cluster_role_uri (pg_cluster_t *c, const char *name, const char *role,
+                     char *uri, size_t size)
+{
+    const char *args [] = { "uri", c->dir, name, "--role", role, NULL };
+    return pg_cluster_output (c, args, uri, size);
 }
 
 //  Stops the server (fast: sessions are cut, as in a restart) and waits

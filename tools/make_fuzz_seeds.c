@@ -16,7 +16,8 @@ static const uint8_t s_routing_id [] = { 0x00, 0xba, 0xd4, 0xe3, 0x43 };
 //  What the first byte of an in-process target's input selects (see
 //  tests/fuzz/fuzz_participant.c and fuzz_frontend.c)
 enum { PARTICIPANT_REQUEST = 0, PARTICIPANT_FRAMES = 1, PARTICIPANT_SCRIPT = 2 };
-enum { FRONTEND_CHECKOUT = 0, FRONTEND_STATUS = 1, FRONTEND_PING = 2, FRONTEND_FRAMES = 3 };
+enum { FRONTEND_CHECKOUT = 0, FRONTEND_STATUS = 1, FRONTEND_PING = 2, FRONTEND_FRAMES = 3,
+       FRONTEND_SCRIPT = 4 };
 
 typedef struct {
     const char *dir;
@@ -258,6 +259,18 @@ s_script_seeds (seeds_t *self)
                        CK_SIGNATURE_WORKER, CK_CMD_DISCONNECT, NULL, 0);
     s_write_framed_to (self, "fuzz_frontend", FRONTEND_FRAMES, "ping-framed", false,
                        CK_SIGNATURE_CLIENT, CK_CMD_PING, NULL, 0);
+    //  fuzz_frontend's scripts, 4 bytes a message: byte 0 the checkout (<< 1)
+    //  and STATUS (bit 0), byte 1 line count - 1 and ack (bit 2), byte 2
+    //  SKU and price, byte 3 quantities: a checkout, its repeat, its
+    //  status, the same checkout_id with another cart; an odd amount
+    //  (declined); one with ack
+    static const uint8_t frontend_script [] = {
+        FRONTEND_SCRIPT,
+        0x02, 0x01, 0x00, 0x00,     0x02, 0x01, 0x00, 0x00,     0x03, 0, 0, 0,
+        0x02, 0x00, 0x05, 0x00,     0x04, 0x00, 0x01, 0x00,     0x06, 0x07, 0x02, 0x1b
+    };
+    s_write (self, "fuzz_frontend", "script-checkouts", frontend_script,
+             sizeof frontend_script);
     static const uint8_t ping = FRONTEND_PING;
     s_write (self, "fuzz_frontend", "ping", &ping, 1);
 }

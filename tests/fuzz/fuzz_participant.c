@@ -113,10 +113,18 @@ s_store_open (void)
 static bool
 s_recv (ck_message_t *message, int timeout_ms)
 {
-    zmq_pollitem_t item = { zsock_resolve (s_fuzz.router), 0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (&item, 1, timeout_ms) <= 0)
-        return false;
-    return ck_message_recv (message, zsock_resolve (s_fuzz.router)) == 0;
+    int64_t deadline = zclock_mono () + timeout_ms;
+    void *router = zsock_resolve (s_fuzz.router);
+    while (ck_message_recv (message, router) != 0) {
+        int64_t left = deadline - zclock_mono ();
+        if (left <= 0)
+            return false;
+        //  libFuzzer's SIGALRM (its -timeout watch) interrupts the poll
+        zmq_pollitem_t item = { router, 0, ZMQ_POLLIN, 0 };
+        if (zmq_poll (&item, 1, (long) left) == -1 && zmq_errno () != EINTR)
+            fuzz_broken (TARGET, "zmq_poll: %s", zmq_strerror (zmq_errno ()));
+    }
+    return true;
 }
 
 //  Learns the runtime's routing id from a READY; false if frame is not one

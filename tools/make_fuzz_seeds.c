@@ -259,15 +259,15 @@ s_script_seeds (seeds_t *self)
                        CK_SIGNATURE_WORKER, CK_CMD_DISCONNECT, NULL, 0);
     s_write_framed_to (self, "fuzz_frontend", FRONTEND_FRAMES, "ping-framed", false,
                        CK_SIGNATURE_CLIENT, CK_CMD_PING, NULL, 0);
-    //  fuzz_frontend's scripts, 4 bytes a message: byte 0 the checkout (<< 1)
-    //  and STATUS (bit 0), byte 1 line count - 1 and ack (bit 2), byte 2
-    //  SKU and price, byte 3 quantities: a checkout, its repeat, its
-    //  status, the same checkout_id with another cart; an odd amount
-    //  (declined); one with ack
+    //  fuzz_frontend's scripts, 4 bytes a message: byte 0 STATUS (bit 0)
+    //  and with byte 2 the checkout_id, byte 1 line count - 1 and ack (bit
+    //  2), byte 2 also SKU and price, byte 3 quantities: a checkout, its
+    //  repeat, its status, the same checkout_id with another cart; an odd
+    //  amount (declined); one with ack
     static const uint8_t frontend_script [] = {
         FRONTEND_SCRIPT,
         0x02, 0x01, 0x00, 0x00,     0x02, 0x01, 0x00, 0x00,     0x03, 0, 0, 0,
-        0x02, 0x00, 0x05, 0x00,     0x04, 0x00, 0x01, 0x00,     0x06, 0x07, 0x02, 0x1b
+        0x02, 0x00, 0x00, 0x01,     0x04, 0x00, 0x01, 0x00,     0x06, 0x07, 0x02, 0x1b
     };
     s_write (self, "fuzz_frontend", "script-checkouts", frontend_script,
              sizeof frontend_script);

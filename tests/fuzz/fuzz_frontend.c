@@ -14,7 +14,7 @@
       2  a PING, with the rest as a body when there is any (a bad frame)
       3  the rest as whole frames (fuzz_support.h)
       4  the rest as a script of valid CHECKOUTs and STATUSes, 4 bytes
-         each (s_scripted): new sagas, repeats, conflicts
+         each (s_scripted): new sagas, repeats, conflicts, statuses
     then a PING, whose PONG (and one for any PING the input itself made)
     must come within 2 s: the coordinator neither crashed nor hung.
     Everything else it sends the client must parse and decode.
@@ -242,9 +242,10 @@ s_send_body (ck_command_t command)
 }
 
 //  Valid messages, 4 bytes each: byte 0 bit 0 STATUS (else CHECKOUT), bits
-//  1-7 the checkout (128 of them, so repeats and conflicts happen); byte 1
-//  the line count - 1 (low 2 bits) and ack (bit 2); byte 2 the first SKU
-//  and the price; byte 3 the quantities
+//  1-7 and byte 2 the checkout_id; byte 1 the line count - 1 (low 2 bits)
+//  and ack (bit 2); byte 2 also the first SKU and the price; byte 3 the
+//  quantities.  A repeat has the same bytes; a conflict (same checkout_id,
+//  another cart) differs in byte 1 or 3 only.
 static void
 s_scripted (const uint8_t *data, size_t size)
 {
@@ -252,14 +253,16 @@ s_scripted (const uint8_t *data, size_t size)
         const uint8_t *step = data + at;
         if (step [0] & 1) {
             ck_status_request_t status = { .checkout_id = "" };
-            snprintf (status.checkout_id, sizeof status.checkout_id, "chk-%u", step [0] >> 1);
+            snprintf (status.checkout_id, sizeof status.checkout_id, "chk-%u-%u",
+                      step [0] >> 1, step [2]);
             if (ck_encode_status_request (&status, &s_fuzz.body) == 0)
                 s_send_body (CK_CMD_STATUS);
             continue;
         }
         static ck_checkout_t checkout;
         memset (&checkout, 0, sizeof checkout);
-        snprintf (checkout.checkout_id, sizeof checkout.checkout_id, "chk-%u", step [0] >> 1);
+        snprintf (checkout.checkout_id, sizeof checkout.checkout_id, "chk-%u-%u",
+                  step [0] >> 1, step [2]);
         snprintf (checkout.cart_id, sizeof checkout.cart_id, "cart-%u", step [0] >> 1);
         snprintf (checkout.customer_id, sizeof checkout.customer_id, "cust-1");
         snprintf (checkout.currency, sizeof checkout.currency, "EUR");

@@ -1,5 +1,5 @@
-/*  make_fuzz_seeds.c - writes the seed corpora of the codec and frame fuzzers
-    Valid messages of every type, as bodies (fuzz_codec) and as framed messages (fuzz_frame).
+/*  make_fuzz_seeds.c - writes the seed corpora of the fuzz targets
+    Valid messages of every type, as bodies, framed, and as the in-process targets take them.
 
     usage: make_fuzz_seeds SEED_DIR    (normally tests/fuzz/seeds)
     The output is deterministic; the files are kept in the repository, so
@@ -12,6 +12,12 @@
 
 //  An auto-generated ZeroMQ routing id: 5 bytes, the first one 0
 static const uint8_t s_routing_id [] = { 0x00, 0xba, 0xd4, 0xe3, 0x43 };
+
+//  What the first byte of an in-process target's input selects (see
+//  tests/fuzz/fuzz_participant.c and fuzz_frontend.c)
+enum { PARTICIPANT_REQUEST = 0, PARTICIPANT_FRAMES = 1, PARTICIPANT_SCRIPT = 2 };
+enum { FRONTEND_CHECKOUT = 0, FRONTEND_STATUS = 1, FRONTEND_PING = 2, FRONTEND_FRAMES = 3,
+       FRONTEND_SCRIPT = 4 };
 
 typedef struct {
     const char *dir;
@@ -45,10 +51,28 @@ s_frame (uint8_t *out, size_t at, const void *data, size_t size)
     return at + 2 + size;
 }
 
+//  Writes data into subdir/name, after the byte mode unless it is -1: the
+//  in-process targets take their first byte as what to do with the rest
+static void
+s_write_mode (seeds_t *self, const char *subdir, const char *name, int mode,
+              const void *data, size_t size)
+{
+    if (mode < 0) {
+        s_write (self, subdir, name, data, size);
+        return;
+    }
+    uint8_t *out = malloc (size + 1);
+    out [0] = (uint8_t) mode;
+    memcpy (out + 1, data, size);
+    s_write (self, subdir, name, out, size + 1);
+    free (out);
+}
+
 //  Writes a framed message: [routing id when routed][""][signature][command][body]
 static void
-s_write_framed (seeds_t *self, const char *name, bool routed, const char *signature,
-                ck_command_t command, const void *body, size_t body_size)
+s_write_framed_to (seeds_t *self, const char *subdir, int mode, const char *name,
+                   bool routed, const char *signature, ck_command_t command,
+                   const void *body, size_t body_size)
 {
     size_t capacity = 1 + 5 * 2 + sizeof s_routing_id + 32 + body_size;
     uint8_t *out = malloc (capacity);
@@ -62,8 +86,32 @@ s_write_framed (seeds_t *self, const char *name, bool routed, const char *signat
     if (body)
         at = s_frame (out, at, body, body_size);
     out [0] = (uint8_t) (routed + 3 + (body != NULL));
-    s_write (self, "fuzz_frame", name, out, at);
+    s_write_mode (self, subdir, name, mode, out, at);
     free (out);
+}
+
+static void
+s_write_framed (seeds_t *self, const char *name, bool routed, const char *signature,
+                ck_command_t command, const void *body, size_t body_size)
+{
+    s_write_framed_to (self, "fuzz_frame", -1, name, routed, signature, command,
+                       body, body_size);
+}
+
+//  The in-process targets' seeds of a message: the body alone (mode
+//  body_mode) and the message as its sender frames it (mode FRAMES)
+static void
+s_in_process (seeds_t *self, const char *name, ck_command_t command, int body_mode)
+{
+    bool client = command == CK_CMD_CHECKOUT || command == CK_CMD_STATUS;
+    const char *subdir = client? "fuzz_frontend": "fuzz_participant";
+    int frames_mode = client? FRONTEND_FRAMES: PARTICIPANT_FRAMES;
+    s_write_mode (self, subdir, name, body_mode, self->body.data, self->body.size);
+    char framed [96];
+    snprintf (framed, sizeof framed, "%s-framed", name);
+    s_write_framed_to (self, subdir, frames_mode, framed, false,
+                       client? CK_SIGNATURE_CLIENT: CK_SIGNATURE_WORKER, command,
+                       self->body.data, self->body.size);
 }
 
 //  Encodes self->msg as kind and writes it as a body seed and, when command
@@ -84,6 +132,14 @@ s_seed (seeds_t *self, ck_sample_kind_t kind, const char *name, ck_command_t com
                || command == CK_CMD_READY || command == CK_CMD_REPLY;
     const char *signature = command >= CK_CMD_READY? CK_SIGNATURE_WORKER: CK_SIGNATURE_CLIENT;
     s_write_framed (self, name, routed, signature, command, self->body.data, self->body.size);
+    if (command == CK_CMD_CHECKOUT)
+        s_in_process (self, name, command, FRONTEND_CHECKOUT);
+    else
+    if (command == CK_CMD_STATUS)
+        s_in_process (self, name, command, FRONTEND_STATUS);
+    else
+    if (command == CK_CMD_REQUEST)
+        s_in_process (self, name, command, PARTICIPANT_REQUEST);
 }
 
 static void
@@ -169,6 +225,56 @@ s_bodiless_seeds (seeds_t *self)
     s_write_framed (self, "disconnect", false, CK_SIGNATURE_WORKER, CK_CMD_DISCONNECT, NULL, 0);
 }
 
+//  The participant's scripted requests, 6 bytes each: byte 0 the saga
+//  (<< 1) and release (bit 0), byte 1 attempt - 1 and line count - 1 (<< 2),
+//  bytes 2-5 a line each: SKU index 0-3 of the catalog (4+: unknown) and
+//  quantity - 1 (<< 3; 31 is the most allowed)
+static void
+s_script_seeds (seeds_t *self)
+{
+    //  two lines reserved, retried, released, released again
+    static const uint8_t reserve_release [] = {
+        PARTICIPANT_SCRIPT,
+        0x02, 0x04, 0x08, 0x11, 0, 0,   0x02, 0x05, 0x08, 0x11, 0, 0,
+        0x03, 0x00, 0, 0, 0, 0,         0x03, 0x01, 0, 0, 0, 0
+    };
+    //  more than SKU-0074 holds, then an unknown SKU, then all of SKU-0037
+    static const uint8_t refused [] = {
+        PARTICIPANT_SCRIPT,
+        0x04, 0x00, 0x32, 0, 0, 0,      0x06, 0x04, 0x00, 0x04, 0, 0,
+        0x08, 0x0c, 0xf9, 0xf9, 0x01, 0x0a
+    };
+    //  a release before its reservation: the reservation is then refused
+    static const uint8_t tombstone [] = {
+        PARTICIPANT_SCRIPT,
+        0x0b, 0x00, 0, 0, 0, 0,         0x0a, 0x00, 0x00, 0, 0, 0
+    };
+    s_write (self, "fuzz_participant", "script-reserve-release", reserve_release,
+             sizeof reserve_release);
+    s_write (self, "fuzz_participant", "script-refused", refused, sizeof refused);
+    s_write (self, "fuzz_participant", "script-tombstone", tombstone, sizeof tombstone);
+    s_write_framed_to (self, "fuzz_participant", PARTICIPANT_FRAMES, "heartbeat", false,
+                       CK_SIGNATURE_WORKER, CK_CMD_HEARTBEAT, NULL, 0);
+    s_write_framed_to (self, "fuzz_participant", PARTICIPANT_FRAMES, "disconnect", false,
+                       CK_SIGNATURE_WORKER, CK_CMD_DISCONNECT, NULL, 0);
+    s_write_framed_to (self, "fuzz_frontend", FRONTEND_FRAMES, "ping-framed", false,
+                       CK_SIGNATURE_CLIENT, CK_CMD_PING, NULL, 0);
+    //  fuzz_frontend's scripts, 4 bytes a message: byte 0 STATUS (bit 0)
+    //  and with byte 2 the checkout_id, byte 1 line count - 1 and ack (bit
+    //  2), byte 2 also SKU and price, byte 3 quantities: a checkout, its
+    //  repeat, its status, the same checkout_id with another cart; an odd
+    //  amount (declined); one with ack
+    static const uint8_t frontend_script [] = {
+        FRONTEND_SCRIPT,
+        0x02, 0x01, 0x00, 0x00,     0x02, 0x01, 0x00, 0x00,     0x03, 0, 0, 0,
+        0x02, 0x00, 0x00, 0x01,     0x04, 0x00, 0x01, 0x00,     0x06, 0x07, 0x02, 0x1b
+    };
+    s_write (self, "fuzz_frontend", "script-checkouts", frontend_script,
+             sizeof frontend_script);
+    static const uint8_t ping = FRONTEND_PING;
+    s_write (self, "fuzz_frontend", "ping", &ping, 1);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -176,8 +282,9 @@ main (int argc, char **argv)
         fprintf (stderr, "usage: make_fuzz_seeds SEED_DIR\n");
         return 2;
     }
-    const char *subdirs [] = { "", "/fuzz_codec", "/fuzz_frame" };
-    for (int i = 0; i < 3; i++) {
+    const char *subdirs [] = { "", "/fuzz_codec", "/fuzz_frame", "/fuzz_participant",
+                               "/fuzz_frontend" };
+    for (int i = 0; i < 5; i++) {
         char path [512];
         snprintf (path, sizeof path, "%s%s", argv [1], subdirs [i]);
         if (mkdir (path, 0755) && errno != EEXIST) {
@@ -192,6 +299,7 @@ main (int argc, char **argv)
     s_participant_seeds (self);
     s_event_seeds (self);
     s_bodiless_seeds (self);
+    s_script_seeds (self);
     printf ("make_fuzz_seeds: %d files written in %s\n", self->written, self->dir);
     int rc = self->failed? 1: 0;
     ck_buf_free (&self->body);

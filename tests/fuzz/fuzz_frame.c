@@ -1,13 +1,11 @@
 /*  fuzz_frame.c - libFuzzer harness for frame parsing, then body decoding
     Splits the input into frames, parses them every way a socket can, decodes any body.
 
-    Input layout: byte 0 holds the frame count (low 3 bits) and, in bit 7,
-    a request for one extra frame of CK_MAX_BODY + 1 bytes at the end; then
-    each frame is a 2-byte big-endian length and that many bytes (cut short
-    where the input ends).  tools/make_fuzz_seeds.c writes seeds this way.
+    Input layout: the multipart layout of fuzz_support.h.
 */
 #include <czmq.h>
 #include "frame.h"
+#include "fuzz_support.h"
 #include "../codec_samples.h"
 
 static void
@@ -16,35 +14,6 @@ s_broken (const char *what, ck_proto_t proto, bool routed)
     fprintf (stderr, "fuzz_frame: %s (proto %s, %s)\n", what,
              proto == CK_PROTO_CLIENT? "client": "worker", routed? "routed": "not routed");
     abort ();
-}
-
-//  Builds the message the input describes
-static zmsg_t *
-s_message (const uint8_t *data, size_t size)
-{
-    zmsg_t *msg = zmsg_new ();
-    if (size == 0)
-        return msg;
-    size_t count = data [0] & 0x07;
-    bool oversized = (data [0] & 0x80) != 0;
-    size_t pos = 1;
-    for (size_t i = 0; i < count; i++) {
-        size_t len = 0;
-        if (pos + 2 <= size) {
-            len = (size_t) data [pos] << 8 | data [pos + 1];
-            pos += 2;
-        }
-        if (len > size - pos)
-            len = size - pos;
-        zmsg_addmem (msg, data + pos, len);
-        pos += len;
-    }
-    if (oversized) {
-        zframe_t *big = zframe_new (NULL, CK_MAX_BODY + 1);
-        memset (zframe_data (big), 0x80, CK_MAX_BODY + 1);
-        zmsg_append (msg, &big);
-    }
-    return msg;
 }
 
 //  True when [p, p + n) lies inside one frame of msg
@@ -113,7 +82,8 @@ s_parse (zmsg_t *msg, ck_proto_t proto, bool routed)
 int
 LLVMFuzzerTestOneInput (const uint8_t *data, size_t size)
 {
-    zmsg_t *msg = s_message (data, size);
+    zmsg_t *msg = zmsg_new ();
+    fuzz_frames_add (msg, data, size);
     const ck_proto_t protos [] = { CK_PROTO_CLIENT, CK_PROTO_WORKER };
     for (int p = 0; p < 2; p++) {
         s_parse (msg, protos [p], true);

@@ -31,6 +31,19 @@ ck_log_level_parse (const char *name, ck_log_level_t *level)
     return -1;
 }
 
+int
+ck_log_level_of (ck_config_t *config, ck_log_level_t *level)
+{
+    if (ck_log_level_parse (ck_config_str (config, "log-level"), level)) {
+        ck_config_usage_error (config, "--log-level: '%s' is not error, warning, notice, info"
+                               " or debug", ck_config_str (config, "log-level"));
+        return -1;
+    }
+    if (ck_config_bool (config, "verbose"))
+        *level = CK_LOG_DEBUG;
+    return 0;
+}
+
 const char *
 ck_log_level_name (ck_log_level_t level)
 {
@@ -126,7 +139,7 @@ ck_log_reload (const ck_program_t *program, int argc, char **argv)
     int exit_code = 0;
     ck_config_t *config = ck_config_new (program, argc, argv, &exit_code);
     ck_log_level_t level;
-    if (config && ck_log_level_parse (ck_config_str (config, "log-level"), &level) == 0) {
+    if (config && ck_log_level_of (config, &level) == 0) {
         ck_log_set_level (level);
         zsys_notice ("%s: SIGHUP: log level %s", program->name, ck_log_level_name (level));
     }

@@ -221,9 +221,7 @@ ck_participant_process_main (const ck_participant_process_t *process, int argc, 
     if (!config)
         return exit_code;
     ck_log_level_t level;
-    if (ck_log_level_parse (ck_config_str (config, "log-level"), &level)) {
-        ck_config_usage_error (config, "--log-level: '%s' is not error, warning, notice, info"
-                               " or debug", ck_config_str (config, "log-level"));
+    if (ck_log_level_of (config, &level)) {
         ck_config_destroy (&config);
         return 2;
     }

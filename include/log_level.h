@@ -25,10 +25,16 @@ typedef enum {
 //  The --log-level option, for a program's option table
 #define CK_LOG_LEVEL_OPTION \
     { "log-level", CK_OPT_STRING, "info", 0, 0, "LEVEL", \
-      "error, warning, notice, info or debug; SIGHUP reads it again" }
+      "error, warning, notice, info or debug (--verbose: debug); SIGHUP reads it again" }
 
 //  Sets *level from its name.  Returns 0, or -1 when name is none of them.
 int ck_log_level_parse (const char *name, ck_log_level_t *level);
+
+//  The level a parsed command line asks for: its --log-level, or debug
+//  with --verbose (whose lines are debug lines).  Returns 0, or -1 after
+//  reporting a bad --log-level as a usage error.
+struct _ck_config_t;
+int ck_log_level_of (struct _ck_config_t *config, ck_log_level_t *level);
 
 //  The level's name.  Can't fail.
 const char *ck_log_level_name (ck_log_level_t level);

@@ -189,14 +189,15 @@ Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
     record_t *record = (record_t *) calloc (1, sizeof (record_t));
     record->dispatcher = dispatcher;
     dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_PAYMENT, "p1", 2, 0);
-    dispatcher_assign (dispatcher, one, H (0));
-    dispatcher_assign (dispatcher, one, H (1));
+    uint64_t first = dispatcher_assign (dispatcher, one, H (0));
+    uint64_t second = dispatcher_assign (dispatcher, one, H (1));
+    cr_assert_gt (second, first, "assignments are numbered in order");
     //  H (0) timed out and is retried: the instance still holds attempt 1
-    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", 5000);
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", first, 5000);
     cr_assert_null (dispatcher_where (dispatcher, H (0)));
     cr_assert_eq (one->load, 2, "the orphan still takes its slot");
     cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "no room for the retry");
-    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", 5000);
+    dispatcher_orphan (dispatcher, H (0), "saga-0/3/1", first, 5000);
     cr_assert_eq (one->load, 2, "not in flight: nothing to orphan");
     cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/3/2"), "not that one");
     cr_assert (dispatcher_release (dispatcher, one, "saga-0/3/1"));
@@ -205,7 +206,7 @@ Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
     cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), one);
 
     //  Orphans go with their instance; they are not lost requests
-    dispatcher_orphan (dispatcher, H (1), "saga-1/3/1", 5000);
+    dispatcher_orphan (dispatcher, H (1), "saga-1/3/1", second, 5000);
     dispatcher_remove (dispatcher, one, s_lost, record);
     cr_assert_eq (record->lost_count, 0);
     free (record);
@@ -213,24 +214,32 @@ Test (dispatcher, an_orphaned_request_keeps_its_slot_until_answered)
 }
 
 //  A request or its answer lost on the way: the orphan's slot comes back
-//  when it expires (the instance has dropped the request by then), once
-Test (dispatcher, an_orphan_whose_answer_never_comes_frees_its_slot_when_it_expires)
+//  when the instance answers a request sent after it (it answers in
+//  order), or, with nothing else to answer, when the orphan expires
+Test (dispatcher, an_orphan_whose_answer_never_comes_frees_its_slot)
 {
     dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
-    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_ORDER, "o1", 2, 0);
-    dispatcher_assign (dispatcher, one, H (0));
-    dispatcher_assign (dispatcher, one, H (1));
-    dispatcher_orphan (dispatcher, H (0), "saga-0/4/1", 5000);
-    dispatcher_orphan (dispatcher, H (1), "saga-1/4/1", 6000);
-    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 4999), 0);
+    dispatcher_worker_t *one = s_join (dispatcher, "a", CK_SERVICE_ORDER, "o1", 3, 0);
+    uint64_t n0 = dispatcher_assign (dispatcher, one, H (0));
+    uint64_t n1 = dispatcher_assign (dispatcher, one, H (1));
+    dispatcher_orphan (dispatcher, H (0), "saga-0/4/1", n0, 5000);
+    dispatcher_orphan (dispatcher, H (1), "saga-1/4/1", n1, 6000);
+    uint64_t n2 = dispatcher_assign (dispatcher, one, H (2));
+    cr_assert_eq (one->load, 3);
+    cr_assert_eq (dispatcher_release_before (dispatcher, one, n1), 1, "only what came before");
     cr_assert_eq (one->load, 2);
-    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 5000), 1);
-    cr_assert_eq (one->load, 1);
-    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_ORDER), one);
     cr_assert_not (dispatcher_release (dispatcher, one, "saga-0/4/1"),
-                   "a late answer after the expiry frees nothing more");
+                   "its late answer frees nothing more");
+    cr_assert_eq (dispatcher_unassign (dispatcher, H (2)), one);
+    cr_assert_eq (dispatcher_release_before (dispatcher, one, n2), 1);
+    cr_assert_eq (one->load, 0);
+
+    //  Nothing after it: the orphan waits for its expiry
+    uint64_t n3 = dispatcher_assign (dispatcher, one, H (3));
+    dispatcher_orphan (dispatcher, H (3), "saga-3/4/1", n3, 7000);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 6999), 0);
     cr_assert_eq (one->load, 1);
-    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 100000), 1);
+    cr_assert_eq (dispatcher_expire_orphans (dispatcher, 7000), 1);
     cr_assert_eq (one->load, 0);
     cr_assert_eq (dispatcher_expire_orphans (dispatcher, 100000), 0);
     dispatcher_destroy (&dispatcher);

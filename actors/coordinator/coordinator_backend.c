@@ -5,11 +5,12 @@
     has capacity left, or waits in that service's queue; the wait counts
     against the step's timeout, and the step's timeout starts again when
     the request is sent.  An instance's slot is freed by its reply to that
-    request, by its loss, or one step timeout after the request was
-    superseded (a retry after a timeout): until its late reply comes or,
-    if the request or the reply was lost, until the instance has surely
-    dropped it (deadline_ms), so an instance is not sent more than its
-    capacity and a lost message does not hold a slot for ever.
+    request, by its loss, or, for a request superseded while the instance
+    held it (a retry after a timeout), when the instance answers a request
+    sent after it (it answers in order, so the superseded one was answered
+    or lost on the way) or ORPHAN_TIMEOUTS step timeouts later.  So an
+    instance is not sent more than its capacity, and a lost message does
+    not hold a slot for ever.
 
     A REPLY is applied only when it comes from the connection its request
     was sent to, for the attempt in flight there.  A peer that talks
@@ -23,6 +24,9 @@
 //  Requests and heartbeats per participant: capacity (at most 1024) plus
 //  heartbeats; an instance that stops reading is found dead by liveness
 #define BACKEND_SNDHWM  10000
+//  Step timeouts after which a superseded request's slot is freed even if
+//  its instance answered nothing sent after it
+#define ORPHAN_TIMEOUTS 3
 
 //  A request that was in flight at an instance found gone: the saga is told
 //  after the current round of sends, not from inside it (no re-entry into
@@ -125,10 +129,9 @@ s_orphan (backend_t *self, entry_t *entry)
         return;
     char key [CK_ID_SIZE + 32];
     s_request_key (key, sizeof key, entry->saga->saga_id, entry->sent_type, entry->sent_attempt);
-    //  one more step timeout: the instance has dropped it by then (its
-    //  deadline_ms passed), or the request or its answer was lost
-    dispatcher_orphan (self->dispatcher, entry, key, zclock_mono ()
-                       + self->core->config.policy.step_timeout_ms);
+    //  the last resort, for an instance that is given nothing else to answer
+    dispatcher_orphan (self->dispatcher, entry, key, entry->sent_number, zclock_mono ()
+                       + ORPHAN_TIMEOUTS * (int64_t) self->core->config.policy.step_timeout_ms);
 }
 
 void
@@ -152,7 +155,7 @@ backend_send_request (backend_t *self, entry_t *entry)
         if (ck_frame_send (self->socket, worker->routing_id, worker->routing_id_size,
                            CK_PROTO_WORKER, CK_CMD_REQUEST, entry->request.data,
                            entry->request.size) == 0) {
-            dispatcher_assign (self->dispatcher, worker, entry);
+            entry->sent_number = dispatcher_assign (self->dispatcher, worker, entry);
             dispatcher_sent (self->dispatcher, worker, zclock_mono ());
             entry->sent_type = entry->type;
             entry->sent_attempt = entry->attempt;
@@ -219,9 +222,14 @@ s_room (backend_t *self, dispatcher_worker_t *worker, entry_t *entry, const ck_r
                 && reply->type == entry->sent_type && reply->attempt == entry->sent_attempt;
     char key [CK_ID_SIZE + 32];
     s_request_key (key, sizeof key, reply->saga_id, reply->type, reply->attempt);
-    if (current)
+    size_t freed = 0;
+    if (current) {
         dispatcher_unassign (self->dispatcher, entry);
-    if (current || dispatcher_release (self->dispatcher, worker, key))
+        //  it answers in order: what it was sent before this is answered
+        //  too, or lost on the way
+        freed = dispatcher_release_before (self->dispatcher, worker, entry->sent_number);
+    }
+    if (current || freed || dispatcher_release (self->dispatcher, worker, key))
         backend_dispatch_waiting (self, worker->service);
     return current;
 }

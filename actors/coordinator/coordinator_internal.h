@@ -48,6 +48,7 @@ typedef struct {
     uint32_t attempt;
     ck_type_t sent_type;                //  the request in flight, if one is
     uint32_t sent_attempt;
+    uint64_t sent_number;               //  its assignment's (dispatcher_assign)
 } entry_t;
 
 //  An action waiting for the turn's commit, or, when early (it follows a

@@ -5,6 +5,19 @@
 #include "dispatcher.h"
 #include "pointer_map.h"
 
+//  A superseded request whose slot its worker keeps (dispatcher_orphan)
+typedef struct {
+    uint64_t number;                    //  its assignment's
+    int64_t expires_ms;
+} orphan_t;
+
+static void
+s_orphan_free (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
 //  Key of by_routing_id: a worker's own bytes, or the caller's in a lookup
 typedef struct {
     const uint8_t *data;
@@ -18,7 +31,7 @@ typedef struct {
     uint64_t turn;                      //  when it was last assigned to
     bool listed;                        //  in its roster and by_routing_id
     routing_key_t key;
-    zhashx_t *orphans;                  //  key -> expires_ms: slots of requests
+    zhashx_t *orphans;                  //  key -> orphan_t: slots of requests
                                         //  superseded while it held them
 } worker_t;
 
@@ -358,7 +371,7 @@ dispatcher_pick (dispatcher_t *self, ck_service_t service)
 
 //  Puts the handle in flight at the worker.  Can't fail.
 
-void
+uint64_t
 dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *handle)
 {
     assert (self);
@@ -368,6 +381,7 @@ dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *handle
     assert (rc == 0);               //  a handle is in flight at one worker
     worker->load++;
     WORKER (worker)->turn = ++self->turns;
+    return self->turns;
 }
 
 
@@ -391,20 +405,69 @@ dispatcher_unassign (dispatcher_t *self, void *handle)
 //  key until dispatcher_release: the instance still holds that request.
 
 void
-dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, int64_t expires_ms)
+dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, uint64_t number,
+                   int64_t expires_ms)
 {
     assert (self && key);
-    assert (expires_ms > 0);            //  stored as the (non-NULL) value
     worker_t *worker = (worker_t *) zhashx_lookup (self->in_flight, handle);
     if (!worker)
         return;
     zhashx_delete (self->in_flight, handle);
-    if (!worker->orphans)
-        worker->orphans = zhashx_new ();    //  keys copied, values are times
-    if (zhashx_insert (worker->orphans, key, (void *) (intptr_t) expires_ms) != 0) {
+    if (!worker->orphans) {
+        worker->orphans = zhashx_new ();    //  keys copied, orphans owned
+        zhashx_set_destructor (worker->orphans, s_orphan_free);
+    }
+    orphan_t *orphan = (orphan_t *) zmalloc (sizeof (orphan_t));
+    *orphan = (orphan_t) { number, expires_ms };
+    if (zhashx_insert (worker->orphans, key, orphan) != 0) {
+        free (orphan);
         assert (worker->pub.load > 0);
         worker->pub.load--;             //  the same request twice: one slot
     }
+}
+
+
+//  Frees the worker's orphans that pass test (against limit); how many.
+static size_t
+s_free_orphans (worker_t *worker, bool (*test) (const orphan_t *, int64_t), int64_t limit)
+{
+    if (!worker->orphans || zhashx_size (worker->orphans) == 0)
+        return 0;
+    size_t freed = 0;
+    zlistx_t *keys = zhashx_keys (worker->orphans);
+    for (const char *key = (const char *) zlistx_first (keys); key;
+         key = (const char *) zlistx_next (keys))
+        if (test ((const orphan_t *) zhashx_lookup (worker->orphans, key), limit)) {
+            zhashx_delete (worker->orphans, key);
+            assert (worker->pub.load > 0);
+            worker->pub.load--;
+            freed++;
+        }
+    zlistx_destroy (&keys);
+    return freed;
+}
+
+static bool
+s_before (const orphan_t *orphan, int64_t number)
+{
+    return orphan->number < (uint64_t) number;
+}
+
+static bool
+s_expired (const orphan_t *orphan, int64_t now_ms)
+{
+    return orphan->expires_ms <= now_ms;
+}
+
+
+//  Frees the worker's orphans assigned before number.
+
+size_t
+dispatcher_release_before (dispatcher_t *self, dispatcher_worker_t *worker, uint64_t number)
+{
+    assert (self && worker);
+    assert (number <= INT64_MAX);
+    return s_free_orphans (WORKER (worker), s_before, (int64_t) number);
 }
 
 
@@ -417,21 +480,8 @@ dispatcher_expire_orphans (dispatcher_t *self, int64_t now_ms)
     size_t freed = 0;
     for (int service = 0; service < CK_SERVICE_MAX; service++) {
         roster_t *roster = &self->rosters [service];
-        for (size_t index = 0; index < roster->size; index++) {
-            worker_t *worker = roster->items [index];
-            if (!worker->orphans || zhashx_size (worker->orphans) == 0)
-                continue;
-            zlistx_t *keys = zhashx_keys (worker->orphans);
-            for (const char *key = (const char *) zlistx_first (keys); key;
-                 key = (const char *) zlistx_next (keys))
-                if ((int64_t) (intptr_t) zhashx_lookup (worker->orphans, key) <= now_ms) {
-                    zhashx_delete (worker->orphans, key);
-                    assert (worker->pub.load > 0);
-                    worker->pub.load--;
-                    freed++;
-                }
-            zlistx_destroy (&keys);
-        }
+        for (size_t index = 0; index < roster->size; index++)
+            freed += s_free_orphans (roster->items [index], s_expired, now_ms);
     }
     return freed;
 }

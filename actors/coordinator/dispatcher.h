@@ -93,8 +93,9 @@ void dispatcher_sent (dispatcher_t *self, dispatcher_worker_t *worker, int64_t n
 dispatcher_worker_t *dispatcher_pick (dispatcher_t *self, ck_service_t service);
 
 //  Puts the handle in flight at the worker (load + 1).  The handle must not
-//  be in flight anywhere.  Can't fail.
-void dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *handle);
+//  be in flight anywhere.  Returns the assignment's number: assignments are
+//  numbered in the order they are made, across workers.  Can't fail.
+uint64_t dispatcher_assign (dispatcher_t *self, dispatcher_worker_t *worker, void *handle);
 
 //  Takes the handle out of flight (load - 1 where it was).  Returns that
 //  worker, or NULL when the handle was not in flight.
@@ -103,13 +104,24 @@ dispatcher_worker_t *dispatcher_unassign (dispatcher_t *self, void *handle);
 //  A request superseded while its instance holds it (a retry after a
 //  timeout, a saga that gave up): the handle leaves flight, but the
 //  instance's slot stays taken under key (the caller's name for that
-//  request) until dispatcher_release, until the worker is removed, or
-//  until expires_ms (dispatcher_expire_orphans): by then the instance has
-//  dropped the request unanswered (its deadline passed) or the request or
-//  its answer was lost on the way.  So an instance is not given more than
-//  its capacity, and a lost message does not keep a slot for ever.
-//  Nothing when the handle is not in flight.  Can't fail.
-void dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, int64_t expires_ms);
+//  request; number is its assignment's) until the first of:
+//  - dispatcher_release: the instance answered it, late;
+//  - dispatcher_release_before: the instance answered a request assigned
+//    after it.  An instance answers in the order it received, so this one
+//    is answered too, or it (or its answer) was lost on the way;
+//  - expires_ms (dispatcher_expire_orphans), for an instance that gets
+//    nothing else to answer;
+//  - the worker's removal.
+//  So an instance is not given more than its capacity, and a lost message
+//  does not keep a slot for ever.  Nothing when the handle is not in
+//  flight.  Can't fail.
+void dispatcher_orphan (dispatcher_t *self, void *handle, const char *key, uint64_t number,
+                        int64_t expires_ms);
+
+//  Frees the worker's orphans assigned before number (see
+//  dispatcher_orphan).  Returns how many it freed.  O(the worker's orphans).
+size_t dispatcher_release_before (dispatcher_t *self, dispatcher_worker_t *worker,
+                                  uint64_t number);
 
 //  Frees the slots of orphans whose expires_ms has come.  Returns how many
 //  it freed.  O(orphans).

@@ -37,11 +37,8 @@ static const ck_option_t s_options [] = {
 static int
 s_configure (ck_config_t *flags, coordinator_config_t *config, ck_log_level_t *level)
 {
-    if (ck_log_level_parse (ck_config_str (flags, "log-level"), level)) {
-        ck_config_usage_error (flags, "--log-level: '%s' is not error, warning, notice, info"
-                               " or debug", ck_config_str (flags, "log-level"));
+    if (ck_log_level_of (flags, level))
         return 2;
-    }
     const char *names [] = { "frontend", "backend", "events" };
     for (int i = 0; i < 3; i++)
         if (!ck_endpoint_valid (ck_config_str (flags, names [i]))) {

@@ -34,16 +34,18 @@
 //  own, not a column, so that a log written before retention gets it on
 //  open (CREATE ... IF NOT EXISTS; the layout's version stays).  Its
 //  terminal sagas are then dated now, once: saga_ends is empty only when
-//  the log holds no saga that ended since (the constant NOT EXISTS is
-//  tested before the scan, so a current log pays nothing).
+//  the log holds no saga that ended since.  The gate is the outer loop of
+//  a CROSS JOIN, so a current log skips the scan of sagas (as a WHERE term
+//  SQLite 3.40 tested it per row: 0.1 s per million sagas at every open).
 #define SAGA_ENDS \
     "CREATE TABLE IF NOT EXISTS saga_ends (" \
     " ended_ms INTEGER NOT NULL," \
     " saga_id TEXT NOT NULL," \
     " PRIMARY KEY (ended_ms, saga_id)) WITHOUT ROWID;" \
     "INSERT INTO saga_ends (ended_ms, saga_id)" \
-    " SELECT CAST (strftime ('%s', 'now') AS INTEGER) * 1000, saga_id FROM sagas" \
-    " WHERE " TERMINAL " AND NOT EXISTS (SELECT 1 FROM saga_ends);"
+    " SELECT CAST (strftime ('%s', 'now') AS INTEGER) * 1000, saga_id" \
+    " FROM (SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM saga_ends)) CROSS JOIN sagas" \
+    " WHERE " TERMINAL ";"
 
 //  The active-phase condition, written exactly as in sagas_active's WHERE:
 //  SQLite uses a partial index only for queries that repeat its condition

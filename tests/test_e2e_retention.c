@@ -15,6 +15,7 @@
 
 static e2e_group_t s_group;
 static e2e_dbs_t s_dbs;
+static char s_first_saga [CK_ID_SIZE];  //  r0-chk-0's saga
 
 static void
 s_init (void)
@@ -53,6 +54,8 @@ s_round (checkout_client_t *client, int round)
         if (reply->result.status == CK_STATUS_CONFIRMED
         ||  reply->result.status == CK_STATUS_FAILED)
             ended++;
+        if (streq (reply->result.checkout_id, "r0-chk-0"))
+            snprintf (s_first_saga, sizeof s_first_saga, "%s", reply->result.saga_id);
     }
     free (checkout);
     return ended;
@@ -106,6 +109,20 @@ Test (e2e_retention, the_log_and_the_ledgers_stop_growing_across_rounds)
     cr_expect_lt (most_entries, PER_ROUND / 2, "the inventory's ledger is trimmed");
     cr_expect_lt (most_orders, PER_ROUND / 2, "the orders go with their entries");
     cr_expect_gt (s_count (s_dbs.inventory, "SELECT COUNT (*) FROM stock"), 0, "stock stays");
+
+    //  After the retention a checkout_id is unknown, and may be used again:
+    //  it runs a new saga
+    cr_assert_eq (checkout_client_send_status (client, "r0-chk-0"), 0);
+    cr_assert_eq (checkout_client_recv (client, ROUND_MS), CK_CMD_ERROR);
+    cr_expect_eq (checkout_client_reply (client)->error.code, CK_UNKNOWN_CHECKOUT);
+    ck_checkout_t checkout;
+    w1_checkout_prefixed ("r0-", 0, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (checkout_client_recv (client, ROUND_MS), CK_CMD_RESULT);
+    const ck_result_t *again = &checkout_client_reply (client)->result;
+    cr_expect (again->status == CK_STATUS_CONFIRMED || again->status == CK_STATUS_FAILED);
+    cr_expect (s_first_saga [0] && strcmp (again->saga_id, s_first_saga),
+               "a new saga: %s, the first was %s", again->saga_id, s_first_saga);
 
     //  The count of deleted sagas is in the log line at stop
     e2e_dbs_close (&s_dbs);

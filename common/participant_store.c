@@ -392,8 +392,10 @@ participant_store_idle (void *state)
     assert (self);
     //  PostgreSQL checkpoints itself; an idle turn reconnects a lost
     //  connection, so the first request after an outage finds it up
-    if (self->pg)
-        pg_ready (self->pg);
+    if (self->pg) {
+        if (pg_ready (self->pg))
+            return;                     //  down: logged once per outage
+    }
     else
         store_checkpoint (self->store);
     s_expire_due (self);

@@ -13,8 +13,8 @@
 #define PG_SCHEMA_LOCK "25451"
 
 //  Retention, from the idle hook: batches of EXPIRE_BATCH entries, as many
-//  as fit in EXPIRE_BUDGET_MS while they come full (idle runs once a second
-//  under load, and must keep up with it), else one batch a second
+//  as fit in EXPIRE_BUDGET_MS while they come full, else one batch a
+//  second; after a busy turn, one batch while they come full
 #define MAX_DETAILS      4
 #define EXPIRE_BATCH     128
 #define EXPIRE_BUDGET_MS 5
@@ -293,9 +293,10 @@ participant_store_expired (participant_store_t *self)
     return self->expired;
 }
 
-//  The retention batches due now (see EXPIRE_BATCH)
+//  The retention batches due now (see EXPIRE_BATCH), for at most
+//  budget_ms (0: one batch)
 static void
-s_expire_due (participant_store_t *self)
+s_expire_due (participant_store_t *self, int64_t budget_ms)
 {
     int64_t start = zclock_mono ();
     bool in_transaction = self->pg? pg_in_transaction (self->pg)
@@ -306,7 +307,7 @@ s_expire_due (participant_store_t *self)
     int gone;
     do
         gone = participant_store_expire (self, before_ms, EXPIRE_BATCH);
-    while (gone == EXPIRE_BATCH && zclock_mono () - start < EXPIRE_BUDGET_MS);
+    while (gone == EXPIRE_BATCH && zclock_mono () - start < budget_ms);
     if (gone < 0)
         zsys_warning ("participant_store: path=%s op=expire error=retention batch failed;"
                       " next in %d ms", participant_store_name (self), EXPIRE_IVL_MS);
@@ -332,6 +333,7 @@ participant_store_hooks (participant_store_t *self, ck_participant_config_t *con
     config->batch_commit = participant_store_batch_commit;
     config->batch_rollback = participant_store_batch_rollback;
     config->idle = participant_store_idle;
+    config->after_batch = participant_store_after_batch;
     config->set_keepalive = s_set_keepalive;
     config->batch_state = self;
 }
@@ -398,5 +400,19 @@ participant_store_idle (void *state)
     }
     else
         store_checkpoint (self->store);
-    s_expire_due (self);
+    s_expire_due (self, EXPIRE_BUDGET_MS);
+}
+
+//  One batch after a busy turn, only while batches come full (a backlog):
+//  a request batch records at most max-batch entries, a retention batch
+//  deletes up to EXPIRE_BATCH, so retention keeps up with any load; with
+//  no backlog the next batch waits a second, as from the idle hook
+void
+participant_store_after_batch (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    if (self->pg && pg_ready (self->pg))
+        return;
+    s_expire_due (self, 0);
 }

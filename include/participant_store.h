@@ -90,11 +90,14 @@ void participant_store_hooks (participant_store_t *self, ck_participant_config_t
 //  IMMEDIATE (PostgreSQL: BEGIN, after reconnecting a lost connection);
 //  commit is COMMIT, or -1 when a request of the batch failed after
 //  writing; rollback is ROLLBACK; idle is store_checkpoint (PostgreSQL:
-//  a reconnect when the connection was lost), then retention's batches.
+//  a reconnect when the connection was lost), then retention's batches;
+//  after_batch is one retention batch when the last one came full (under
+//  load idle runs once a second: this keeps retention up with the load).
 int participant_store_batch_begin (void *self);
 int participant_store_batch_commit (void *self);
 void participant_store_batch_rollback (void *self);
 void participant_store_idle (void *self);
+void participant_store_after_batch (void *self);
 
 #ifdef __cplusplus
 }

@@ -446,3 +446,21 @@ Test (participant_store, the_idle_hook_runs_retention)
     }
     cr_expect_eq (left, 50);
 }
+
+//  After a busy turn, one batch at a time, and only while they come full
+Test (participant_store, after_batch_runs_one_retention_batch_while_there_is_a_backlog)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    s_fill_for_retention (&toy);
+    participant_store_set_retention (s_store, 86400000);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 200 - 128);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 50);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM toy_details"), 50);
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+                  "UPDATE ledger SET recorded_at = recorded_at - 864000000 WHERE id < 170;"), 0);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 50,
+                  "the last batch was not full: the next waits a second");
+}

@@ -20,6 +20,9 @@ typedef struct {
     bool spoiled;                       //  a request failed after writing
     uint64_t writes;                    //  pg_writes at begin
     uint64_t failures;                  //  pg_failures at begin
+    char *expire_sql;                   //  made at the first expire (pg.h
+                                        //  keeps the text's address)
+    size_t expire_details;              //  the detail tables it deletes from
 } ledger_pg_t;
 
 //  Copies a field into dest (size bytes), truncating; NULL gives "".
@@ -179,11 +182,65 @@ s_end (ledger_t *base, bool failed)
     return 0;
 }
 
+//  expire's statement, one round trip: the entries among the $2 lowest
+//  numbers recorded before $1 (a window by number, as in ledger_sqlite.c;
+//  identity numbers are never given twice), and their detail rows.  A new
+//  string owned by the caller, or NULL when out of memory.
+static char *
+s_expire_sql (const char *const *details, size_t count)
+{
+    char sql [1024];
+    int at = snprintf (sql, sizeof sql,
+        "WITH gone AS (DELETE FROM ledger WHERE id IN (SELECT id FROM (SELECT id,"
+        " recorded_at FROM ledger ORDER BY id LIMIT $2) w WHERE recorded_at < $1"
+        " AND id < (SELECT max (id) FROM ledger))"
+        " RETURNING id)");
+    for (size_t index = 0; index < count && at > 0 && (size_t) at < sizeof sql; index++)
+        at += snprintf (sql + at, sizeof sql - (size_t) at,
+                        ", d%zu AS (DELETE FROM %s WHERE id IN (SELECT id FROM gone))",
+                        index, details [index]);
+    if (at > 0 && (size_t) at < sizeof sql)
+        at += snprintf (sql + at, sizeof sql - (size_t) at, " SELECT count (*) FROM gone");
+    assert (at > 0 && (size_t) at < sizeof sql);    //  our own table names
+    return strdup (sql);
+}
+
+//  The statement is made at the first call: details must be the same at
+//  every call (pg.h keeps a statement's text by its address)
+static int
+s_expire (ledger_t *base, int64_t before_ms, int max, const char *const *details,
+          size_t count)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    assert (max > 0);
+    assert (count == 0 || details);
+    assert (!pg_in_transaction (self->pg));
+    if (!self->expire_sql) {
+        if (!(self->expire_sql = s_expire_sql (details, count)))
+            return -1;
+        self->expire_details = count;
+    }
+    assert (self->expire_details == count);
+    char before [24], limit [24];
+    const char *values [] = { pg_int (before, before_ms), pg_int (limit, max) };
+    if (pg_ready (self->pg))
+        return -1;
+    PGresult *result = pg_query (self->pg, self->expire_sql, 2, values, "ledger_expire");
+    if (!result)
+        return -1;
+    int gone = atoi (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    return gone;
+}
+
 static void
 s_destroy (ledger_t **self_p)
 {
     assert (self_p);
-    free (*self_p);
+    ledger_pg_t *self = (ledger_pg_t *) *self_p;
+    if (self)
+        free (self->expire_sql);
+    free (self);
     *self_p = NULL;
 }
 
@@ -192,7 +249,7 @@ ledger_pg_new (pg_t *pg)
 {
     assert (pg);
     ledger_pg_t *self = (ledger_pg_t *) zmalloc (sizeof (ledger_pg_t));
-    self->ops = (ledger_t) { s_begin, s_end, s_find, s_record, s_destroy };
+    self->ops = (ledger_t) { s_begin, s_end, s_find, s_record, s_expire, s_destroy };
     self->pg = pg;
     return &self->ops;
 }

@@ -137,6 +137,54 @@ s_end (ledger_t *base, bool failed)
     return 0;
 }
 
+//  The entries expire deletes: of the ?2 lowest numbers, those recorded
+//  before ?1, never the highest (SQLite gives a new row the highest number
+//  plus one: deleting it would give its number again).  A window by number,
+//  not an index on recorded_at: numbers grow with time, and the window
+//  costs the same however large the ledger is.
+#define OLDEST \
+    "SELECT id FROM (SELECT id, recorded_at FROM ledger ORDER BY id LIMIT ?2)" \
+    " WHERE recorded_at < ?1 AND id < (SELECT max (id) FROM ledger)"
+
+//  Runs one of expire's deletes, of table's rows; the rows it deleted, or -1
+static int
+s_expire_table (ledger_sqlite_t *self, const char *table, int64_t before_ms, int max)
+{
+    char sql [256];
+    snprintf (sql, sizeof sql, "DELETE FROM %s WHERE id IN (" OLDEST ")", table);
+    sqlite3_stmt *stmt = store_prepare (self->store, sql);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_int64 (stmt, 1, before_ms);
+    sqlite3_bind_int (stmt, 2, max);
+    if (store_done (self->store, stmt, "ledger_expire"))
+        return -1;
+    return sqlite3_changes (store_db (self->store));
+}
+
+//  The detail rows first: they are found by the entries' numbers
+static int
+s_expire (ledger_t *base, int64_t before_ms, int max, const char *const *details,
+          size_t count)
+{
+    ledger_sqlite_t *self = (ledger_sqlite_t *) base;
+    assert (max > 0);
+    assert (count == 0 || details);
+    assert (!store_in_transaction (self->store));
+    if (store_begin (self->store))
+        return -1;
+    int rc = 0;
+    for (size_t index = 0; index < count && rc == 0; index++)
+        if (s_expire_table (self, details [index], before_ms, max) < 0)
+            rc = -1;
+    int gone = rc? -1: s_expire_table (self, "ledger", before_ms, max);
+    if (gone < 0 || store_commit (self->store)) {
+        store_rollback (self->store);
+        return -1;
+    }
+    return gone;
+}
+
 static void
 s_destroy (ledger_t **self_p)
 {
@@ -150,7 +198,7 @@ ledger_sqlite_new (store_t *store)
 {
     assert (store);
     ledger_sqlite_t *self = (ledger_sqlite_t *) zmalloc (sizeof (ledger_sqlite_t));
-    self->ops = (ledger_t) { s_begin, s_end, s_find, s_record, s_destroy };
+    self->ops = (ledger_t) { s_begin, s_end, s_find, s_record, s_expire, s_destroy };
     self->store = store;
     return &self->ops;
 }

@@ -231,10 +231,13 @@ s_handle_pipe (self_t *self)
 static void
 s_idle (self_t *self, bool handled, int64_t now)
 {
+    void *state = self->config.batch_state? self->config.batch_state: self->config.state;
+    if (handled && self->config.after_batch)
+        self->config.after_batch (state);
     if (!self->config.idle)
         return;
     if (!handled || now - self->last_idle >= IDLE_EVERY_MS) {
-        self->config.idle (self->config.batch_state? self->config.batch_state: self->config.state);
+        self->config.idle (state);
         self->last_idle = now;
     }
 }

@@ -13,6 +13,13 @@
 
 #define MAX_OPTIONS 32
 
+//  Retention (docs/operations.md): the default outlives the coordinator's
+//  (7 days) by a day, the margin for the longest saga; a shorter one than
+//  a day is refused unless asked for (tests, demos): below that, a saga
+//  still running could find its answers gone
+#define RETENTION_DEFAULT "691200"
+#define RETENTION_MIN_S   86400
+
 //  The flags every participant takes (its --help lists them), besides
 //  --config, --verbose and --help which config adds to every program
 static const ck_option_t s_common_options [] = {
@@ -30,6 +37,11 @@ static const ck_option_t s_common_options [] = {
     { "sync", CK_OPT_STRING, "full", 0, 0, "LEVEL",
       "SQLite synchronous: full, normal or off (off and normal for experiments only)" },
     CK_LOG_LEVEL_OPTION,
+    { "retention", CK_OPT_INT, RETENTION_DEFAULT, 0, 315360000, "SECONDS",
+      "keep a ledger entry this long, then delete it (0: for ever); must exceed the"
+      " coordinator's --retention plus the longest saga" },
+    { "allow-short-retention", CK_OPT_BOOL, NULL, 0, 0, NULL,
+      "accept a --retention under a day (tests and demos only)" },
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
@@ -106,6 +118,15 @@ s_configure (ck_config_t *config, ck_participant_config_t *runtime, const char *
                                ck_config_str (config, "sync"));
         return 2;
     }
+    long retention = ck_config_int (config, "retention");
+    if (retention > 0 && retention < RETENTION_MIN_S
+    &&  !ck_config_bool (config, "allow-short-retention")) {
+        ck_config_usage_error (config, "--retention: %ld s is under a day (%d s): a saga"
+                               " still running could find its answers gone; give more, 0"
+                               " (for ever), or --allow-short-retention", retention,
+                               RETENTION_MIN_S);
+        return 2;
+    }
     runtime->instance = instance;
     runtime->capacity = (uint32_t) ck_config_int (config, "capacity");
     runtime->endpoints = endpoints;
@@ -175,6 +196,7 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
     //  every participant's transactions are its store's: group commit and
     //  idle checkpoints are the same for all
     participant_store_hooks (store, &runtime);
+    participant_store_set_retention (store, (uint64_t) ck_config_int (config, "retention") * 1000);
     rc = process->setup (config, store, &runtime);
     ck_participant_t *participant = rc == 0? ck_participant_new (&runtime): NULL;
     //  a signal while the runtime was starting is a stop, not a failure
@@ -195,7 +217,8 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
                        " over_capacity=%" PRIu64 " expired=%" PRIu64 " bad_messages=%" PRIu64,
                        process->name, instance, stats.requests, stats.replies,
                        stats.over_capacity, stats.expired, stats.bad_messages);
-        zsys_info ("%s: instance=%s stopping", process->name, instance);
+        zsys_info ("%s: instance=%s stopping ledger_expired=%" PRIu64, process->name,
+                   instance, participant_store_expired (store));
         ck_participant_destroy (&participant);
     }
     if (process->teardown)

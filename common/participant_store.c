@@ -12,10 +12,23 @@
 //  against a concurrent one ("ck" in ASCII)
 #define PG_SCHEMA_LOCK "25451"
 
+//  Retention, from the idle hook: batches of EXPIRE_BATCH entries, as many
+//  as fit in EXPIRE_BUDGET_MS while they come full, else one batch a
+//  second; after a busy turn, one batch while they come full
+#define MAX_DETAILS      4
+#define EXPIRE_BATCH     128
+#define EXPIRE_BUDGET_MS 5
+#define EXPIRE_IVL_MS    1000
+
 struct _participant_store_t {
     store_t *store;                     //  the SQLite backend, or
     pg_t *pg;                           //  the PostgreSQL one
     ledger_t *ledger;
+    const char *details [MAX_DETAILS];  //  tables keyed by a ledger entry's id
+    size_t detail_count;
+    uint64_t retention_ms;              //  0: for ever
+    int64_t expire_due;                 //  next batch, zclock_mono
+    uint64_t expired;                   //  entries deleted
 };
 
 //  Appends the text of format to buffer at *at; false when it is full
@@ -247,6 +260,60 @@ participant_store_schema (participant_store_t *self, const char *sql)
     return 0;
 }
 
+void
+participant_store_detail (participant_store_t *self, const char *table)
+{
+    assert (self && table);
+    assert (self->detail_count < MAX_DETAILS);     //  our own tables
+    self->details [self->detail_count++] = table;
+}
+
+void
+participant_store_set_retention (participant_store_t *self, uint64_t retention_ms)
+{
+    assert (self);
+    self->retention_ms = retention_ms;
+}
+
+int
+participant_store_expire (participant_store_t *self, int64_t before_ms, int max)
+{
+    assert (self);
+    int gone = self->ledger->expire (self->ledger, before_ms, max, self->details,
+                                     self->detail_count);
+    if (gone > 0)
+        self->expired += (uint64_t) gone;
+    return gone;
+}
+
+uint64_t
+participant_store_expired (participant_store_t *self)
+{
+    assert (self);
+    return self->expired;
+}
+
+//  The retention batches due now (see EXPIRE_BATCH), for at most
+//  budget_ms (0: one batch)
+static void
+s_expire_due (participant_store_t *self, int64_t budget_ms)
+{
+    int64_t start = zclock_mono ();
+    bool in_transaction = self->pg? pg_in_transaction (self->pg)
+                                  : store_in_transaction (self->store);
+    if (self->retention_ms == 0 || start < self->expire_due || in_transaction)
+        return;
+    int64_t before_ms = zclock_time () - (int64_t) self->retention_ms;
+    int gone;
+    do
+        gone = participant_store_expire (self, before_ms, EXPIRE_BATCH);
+    while (gone == EXPIRE_BATCH && zclock_mono () - start < budget_ms);
+    if (gone < 0)
+        zsys_warning ("participant_store: path=%s op=expire error=retention batch failed;"
+                      " next in %d ms", participant_store_name (self), EXPIRE_IVL_MS);
+    self->expire_due = gone == EXPIRE_BATCH? zclock_mono (): zclock_mono () + EXPIRE_IVL_MS;
+}
+
 static void
 s_set_keepalive (void *state, void (*keepalive) (void *arg), void *arg)
 {
@@ -266,6 +333,7 @@ participant_store_hooks (participant_store_t *self, ck_participant_config_t *con
     config->batch_commit = participant_store_batch_commit;
     config->batch_rollback = participant_store_batch_rollback;
     config->idle = participant_store_idle;
+    config->after_batch = participant_store_after_batch;
     config->set_keepalive = s_set_keepalive;
     config->batch_state = self;
 }
@@ -326,8 +394,25 @@ participant_store_idle (void *state)
     assert (self);
     //  PostgreSQL checkpoints itself; an idle turn reconnects a lost
     //  connection, so the first request after an outage finds it up
-    if (self->pg)
-        pg_ready (self->pg);
+    if (self->pg) {
+        if (pg_ready (self->pg))
+            return;                     //  down: logged once per outage
+    }
     else
         store_checkpoint (self->store);
+    s_expire_due (self, EXPIRE_BUDGET_MS);
+}
+
+//  One batch after a busy turn, only while batches come full (a backlog):
+//  a request batch records at most max-batch entries, a retention batch
+//  deletes up to EXPIRE_BATCH, so retention keeps up with any load; with
+//  no backlog the next batch waits a second, as from the idle hook
+void
+participant_store_after_batch (void *state)
+{
+    participant_store_t *self = (participant_store_t *) state;
+    assert (self);
+    if (self->pg && pg_ready (self->pg))
+        return;
+    s_expire_due (self, 0);
 }

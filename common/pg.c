@@ -203,7 +203,7 @@ s_prepare (pg_t *self, const char *sql, int count)
         self->statements [self->statement_count++] = (statement_t) { sql, false };
     }
     if (!self->statements [index].prepared) {
-        char name [16];
+        char name [24];                 //  "ck" and any size_t: no truncation warning
         snprintf (name, sizeof name, "ck%zu", index);
         PGresult *result = s_check (self, PQprepare (self->conn, name, sql, count, NULL),
                                     "prepare");

@@ -65,6 +65,16 @@ struct _ledger_t {
     //  type) and sets entry->id.  0, or -1 (also when already recorded).
     int (*record) (ledger_t *self, const char *saga_id, ck_type_t type,
                    ledger_entry_t *entry);
+    //  Retention, outside any request or batch: deletes, in a transaction
+    //  of its own, the entries among the max oldest (by number) that were
+    //  recorded before before_ms (wall-clock ms), with the rows numbered
+    //  alike in each of the count tables details (the service's detail
+    //  tables, keyed by the entry's number; the same at every call).  The
+    //  newest entry stays, so numbers, and the result ids made from them,
+    //  are never given twice.
+    //  Returns how many entries went (max: there may be more), or -1.
+    int (*expire) (ledger_t *self, int64_t before_ms, int max,
+                   const char *const *details, size_t count);
     //  Destroys the backend; safe on NULL, nulls the pointer.
     void (*destroy) (ledger_t **self_p);
 };

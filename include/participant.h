@@ -80,6 +80,10 @@ typedef struct {
     //  Optional: called in turns that handled no request, and at least once
     //  a second under load (e.g. a WAL checkpoint)
     void (*idle) (void *state);
+    //  Optional: called after a turn whose batch was answered (its replies
+    //  sent), so that bounded work that must keep pace with the load (the
+    //  store's retention) runs without delaying the batch's replies
+    void (*after_batch) (void *state);
     //  Optional: the runtime hands over keepalive, which sends the
     //  heartbeats that are due; the store calls it while a statement
     //  waits (for a lock another instance holds), so that a long wait

@@ -64,6 +64,24 @@ ledger_t *participant_store_ledger (participant_store_t *self);
 //  logging.
 int participant_store_schema (participant_store_t *self, const char *sql);
 
+//  Names a table of the service whose rows are keyed by their ledger
+//  entry's number (id), so that retention deletes them with the entry.
+//  table is borrowed (a literal).  Can't fail (at most 4 tables).
+void participant_store_detail (participant_store_t *self, const char *table);
+
+//  Retention: the idle hook deletes ledger entries (and their detail rows;
+//  never the stock) recorded more than retention_ms ago, in bounded
+//  batches.  0, the default, keeps them for ever.  Can't fail.
+void participant_store_set_retention (participant_store_t *self, uint64_t retention_ms);
+
+//  One retention batch, outside a batch: deletes up to max (> 0) of the
+//  oldest entries recorded before before_ms, and their detail rows
+//  (ledger.h, expire).  Returns how many entries went, or -1.
+int participant_store_expire (participant_store_t *self, int64_t before_ms, int max);
+
+//  Ledger entries retention deleted so far.  Can't fail.
+uint64_t participant_store_expired (participant_store_t *self);
+
 //  Sets the runtime's batch_begin, batch_commit, batch_rollback and idle
 //  hooks, with batch_state = self.  Can't fail.
 void participant_store_hooks (participant_store_t *self, ck_participant_config_t *config);
@@ -72,11 +90,14 @@ void participant_store_hooks (participant_store_t *self, ck_participant_config_t
 //  IMMEDIATE (PostgreSQL: BEGIN, after reconnecting a lost connection);
 //  commit is COMMIT, or -1 when a request of the batch failed after
 //  writing; rollback is ROLLBACK; idle is store_checkpoint (PostgreSQL:
-//  a reconnect when the connection was lost).
+//  a reconnect when the connection was lost), then retention's batches;
+//  after_batch is one retention batch when the last one came full (under
+//  load idle runs once a second: this keeps retention up with the load).
 int participant_store_batch_begin (void *self);
 int participant_store_batch_commit (void *self);
 void participant_store_batch_rollback (void *self);
 void participant_store_idle (void *self);
+void participant_store_after_batch (void *self);
 
 #ifdef __cplusplus
 }

@@ -148,4 +148,76 @@ s_collect (void *arg, saga_t *saga, uint64_t cart_digest)
     saga_destroy (&saga);
 }
 
+//  Whether checkout k's saga is still in the log
+static bool
+s_known (saga_log_t *log, uint32_t k)
+{
+    saga_t *saga = s_saga (k);
+    char saga_id [CK_ID_SIZE];
+    uint64_t digest;
+    int found = saga_log_find_checkout (log, saga->checkout_id, saga_id, &digest);
+    cr_assert (found == 0 || found == 1);
+    saga_destroy (&saga);
+    return found == 1;
+}
+
+//  expire, both backends: 100 sagas end, then 10 more later; 3 run and 2
+//  compensate all along.  Only terminal sagas that ended before the cutoff
+//  go, oldest first, at most max per call; running ones never.
+static void
+s_check_expire (saga_log_t *log)
+{
+    saga_t *sagas [115];
+    cr_assert_eq (saga_log_begin (log), 0);
+    for (uint32_t k = 0; k < 115; k++) {
+        sagas [k] = s_saga (k);
+        if (k >= 113)
+            sagas [k]->phase = SAGA_COMPENSATING;
+        if (k % 20 == 7 && k < 100)
+            sagas [k]->phase = SAGA_FAILED;     //  ends as it is created
+        cr_assert_eq (saga_log_persist (log, sagas [k], true, k, NULL, 0), 0);
+    }
+    cr_assert_eq (saga_log_commit (log), 0);
+    cr_assert_eq (saga_log_begin (log), 0);
+    for (uint32_t k = 0; k < 100; k++) {
+        if (sagas [k]->phase == SAGA_RUNNING)
+            sagas [k]->phase = k % 2? SAGA_CONFIRMED: SAGA_FAILED;
+        cr_assert_eq (saga_log_persist (log, sagas [k], false, 0, NULL, 0), 0);
+    }
+    cr_assert_eq (saga_log_commit (log), 0);
+    //  a persist of an ended saga dates its end no second time
+    s_persist_one (log, sagas [1], false, NULL, 0);
+    zclock_sleep (5);
+    uint64_t cutoff = (uint64_t) zclock_time ();
+    zclock_sleep (5);
+    cr_assert_eq (saga_log_begin (log), 0);
+    for (uint32_t k = 100; k < 110; k++) {
+        sagas [k]->phase = SAGA_CONFIRMED;
+        cr_assert_eq (saga_log_persist (log, sagas [k], false, 0, NULL, 0), 0);
+    }
+    cr_assert_eq (saga_log_commit (log), 0);
+
+    cr_expect_eq (saga_log_expire (log, cutoff - 3600 * 1000, 64), 0, "none ended an hour ago");
+    cr_expect_eq (saga_log_expire (log, cutoff, 64), 64, "a batch is bounded");
+    cr_expect_eq (saga_log_expire (log, cutoff, 64), 36);
+    cr_expect_eq (saga_log_expire (log, cutoff, 64), 0);
+    for (uint32_t k = 0; k < 115; k++)
+        cr_expect_eq (s_known (log, k), k >= 100, "saga %u", k);
+    cr_expect_null (saga_log_load (log, sagas [3]->saga_id));
+    uint64_t total = 9;
+    cr_expect_eq (saga_log_history (log, sagas [3]->saga_id, NULL, 0, &total), 0);
+    cr_expect_eq (total, 0);
+
+    //  Everything that ended goes; running and compensating sagas never
+    cr_expect_eq (saga_log_expire (log, UINT64_MAX / 2, 64), 10);
+    cr_expect_eq (saga_log_expire (log, UINT64_MAX / 2, 64), 0);
+    for (uint32_t k = 0; k < 115; k++)
+        cr_expect_eq (s_known (log, k), k >= 110, "saga %u", k);
+    collected_t collected = { zhashx_new (), 0 };
+    cr_expect_eq (saga_log_each_active (log, s_collect, &collected), 5);
+    zhashx_destroy (&collected.seen);
+    for (uint32_t k = 0; k < 115; k++)
+        saga_destroy (&sagas [k]);
+}
+
 #endif

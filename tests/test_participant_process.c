@@ -723,6 +723,12 @@ Test (participant_process, bad_usage_exits_2)
     code = s_run ("checkout-coordinator", "u12.log", &output,
                   "--db", "postgresql://%zz@127.0.0.1/coordinator");
     s_assert_usage_error (code, output, "not a valid PostgreSQL URI");
+    //  a retention under a day could delete the answers of a running saga
+    code = s_run ("checkout-inventory", "u14.log", &output, "--coordinator", ep,
+                  "--db", db, "--retention", "3600");
+    s_assert_usage_error (code, output, "--retention");
+    code = s_run ("checkout-coordinator", "u13.log", &output, "--retention", "-1");
+    s_assert_usage_error (code, output, "retention");
 
     code = s_run_argv ("checkout-payment", "u7.log", true, &output,
                        (const char *[]) { "--help", NULL });

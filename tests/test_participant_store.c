@@ -2,6 +2,7 @@
     Schema versions, answering once, tombstones, group commit, statement counts.
 */
 #include <criterion/criterion.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <czmq.h>
@@ -363,4 +364,103 @@ Test (participant_store, a_newer_file_is_refused_and_a_current_one_reopens)
     cr_assert_eq (store_set_user_version (participant_store_store (s_store), 3), 0);
     participant_store_destroy (&s_store);
     cr_expect_null (participant_store_new (s_path, NULL));
+}
+
+//  -------------------------------------------------------------------------
+//  Retention
+
+//  200 sagas answered, the first 150 ten days ago; toy_details is a detail
+//  table (keyed by the entry's number), effects is like the stock: never
+//  touched by retention
+static void
+s_fill_for_retention (toy_t *toy)
+{
+    cr_assert_eq (participant_store_schema (s_store,
+                  "CREATE TABLE toy_details (id INTEGER PRIMARY KEY, saga_id TEXT);"), 0);
+    participant_store_detail (s_store, "toy_details");
+    ck_reply_t reply;
+    char saga_id [32];
+    for (int k = 1; k <= 200; k++) {
+        snprintf (saga_id, sizeof saga_id, "saga-%d", k);
+        cr_assert_eq (s_run (toy, saga_id, CK_TYPE_RESERVE_INVENTORY, 1, &reply), 0);
+    }
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+                  "INSERT INTO toy_details SELECT id, saga_id FROM ledger;"
+                  "UPDATE ledger SET recorded_at = recorded_at - 864000000 WHERE id <= 150;"), 0);
+}
+
+Test (participant_store, expire_takes_old_entries_and_their_details_in_bounded_batches)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    s_fill_for_retention (&toy);
+    int64_t day_ago = zclock_time () - 86400000;
+    cr_expect_eq (participant_store_expire (s_store, day_ago - 86400000 * 10LL, 64), 0,
+                  "none is older than 20 days");
+    cr_expect_eq (participant_store_expire (s_store, day_ago, 64), 64, "a batch is bounded");
+    cr_expect_eq (participant_store_expire (s_store, day_ago, 64), 64);
+    cr_expect_eq (participant_store_expire (s_store, day_ago, 64), 22);
+    cr_expect_eq (participant_store_expire (s_store, day_ago, 64), 0, "recent entries stay");
+    cr_expect_eq (participant_store_expired (s_store), 150);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 50);
+    cr_expect_eq (pst_query_int (s_store, "SELECT MIN (id) FROM ledger"), 151);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM toy_details"), 50);
+    cr_expect_eq (pst_query_int (s_store, "SELECT MIN (id) FROM toy_details"), 151);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 200,
+                  "never the service's own state");
+    //  A recent saga still gets its recorded answer
+    ck_reply_t reply;
+    cr_assert_eq (s_run (&toy, "saga-151", CK_TYPE_RESERVE_INVENTORY, 2, &reply), 0);
+    cr_expect_str_eq (reply.result_id, "res-151");
+    cr_expect_eq (toy.calls, 200);
+}
+
+Test (participant_store, expire_keeps_the_newest_entry_so_numbers_never_repeat)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    s_fill_for_retention (&toy);
+    int64_t future = zclock_time () + 86400000;
+    while (participant_store_expire (s_store, future, 64) > 0)
+        ;
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 1);
+    cr_expect_eq (pst_query_int (s_store, "SELECT id FROM ledger"), 200);
+    ck_reply_t reply;
+    cr_assert_eq (s_run (&toy, "saga-new", CK_TYPE_RESERVE_INVENTORY, 1, &reply), 0);
+    cr_expect_str_eq (reply.result_id, "res-201");
+}
+
+Test (participant_store, the_idle_hook_runs_retention)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    s_fill_for_retention (&toy);
+    participant_store_idle (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 200, "off by default");
+    participant_store_set_retention (s_store, 86400000);
+    participant_store_idle (s_store);
+    //  a time budget bounds one idle call: it may leave some for the next
+    int64_t left = pst_query_int (s_store, "SELECT COUNT (*) FROM ledger");
+    cr_expect (left >= 50 && left <= 200 - 128, "left=%" PRId64, left);
+    for (int turn = 0; turn < 3 && left > 50; turn++) {
+        zclock_sleep (1100);            //  the next batch a second later
+        participant_store_idle (s_store);
+        left = pst_query_int (s_store, "SELECT COUNT (*) FROM ledger");
+    }
+    cr_expect_eq (left, 50);
+}
+
+//  After a busy turn, one batch at a time, and only while they come full
+Test (participant_store, after_batch_runs_one_retention_batch_while_there_is_a_backlog)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    s_fill_for_retention (&toy);
+    participant_store_set_retention (s_store, 86400000);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 200 - 128);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 50);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM toy_details"), 50);
+    cr_assert_eq (store_exec (participant_store_store (s_store),
+                  "UPDATE ledger SET recorded_at = recorded_at - 864000000 WHERE id < 170;"), 0);
+    participant_store_after_batch (s_store);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"), 50,
+                  "the last batch was not full: the next waits a second");
 }

@@ -1,6 +1,7 @@
 /*  test_pg_e2e.c - end-to-end checkouts with the processes on PostgreSQL
     The real coordinator and participants on a throwaway cluster; a server
-    restart; a coordinator SIGKILLed with its saga log on the server.
+    restart; a coordinator SIGKILLed with its saga log on the server;
+    retention on the server.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -17,6 +18,7 @@ static char s_uri [3][256];             //  inventory, payment, order
 static char s_log_uri [256];            //  the coordinator's, when a test uses it
 
 static const char *s_services [] = { "inventory", "payment", "order" };
+static const char *const *s_participant_extra;     //  more flags, or NULL
 
 static void
 s_init (void)
@@ -50,19 +52,20 @@ s_start_participant (int i, const char *instance)
         "--coordinator", s_group.backend, "--db", s_uri [i], "--instance", instance,
         "--heartbeat-ms", heartbeat, "--liveness", liveness, NULL
     };
+    int argc = 10;
     if (i == 0) {
-        args [10] = "--seed";
-        args [11] = s_group.seed;
+        args [argc++] = "--seed";
+        args [argc++] = s_group.seed;
     }
+    e2e_args_append (args, &argc, s_participant_extra);
     cr_assert_geq (e2e_spawn (&s_group, instance, program, args), 0);
 }
 
 //  The coordinator (retrying a step long enough to outlive a database
 //  restart) and instances of each participant
 static checkout_client_t *
-s_start (int instances)
+s_start_with (int instances, const char *const *extra)
 {
-    const char *extra [] = { "--max-attempts", "50", NULL };
     cr_assert_geq (e2e_start_coordinator (&s_group, extra), 0);
     for (int n = 1; n <= instances; n++)
         for (int i = 0; i < 3; i++) {
@@ -75,6 +78,13 @@ s_start (int instances)
     checkout_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     return client;
+}
+
+static checkout_client_t *
+s_start (int instances)
+{
+    const char *extra [] = { "--max-attempts", "50", NULL };
+    return s_start_with (instances, extra);
 }
 
 static long long
@@ -247,4 +257,43 @@ Test (pg_e2e, a_coordinator_killed_with_its_log_on_postgresql_loses_nothing)
     char *output = NULL;
     cr_expect_eq (s_verify (&output, count), 0, "%s", output? output: "");
     free (output);
+}
+
+//  Retention with everything on the server: the coordinator deletes ended
+//  sagas after 1 s, the participants their entries (and orders,
+//  authorizations) after 2 s; the stock stays as the sagas left it
+Test (pg_e2e, ended_sagas_and_ledger_entries_expire_on_postgresql)
+{
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "coordinator", s_log_uri,
+                                       sizeof s_log_uri), 0);
+    s_group.coordinator_db = s_log_uri;
+    const char *participant [] = { "--retention", "2", "--allow-short-retention", NULL };
+    s_participant_extra = participant;
+    const char *coordinator [] = { "--retention", "1", NULL };
+    checkout_client_t *client = s_start_with (1, coordinator);
+    cr_assert_eq (e2e_book_init (&s_book, 300), 0);
+    cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,
+                  "%zu of 300 terminal (logs in %s)", s_book.terminal, s_group.dir);
+    long long taken = s_sql (0, "SELECT sum (1000000 - available) FROM stock"
+                                " WHERE sku <> 'SKU-OOS'");
+    cr_expect_gt (taken, 0);
+    long long sagas = -1, entries = -1, orders = -1, authorizations = -1;
+    int64_t deadline = ph_now_ms () + 15000;
+    while (ph_now_ms () < deadline) {
+        sagas = pg_query_int (s_log_uri, "SELECT count (*) FROM sagas");
+        entries = s_sql (0, "SELECT count (*) FROM ledger");
+        orders = s_sql (2, "SELECT count (*) FROM order_details");
+        authorizations = s_sql (1, "SELECT count (*) FROM authorization_details");
+        if (sagas == 0 && entries <= 1 && orders <= 1 && authorizations <= 1)
+            break;
+        zclock_sleep (250);
+    }
+    cr_expect_eq (sagas, 0, "the log keeps %lld sagas", sagas);
+    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM saga_ends"), 0);
+    cr_expect_leq (entries, 1, "the inventory keeps %lld entries (the newest may stay)", entries);
+    cr_expect_leq (orders, 1, "the order keeps %lld", orders);
+    cr_expect_leq (authorizations, 1, "the payment keeps %lld", authorizations);
+    cr_expect_eq (s_sql (0, "SELECT sum (1000000 - available) FROM stock"
+                            " WHERE sku <> 'SKU-OOS'"), taken, "the stock is never touched");
+    s_participant_extra = NULL;
 }

@@ -372,3 +372,47 @@ Test (pg_stores, payment_repeat_and_void_first)
     payment_rules_destroy (&rules);
     participant_store_destroy (&store);
 }
+
+//  Retention on PostgreSQL: old entries go with their detail rows, in
+//  bounded batches; recent ones and the stock stay
+Test (pg_stores, expire_takes_old_entries_and_their_details)
+{
+    char uri [256];
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "payment", uri, sizeof uri), 0);
+    participant_store_t *store = participant_store_new (uri, NULL);
+    cr_assert_not_null (store);
+    payment_repo_t *repo = payment_repo_pg_new (store);
+    cr_assert_not_null (repo);
+    payment_rules_t *rules = payment_rules_new (&repo, participant_store_ledger (store), 0);
+    for (int k = 1; k <= 5; k++) {
+        ck_request_t request;
+        ck_reply_t reply;
+        char saga_id [16];
+        snprintf (saga_id, sizeof saga_id, "pay-%d", k);
+        s_request (&request, saga_id, CK_TYPE_AUTHORIZE_PAYMENT, 1, NULL);
+        snprintf (request.customer_id, sizeof request.customer_id, "cust-1");
+        snprintf (request.currency, sizeof request.currency, "EUR");
+        snprintf (request.payment_method, sizeof request.payment_method, "pm_card_visa");
+        request.amount = 10;
+        s_reply_init (&reply, &request);
+        cr_assert_eq (payment_rules_authorize (rules, &request, &reply), 0);
+        cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
+    }
+    cr_assert_eq (pg_query_int (uri, "WITH u AS (UPDATE ledger SET recorded_at ="
+                                " recorded_at - 864000000 WHERE saga_id IN ('pay-1', 'pay-2',"
+                                " 'pay-3') RETURNING 1) SELECT count (*) FROM u"), 3);
+    int64_t day_ago = zclock_time () - 86400000;
+    cr_expect_eq (participant_store_expire (store, day_ago, 2), 2, "a batch is bounded");
+    cr_expect_eq (participant_store_expire (store, day_ago, 2), 1);
+    cr_expect_eq (participant_store_expire (store, day_ago, 2), 0, "recent entries stay");
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM ledger"), 2);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorization_details"), 2);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorizations"
+                                " WHERE saga_id IN ('pay-4', 'pay-5')"), 2);
+    //  the inventory's database: the stock is never touched
+    participant_store_set_retention (s_store, 1);
+    participant_store_idle (s_store);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+    payment_rules_destroy (&rules);
+    participant_store_destroy (&store);
+}

@@ -476,6 +476,40 @@ Test (saga_log, a_reopened_log_has_everything)
     saga_destroy (&saga);
 }
 
+//  -------------------------------------------------------------------------
+//  Retention
+
+Test (saga_log, expire_takes_only_old_terminal_sagas_in_bounded_batches)
+{
+    s_check_expire (s_log);
+}
+
+//  A log written before retention has no saga_ends: on open it gets one,
+//  its terminal sagas dated then, so they go one retention later
+Test (saga_log, a_log_without_saga_ends_gets_its_ended_sagas_dated_on_open)
+{
+    saga_t *ended = s_saga (1), *running = s_saga (2);
+    ended->phase = SAGA_CONFIRMED;
+    s_persist_one (s_log, ended, true, NULL, 0);
+    s_persist_one (s_log, running, true, NULL, 0);
+    saga_log_destroy (&s_log);
+    s_raw_exec ("DROP TABLE saga_ends");
+    uint64_t before = (uint64_t) zclock_time () - 1000;
+    s_log = saga_log_new (s_path, NULL);
+    cr_assert_not_null (s_log);
+    cr_expect_eq (saga_log_expire (s_log, before, 64), 0, "dated on open, not before");
+    cr_expect_eq (saga_log_expire (s_log, before + 3600 * 1000, 64), 1);
+    cr_expect (!s_known (s_log, 1));
+    cr_expect (s_known (s_log, 2));
+    //  and only once: a log whose ended sagas all went is not dated again
+    saga_log_destroy (&s_log);
+    s_log = saga_log_new (s_path, NULL);
+    cr_assert_not_null (s_log);
+    cr_expect_eq (saga_log_expire (s_log, UINT64_MAX / 2, 64), 0);
+    saga_destroy (&ended);
+    saga_destroy (&running);
+}
+
 //  The history count travels in the saga: a restored saga must go on
 //  numbering its history where the log left it, not at 0 (which would
 //  fail on the primary key, or worse, shadow entries)

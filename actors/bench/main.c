@@ -32,7 +32,8 @@ static const ck_option_t s_options [] = {
       "print the peak RSS (VmHWM) of these processes at the end (repeatable)" },
     { "rss-of", CK_OPT_LIST, NULL, 0, 0, "NAME=PID,...", "as --pids, naming each process" },
     { "verify", CK_OPT_BOOL, NULL, 0, 0, NULL,
-      "check W1's invariants in the SQLite files of --data instead of running" },
+      "check W1's invariants in the SQLite files of --data instead of running (sagas"
+      " older than the coordinator's --retention are gone: verify before, or run with 0)" },
     { "data", CK_OPT_STRING, NULL, 0, 0, "DIR",
       "--verify: the directory of coordinator.db, inventory.db, payment.db, order.db" },
     SAGA_DEF_STEPS_OPTION,

@@ -15,6 +15,10 @@
 
 #define TURN_MESSAGES 512               //  most messages read per socket per turn
 #define MAX_POLL_MS   1000
+//  Retention: ended sagas deleted per batch, and how often a batch runs
+//  when the last one was not full
+#define EXPIRE_BATCH  64
+#define EXPIRE_IVL_MS 1000
 //  A connection that has not finished its ZMTP handshake by then is closed
 //  (libzmq's default is 30 s): idle TCP connections hold no fd for long
 #define HANDSHAKE_MS    5000
@@ -366,6 +370,27 @@ s_poll_timeout (core_t *self, int64_t due_ms)
     return wait_ms <= 0? 0: wait_ms < MAX_POLL_MS? (long) wait_ms: MAX_POLL_MS;
 }
 
+//  Retention (docs/saga-log.md): after the turn's commit, one bounded
+//  batch of the sagas that ended more than retention ago, in a transaction
+//  of its own.  A full batch may leave more: the next turn runs another;
+//  else the next is due in a second.  Returns when one is next due.
+static int64_t
+s_expire (core_t *self, int64_t now_ms)
+{
+    if (self->config.retention_ms == 0)
+        return INT64_MAX;
+    if (now_ms < self->expire_due_ms)
+        return self->expire_due_ms;
+    uint64_t before_ms = coordinator_wall_us () / 1000 - self->config.retention_ms;
+    int count = saga_log_expire (self->log, before_ms, EXPIRE_BATCH);
+    if (count < 0)
+        zsys_warning ("coordinator: retention batch failed; next in %d ms", EXPIRE_IVL_MS);
+    else
+        self->expired += (uint64_t) count;
+    self->expire_due_ms = count == EXPIRE_BATCH? now_ms: now_ms + EXPIRE_IVL_MS;
+    return self->expire_due_ms;
+}
+
 //  One loop turn, with the time the parts next need it; returns -1 when
 //  the actor must stop
 static int
@@ -412,8 +437,12 @@ s_turn (core_t *self, int64_t *due_ms)
     //  turn, idle or not: under steady load no turn is idle, and a WAL that
     //  never restarts grows without bound and makes every commit extend it.
     //  A failed checkpoint is logged; the commits to the WAL still hold.
-    if (!self->failed)
+    if (!self->failed) {
         saga_log_checkpoint (self->log);
+        int64_t expire_due = s_expire (self, now_ms);
+        if (expire_due < *due_ms)
+            *due_ms = expire_due;
+    }
     return self->failed? -1: 0;
 }
 
@@ -436,7 +465,8 @@ s_actor (zsock_t *pipe, void *args)
     while (!self->failed && s_turn (self, &due_ms) == 0)
         ;
     //  whatever the last turn wrote is committed by s_flush; nothing is in hand
-    zsys_info ("coordinator: stopping in_flight=%zu", zhashx_size (self->by_saga));
+    zsys_info ("coordinator: stopping in_flight=%zu expired=%" PRIu64,
+               zhashx_size (self->by_saga), self->expired);
     bool failed = self->failed;
     s_self_destroy (&self);
     if (failed)

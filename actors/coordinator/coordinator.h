@@ -27,6 +27,7 @@ typedef struct {
     uint32_t max_inflight;              //  admission limit; default 10000
     uint32_t heartbeat_ivl_ms;          //  default 1000
     uint32_t liveness;                  //  default 3
+    uint64_t retention_ms;              //  keep ended sagas this long; 0 for ever
     bool verbose;
 } coordinator_config_t;
 

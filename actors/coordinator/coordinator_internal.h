@@ -92,6 +92,8 @@ typedef struct {
     bool failed;                        //  the log failed: stop
     counters_t counters;
     uint64_t started_us;
+    int64_t expire_due_ms;              //  next retention batch (monotonic)
+    uint64_t expired;                   //  ended sagas deleted by retention
 } core_t;
 
 //  coordinator.c: the core, for the parts

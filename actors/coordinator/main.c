@@ -29,6 +29,9 @@ static const ck_option_t s_options [] = {
     { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
     { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a participant is dead" },
     CK_LOG_LEVEL_OPTION,
+    { "retention", CK_OPT_INT, "604800", 0, 315360000, "SECONDS",
+      "keep an ended saga this long, then delete it (0: for ever); participants must keep"
+      " theirs longer (docs/operations.md)" },
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
@@ -78,6 +81,7 @@ s_configure (ck_config_t *flags, coordinator_config_t *config, ck_log_level_t *l
     config->max_inflight = (uint32_t) ck_config_int (flags, "max-inflight");
     config->heartbeat_ivl_ms = (uint32_t) ck_config_int (flags, "heartbeat-ms");
     config->liveness = (uint32_t) ck_config_int (flags, "liveness");
+    config->retention_ms = (uint64_t) ck_config_int (flags, "retention") * 1000;
     config->verbose = ck_config_bool (flags, "verbose");
     return 0;
 }

@@ -81,6 +81,11 @@ struct _saga_log_t {
     //  Sets *count to the number of sagas in phase.  Cheap for RUNNING and
     //  COMPENSATING; may scan for the others, so not for every loop turn.
     int (*count) (saga_log_t *self, saga_phase_t phase, uint64_t *count);
+    //  Retention, outside a transaction: deletes up to max (> 0) terminal
+    //  sagas that ended before before_ms (wall-clock ms), oldest first, in
+    //  a transaction of its own.  Never a running or compensating saga.
+    //  Returns how many went (max: there may be more).
+    int (*expire) (saga_log_t *self, uint64_t before_ms, int max);
     //  Closes the log, rolling back an open transaction; nulls the pointer.
     void (*destroy) (saga_log_t **self_p);
 };
@@ -168,6 +173,12 @@ static inline int
 saga_log_count (saga_log_t *self, saga_phase_t phase, uint64_t *count)
 {
     return self->count (self, phase, count);
+}
+
+static inline int
+saga_log_expire (saga_log_t *self, uint64_t before_ms, int max)
+{
+    return self->expire (self, before_ms, max);
 }
 
 #ifdef __cplusplus

@@ -47,12 +47,26 @@
     " id INTEGER PRIMARY KEY CHECK (id = 1)," \
     " steps TEXT NOT NULL);" \
     "CREATE TABLE IF NOT EXISTS saga_log_version (version INTEGER NOT NULL);" \
+    SAGA_ENDS \
     "CREATE OR REPLACE FUNCTION saga_log_updated (changed BIGINT, saga_id TEXT)" \
     " RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF changed <> 1 THEN" \
     " RAISE EXCEPTION 'saga_log: no such saga: %', saga_id USING ERRCODE = 'P0002';" \
     " END IF; END $$;"
 
 #define ACTIVE "phase IN ('running', 'compensating')"
+#define TERMINAL "phase IN ('confirmed', 'failed')"
+
+//  When each terminal saga ended, for expire; a log written before
+//  retention gets the table on open, its terminal sagas dated now, once
+//  (see saga_log_sqlite.c)
+#define SAGA_ENDS \
+    "CREATE TABLE IF NOT EXISTS saga_ends (" \
+    " ended_ms BIGINT NOT NULL," \
+    " saga_id TEXT NOT NULL," \
+    " PRIMARY KEY (ended_ms, saga_id));" \
+    "INSERT INTO saga_ends (ended_ms, saga_id)" \
+    " SELECT (extract (epoch FROM now ()) * 1000)::bigint, saga_id FROM sagas" \
+    " WHERE " TERMINAL " AND NOT EXISTS (SELECT 1 FROM saga_ends);"
 
 #define SQL_INSERT \
     "INSERT INTO sagas (saga_id, state, phase, reason_code, checkout_id, cart_digest, cart)" \
@@ -74,6 +88,16 @@
     "SELECT saga_id, cart_digest FROM sagas WHERE checkout_id = $1"
 #define SQL_SELECT_STATE "SELECT state FROM sagas WHERE saga_id = $1"
 #define SQL_COUNT "SELECT count (*) FROM sagas WHERE phase = $1"
+#define SQL_ENDED "INSERT INTO saga_ends (ended_ms, saga_id) VALUES ($1, $2)"
+//  The oldest ends, at most $2, and their sagas if terminal, in one
+//  statement (one round trip, its own transaction)
+#define SQL_EXPIRE \
+    "WITH ends AS (DELETE FROM saga_ends WHERE (ended_ms, saga_id) IN" \
+    " (SELECT ended_ms, saga_id FROM saga_ends WHERE ended_ms < $1" \
+    " ORDER BY ended_ms LIMIT $2) RETURNING saga_id)," \
+    " gone AS (DELETE FROM sagas WHERE saga_id IN (SELECT saga_id FROM ends)" \
+    " AND " TERMINAL " RETURNING 1)" \
+    " SELECT count (*) FROM gone"
 #define SQL_COUNT_ACTIVE "SELECT count (*) FROM sagas WHERE " ACTIVE " AND phase = $1"
 
 //  A queued write: its statement, and where its parameters sit in the
@@ -284,6 +308,13 @@ s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_di
         rc = rc || s_text_param (self, write, 2, reason);
         if (phase_changed)
             rc = rc || s_text_param (self, write, 3, phase);
+    }
+    if (!rc && saga_record_ends (saga, created)) {
+        char now [24];
+        pending_t *ended = s_pending_new (self, SQL_ENDED, 2);
+        rc = !ended
+          || s_text_param (self, ended, 0, pg_int (now, zclock_time ()))
+          || s_text_param (self, ended, 1, saga->saga_id);
     }
     return rc? -1: 0;
 }
@@ -497,6 +528,28 @@ s_count (saga_log_t *base, saga_phase_t phase, uint64_t *count)
 }
 
 
+//  Deletes up to max terminal sagas that ended before before_ms, oldest
+//  first; how many, or -1.
+
+static int
+s_expire (saga_log_t *base, uint64_t before_ms, int max)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && !self->in_turn);
+    assert (max > 0);
+    char before [24], limit [24];
+    const char *values [] = { pg_int (before, (int64_t) before_ms), pg_int (limit, max) };
+    if (pg_ready (self->pg))
+        return -1;
+    PGresult *result = pg_query (self->pg, SQL_EXPIRE, 2, values, "expire");
+    if (!result)
+        return -1;
+    int count = atoi (PQgetvalue (result, 0, 0));
+    PQclear (result);
+    return count;
+}
+
+
 //  The step table the log's sagas run; refused when running sagas were
 //  started with another (see saga_log_sqlite.c).
 
@@ -586,7 +639,7 @@ saga_log_pg_new (const char *uri)
     saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
-        s_each_active, s_history, s_checkpoint, s_count, s_destroy
+        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_destroy
     };
     self->pg = pg_new (uri, "checkout-coordinator");
     if (!self->pg || s_claim (self) || s_schema (self)) {

@@ -472,3 +472,12 @@ saga_record_history (const void *state, size_t state_size, ck_history_entry_t *e
     msgpack_unpacked_destroy (&unpacked);
     return filled;
 }
+
+bool
+saga_record_ends (const saga_t *saga, bool created)
+{
+    assert (saga);
+    bool was_terminal = saga->phase_logged == SAGA_CONFIRMED
+                     || saga->phase_logged == SAGA_FAILED;
+    return saga_terminal (saga) && (created || !was_terminal);
+}

@@ -28,6 +28,10 @@ int saga_record_append (saga_t *saga, const ck_history_entry_t *history, uint32_
 //  Returns 0, or -1 when out of memory.
 int saga_record_state (const saga_t *saga, ck_buf_t *out);
 
+//  True when persisting the saga now ends it: terminal, and its row is new
+//  or was not (the log dates its end once, for expire).  Can't fail.
+bool saga_record_ends (const saga_t *saga, bool created);
+
 //  Restores a saga from its row: saga_id, phase, and the two blobs.
 //  Returns a new saga owned by the caller, or NULL with why (a short
 //  phrase) when a blob is invalid or out of memory.

@@ -85,6 +85,7 @@ payment_repo_pg_new (participant_store_t *store)
     assert (participant_store_pg (store));
     if (participant_store_schema (store, SCHEMA))
         return NULL;
+    participant_store_detail (store, "authorization_details");  //  goes with its ledger entry
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
     self->ops = (payment_repo_t) { s_authorize, s_cancel, s_destroy };
     self->pg = participant_store_pg (store);

@@ -264,6 +264,9 @@ void
 participant_store_detail (participant_store_t *self, const char *table)
 {
     assert (self && table);
+    for (size_t index = 0; index < self->detail_count; index++)
+        if (streq (self->details [index], table))
+            return;                     //  a repository made again on the store
     assert (self->detail_count < MAX_DETAILS);     //  our own tables
     self->details [self->detail_count++] = table;
 }

@@ -66,7 +66,8 @@ int participant_store_schema (participant_store_t *self, const char *sql);
 
 //  Names a table of the service whose rows are keyed by their ledger
 //  entry's number (id), so that retention deletes them with the entry.
-//  table is borrowed (a literal).  Can't fail (at most 4 tables).
+//  table is borrowed (a literal); naming one twice is harmless (a
+//  repository made again on the same store).  Can't fail (at most 4 tables).
 void participant_store_detail (participant_store_t *self, const char *table);
 
 //  Retention: the idle hook deletes ledger entries (and their detail rows;

@@ -1,4 +1,4 @@
-/*  test_fault_scripts.c - scripts/faults and scripts/overload end to end, short runs
+/*  test_fault_scripts.c - scripts/faults, overload and soak end to end, short runs
     The real scripts on a small W1 load in a temp dir; their summary lines;
     bad usage; nothing left running.
 
@@ -171,6 +171,18 @@ Test (fault_scripts, overload_stays_bounded_and_recovers)
     cr_expect (s_none_left (10000), "a process of the run is still up");
 }
 
+//  The documented soak runs an hour; this one two minutes, with a 10 s
+//  retention so that the stores reach their plateau in the first third
+Test (fault_scripts, a_short_soak_stays_flat, .timeout = 400)
+{
+    const char *args [] = { "--minutes", "2", "--retention", "10", NULL };
+    int code = s_run ("soak", args);
+    s_expect_line ("^soak minutes=2 rate=[0-9]+ rounds=[0-9]+ failed_rounds=0 "
+                   "rss_mb=[0-9./]+ fds=[0-9/]+ db_mb=[0-9./]+ wal_mb=[0-9./]+ flat=yes$");
+    cr_expect_eq (code, 0, "stderr:\n%s", s_ctx.errors);
+    cr_expect (s_none_left (10000), "a process of the run is still up");
+}
+
 Test (fault_scripts, bad_usage_exits_2)
 {
     const char *faults [] = { "--drop", "30", NULL };
@@ -180,5 +192,9 @@ Test (fault_scripts, bad_usage_exits_2)
     const char *overload [] = { "--factor", "x", NULL };
     cr_expect_eq (s_run ("overload", overload), 2);
     cr_expect (s_ctx.errors && strstr (s_ctx.errors, "--factor 'x' is not a positive number"),
+               "%s", s_ctx.errors);
+    const char *soak [] = { "--minutes", "0", NULL };
+    cr_expect_eq (s_run ("soak", soak), 2);
+    cr_expect (s_ctx.errors && strstr (s_ctx.errors, "--minutes '0' is not a positive number"),
                "%s", s_ctx.errors);
 }

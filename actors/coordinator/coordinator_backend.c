@@ -26,7 +26,7 @@
 #define BACKEND_SNDHWM  10000
 //  Step timeouts after which a superseded request's slot is freed even if
 //  its instance answered nothing sent after it
-#define ORPHAN_TIMEOUTS 3
+#define ORPHAN_TIMEOUTS 5
 
 //  A request that was in flight at an instance found gone: the saga is told
 //  after the current round of sends, not from inside it (no re-entry into

@@ -105,6 +105,14 @@ saga_log_t *saga_log_pg_new (const char *uri);
 //  Destroys the log; safe on NULL, nulls the pointer.
 void saga_log_destroy (saga_log_t **self_p);
 
+//  For a backend's use_table: may the log record the step table steps in
+//  place of kept (the one it holds, "" for none)?  Returns 1 when they are
+//  the same (nothing to write), 0 when steps is to be written, -1 when
+//  refused (the log still runs sagas of kept; logged, naming the log as
+//  where says, e.g. "path=coordinator.db") or the count failed.
+int saga_log_table_change (saga_log_t *self, const char *where, const char *kept,
+                           const char *steps);
+
 //  The operations, called through the log (see saga_log_t)
 static inline int
 saga_log_use_table (saga_log_t *self, const saga_def_t *def)

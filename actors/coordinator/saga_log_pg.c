@@ -567,17 +567,11 @@ s_use_table (saga_log_t *base, const saga_def_t *def)
     if (PQntuples (result) == 1)
         snprintf (kept, sizeof kept, "%s", PQgetvalue (result, 0, 0));
     PQclear (result);
-    if (streq (kept, steps))
-        return 0;
-    uint64_t running = 0, compensating = 0;
-    if (s_count (base, SAGA_RUNNING, &running) || s_count (base, SAGA_COMPENSATING, &compensating))
-        return -1;
-    if (*kept && running + compensating > 0) {
-        zsys_error ("saga_log: db=%s holds %" PRIu64 " running sagas of another step table"
-                    " (%s): start with that table (--steps) until they end, or use another"
-                    " database", pg_name (self->pg), running + compensating, kept);
-        return -1;
-    }
+    char where [300];
+    snprintf (where, sizeof where, "db=%s", pg_name (self->pg));
+    int change = saga_log_table_change (base, where, kept, steps);
+    if (change != 0)
+        return change > 0? 0: -1;
     const char *values [] = { steps };
     result = pg_query (self->pg, "INSERT INTO saga_table (id, steps) VALUES (1, $1)"
                        " ON CONFLICT (id) DO UPDATE SET steps = excluded.steps", 1, values,

@@ -537,8 +537,7 @@ s_use_table (saga_log_t *base, const saga_def_t *def)
 {
     saga_log_sqlite_t *self = (saga_log_sqlite_t *) base;
     assert (self && def);
-    char steps [1024], kept [1024] = "";
-    uint64_t running = 0, compensating = 0;
+    char steps [1024], kept [1024] = "", where [PATH_MAX + 8];
     if (saga_def_describe (def, steps, sizeof steps))
         return -1;
     sqlite3_stmt *stmt = store_prepare (self->store, "SELECT steps FROM saga_table");
@@ -549,17 +548,10 @@ s_use_table (saga_log_t *base, const saga_def_t *def)
         sqlite3_reset (stmt);
     if (rc == -1)
         return -1;
-    if (streq (kept, steps))
-        return 0;
-    if (s_count (&self->ops, SAGA_RUNNING, &running)
-    ||  s_count (&self->ops, SAGA_COMPENSATING, &compensating))
-        return -1;
-    if (*kept && running + compensating > 0) {
-        zsys_error ("saga_log: path=%s holds %" PRIu64 " running sagas of another step table"
-                    " (%s): start with that table (--steps) until they end, or use a new --db",
-                    store_path (self->store), running + compensating, kept);
-        return -1;
-    }
+    snprintf (where, sizeof where, "path=%s", store_path (self->store));
+    int change = saga_log_table_change (&self->ops, where, kept, steps);
+    if (change != 0)
+        return change > 0? 0: -1;
     stmt = store_prepare (self->store, "INSERT OR REPLACE INTO saga_table (id, steps) VALUES (1, ?)");
     if (!stmt)
         return -1;

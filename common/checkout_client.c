@@ -158,6 +158,9 @@ s_decode (checkout_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *e
         case CK_CMD_RESULT:   return ck_decode_result (body, size, &reply->result, err);
         case CK_CMD_ERROR:    return ck_decode_error (body, size, &reply->error, err);
         case CK_CMD_PONG:     return ck_decode_pong (body, size, &reply->pong, err);
+        case CK_CMD_SAGAS:    return ck_decode_sagas (body, size, &reply->sagas, err);
+        case CK_CMD_DESCRIPTION:
+            return ck_decode_description (body, size, &reply->description, err);
         default:
             err->code = CK_BAD_FRAME;
             snprintf (err->message, sizeof err->message, "command %s is not a reply",
@@ -247,6 +250,10 @@ s_answers (checkout_client_t *self, ck_command_t command, const char *checkout_i
 {
     if (command == CK_CMD_RESULT)
         return streq (self->reply.result.checkout_id, checkout_id);
+    if (command == CK_CMD_DESCRIPTION)
+        return streq (self->reply.description.checkout_id, checkout_id);
+    if (command == CK_CMD_SAGAS)
+        return checkout_id [0] == 0;
     if (command == CK_CMD_ERROR)
         return self->reply.error.checkout_id [0] == 0
             || streq (self->reply.error.checkout_id, checkout_id);
@@ -302,6 +309,70 @@ checkout_client_ping (checkout_client_t *self, int timeout_ms)
         if (command == CK_CMD_NONE || command == CK_CMD_PONG)
             return command;
     }
+}
+
+//  Encodes an operator's request about checkout_id into self->buf with
+//  encode; -1 when it breaks the protocol
+static int
+s_operator (checkout_client_t *self, const char *checkout_id, const char *by,
+            const char *reason, int (*encode) (const ck_operator_t *, ck_buf_t *))
+{
+    ck_operator_t request;
+    memset (&request, 0, sizeof request);
+    size_t len = strnlen (checkout_id, CK_ID_SIZE);
+    if (!ck_id_valid (checkout_id, len)
+    ||  (by && strlen (by) > CK_BY_MAX) || (reason && strlen (reason) > CK_CANCEL_REASON_MAX))
+        return -1;
+    memcpy (request.checkout_id, checkout_id, len);
+    snprintf (request.by, sizeof request.by, "%s", by? by: "");
+    snprintf (request.reason, sizeof request.reason, "%s", reason? reason: "");
+    return encode (&request, &self->buf);
+}
+
+//  Sends LIST and waits for SAGAS or ERROR; CK_CMD_NONE on timeout.
+ck_command_t
+checkout_client_list (checkout_client_t *self, const ck_list_t *request, int timeout_ms)
+{
+    assert (self && request);
+    if (ck_encode_list (request, &self->buf) == -1
+    ||  s_send (self, CK_CMD_LIST, true) == -1)
+        return CK_CMD_NONE;
+    return s_wait_answer (self, "", timeout_ms);
+}
+
+//  Sends DESCRIBE and waits for DESCRIPTION or ERROR; CK_CMD_NONE on timeout.
+ck_command_t
+checkout_client_describe (checkout_client_t *self, const char *checkout_id, int timeout_ms)
+{
+    assert (self && checkout_id);
+    if (s_operator (self, checkout_id, NULL, NULL, ck_encode_describe) == -1
+    ||  s_send (self, CK_CMD_DESCRIBE, true) == -1)
+        return CK_CMD_NONE;
+    return s_wait_answer (self, checkout_id, timeout_ms);
+}
+
+//  Sends RETRY and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
+ck_command_t
+checkout_client_retry (checkout_client_t *self, const char *checkout_id, const char *by,
+                       int timeout_ms)
+{
+    assert (self && checkout_id && by);
+    if (s_operator (self, checkout_id, by, NULL, ck_encode_retry) == -1
+    ||  s_send (self, CK_CMD_RETRY, true) == -1)
+        return CK_CMD_NONE;
+    return s_wait_answer (self, checkout_id, timeout_ms);
+}
+
+//  Sends CANCEL and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
+ck_command_t
+checkout_client_cancel (checkout_client_t *self, const char *checkout_id, const char *by,
+                        const char *reason, int timeout_ms)
+{
+    assert (self && checkout_id && by);
+    if (s_operator (self, checkout_id, by, reason, ck_encode_cancel) == -1
+    ||  s_send (self, CK_CMD_CANCEL, true) == -1)
+        return CK_CMD_NONE;
+    return s_wait_answer (self, checkout_id, timeout_ms);
 }
 
 //  Returns the client's DEALER (borrowed). Can't fail.

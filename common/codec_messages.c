@@ -183,6 +183,98 @@ static const field_t s_pong_fields [] = {
 static const schema_t s_pong = SCHEMA (s_pong_fields, NULL);
 
 //  --------------------------------------------------------------------------
+//  Operator commands
+
+static const char *s_saga_states (int v) { return ck_saga_state_name ((ck_saga_state_t) v); }
+#define ANY_SAGA_STATE s_saga_states, CK_SAGA_STATE_RUNNING, CK_SAGA_STATE_FAILED
+
+static const field_t s_list_fields [] = {
+    F_ENUM (ck_list_t, status, false, ANY_SAGA_STATE),
+    F_UINT (ck_list_t, since_ms, false, 0, UINT64_MAX),
+    F_UINT (ck_list_t, limit, false, 1, CK_MAX_LIST),
+    F_ID (ck_list_t, cursor, false),
+};
+static const schema_t s_list = SCHEMA (s_list_fields, NULL);
+
+static const field_t s_saga_summary_fields [] = {
+    F_ID (ck_saga_summary_t, checkout_id, true),
+    F_ID (ck_saga_summary_t, saga_id, true),
+    F_ENUM (ck_saga_summary_t, status, true, ANY_SAGA_STATE),
+    F_ENUM (ck_saga_summary_t, step, false, ANY_SERVICE),
+    F_ENUM (ck_saga_summary_t, type, false, ANY_TYPE),
+    F_UINT (ck_saga_summary_t, attempt, false, 1, ATTEMPT_MAX),
+    F_UINT (ck_saga_summary_t, accepted_ms, true, 0, UINT64_MAX),
+    F_UINT (ck_saga_summary_t, elapsed_us, false, 0, UINT64_MAX),
+};
+static const schema_t s_saga_summary = SCHEMA (s_saga_summary_fields, NULL);
+
+static const field_t s_sagas_fields [] = {
+    F_ARRAY (ck_sagas_t, sagas, saga_count, true, 0, CK_MAX_LIST, s_saga_summary),
+    F_ID (ck_sagas_t, next, false),
+};
+static const schema_t s_sagas = SCHEMA (s_sagas_fields, NULL);
+
+static const field_t s_describe_fields [] = {
+    F_ID (ck_operator_t, checkout_id, true),
+};
+static const schema_t s_describe = SCHEMA (s_describe_fields, NULL);
+
+static const field_t s_retry_fields [] = {
+    F_ID (ck_operator_t, checkout_id, true),
+    F_TEXT (ck_operator_t, by, true, 1, CK_BY_MAX),
+};
+static const schema_t s_retry = SCHEMA (s_retry_fields, NULL);
+
+static const field_t s_cancel_fields [] = {
+    F_ID (ck_operator_t, checkout_id, true),
+    F_TEXT (ck_operator_t, by, true, 1, CK_BY_MAX),
+    F_TEXT (ck_operator_t, reason, false, 0, CK_CANCEL_REASON_MAX),
+};
+static const schema_t s_cancel = SCHEMA (s_cancel_fields, NULL);
+
+static const field_t s_step_view_fields [] = {
+    F_ENUM (ck_step_view_t, step, true, ANY_SERVICE),
+    F_ENUM (ck_step_view_t, action, true, ANY_TYPE),
+    F_ENUM (ck_step_view_t, compensation, false, ANY_TYPE),
+    F_TEXT (ck_step_view_t, kind, true, 1, CK_NAME_MAX),
+    F_TEXT (ck_step_view_t, state, true, 1, CK_NAME_MAX),
+    F_ID (ck_step_view_t, result_id, false),
+};
+static const schema_t s_step_view = SCHEMA (s_step_view_fields, NULL);
+
+static int
+s_check_description (const void *msg, ck_decode_error_t *err)
+{
+    const ck_description_t *self = (const ck_description_t *) msg;
+    return s_check_amount (self->items, self->item_count, self->amount, err);
+}
+
+static const field_t s_description_fields [] = {
+    F_ID (ck_description_t, checkout_id, true),
+    F_ID (ck_description_t, saga_id, true),
+    F_ENUM (ck_description_t, status, true, ANY_SAGA_STATE),
+    F_TEXT (ck_description_t, phase, true, 1, CK_NAME_MAX),
+    F_ID (ck_description_t, cart_id, true),
+    F_ID (ck_description_t, customer_id, true),
+    F_UPPER (ck_description_t, currency, 3),
+    F_ARRAY (ck_description_t, items, item_count, true, 1, CK_MAX_ITEMS, s_item),
+    F_UINT (ck_description_t, amount, true, 0, UINT64_MAX),
+    F_ID (ck_description_t, payment_method, true),
+    F_MAP (ck_description_t, ship_to, true, s_ship_to),
+    F_ARRAY (ck_description_t, steps, step_count, true, 1, CK_MAX_STEPS, s_step_view),
+    F_ENUM (ck_description_t, type, false, ANY_TYPE),
+    F_UINT (ck_description_t, attempt, false, 1, ATTEMPT_MAX),
+    F_UINT (ck_description_t, counted, false, 0, ATTEMPT_MAX),
+    F_ENUM (ck_description_t, failed_step, false, ANY_SERVICE),
+    F_MAP (ck_description_t, reason, false, s_reason),
+    F_UINT (ck_description_t, accepted_ms, true, 0, UINT64_MAX),
+    F_UINT (ck_description_t, elapsed_us, false, 0, UINT64_MAX),
+    F_ARRAY (ck_description_t, history, history_count, false, 0, CK_MAX_HISTORY, s_history),
+    F_UINT (ck_description_t, history_total, false, 0, UINT64_MAX),
+};
+static const schema_t s_description = SCHEMA (s_description_fields, s_check_description);
+
+//  --------------------------------------------------------------------------
 //  Participant protocol
 
 static const field_t s_ready_fields [] = {
@@ -334,6 +426,14 @@ static const field_t s_ev_outcome_fields [] = {
 };
 static const schema_t s_ev_outcome = SCHEMA (s_ev_outcome_fields, NULL);
 
+static const field_t s_ev_operator_fields [] = {
+    F_ID (ck_ev_operator_t, saga_id, true),
+    F_ID (ck_ev_operator_t, checkout_id, true),
+    F_TEXT (ck_ev_operator_t, by, true, 1, CK_BY_MAX),
+    F_TEXT (ck_ev_operator_t, reason, false, 0, CK_CANCEL_REASON_MAX),
+};
+static const schema_t s_ev_operator = SCHEMA (s_ev_operator_fields, NULL);
+
 static const field_t s_ev_worker_fields [] = {
     F_ENUM (ck_ev_worker_t, service, true, ANY_SERVICE),
     F_ID (ck_ev_worker_t, instance, true),
@@ -389,6 +489,13 @@ CODEC_PAIR (result, ck_result_t, s_result)
 CODEC_PAIR (error, ck_error_t, s_error)
 CODEC_PAIR (pong, ck_pong_t, s_pong)
 CODEC_PAIR (ready, ck_ready_t, s_ready)
+CODEC_PAIR (list, ck_list_t, s_list)
+CODEC_PAIR (sagas, ck_sagas_t, s_sagas)
+CODEC_PAIR (describe, ck_operator_t, s_describe)
+CODEC_PAIR (retry, ck_operator_t, s_retry)
+CODEC_PAIR (cancel, ck_operator_t, s_cancel)
+CODEC_PAIR (description, ck_description_t, s_description)
+CODEC_PAIR (ev_operator, ck_ev_operator_t, s_ev_operator)
 CODEC_PAIR (ev_started, ck_ev_started_t, s_ev_started)
 CODEC_PAIR (ev_step, ck_ev_step_t, s_ev_step)
 CODEC_PAIR (ev_compensating, ck_ev_compensating_t, s_ev_compensating)

@@ -27,6 +27,12 @@ static const command_rule_t s_rules [CK_CMD_COUNT] = {
     [CK_CMD_REPLY]      = { CK_PROTO_WORKER, true,  false },
     [CK_CMD_HEARTBEAT]  = { CK_PROTO_WORKER, true,  true  },
     [CK_CMD_DISCONNECT] = { CK_PROTO_WORKER, true,  true  },
+    [CK_CMD_LIST]       = { CK_PROTO_CLIENT, true,  false },
+    [CK_CMD_DESCRIBE]   = { CK_PROTO_CLIENT, true,  false },
+    [CK_CMD_RETRY]      = { CK_PROTO_CLIENT, true,  false },
+    [CK_CMD_CANCEL]     = { CK_PROTO_CLIENT, true,  false },
+    [CK_CMD_SAGAS]      = { CK_PROTO_CLIENT, false, true  },
+    [CK_CMD_DESCRIPTION]= { CK_PROTO_CLIENT, false, true  },
 };
 
 static const char *

@@ -56,12 +56,16 @@ static const char *s_status_names [] = {
 };
 static const char *s_command_names [] = {
     NULL, "CHECKOUT", "STATUS", "PING", "ACCEPTED", "RESULT", "ERROR", "PONG",
-    "READY", "REQUEST", "REPLY", "HEARTBEAT", "DISCONNECT"
+    "READY", "REQUEST", "REPLY", "HEARTBEAT", "DISCONNECT",
+    "LIST", "DESCRIBE", "RETRY", "CANCEL", "SAGAS", "DESCRIPTION"
+};
+static const char *s_saga_state_names [] = {
+    NULL, "running", "stuck", "confirmed", "failed"
 };
 static const char *s_event_topics [] = {
     NULL, "saga.started", "saga.step", "saga.compensating", "saga.confirmed",
     "saga.failed", "saga.stuck", "worker.joined", "worker.lost", "socket.",
-    "stats"
+    "stats", "saga.retried", "saga.cancelled"
 };
 
 _Static_assert (COUNT_OF (s_error_names) == CK_ERROR_CODE_COUNT, "error names");
@@ -71,6 +75,7 @@ _Static_assert (COUNT_OF (s_outcome_names) == CK_OUTCOME_COUNT, "outcome names")
 _Static_assert (COUNT_OF (s_status_names) == CK_STATUS_COUNT, "status names");
 _Static_assert (COUNT_OF (s_command_names) == CK_CMD_COUNT, "command names");
 _Static_assert (COUNT_OF (s_event_topics) == CK_EVENT_COUNT, "event topics");
+_Static_assert (COUNT_OF (s_saga_state_names) == CK_SAGA_STATE_COUNT, "saga states");
 
 //  True when a equals b, a NULL b counting as ""
 static bool
@@ -134,6 +139,19 @@ const char *
 ck_status_name (ck_status_t status)
 {
     return s_name (s_status_names, COUNT_OF (s_status_names), status);
+}
+
+const char *
+ck_saga_state_name (ck_saga_state_t state)
+{
+    return s_name (s_saga_state_names, COUNT_OF (s_saga_state_names), state);
+}
+
+ck_saga_state_t
+ck_saga_state_lookup (const char *name, size_t len)
+{
+    return (ck_saga_state_t) s_lookup (s_saga_state_names, COUNT_OF (s_saga_state_names),
+                                       name, len);
 }
 
 const char *

@@ -35,11 +35,14 @@ typedef struct _checkout_client_t checkout_client_t;
 //  the raw msgpack body (NULL for none), for --json style output.  All of
 //  it is borrowed and valid until the next receive or the destroy.
 typedef struct {
-    ck_command_t command;               //  ACCEPTED, RESULT, ERROR or PONG
+    ck_command_t command;               //  ACCEPTED, RESULT, ERROR, PONG,
+                                        //  SAGAS or DESCRIPTION
     ck_accepted_t accepted;
     ck_result_t result;
     ck_error_t error;
     ck_pong_t pong;
+    ck_sagas_t sagas;
+    ck_description_t description;
     const uint8_t *body;
     size_t body_size;
 } checkout_reply_t;
@@ -88,6 +91,26 @@ ck_command_t checkout_client_status (checkout_client_t *self, const char *checko
 //  Sends PING and waits for a PONG, skipping other replies; returns
 //  CK_CMD_PONG, or CK_CMD_NONE (timeout, interrupt, send failed).
 ck_command_t checkout_client_ping (checkout_client_t *self, int timeout_ms);
+
+//  Operator commands (docs/operations.md).  Each sends and waits up to
+//  timeout_ms for its answer, skipping other replies, and returns its
+//  command or CK_CMD_ERROR, or CK_CMD_NONE (timeout, interrupt, or the
+//  request breaks the protocol: an invalid id, an empty or too long by).
+
+//  LIST: one page; returns CK_CMD_SAGAS (reply's sagas) or CK_CMD_ERROR.
+ck_command_t checkout_client_list (checkout_client_t *self, const ck_list_t *request, int timeout_ms);
+
+//  DESCRIBE: returns CK_CMD_DESCRIPTION or CK_CMD_ERROR.
+ck_command_t checkout_client_describe (checkout_client_t *self, const char *checkout_id, int timeout_ms);
+
+//  RETRY, by (who asks; not authenticated): returns CK_CMD_RESULT (the
+//  saga as it now stands) or CK_CMD_ERROR.
+ck_command_t checkout_client_retry (checkout_client_t *self, const char *checkout_id,
+                                    const char *by, int timeout_ms);
+
+//  CANCEL, by and an optional reason (NULL for none): as retry.
+ck_command_t checkout_client_cancel (checkout_client_t *self, const char *checkout_id,
+                                     const char *by, const char *reason, int timeout_ms);
 
 //  The client's DEALER, to poll many clients at once (borrowed). Can't fail.
 zsock_t *checkout_client_socket (checkout_client_t *self);

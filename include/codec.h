@@ -66,6 +66,15 @@ int ck_encode_ev_outcome (const ck_ev_outcome_t *msg, ck_buf_t *out);
 int ck_encode_ev_worker (const ck_ev_worker_t *msg, ck_buf_t *out);
 int ck_encode_ev_socket (const ck_ev_socket_t *msg, ck_buf_t *out);
 int ck_encode_ev_stats (const ck_ev_stats_t *msg, ck_buf_t *out);
+int ck_encode_ev_operator (const ck_ev_operator_t *msg, ck_buf_t *out);
+//  Operator commands: DESCRIBE, RETRY and CANCEL share ck_operator_t, each
+//  with its own keys (DESCRIBE: checkout_id; RETRY: + by; CANCEL: + reason)
+int ck_encode_list (const ck_list_t *msg, ck_buf_t *out);
+int ck_encode_sagas (const ck_sagas_t *msg, ck_buf_t *out);
+int ck_encode_describe (const ck_operator_t *msg, ck_buf_t *out);
+int ck_encode_retry (const ck_operator_t *msg, ck_buf_t *out);
+int ck_encode_cancel (const ck_operator_t *msg, ck_buf_t *out);
+int ck_encode_description (const ck_description_t *msg, ck_buf_t *out);
 
 //  Decoders fill *msg from body[0..size) and return 0, or return -1 and
 //  fill *err.  Every field is zeroed first, except array slots past the
@@ -89,6 +98,13 @@ int ck_decode_ev_outcome (const void *body, size_t size, ck_ev_outcome_t *msg, c
 int ck_decode_ev_worker (const void *body, size_t size, ck_ev_worker_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_socket (const void *body, size_t size, ck_ev_socket_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_stats (const void *body, size_t size, ck_ev_stats_t *msg, ck_decode_error_t *err);
+int ck_decode_ev_operator (const void *body, size_t size, ck_ev_operator_t *msg, ck_decode_error_t *err);
+int ck_decode_list (const void *body, size_t size, ck_list_t *msg, ck_decode_error_t *err);
+int ck_decode_sagas (const void *body, size_t size, ck_sagas_t *msg, ck_decode_error_t *err);
+int ck_decode_describe (const void *body, size_t size, ck_operator_t *msg, ck_decode_error_t *err);
+int ck_decode_retry (const void *body, size_t size, ck_operator_t *msg, ck_decode_error_t *err);
+int ck_decode_cancel (const void *body, size_t size, ck_operator_t *msg, ck_decode_error_t *err);
+int ck_decode_description (const void *body, size_t size, ck_description_t *msg, ck_decode_error_t *err);
 
 //  Checks a string against the identifier rule of §3 (1..64 bytes of
 //  [A-Za-z0-9._:-]).  Can't fail.

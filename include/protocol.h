@@ -42,6 +42,10 @@ extern "C" {
 #define CK_MAX_HISTORY      128         //  history entries in one RESULT
 #define CK_MAX_STEPS        8           //  steps of one saga
 #define CK_MAX_WORKERS      64          //  worker entries in one stats event
+#define CK_MAX_LIST         100         //  sagas in one SAGAS reply
+#define CK_BY_MAX           64          //  who asked for an operator command
+#define CK_BY_SIZE          (CK_BY_MAX + 1)
+#define CK_CANCEL_REASON_MAX 160        //  a cancel's reason text
 
 //  Error codes of ERROR bodies (§4), a closed list
 typedef enum {
@@ -102,6 +106,18 @@ typedef enum {
     CK_STATUS_COUNT
 } ck_status_t;
 
+//  Where a saga stands, as operator commands list and filter it: running
+//  (forward or compensating, not stuck), stuck (not ended, reported stuck),
+//  confirmed, failed
+typedef enum {
+    CK_SAGA_STATE_NONE = 0,
+    CK_SAGA_STATE_RUNNING,
+    CK_SAGA_STATE_STUCK,
+    CK_SAGA_STATE_CONFIRMED,
+    CK_SAGA_STATE_FAILED,
+    CK_SAGA_STATE_COUNT
+} ck_saga_state_t;
+
 //  Commands of frame 2, both protocols
 typedef enum {
     CK_CMD_NONE = 0,
@@ -119,6 +135,13 @@ typedef enum {
     CK_CMD_REPLY,
     CK_CMD_HEARTBEAT,
     CK_CMD_DISCONNECT,
+    //  client protocol, CKC1: operator commands and their replies
+    CK_CMD_LIST,
+    CK_CMD_DESCRIBE,
+    CK_CMD_RETRY,
+    CK_CMD_CANCEL,
+    CK_CMD_SAGAS,
+    CK_CMD_DESCRIPTION,
     CK_CMD_COUNT
 } ck_command_t;
 
@@ -130,6 +153,7 @@ const char *ck_type_name (ck_type_t type);               //  "ReserveInventory"
 const char *ck_outcome_name (ck_outcome_t outcome);      //  "ok"
 const char *ck_status_name (ck_status_t status);         //  "confirmed"
 const char *ck_command_name (ck_command_t command);      //  "CHECKOUT"
+const char *ck_saga_state_name (ck_saga_state_t state);  //  "running"
 
 //  The service that handles a request type; NONE for NONE
 ck_service_t ck_type_service (ck_type_t type);
@@ -161,6 +185,7 @@ ck_type_t ck_type_add (const char *name, ck_service_t service, bool compensation
 ck_service_t ck_service_lookup (const char *name, size_t len);
 ck_type_t ck_type_lookup (const char *name, size_t len);
 ck_command_t ck_command_lookup (const char *name, size_t len);
+ck_saga_state_t ck_saga_state_lookup (const char *name, size_t len);
 
 //  -------------------------------------------------------------------------
 //  Shared parts
@@ -247,6 +272,83 @@ typedef struct {
 } ck_pong_t;
 
 //  -------------------------------------------------------------------------
+//  Operator commands (client protocol; docs/operations.md)
+
+//  LIST: one page of sagas, newest first
+typedef struct {
+    ck_saga_state_t status;             //  optional filter
+    uint64_t since_ms;                  //  optional: accepted at or after
+    uint32_t limit;                     //  optional: 1..CK_MAX_LIST; 0 = 20
+    char cursor [CK_ID_SIZE];           //  optional: the `next` of the last page
+} ck_list_t;
+
+//  One saga of a SAGAS page
+typedef struct {
+    char checkout_id [CK_ID_SIZE];
+    char saga_id [CK_ID_SIZE];
+    ck_saga_state_t status;
+    ck_service_t step;                  //  optional: step in progress or undone
+    ck_type_t type;                     //  optional: its current request
+    uint32_t attempt;                   //  optional: that request's attempt
+    uint64_t accepted_ms;               //  wall clock
+    uint64_t elapsed_us;                //  optional: once ended
+} ck_saga_summary_t;
+
+//  SAGAS, the answer to LIST
+typedef struct {
+    ck_saga_summary_t sagas [CK_MAX_LIST];
+    uint32_t saga_count;
+    char next [CK_ID_SIZE];             //  optional: more may follow; LIST's cursor
+} ck_sagas_t;
+
+//  DESCRIBE, RETRY and CANCEL name a saga by its checkout_id; RETRY and
+//  CANCEL say who asked (not authenticated: see docs/operations.md)
+typedef struct {
+    char checkout_id [CK_ID_SIZE];
+    char by [CK_BY_SIZE];               //  RETRY, CANCEL: 1..64 bytes of text
+    char reason [CK_TEXT_SIZE];         //  CANCEL, optional: at most 160 bytes
+} ck_operator_t;
+
+//  One row of the saga's table, as DESCRIPTION shows it
+typedef struct {
+    ck_service_t step;
+    ck_type_t action;
+    ck_type_t compensation;             //  optional
+    char kind [CK_NAME_SIZE];           //  compensatable, pivot, retriable
+    char state [CK_NAME_SIZE];          //  pending, running, done, failed,
+                                        //  compensating, compensated
+    char result_id [CK_ID_SIZE];        //  optional
+} ck_step_view_t;
+
+//  DESCRIPTION, the answer to DESCRIBE: the whole saga
+typedef struct {
+    char checkout_id [CK_ID_SIZE];
+    char saga_id [CK_ID_SIZE];
+    ck_saga_state_t status;
+    char phase [CK_NAME_SIZE];          //  running, compensating, confirmed, failed
+    char cart_id [CK_ID_SIZE];
+    char customer_id [CK_ID_SIZE];
+    char currency [4];
+    ck_item_t items [CK_MAX_ITEMS];
+    uint32_t item_count;
+    uint64_t amount;
+    char payment_method [CK_ID_SIZE];
+    ck_ship_to_t ship_to;
+    ck_step_view_t steps [CK_MAX_STEPS];
+    uint32_t step_count;
+    ck_type_t type;                     //  optional: the current request
+    uint32_t attempt;                   //  optional: its attempt number
+    uint32_t counted;                   //  optional: its attempts that count
+    ck_service_t failed_step;           //  optional
+    ck_reason_t reason;                 //  optional
+    uint64_t accepted_ms;
+    uint64_t elapsed_us;                //  optional: once ended
+    ck_history_entry_t history [CK_MAX_HISTORY];
+    uint32_t history_count;
+    uint64_t history_total;             //  entries the saga ever had
+} ck_description_t;
+
+//  -------------------------------------------------------------------------
 //  Participant protocol (§5)
 
 typedef struct {
@@ -303,6 +405,8 @@ typedef enum {
     CK_EVENT_WORKER_LOST,               //  worker.lost
     CK_EVENT_SOCKET,                    //  socket.<event>
     CK_EVENT_STATS,                     //  stats
+    CK_EVENT_SAGA_RETRIED,              //  saga.retried (an operator's RETRY)
+    CK_EVENT_SAGA_CANCELLED,            //  saga.cancelled (an operator's CANCEL)
     CK_EVENT_COUNT
 } ck_event_kind_t;
 
@@ -340,6 +444,14 @@ typedef struct {
     ck_reason_t reason;                 //  optional
     uint64_t elapsed_us;
 } ck_ev_outcome_t;
+
+//  saga.retried and saga.cancelled: an operator's command, once durable
+typedef struct {
+    char saga_id [CK_ID_SIZE];
+    char checkout_id [CK_ID_SIZE];
+    char by [CK_BY_SIZE];
+    char reason [CK_TEXT_SIZE];         //  optional (cancel)
+} ck_ev_operator_t;
 
 //  worker.joined and worker.lost
 typedef struct {

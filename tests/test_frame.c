@@ -51,9 +51,11 @@ static bool
 s_valid (ck_command_t command, ck_proto_t proto, bool routed)
 {
     static const ck_command_t client_in [] = {
-        CK_CMD_CHECKOUT, CK_CMD_STATUS, CK_CMD_PING, CK_CMD_NONE };
+        CK_CMD_CHECKOUT, CK_CMD_STATUS, CK_CMD_PING, CK_CMD_LIST, CK_CMD_DESCRIBE,
+        CK_CMD_RETRY, CK_CMD_CANCEL, CK_CMD_NONE };
     static const ck_command_t client_out [] = {
-        CK_CMD_ACCEPTED, CK_CMD_RESULT, CK_CMD_ERROR, CK_CMD_PONG, CK_CMD_NONE };
+        CK_CMD_ACCEPTED, CK_CMD_RESULT, CK_CMD_ERROR, CK_CMD_PONG, CK_CMD_SAGAS,
+        CK_CMD_DESCRIPTION, CK_CMD_NONE };
     static const ck_command_t worker_in [] = {
         CK_CMD_READY, CK_CMD_REPLY, CK_CMD_HEARTBEAT, CK_CMD_DISCONNECT, CK_CMD_NONE };
     static const ck_command_t worker_out [] = {

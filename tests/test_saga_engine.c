@@ -1858,3 +1858,288 @@ Test (saga_engine, random_walks_keep_the_invariants)
             cr_assert_str_eq (saga_result (saga, 2), "ord-1");
     }
 }
+
+//  -------------------------------------------------------------------------
+//  Operator commands: retry and cancel, in every situation of every table
+
+typedef enum {
+    OP_IN_FLIGHT,                       //  a forward step's request is out
+    OP_BACKING_OFF,                     //  it failed once, the retry waits
+    OP_STUCK,                           //  pivot or retriable, out of attempts
+    OP_UNDOING,                         //  a compensation is out
+    OP_UNDOING_BACKING_OFF,             //  a compensation failed once
+    OP_CONFIRMED,
+    OP_FAILED,
+    OP_COUNT
+} situation_t;
+
+static const char *s_situation_names [] = {
+    "in_flight", "backing_off", "stuck", "undoing", "undoing_backing_off",
+    "confirmed", "failed"
+};
+
+//  The step a compensation can start from: the first step after a
+//  compensatable one that fails the saga when rejected; -1 when none
+static int
+s_undo_from (void)
+{
+    for (uint32_t step = 1; step < s_def ()->step_count; step++)
+        if (s_def ()->steps [step - 1].kind == SAGA_STEP_COMPENSATABLE
+        &&  s_def ()->steps [step].kind != SAGA_STEP_RETRIABLE)
+            return (int) step;
+    return -1;
+}
+
+//  Puts a new saga in the situation at step; false when the table has no
+//  such situation there
+static bool
+s_situate (situation_t at, uint32_t step)
+{
+    saga_step_kind_t kind = s_def ()->steps [step].kind;
+    switch (at) {
+        case OP_IN_FLIGHT:
+            s_goto_step (step);
+            return true;
+        case OP_BACKING_OFF:
+            s_goto_step (step);
+            s_answer (CK_OUTCOME_ERROR, "gateway_down");
+            cr_assert_eq (saga->wait, SAGA_BACKING_OFF);
+            return true;
+        case OP_STUCK:
+            if (kind == SAGA_STEP_COMPENSATABLE)
+                return false;
+            s_goto_step (step);
+            for (uint32_t failed = 0; failed < policy.max_attempts; failed++) {
+                if (failed)
+                    s_end_backoff ();
+                s_answer (CK_OUTCOME_ERROR, "gateway_down");
+            }
+            cr_assert (saga->stuck);
+            return true;
+        case OP_UNDOING:
+        case OP_UNDOING_BACKING_OFF:
+            if (step != 0 || s_undo_from () < 0)
+                return false;
+            s_goto_step ((uint32_t) s_undo_from ());
+            s_answer (CK_OUTCOME_REJECTED, "declined");
+            cr_assert_eq (saga->phase, SAGA_COMPENSATING);
+            if (at == OP_UNDOING_BACKING_OFF)
+                s_answer (CK_OUTCOME_ERROR, "gateway_down");
+            return true;
+        case OP_CONFIRMED:
+        case OP_FAILED:
+            if (step != 0)
+                return false;
+            s_accept ();
+            if (at == OP_CONFIRMED)
+                s_run_ok ();
+            else
+                s_answer (CK_OUTCOME_REJECTED, "out_of_stock");
+            return true;
+        default:
+            return false;
+    }
+}
+
+static void
+s_expect_refused (saga_refused_t got, saga_refused_t expected, const char *what)
+{
+    cr_assert_eq (got, expected, "%s: refused %d, expected %d", what, got, expected);
+    cr_assert_eq (acts.count, 0, "%s: a refusal has no actions", what);
+    cr_assert_eq (acts.history_count, 0);
+    cr_assert_str_not_empty (saga_refused_text (got));
+}
+
+//  The operator's history entry and event name who asked
+static void
+s_expect_operator (const char *event, ck_event_kind_t kind, const char *by)
+{
+    const ck_history_entry_t *entry = s_history (event);
+    cr_assert_not_null (entry, "no history %s", event);
+    cr_assert_not_null (strstr (entry->reason.message, by), "%s", entry->reason.message);
+    const saga_action_t *published = s_find_event (kind);
+    cr_assert_not_null (published, "no %s event", ck_event_topic (kind));
+    cr_assert_str_eq (published->publish.operator_.by, by);
+    cr_assert_str_eq (published->publish.operator_.saga_id, saga->saga_id);
+    cr_assert_str_eq (published->publish.operator_.checkout_id, saga->checkout_id);
+    cr_assert_not (acts.list [0].persist.replayable, "durable before anything leaves");
+}
+
+//  Retry in one situation: refused once ended; else the current request
+//  goes now, its attempts counted from zero, and the saga can still end
+static void
+s_check_retry (situation_t at, uint32_t step)
+{
+    const char *what = s_situation_names [at];
+    bool ended = saga_terminal (saga);
+    bool stuck = saga->stuck;
+    ck_type_t type = saga->type;
+    uint32_t attempt = saga->attempt + (saga->wait == SAGA_IN_FLIGHT? 1: 0);
+    saga_phase_t phase = saga->phase;
+    s_advance_ms (7);
+    saga_refused_t refused = saga_engine_retry (engine, saga, "alice", clk, &acts);
+    s_check_outbox ();
+    if (ended) {
+        s_expect_refused (refused, SAGA_REFUSED_ENDED, what);
+        return;
+    }
+    cr_assert_eq (refused, SAGA_REFUSED_NONE, "%s step %u", what, step);
+    s_expect_send (type, attempt);
+    cr_assert_eq (saga->counted, 0);
+    cr_assert_eq (saga->phase, phase);
+    cr_assert_eq (saga->stuck, stuck, "stuck stays until the saga ends");
+    s_expect_operator ("retry_asked", CK_EVENT_SAGA_RETRIED, "alice");
+    //  the back-off starts over: the next failure waits the base delay
+    s_answer (CK_OUTCOME_ERROR, "gateway_down");
+    if (saga->wait == SAGA_BACKING_OFF && saga->counted == 1)
+        cr_assert_eq (saga->deadline_us, clk.now_us + s_backoff_us (1));
+    s_run_ok ();
+    cr_assert_eq (saga->phase, phase == SAGA_COMPENSATING || saga->failed_step != SAGA_NO_STEP
+                               ? SAGA_FAILED: SAGA_CONFIRMED, "%s", what);
+}
+
+//  Cancel in one situation: refused once ended, compensating, or at or
+//  past the pivot; else failed `cancelled`, this step and those before it
+//  undone in reverse, and the saga ends failed
+static void
+s_check_cancel (situation_t at, uint32_t step)
+{
+    const char *what = s_situation_names [at];
+    saga_refused_t expected = saga_terminal (saga)? SAGA_REFUSED_ENDED
+        : saga->phase == SAGA_COMPENSATING? SAGA_REFUSED_COMPENSATING
+        : s_def ()->steps [step].kind != SAGA_STEP_COMPENSATABLE? SAGA_REFUSED_PAST_PIVOT
+        : SAGA_REFUSED_NONE;
+    s_advance_ms (7);
+    saga_refused_t refused = saga_engine_cancel (engine, saga, "bob", "customer asked",
+                                                 clk, &acts);
+    s_check_outbox ();
+    if (expected != SAGA_REFUSED_NONE) {
+        s_expect_refused (refused, expected, what);
+        return;
+    }
+    cr_assert_eq (refused, SAGA_REFUSED_NONE, "%s step %u", what, step);
+    cr_assert_eq (saga->phase, SAGA_COMPENSATING);
+    cr_assert_eq (saga->failed_step, step);
+    cr_assert_str_eq (saga->reason->code, "cancelled");
+    cr_assert_not_null (strstr (saga->reason->message, "bob"));
+    cr_assert_not_null (strstr (saga->reason->message, "customer asked"));
+    s_expect_operator ("cancel_asked", CK_EVENT_SAGA_CANCELLED, "bob");
+    cr_assert_str_eq (s_find_event (CK_EVENT_SAGA_CANCELLED)->publish.operator_.reason,
+                      "customer asked");
+    cr_assert_lt (s_find_event (CK_EVENT_SAGA_CANCELLED) - acts.list,
+                  s_find_event (CK_EVENT_SAGA_COMPENSATING) - acts.list);
+    cr_assert_not_null (s_history ("compensating"));
+    s_expect_send (s_def ()->steps [step].compensation, 1);
+    //  a late answer to the cancelled step changes nothing
+    s_reply (s_def ()->steps [step].action, 1, CK_OUTCOME_OK, NULL);
+    cr_assert_eq (acts.count, 1);
+    cr_assert_eq (acts.list [0].kind, SAGA_ACTION_IGNORED);
+    s_run_ok ();
+    cr_assert_eq (saga->phase, SAGA_FAILED);
+    cr_assert_str_eq (saga->reason->code, "cancelled");
+    ck_service_t undone [CK_MAX_STEPS];
+    for (uint32_t index = 0; index <= step; index++)
+        undone [index] = s_def ()->steps [step - index].service;
+    s_expect_compensated (undone, step + 1);
+}
+
+static void
+s_check_operator_commands (const saga_def_t *def)
+{
+    s_use (def, NULL);
+    uint32_t cases = 0;
+    for (uint32_t step = 0; step < def->step_count; step++)
+        for (int at = 0; at < OP_COUNT; at++) {
+            if (!s_situate ((situation_t) at, step))
+                continue;
+            s_check_retry ((situation_t) at, step);
+            cr_assert (s_situate ((situation_t) at, step));
+            s_check_cancel ((situation_t) at, step);
+            cases++;
+        }
+    cr_assert_geq (cases, def->step_count * 2, "%s: too few situations", def->name);
+}
+
+Test (saga_engine, operator_commands_checkout_table)
+{
+    s_check_operator_commands (saga_def_checkout ());
+}
+
+Test (saga_engine, operator_commands_other_tables)
+{
+    s_check_operator_commands (&s_two);
+    s_check_operator_commands (&s_four);
+    s_check_operator_commands (&s_nopivot);
+}
+
+Test (saga_engine, operator_commands_on_a_new_saga_are_refused)
+{
+    saga = saga_new ("saga-1", &cart);
+    cr_assert_eq (saga_engine_retry (engine, saga, "alice", clk, &acts),
+                  SAGA_REFUSED_NOT_STARTED);
+    cr_assert_eq (acts.count, 0);
+    cr_assert_eq (saga_engine_cancel (engine, saga, "alice", NULL, clk, &acts),
+                  SAGA_REFUSED_NOT_STARTED);
+    cr_assert_eq (acts.count, 0);
+}
+
+Test (saga_engine, retry_in_flight_makes_the_old_attempt_stale)
+{
+    s_goto_step (1);
+    uint32_t old = saga->attempt;
+    saga_engine_retry (engine, saga, "alice", clk, &acts);
+    s_check_outbox ();
+    s_reply (saga->type, old, CK_OUTCOME_OK, NULL);
+    cr_assert_eq (acts.list [0].ignored.reason, SAGA_IGNORED_STALE);
+    s_answer (CK_OUTCOME_OK, NULL);
+    cr_assert_eq (saga->step, 2);
+}
+
+Test (saga_engine, retry_gives_a_compensatable_step_its_attempts_again)
+{
+    s_goto_step (1);
+    for (uint32_t failed = 0; failed + 1 < policy.max_attempts; failed++) {
+        s_answer (CK_OUTCOME_ERROR, "gateway_down");
+        s_end_backoff ();
+    }
+    saga_engine_retry (engine, saga, "alice", clk, &acts);
+    s_check_outbox ();
+    //  without the retry this error would have failed the saga
+    s_answer (CK_OUTCOME_ERROR, "gateway_down");
+    cr_assert_eq (saga->phase, SAGA_RUNNING);
+    cr_assert_eq (saga->wait, SAGA_BACKING_OFF);
+}
+
+Test (saga_engine, cancel_without_reason_and_views)
+{
+    s_goto_step (1);
+    cr_assert_eq (saga_engine_cancel (engine, saga, "carol", NULL, clk, &acts),
+                  SAGA_REFUSED_NONE);
+    s_check_outbox ();
+    cr_assert_str_eq (saga->reason->message, "cancelled by carol");
+    cr_assert_str_empty (s_find_event (CK_EVENT_SAGA_CANCELLED)->publish.operator_.reason);
+    ck_description_t *description = calloc (1, sizeof *description);
+    saga_engine_describe (engine, saga, description);
+    cr_assert_eq (description->status, CK_SAGA_STATE_RUNNING);
+    cr_assert_str_eq (description->phase, "compensating");
+    cr_assert_eq (description->step_count, 3);
+    cr_assert_str_eq (description->steps [0].state, "done");
+    cr_assert_str_eq (description->steps [0].result_id, "res-1");
+    cr_assert_str_eq (description->steps [1].state, "compensating");
+    cr_assert_str_eq (description->steps [2].state, "pending");
+    cr_assert_eq (description->type, CK_TYPE_VOID_PAYMENT);
+    cr_assert_eq (description->failed_step, CK_SERVICE_PAYMENT);
+    cr_assert_eq (description->item_count, 2);
+    s_run_ok ();
+    saga_engine_describe (engine, saga, description);
+    cr_assert_eq (description->status, CK_SAGA_STATE_FAILED);
+    cr_assert_str_eq (description->steps [0].state, "compensated");
+    cr_assert_str_eq (description->steps [1].state, "compensated");
+    cr_assert_eq (description->type, CK_TYPE_NONE);
+    ck_saga_summary_t summary;
+    saga_engine_summary (engine, saga, &summary);
+    cr_assert_eq (summary.status, CK_SAGA_STATE_FAILED);
+    cr_assert_eq (summary.accepted_ms, T_START_US / 1000);
+    cr_assert_eq (summary.attempt, 0);
+    free (description);
+}

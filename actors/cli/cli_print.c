@@ -95,18 +95,32 @@ s_print_entry (FILE *out, const ck_history_entry_t *entry)
     fprintf (out, "\n");
 }
 
+//  Prints history entries as a table, after a header. Can't fail.
+void
+cli_print_history (FILE *out, const ck_history_entry_t *history, uint32_t count)
+{
+    if (count == 0)
+        return;
+    fprintf (out, "  %-24s  %-13s %-9s %-17s %-7s %-8s %s\n", "TIME", "EVENT", "STEP",
+             "TYPE", "ATTEMPT", "OUTCOME", "REASON");
+    for (uint32_t i = 0; i < count && i < CK_MAX_HISTORY; i++)
+        s_print_entry (out, &history [i]);
+}
+
 //  Prints a RESULT and its history. Can't fail.
 void
 cli_print_status (FILE *out, const ck_result_t *result)
 {
     cli_print_result (out, result);
     fprintf (out, "  history:     %u entries\n", result->history_count);
-    if (result->history_count == 0)
-        return;
-    fprintf (out, "  %-24s  %-13s %-9s %-17s %-7s %-8s %s\n", "TIME", "EVENT", "STEP",
-             "TYPE", "ATTEMPT", "OUTCOME", "REASON");
-    for (uint32_t i = 0; i < result->history_count && i < CK_MAX_HISTORY; i++)
-        s_print_entry (out, &result->history [i]);
+    cli_print_history (out, result->history, result->history_count);
+}
+
+//  Prints a time as s_time does. Can't fail.
+const char *
+cli_print_time (uint64_t at_ms, char *buffer, size_t size)
+{
+    return s_time (at_ms, buffer, size);
 }
 
 //  Prints a PONG. Can't fail.

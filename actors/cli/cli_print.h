@@ -14,6 +14,14 @@ void cli_print_result (FILE *out, const ck_result_t *result);
 //  Prints a RESULT as above, then its history as a table. Can't fail.
 void cli_print_status (FILE *out, const ck_result_t *result);
 
+//  Prints history entries as a table with a header (nothing for none).
+//  Can't fail.
+void cli_print_history (FILE *out, const ck_history_entry_t *history, uint32_t count);
+
+//  Writes a wall-clock time in ms as "2024-05-01T12:00:00.123Z" into
+//  buffer and returns it. Can't fail.
+const char *cli_print_time (uint64_t at_ms, char *buffer, size_t size);
+
 //  Prints a PONG: the coordinator's version and uptime. Can't fail.
 void cli_print_pong (FILE *out, const char *endpoint, const ck_pong_t *pong);
 

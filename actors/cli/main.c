@@ -1,10 +1,11 @@
 /*  main.c - checkout, the command-line client of the checkout coordinator
-    submit a checkout, ask its status, or ping; exit codes tell the outcome.
+    submit, status, ping, and the operator's list, describe, retry, cancel.
 */
 #include <czmq.h>
 #include <limits.h>
 #include "checkout_client.h"
 #include "cli_cart.h"
+#include "cli_ops.h"
 #include "cli_print.h"
 #include "codec.h"
 #include "config.h"
@@ -38,6 +39,16 @@ static const ck_option_t s_options [] = {
     { "cart", CK_OPT_STRING, NULL, 0, 0, "FILE", "submit: the cart from a ZPL file" },
     { "w1", CK_OPT_INT, NULL, 0, LONG_MAX, "K", "submit: checkout K of workload W1" },
     { "prefix", CK_OPT_STRING, NULL, 0, 0, "TEXT", "submit --w1: put TEXT before the ids" },
+    { "status", CK_OPT_STRING, NULL, 0, 0, "STATUS",
+      "list: only running, stuck, confirmed or failed sagas" },
+    { "since", CK_OPT_STRING, NULL, 0, 0, "TIME",
+      "list: sagas accepted since TIME: N[s|m|h|d] ago, or ms since the epoch" },
+    { "limit", CK_OPT_INT, NULL, 1, 100000, "N", "list: show at most N sagas (default 20)" },
+    { "cursor", CK_OPT_STRING, NULL, 0, 0, "SAGA_ID",
+      "list: start after this saga (a page's `next`)" },
+    { "by", CK_OPT_STRING, NULL, 0, 0, "TEXT",
+      "retry, cancel: who asks (default: this process's user; not authenticated)" },
+    { "reason", CK_OPT_STRING, NULL, 0, 0, "TEXT", "cancel: why, up to 160 bytes" },
     SAGA_DEF_STEPS_OPTION,
     { .name = NULL }
 };
@@ -45,7 +56,8 @@ static const ck_option_t s_options [] = {
 static const ck_program_t s_program = {
     .name = "checkout",
     .summary = "the checkout client: submit (flags, --cart FILE or --w1 K), "
-               "status CHECKOUT_ID, ping",
+               "status CHECKOUT_ID, ping; for operators: list, describe CHECKOUT_ID, "
+               "retry CHECKOUT_ID, cancel CHECKOUT_ID",
     .args = "COMMAND [CHECKOUT_ID]",
     .max_args = 2,
     .options = s_options,
@@ -54,6 +66,10 @@ static const ck_program_t s_program = {
         "  checkout submit --w1 7 --ack\n"
         "  checkout submit --checkout-id chk-1 --customer c-1 --item SKU-0001:2:1999\n"
         "  checkout status chk-1 --json\n"
+        "  checkout list --status stuck --since 1h --limit 50\n"
+        "  checkout describe chk-1\n"
+        "  checkout retry chk-1 --by alice\n"
+        "  checkout cancel chk-1 --reason 'customer asked' --json\n"
 };
 
 //  Flags that set one key of the cart each; items and ack are apart
@@ -126,29 +142,46 @@ s_cart_build (ck_config_t *config, cli_cart_t *cart)
     return 0;
 }
 
+//  The commands, what each sends, and whether it names a checkout
+static const struct {
+    const char *name;
+    ck_command_t command;
+    bool with_id;
+} s_commands [] = {
+    { "submit", CK_CMD_CHECKOUT, false }, { "status", CK_CMD_STATUS, true },
+    { "ping", CK_CMD_PING, false }, { "list", CK_CMD_LIST, false },
+    { "describe", CK_CMD_DESCRIBE, true }, { "retry", CK_CMD_RETRY, true },
+    { "cancel", CK_CMD_CANCEL, true },
+};
+#define COMMAND_NAMES "submit, status, ping, list, describe, retry or cancel"
+
 //  Checks the command line's positional arguments
 static ck_command_t
 s_command (ck_config_t *config)
 {
     int count = ck_config_arg_count (config);
     const char *name = count? ck_config_arg (config, 0): "";
-    int wanted = streq (name, "status")? 2: 1;
-    ck_command_t command = streq (name, "submit")? CK_CMD_CHECKOUT:
-                           streq (name, "status")? CK_CMD_STATUS:
-                           streq (name, "ping")? CK_CMD_PING: CK_CMD_NONE;
+    ck_command_t command = CK_CMD_NONE;
+    bool with_id = false;
+    for (size_t i = 0; i < sizeof s_commands / sizeof s_commands [0]; i++)
+        if (streq (name, s_commands [i].name)) {
+            command = s_commands [i].command;
+            with_id = s_commands [i].with_id;
+        }
+    int wanted = with_id? 2: 1;
     if (count == 0)
-        ck_config_usage_error (config, "missing COMMAND: submit, status or ping");
+        ck_config_usage_error (config, "missing COMMAND: " COMMAND_NAMES);
     else
     if (command == CK_CMD_NONE)
-        ck_config_usage_error (config, "unknown command '%.64s': submit, status or ping", name);
+        ck_config_usage_error (config, "unknown command '%.64s': " COMMAND_NAMES, name);
     else
     if (count != wanted)
         ck_config_usage_error (config, "%s takes %s", name,
                                wanted == 2? "one CHECKOUT_ID": "no argument");
     else
-    if (command == CK_CMD_STATUS && !ck_id_valid (ck_config_arg (config, 1),
-                                                  strlen (ck_config_arg (config, 1))))
-        ck_config_usage_error (config, "status '%.64s': not a checkout id",
+    if (with_id && !ck_id_valid (ck_config_arg (config, 1),
+                                 strlen (ck_config_arg (config, 1))))
+        ck_config_usage_error (config, "%s '%.64s': not a checkout id", name,
                                ck_config_arg (config, 1));
     else
         return command;
@@ -179,7 +212,8 @@ s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
     }
     const checkout_reply_t *reply = checkout_client_reply (client);
     bool json = ck_config_bool (config, "json");
-    if (json)
+    //  list printed its pages as they came
+    if (json && !(asked == CK_CMD_LIST && answer == CK_CMD_SAGAS))
         cli_print_json (stdout, reply->body, reply->body_size);
     if (answer == CK_CMD_ERROR) {
         if (!json)
@@ -191,7 +225,14 @@ s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
             cli_print_pong (stdout, checkout_client_endpoint (client), &reply->pong);
         return EXIT_DONE;
     }
-    if (asked == CK_CMD_STATUS) {
+    if (asked == CK_CMD_LIST)
+        return EXIT_DONE;               //  cli_ops_list printed the pages
+    if (answer == CK_CMD_DESCRIPTION) {
+        if (!json)
+            cli_ops_print_description (stdout, &reply->description);
+        return EXIT_DONE;
+    }
+    if (asked == CK_CMD_STATUS || asked == CK_CMD_RETRY || asked == CK_CMD_CANCEL) {
         if (!json)
             cli_print_status (stdout, &reply->result);
         return EXIT_DONE;
@@ -206,9 +247,19 @@ s_run (ck_config_t *config)
 {
     ck_command_t command = s_command (config);
     cli_cart_t cart;
+    ck_list_t list;
+    uint32_t total = 0;
+    char by [CK_BY_SIZE] = "";
+    const char *reason = ck_config_str (config, "reason");
     if (command == CK_CMD_NONE
-    || (command == CK_CMD_CHECKOUT && s_cart_build (config, &cart)))
+    || (command == CK_CMD_CHECKOUT && s_cart_build (config, &cart))
+    || (command == CK_CMD_LIST && cli_ops_list_request (config, &list, &total))
+    || ((command == CK_CMD_RETRY || command == CK_CMD_CANCEL) && cli_ops_by (config, by)))
         return EXIT_USAGE;
+    if (reason && strlen (reason) > CK_CANCEL_REASON_MAX) {
+        ck_config_usage_error (config, "--reason: at most %d bytes", CK_CANCEL_REASON_MAX);
+        return EXIT_USAGE;
+    }
     const char *frontend = ck_config_str (config, "frontend");
     checkout_client_t *client = checkout_client_new (frontend);
     if (!client) {
@@ -224,6 +275,18 @@ s_run (ck_config_t *config)
     else
     if (command == CK_CMD_STATUS)
         answer = checkout_client_status (client, ck_config_arg (config, 1), timeout);
+    else
+    if (command == CK_CMD_LIST)
+        answer = cli_ops_list (client, &list, total, ck_config_bool (config, "json"), timeout);
+    else
+    if (command == CK_CMD_DESCRIBE)
+        answer = checkout_client_describe (client, ck_config_arg (config, 1), timeout);
+    else
+    if (command == CK_CMD_RETRY)
+        answer = checkout_client_retry (client, ck_config_arg (config, 1), by, timeout);
+    else
+    if (command == CK_CMD_CANCEL)
+        answer = checkout_client_cancel (client, ck_config_arg (config, 1), by, reason, timeout);
     else
         answer = checkout_client_ping (client, timeout);
     int exit_code = s_report (config, client, command, answer);

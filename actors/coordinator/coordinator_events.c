@@ -55,6 +55,10 @@ events_publish (events_t *self, const saga_action_t *action)
         case CK_EVENT_SAGA_STUCK:
             rc = ck_encode_ev_outcome (&action->publish.outcome, &self->body);
             break;
+        case CK_EVENT_SAGA_RETRIED:
+        case CK_EVENT_SAGA_CANCELLED:
+            rc = ck_encode_ev_operator (&action->publish.operator_, &self->body);
+            break;
         default:
             break;
     }

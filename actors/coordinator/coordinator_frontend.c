@@ -26,6 +26,7 @@ struct _frontend_t {
     zlist_t *deferred;                  //  ck_message_t * to answer after commit
     char id_prefix [32];                //  saga ids: prefix + sequence
     uint64_t id_sequence;
+    operator_t *operator_;              //  LIST, DESCRIBE, RETRY, CANCEL
 };
 
 //  FNV-1a over bytes, continuing from hash
@@ -68,16 +69,23 @@ s_cart_digest (const ck_checkout_t *checkout)
 //  has not read), or who is gone, is dropped and counted: the coordinator
 //  never blocks on, nor holds more for, one client
 static void
-s_send (frontend_t *self, const peer_id_t *peer, ck_command_t command)
+s_send_body (frontend_t *self, const peer_id_t *peer, ck_command_t command,
+             const ck_buf_t *body)
 {
     if (ck_frame_send (self->socket, peer->bytes, peer->size, CK_PROTO_CLIENT, command,
-                       self->body.data, self->body.size) == 0)
+                       body->data, body->size) == 0)
         return;
     self->core->counters.dropped++;
     if (errno == EAGAIN)
         log_limit_warning ("coordinator: frontend reply dropped: the client reads too "
                            "slowly command=%s dropped=%" PRIu64,
                            ck_command_name (command), self->core->counters.dropped);
+}
+
+static void
+s_send (frontend_t *self, const peer_id_t *peer, ck_command_t command)
+{
+    s_send_body (self, peer, command, &self->body);
 }
 
 static void
@@ -329,7 +337,14 @@ s_handle (frontend_t *self, ck_message_t *message, bool committed)
                 s_status (self, &peer, &frame);
             break;
         case CK_CMD_PING: s_ping (self, &peer); break;
-        default: break;             //  ck_frame_parse lets no other command through
+        default:
+            //  ck_frame_parse lets no other command through but the
+            //  operator's, which read saga state (or change it) committed
+            assert (operator_command (frame.command));
+            answered = committed;
+            if (answered)
+                operator_handle (self->operator_, &peer, &frame);
+            break;
     }
     if (!answered) {
         //  kept, to be handled after the commit
@@ -389,6 +404,20 @@ frontend_send_accepted (frontend_t *self, entry_t *entry)
             s_accepted_to (self, entry, &entry->waiters [i]);
 }
 
+void
+frontend_send (frontend_t *self, const peer_id_t *peer, ck_command_t command,
+               const ck_buf_t *body)
+{
+    s_send_body (self, peer, command, body);
+}
+
+void
+frontend_error (frontend_t *self, const peer_id_t *peer, ck_error_code_t code,
+                const char *message, const char *checkout_id)
+{
+    s_error (self, peer, code, message, checkout_id);
+}
+
 zsock_t *
 frontend_socket (frontend_t *self)
 {
@@ -408,6 +437,7 @@ frontend_new (core_t *core)
               (unsigned long long) coordinator_wall_us ());
     self->socket = coordinator_bind (ZMQ_ROUTER, core->config.frontend, "frontend",
                                      FRONTEND_SNDHWM, FRONTEND_RCVHWM, true);
+    self->operator_ = operator_new (core, self);
     if (!self->socket)
         frontend_destroy (&self);
     return self;
@@ -426,6 +456,7 @@ frontend_destroy (frontend_t **self_p)
         free (message);
     }
     zlist_destroy (&self->deferred);
+    operator_destroy (&self->operator_);
     zsock_destroy (&self->socket);
     ck_buf_free (&self->body);
     free (self->result);

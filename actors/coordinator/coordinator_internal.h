@@ -113,6 +113,23 @@ void frontend_receive (frontend_t *self, int max_messages);
 void frontend_after_commit (frontend_t *self);
 void frontend_send_result (frontend_t *self, entry_t *entry, ck_status_t status);
 void frontend_send_accepted (frontend_t *self, entry_t *entry);
+//  Sends body as command to a client; an ERROR with code and message
+void frontend_send (frontend_t *self, const peer_id_t *peer, ck_command_t command,
+                    const ck_buf_t *body);
+void frontend_error (frontend_t *self, const peer_id_t *peer, ck_error_code_t code,
+                     const char *message, const char *checkout_id);
+
+//  coordinator_operator.c: operators' commands on the frontend (LIST,
+//  DESCRIBE, RETRY, CANCEL), all in one place: where a check of the
+//  sender's role belongs once clients authenticate
+typedef struct _operator_t operator_t;
+operator_t *operator_new (core_t *core, frontend_t *frontend);
+void operator_destroy (operator_t **self_p);
+//  True for the commands operator_handle answers
+bool operator_command (ck_command_t command);
+//  Answers one, after the turn's commit (each reads or changes saga
+//  state; RETRY and CANCEL commit their transition before they answer)
+void operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *frame);
 
 //  coordinator_backend.c: participants
 backend_t *backend_new (core_t *core);

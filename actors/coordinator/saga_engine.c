@@ -599,3 +599,89 @@ saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_
     s_send (self, saga, clock, actions);
     s_arm (saga, actions);
 }
+
+
+//  -------------------------------------------------------------------------
+//  Operator commands: events like the others, refused rather than ignored
+
+//  A history entry and an event that say who asked
+static void
+s_operator (saga_engine_t *self, saga_t *saga, ck_event_kind_t kind, const char *event,
+            const char *by, const ck_reason_t *reason, const char *text,
+            saga_clock_t clock, saga_actions_t *actions)
+{
+    s_history_request (self, saga, actions, clock, event)->reason = *reason;
+    ck_ev_operator_t *published = &s_publish (actions, kind)->publish.operator_;
+    s_copy_id (published->saga_id, saga->saga_id);
+    s_copy_id (published->checkout_id, saga->checkout_id);
+    snprintf (published->by, sizeof (published->by), "%s", by);
+    snprintf (published->reason, CK_CANCEL_REASON_MAX + 1, "%s", text? text: "");
+}
+
+static saga_refused_t
+s_refused (const saga_t *saga)
+{
+    if (saga_terminal (saga))
+        return SAGA_REFUSED_ENDED;
+    if (saga->phase == SAGA_NEW)
+        return SAGA_REFUSED_NOT_STARTED;
+    return SAGA_REFUSED_NONE;
+}
+
+//  Retries the current request now, its back-off started over.
+
+//  Not a failed attempt, so not counted; and `counted` goes back to zero:
+//  an operator who asks again has fixed, or wants to test, what made the
+//  step fail, so it gets its whole budget of attempts and back-off again.
+saga_refused_t
+saga_engine_retry (saga_engine_t *self, saga_t *saga, const char *by, saga_clock_t clock,
+                   saga_actions_t *actions)
+{
+    assert (self && saga && by);
+    s_reset (actions);
+    saga_refused_t refused = s_refused (saga);
+    if (refused != SAGA_REFUSED_NONE)
+        return refused;
+    s_persist (actions, false);
+    //  in flight, the attempt sent is given up on; backing off, the attempt
+    //  was raised when the last one failed and has not gone out yet
+    if (saga->wait == SAGA_IN_FLIGHT)
+        saga->attempt++;
+    saga->counted = 0;
+    saga->resent = 0;
+    ck_reason_t reason = { .code = "operator" };
+    snprintf (reason.message, sizeof (reason.message), "retry asked by %.*s", CK_BY_MAX, by);
+    s_operator (self, saga, CK_EVENT_SAGA_RETRIED, "retry_asked", by, &reason, NULL,
+                clock, actions);
+    s_send (self, saga, clock, actions);
+    s_arm (saga, actions);
+    return SAGA_REFUSED_NONE;
+}
+
+//  Fails a saga before its pivot, undoing what it did.
+
+saga_refused_t
+saga_engine_cancel (saga_engine_t *self, saga_t *saga, const char *by, const char *text,
+                    saga_clock_t clock, saga_actions_t *actions)
+{
+    assert (self && saga && by);
+    s_reset (actions);
+    saga_refused_t refused = s_refused (saga);
+    if (refused != SAGA_REFUSED_NONE)
+        return refused;
+    if (saga->phase == SAGA_COMPENSATING)
+        return SAGA_REFUSED_COMPENSATING;
+    if (self->def->steps [saga->step].kind != SAGA_STEP_COMPENSATABLE)
+        return SAGA_REFUSED_PAST_PIVOT;
+    s_persist (actions, false);
+    ck_reason_t reason = { .code = "cancelled" };
+    snprintf (reason.message, sizeof (reason.message), "cancelled by %.*s%s%.*s",
+              CK_BY_MAX, by, text && *text? ": ": "", CK_CANCEL_REASON_MAX, text? text: "");
+    s_operator (self, saga, CK_EVENT_SAGA_CANCELLED, "cancel_asked", by, &reason, text,
+                clock, actions);
+    //  The current step's request went out (every step sends on entry):
+    //  whether it took effect is unknown, so it is undone too
+    s_fail (self, saga, &reason, true, clock, actions);
+    s_arm (saga, actions);
+    return SAGA_REFUSED_NONE;
+}

@@ -193,6 +193,7 @@ typedef struct {
                 ck_ev_step_t step;
                 ck_ev_compensating_t compensating;
                 ck_ev_outcome_t outcome;    //  confirmed, failed, stuck
+                ck_ev_operator_t operator_; //  retried, cancelled
             };
         } publish;
         struct {
@@ -262,6 +263,55 @@ void saga_engine_worker_lost (saga_engine_t *self, saga_t *saga, saga_clock_t cl
 //  current request again with attempt + 1 (also when it was backing off),
 //  not counted.  No actions for a terminal saga.  Fills *actions; can't fail.
 void saga_engine_resume (saga_engine_t *self, saga_t *saga, saga_clock_t clock, saga_actions_t *actions);
+
+//  Why an operator's command was refused
+typedef enum {
+    SAGA_REFUSED_NONE = 0,              //  done
+    SAGA_REFUSED_ENDED,                 //  the saga is confirmed or failed
+    SAGA_REFUSED_NOT_STARTED,           //  the saga was never accepted
+    SAGA_REFUSED_PAST_PIVOT,            //  cancel: the pivot or a step after it
+                                        //  is under way; it only goes forward
+    SAGA_REFUSED_COMPENSATING           //  cancel: the saga is failing already
+} saga_refused_t;
+
+//  An operator asks that a saga that is not terminal try its current
+//  request (a step or a compensation) now: a request in flight is given up
+//  on, not counted; one backing off goes at once.  The back-off starts
+//  over (no failed attempt counted for the request), so the step has its
+//  attempts again; a stuck saga stays reported stuck until it ends.  by
+//  (who asked) goes into the history entry `retry_asked` and the event
+//  saga.retried.  Returns SAGA_REFUSED_NONE with PERSIST, history,
+//  PUBLISH, SEND_REQUEST, SET_TIMER in *actions; or why not, with no
+//  actions.  The caller stops waiting for a request that was in flight.
+saga_refused_t saga_engine_retry (saga_engine_t *self, saga_t *saga, const char *by,
+                                  saga_clock_t clock, saga_actions_t *actions);
+
+//  An operator cancels a saga before its pivot: it fails with reason code
+//  `cancelled` (message naming by and the optional reason text) and the
+//  steps done are undone in reverse, the current one included (its
+//  request was sent, its outcome is unknown).  Refused once the saga is
+//  at its pivot or past it (the pivot only goes forward), compensating,
+//  or ended.  History `cancel_asked`, then as a failure; the event
+//  saga.cancelled precedes saga.compensating.  Returns as saga_engine_retry.
+saga_refused_t saga_engine_cancel (saga_engine_t *self, saga_t *saga, const char *by,
+                                   const char *reason, saga_clock_t clock,
+                                   saga_actions_t *actions);
+
+//  A sentence saying why an operator's command was refused.  Can't fail.
+const char *saga_refused_text (saga_refused_t refused);
+
+//  Where the saga stands for operators: running, stuck, confirmed, failed
+//  (NONE for a new saga).  Can't fail.
+ck_saga_state_t saga_engine_state (const saga_t *saga);
+
+//  Fills *summary (a LIST entry) from the saga.  Can't fail.
+void saga_engine_summary (saga_engine_t *self, const saga_t *saga, ck_saga_summary_t *summary);
+
+//  Fills *description (DESCRIBE's answer) from the saga, its steps by the
+//  engine's table, with no history (history_count 0, the array left as it
+//  was: the actor adds the log's).  Can't fail.
+void saga_engine_describe (saga_engine_t *self, const saga_t *saga,
+                           ck_description_t *description);
 
 //  Fills *request with the saga's current request, fields chosen by its
 //  step row; fields not chosen are zero, and items past item_count are left

@@ -32,6 +32,21 @@ typedef struct _saga_log_t saga_log_t;
 //  Recovery's callback: takes ownership of saga (see each_active)
 typedef void (saga_log_active_fn) (void *arg, saga_t *saga, uint64_t cart_digest);
 
+//  list's callback: saga is borrowed for the call; returns false to stop
+typedef bool (saga_log_list_fn) (void *arg, const saga_t *saga);
+
+//  Which sagas list reads, by phase
+typedef enum {
+    SAGA_LOG_LIST_ALL = 0,
+    SAGA_LOG_LIST_ACTIVE,               //  running or compensating
+    SAGA_LOG_LIST_CONFIRMED,
+    SAGA_LOG_LIST_FAILED
+} saga_log_list_t;
+
+//  A bound above every saga_id, for list's first page: identifiers are
+//  made of characters below it (ck_id_valid)
+#define SAGA_LOG_LIST_TOP "\x7f"
+
 //  The operations of a backend; those returning int return 0 (or a count,
 //  or 1 for found) and -1 after logging on failure.
 struct _saga_log_t {
@@ -86,6 +101,13 @@ struct _saga_log_t {
     //  a transaction of its own.  Never a running or compensating saga.
     //  Returns how many went (max: there may be more).
     int (*expire) (saga_log_t *self, uint64_t before_ms, int max);
+    //  Operators' LIST, outside a transaction: restores the sagas `which`
+    //  selects whose saga_id sorts (bytewise) before `before` (SAGA_LOG_LIST_TOP for
+    //  the first page), greatest first, and passes each to fn until fn
+    //  returns false or max (> 0) have been read.  Saga ids grow with time,
+    //  so that is newest first.  Returns how many it read, or -1.
+    int (*list) (saga_log_t *self, const char *before, saga_log_list_t which, int max,
+                 saga_log_list_fn *fn, void *arg);
     //  Closes the log, rolling back an open transaction; nulls the pointer.
     void (*destroy) (saga_log_t **self_p);
 };
@@ -187,6 +209,13 @@ static inline int
 saga_log_expire (saga_log_t *self, uint64_t before_ms, int max)
 {
     return self->expire (self, before_ms, max);
+}
+
+static inline int
+saga_log_list (saga_log_t *self, const char *before, saga_log_list_t which, int max,
+               saga_log_list_fn *fn, void *arg)
+{
+    return self->list (self, before, which, max, fn, arg);
 }
 
 #ifdef __cplusplus

@@ -43,6 +43,7 @@
     "CREATE UNIQUE INDEX IF NOT EXISTS sagas_checkout ON sagas (checkout_id);" \
     "CREATE INDEX IF NOT EXISTS sagas_active ON sagas (phase)" \
     " WHERE phase IN ('running', 'compensating');" \
+    "CREATE INDEX IF NOT EXISTS sagas_list ON sagas (saga_id COLLATE \"C\");" \
     "CREATE TABLE IF NOT EXISTS saga_table (" \
     " id INTEGER PRIMARY KEY CHECK (id = 1)," \
     " steps TEXT NOT NULL);" \
@@ -98,6 +99,19 @@
     " gone AS (DELETE FROM sagas WHERE saga_id IN (SELECT saga_id FROM ends)" \
     " AND " TERMINAL " RETURNING 1)" \
     " SELECT count (*) FROM gone"
+//  list: newest first from a cursor, bytewise as in SQLite (the database's
+//  own collation may sort ids otherwise): sagas_list is that order, so a
+//  page reads its index down from the cursor and stops after $2 rows that
+//  match (it only ever adds an index entry on insert: saga_id never
+//  changes, and updates stay HOT)
+#define LIST_COLUMNS "SELECT saga_id, phase, cart, state, cart_digest FROM sagas"
+#define LIST_ORDER " ORDER BY saga_id COLLATE \"C\" DESC LIMIT $2"
+#define SQL_LIST_ALL \
+    LIST_COLUMNS " WHERE saga_id COLLATE \"C\" < $1" LIST_ORDER
+#define SQL_LIST_ACTIVE \
+    LIST_COLUMNS " WHERE " ACTIVE " AND saga_id COLLATE \"C\" < $1" LIST_ORDER
+#define SQL_LIST_PHASE \
+    LIST_COLUMNS " WHERE saga_id COLLATE \"C\" < $1 AND phase = $3" LIST_ORDER
 #define SQL_COUNT_ACTIVE "SELECT count (*) FROM sagas WHERE " ACTIVE " AND phase = $1"
 
 //  A queued write: its statement, and where its parameters sit in the
@@ -511,6 +525,43 @@ s_checkpoint (saga_log_t *base)
 
 //  Counts the sagas in phase; 0 or -1.
 
+//  One page of LIST, newest first from before; rows read, or -1.
+
+static int
+s_list (saga_log_t *base, const char *before, saga_log_list_t which, int max,
+        saga_log_list_fn *fn, void *arg)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && before && fn && max > 0);
+    char limit [16];
+    snprintf (limit, sizeof limit, "%d", max);
+    const char *phase = saga_phase_name (which == SAGA_LOG_LIST_CONFIRMED
+                                         ? SAGA_CONFIRMED: SAGA_FAILED);
+    const char *values [] = { before, limit, phase };
+    const char *sql = which == SAGA_LOG_LIST_ALL? SQL_LIST_ALL
+                    : which == SAGA_LOG_LIST_ACTIVE? SQL_LIST_ACTIVE: SQL_LIST_PHASE;
+    int count = which == SAGA_LOG_LIST_ALL || which == SAGA_LOG_LIST_ACTIVE? 2: 3;
+    PGresult *result = pg_query (self->pg, sql, count, values, "list");
+    if (!result)
+        return -1;
+    int rows = PQntuples (result);
+    bool more = true;
+    count = 0;
+    while (more && count < rows) {
+        saga_t *saga = s_row_saga (self, result, count);
+        if (!saga) {
+            count = -1;
+            break;
+        }
+        count++;
+        more = fn (arg, saga);
+        saga_destroy (&saga);
+    }
+    PQclear (result);
+    return count;
+}
+
+
 static int
 s_count (saga_log_t *base, saga_phase_t phase, uint64_t *count)
 {
@@ -633,7 +684,7 @@ saga_log_pg_new (const char *uri)
     saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
-        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_destroy
+        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
     };
     self->pg = pg_new (uri, "checkout-coordinator");
     if (!self->pg || s_claim (self) || s_schema (self)) {

@@ -93,19 +93,32 @@
 #define SQL_EXPIRE_ENDS \
     "DELETE FROM saga_ends WHERE (ended_ms, saga_id) IN (" OLDEST_ENDS ")"
 
+//  list: newest first from a cursor.  The table is clustered on saga_id
+//  (WITHOUT ROWID), so each page walks the primary key down from the
+//  cursor and stops after ?2 rows that match; the active page uses the
+//  partial index (its condition repeated) and sorts the active sagas,
+//  which max_inflight bounds
+#define LIST_COLUMNS "SELECT saga_id, phase, cart, state, cart_digest FROM sagas"
+#define SQL_LIST_ALL \
+    LIST_COLUMNS " WHERE saga_id < ?1 ORDER BY saga_id DESC LIMIT ?2"
+#define SQL_LIST_ACTIVE \
+    LIST_COLUMNS " WHERE " ACTIVE " AND saga_id < ?1 ORDER BY saga_id DESC LIMIT ?2"
+#define SQL_LIST_PHASE \
+    LIST_COLUMNS " WHERE saga_id < ?1 AND phase = ?3 ORDER BY saga_id DESC LIMIT ?2"
+
 //  The log's statements, by number: looking one up in the store's cache
 //  hashes its whole SQL text, a tenth of a persist's cost (measured), so
 //  the log keeps the pointers the cache hands out
 typedef enum {
     S_INSERT, S_UPDATE_STATE, S_UPDATE_PHASE, S_SELECT_SAGA, S_SELECT_ACTIVE,
     S_FIND_CHECKOUT, S_SELECT_STATE, S_COUNT_ACTIVE, S_COUNT, S_ENDED, S_EXPIRE_SAGAS,
-    S_EXPIRE_ENDS, S_STATEMENTS
+    S_EXPIRE_ENDS, S_LIST_ALL, S_LIST_ACTIVE, S_LIST_PHASE, S_STATEMENTS
 } statement_t;
 
 static const char *s_sql [S_STATEMENTS] = {
     SQL_INSERT, SQL_UPDATE_STATE, SQL_UPDATE_PHASE, SQL_SELECT_SAGA, SQL_SELECT_ACTIVE,
     SQL_FIND_CHECKOUT, SQL_SELECT_STATE, SQL_COUNT_ACTIVE, SQL_COUNT, SQL_ENDED,
-    SQL_EXPIRE_SAGAS, SQL_EXPIRE_ENDS
+    SQL_EXPIRE_SAGAS, SQL_EXPIRE_ENDS, SQL_LIST_ALL, SQL_LIST_ACTIVE, SQL_LIST_PHASE
 };
 
 typedef struct {
@@ -508,6 +521,43 @@ s_expire (saga_log_t *base, uint64_t before_ms, int max)
 
 //  Counts the sagas in phase; 0 or -1.
 
+//  One page of LIST, newest first from before; rows read, or -1.
+
+static int
+s_list (saga_log_t *base, const char *before, saga_log_list_t which, int max,
+        saga_log_list_fn *fn, void *arg)
+{
+    saga_log_sqlite_t *self = (saga_log_sqlite_t *) base;
+    assert (self && before && fn && max > 0);
+    statement_t statement = which == SAGA_LOG_LIST_ALL? S_LIST_ALL
+                          : which == SAGA_LOG_LIST_ACTIVE? S_LIST_ACTIVE: S_LIST_PHASE;
+    sqlite3_stmt *stmt = s_prepare (self, statement);
+    if (!stmt)
+        return -1;
+    sqlite3_bind_text (stmt, 1, before, -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 2, max);
+    if (statement == S_LIST_PHASE)
+        sqlite3_bind_text (stmt, 3, saga_phase_name (which == SAGA_LOG_LIST_CONFIRMED
+                                                     ? SAGA_CONFIRMED: SAGA_FAILED),
+                           -1, SQLITE_STATIC);
+    int count = 0, rc;
+    while ((rc = store_step (self->store, stmt, "list")) == SQLITE_ROW) {
+        saga_t *saga = s_row_saga (self, stmt);
+        if (!saga)
+            break;                      //  rc stays SQLITE_ROW: -1
+        count++;
+        bool more = fn (arg, saga);
+        saga_destroy (&saga);
+        if (!more) {
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset (stmt);
+    return rc == SQLITE_DONE? count: -1;
+}
+
+
 static int
 s_count (saga_log_t *base, saga_phase_t phase, uint64_t *count)
 {
@@ -569,7 +619,7 @@ saga_log_sqlite_new (const char *path, const store_options_t *options)
     saga_log_sqlite_t *self = (saga_log_sqlite_t *) zmalloc (sizeof (saga_log_sqlite_t));
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
-        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_destroy
+        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
     };
     self->store = store_new (path, options);
     if (!self->store

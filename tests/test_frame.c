@@ -118,7 +118,7 @@ Test (frame, every_command)
         }
         zmsg_destroy (&msg);
     }
-    cr_assert_eq (valid_count, 3 + 4 + 4 + 3);
+    cr_assert_eq (valid_count, 7 + 6 + 4 + 3);
 }
 
 Test (frame, empty_message)

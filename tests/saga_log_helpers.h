@@ -220,4 +220,98 @@ s_check_expire (saga_log_t *log)
         saga_destroy (&sagas [k]);
 }
 
+
+//  What list handed over, in order
+typedef struct {
+    char ids [64][CK_ID_SIZE];
+    saga_phase_t phases [64];
+    int count;
+    int stop_after;                     //  fn returns false after this many
+} listed_t;
+
+static bool
+s_list_one (void *arg, const saga_t *saga)
+{
+    listed_t *listed = (listed_t *) arg;
+    cr_assert_lt (listed->count, 64);
+    snprintf (listed->ids [listed->count], CK_ID_SIZE, "%s", saga->saga_id);
+    listed->phases [listed->count++] = saga->phase;
+    return listed->stop_after == 0 || listed->count < listed->stop_after;
+}
+
+static int
+s_strcmp_desc (const void *a, const void *b)
+{
+    return -strcmp ((const char *) a, (const char *) b);
+}
+
+//  list, both backends: 40 sagas of every phase with ids whose bytewise
+//  order is not a locale's (case, punctuation): each page is newest, that
+//  is greatest, first, bytewise; pages through the cursor see each saga
+//  once; a phase filter keeps only its sagas; fn can stop a page.
+static void
+s_check_list (saga_log_t *log)
+{
+    char expected [40][CK_ID_SIZE];
+    cr_assert_eq (saga_log_begin (log), 0);
+    for (uint32_t k = 0; k < 40; k++) {
+        saga_t *saga = s_saga (k);
+        const char *shapes [] = { "A-%u", "a.%u", "b_%u", "B%u" };
+        snprintf (saga->saga_id, CK_ID_SIZE, shapes [k % 4], k);
+        snprintf (expected [k], CK_ID_SIZE, "%s", saga->saga_id);
+        const saga_phase_t phases [] = { SAGA_RUNNING, SAGA_COMPENSATING, SAGA_CONFIRMED,
+                                         SAGA_FAILED, SAGA_CONFIRMED };
+        saga->phase = phases [k % 5];
+        cr_assert_eq (saga_log_persist (log, saga, true, k, NULL, 0), 0);
+        saga_destroy (&saga);
+    }
+    cr_assert_eq (saga_log_commit (log), 0);
+    qsort (expected, 40, CK_ID_SIZE, s_strcmp_desc);
+
+    listed_t *all = (listed_t *) calloc (1, sizeof (listed_t));
+    cr_assert_eq (saga_log_list (log, SAGA_LOG_LIST_TOP, SAGA_LOG_LIST_ALL, 64, s_list_one,
+                                 all), 40);
+    for (int i = 0; i < 40; i++)
+        cr_assert_str_eq (all->ids [i], expected [i], "row %d", i);
+    //  pages of 7 through the cursor
+    listed_t *paged = (listed_t *) calloc (1, sizeof (listed_t));
+    char cursor [CK_ID_SIZE] = SAGA_LOG_LIST_TOP;
+    for (int page = 0; page < 10; page++) {
+        int before = paged->count;
+        int rows = saga_log_list (log, cursor, SAGA_LOG_LIST_ALL, 7, s_list_one, paged);
+        cr_assert_eq (rows, paged->count - before);
+        if (rows == 0)
+            break;
+        snprintf (cursor, sizeof cursor, "%s", paged->ids [paged->count - 1]);
+    }
+    cr_assert_eq (paged->count, 40);
+    for (int i = 0; i < 40; i++)
+        cr_assert_str_eq (paged->ids [i], expected [i], "paged row %d", i);
+    //  filters, and fn stopping the page
+    const saga_log_list_t filters [] = { SAGA_LOG_LIST_ACTIVE, SAGA_LOG_LIST_CONFIRMED,
+                                         SAGA_LOG_LIST_FAILED };
+    const int counts [] = { 16, 16, 8 };
+    for (int f = 0; f < 3; f++) {
+        listed_t *some = (listed_t *) calloc (1, sizeof (listed_t));
+        cr_assert_eq (saga_log_list (log, SAGA_LOG_LIST_TOP, filters [f], 64, s_list_one,
+                                     some), counts [f]);
+        for (int i = 0; i < some->count; i++) {
+            saga_phase_t phase = some->phases [i];
+            bool active = phase == SAGA_RUNNING || phase == SAGA_COMPENSATING;
+            cr_assert (f == 0? active: f == 1? phase == SAGA_CONFIRMED: phase == SAGA_FAILED);
+            if (i)
+                cr_assert_gt (strcmp (some->ids [i - 1], some->ids [i]), 0);
+        }
+        free (some);
+    }
+    listed_t *stopped = (listed_t *) calloc (1, sizeof (listed_t));
+    stopped->stop_after = 3;
+    cr_assert_eq (saga_log_list (log, SAGA_LOG_LIST_TOP, SAGA_LOG_LIST_ALL, 64, s_list_one,
+                                 stopped), 3);
+    cr_assert_str_eq (stopped->ids [2], expected [2]);
+    free (stopped);
+    free (paged);
+    free (all);
+}
+
 #endif

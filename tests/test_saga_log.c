@@ -484,6 +484,11 @@ Test (saga_log, expire_takes_only_old_terminal_sagas_in_bounded_batches)
     s_check_expire (s_log);
 }
 
+Test (saga_log, list_pages_newest_first_bytewise_with_filters)
+{
+    s_check_list (s_log);
+}
+
 //  A log written before retention has no saga_ends: on open it gets one,
 //  its terminal sagas dated then, so they go one retention later
 Test (saga_log, a_log_without_saga_ends_gets_its_ended_sagas_dated_on_open)

@@ -155,6 +155,11 @@ Test (saga_log_pg, expire_takes_only_old_terminal_sagas_in_bounded_batches)
     s_check_expire (s_log);
 }
 
+Test (saga_log_pg, list_pages_newest_first_bytewise_with_filters)
+{
+    s_check_list (s_log);
+}
+
 Test (saga_log_pg, a_second_coordinator_on_the_database_is_refused)
 {
     saga_log_t *second = saga_log_new (s_uri, NULL);

@@ -158,6 +158,22 @@ Test (saga_log_pg, expire_takes_only_old_terminal_sagas_in_bounded_batches)
 Test (saga_log_pg, list_pages_newest_first_bytewise_with_filters)
 {
     s_check_list (s_log);
+    //  a page can read sagas_list down from the cursor (with 40 rows the
+    //  planner would rather scan and sort, so those are turned off here)
+    PGconn *conn = PQconnectdb (s_uri);
+    cr_assert_eq (PQstatus (conn), CONNECTION_OK);
+    PQclear (PQexec (conn, "SET enable_seqscan = off; SET enable_sort = off"));
+    PGresult *plan = PQexec (conn, "EXPLAIN SELECT saga_id FROM sagas"
+                             " WHERE saga_id COLLATE \"C\" < 'b' ORDER BY saga_id"
+                             " COLLATE \"C\" DESC LIMIT 5");
+    cr_assert_eq (PQresultStatus (plan), PGRES_TUPLES_OK, "%s", PQerrorMessage (conn));
+    bool indexed = false;
+    for (int row = 0; row < PQntuples (plan); row++)
+        indexed |= strstr (PQgetvalue (plan, row, 0), "Index") != NULL
+                && strstr (PQgetvalue (plan, row, 0), "sagas_list") != NULL;
+    cr_assert (indexed, "%s", PQgetvalue (plan, 0, 0));
+    PQclear (plan);
+    PQfinish (conn);
 }
 
 Test (saga_log_pg, a_second_coordinator_on_the_database_is_refused)

@@ -130,7 +130,8 @@ s_seed (seeds_t *self, ck_sample_kind_t kind, const char *name, ck_command_t com
         return;
     bool routed = command == CK_CMD_CHECKOUT || command == CK_CMD_STATUS
                || command == CK_CMD_READY || command == CK_CMD_REPLY;
-    const char *signature = command >= CK_CMD_READY? CK_SIGNATURE_WORKER: CK_SIGNATURE_CLIENT;
+    bool worker = command >= CK_CMD_READY && command <= CK_CMD_DISCONNECT;
+    const char *signature = worker? CK_SIGNATURE_WORKER: CK_SIGNATURE_CLIENT;
     s_write_framed (self, name, routed, signature, command, self->body.data, self->body.size);
     if (command == CK_CMD_CHECKOUT)
         s_in_process (self, name, command, FRONTEND_CHECKOUT);
@@ -212,6 +213,37 @@ s_event_seeds (seeds_t *self)
     s_seed (self, CK_SAMPLE_EV_SOCKET, "ev-socket", CK_CMD_NONE);
     ck_sample_ev_stats (&self->msg.ev_stats, 3);
     s_seed (self, CK_SAMPLE_EV_STATS, "ev-stats", CK_CMD_NONE);
+}
+
+//  The operator's commands, framed as a client sends them: for the frame
+//  parser, and for the frontend, where they reach the saga log and engine
+static void
+s_operator_seeds (seeds_t *self)
+{
+    ck_list_t list = { .status = CK_SAGA_STATE_STUCK, .since_ms = 1, .limit = 3,
+                       .cursor = "sg-1-000000000001" };
+    ck_operator_t request = { .checkout_id = "chk-1", .by = "alice", .reason = "asked" };
+    const char *names [] = { "list", "describe", "retry", "cancel" };
+    const ck_command_t commands [] = { CK_CMD_LIST, CK_CMD_DESCRIBE, CK_CMD_RETRY,
+                                       CK_CMD_CANCEL };
+    for (size_t i = 0; i < 4; i++) {
+        int rc = i == 0? ck_encode_list (&list, &self->body)
+               : i == 1? ck_encode_describe (&request, &self->body)
+               : i == 2? ck_encode_retry (&request, &self->body)
+               : ck_encode_cancel (&request, &self->body);
+        if (rc) {
+            fprintf (stderr, "make_fuzz_seeds: %s does not encode\n", names [i]);
+            self->failed++;
+            continue;
+        }
+        char framed [64];
+        snprintf (framed, sizeof framed, "%s-framed", names [i]);
+        s_write_framed (self, names [i], true, CK_SIGNATURE_CLIENT, commands [i],
+                        self->body.data, self->body.size);
+        s_write_framed_to (self, "fuzz_frontend", FRONTEND_FRAMES, framed, false,
+                           CK_SIGNATURE_CLIENT, commands [i], self->body.data,
+                           self->body.size);
+    }
 }
 
 //  Commands without a body, framed both ways they travel
@@ -299,6 +331,7 @@ main (int argc, char **argv)
     s_participant_seeds (self);
     s_event_seeds (self);
     s_bodiless_seeds (self);
+    s_operator_seeds (self);
     s_script_seeds (self);
     printf ("make_fuzz_seeds: %d files written in %s\n", self->written, self->dir);
     int rc = self->failed? 1: 0;

@@ -201,12 +201,18 @@ s_check_client (ck_message_t *message)
     static ck_error_t error;
     static ck_accepted_t accepted;
     static ck_pong_t pong;
+    static ck_sagas_t sagas;
+    static ck_description_t description;
     int rc = 0;
     switch (frame.command) {
         case CK_CMD_RESULT: rc = ck_decode_result (frame.body, frame.body_size, &result, &err); break;
         case CK_CMD_ERROR: rc = ck_decode_error (frame.body, frame.body_size, &error, &err); break;
         case CK_CMD_ACCEPTED: rc = ck_decode_accepted (frame.body, frame.body_size, &accepted, &err); break;
         case CK_CMD_PONG: rc = ck_decode_pong (frame.body, frame.body_size, &pong, &err); break;
+        case CK_CMD_SAGAS: rc = ck_decode_sagas (frame.body, frame.body_size, &sagas, &err); break;
+        case CK_CMD_DESCRIPTION:
+            rc = ck_decode_description (frame.body, frame.body_size, &description, &err);
+            break;
         default:
             fuzz_broken (TARGET, "the frontend sent a client %s", ck_command_name (frame.command));
     }

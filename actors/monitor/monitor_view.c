@@ -294,6 +294,7 @@ s_decode (ck_event_kind_t kind, const char *topic, const void *body, size_t size
         ck_ev_worker_t worker;
         ck_ev_socket_t socket;
         ck_ev_stats_t stats;
+        ck_ev_operator_t operator_;
     } ev;
     switch (kind) {
         case CK_EVENT_SAGA_STARTED:
@@ -325,6 +326,10 @@ s_decode (ck_event_kind_t kind, const char *topic, const void *body, size_t size
                 return -1;
             monitor_view_on_stats (self, &ev.stats, now_ms);
             return 0;
+        case CK_EVENT_SAGA_RETRIED:
+        case CK_EVENT_SAGA_CANCELLED:
+            //  counted by kind like every event; the saga's own events follow
+            return ck_decode_ev_operator (body, size, &ev.operator_, err);
         default:
             return -1;
     }

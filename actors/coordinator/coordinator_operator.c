@@ -146,6 +146,17 @@ s_describe (operator_t *self, const peer_id_t *peer, const ck_operator_t *reques
     saga_destroy (&loaded);
 }
 
+//  by as a log shows it: control bytes as '?', so a sender can't forge lines
+static const char *
+s_shown (const char *by, char *shown, size_t size)
+{
+    size_t used = 0;
+    for (; by [used] && used + 1 < size; used++)
+        shown [used] = (unsigned char) by [used] < 0x20 || by [used] == 0x7f? '?': by [used];
+    shown [used] = 0;
+    return shown;
+}
+
 //  RETRY or CANCEL: an engine event like any other.  Its PERSIST is not
 //  replayable, so the flush commits it before the request, the events and
 //  this answer (the saga's RESULT as it now stands) leave.
@@ -176,8 +187,10 @@ s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request,
                         request->checkout_id);
         return;
     }
+    char shown [CK_BY_SIZE];
     zsys_notice ("coordinator: saga=%s checkout=%s operator=%s by=%s", saga->saga_id,
-                 saga->checkout_id, cancel? "cancel": "retry", request->by);
+                 saga->checkout_id, cancel? "cancel": "retry",
+                 s_shown (request->by, shown, sizeof shown));
     if (in_flight)                      //  the request out there is given up on
         backend_forget (self->core->backend, entry);
     coordinator_apply (self->core, entry, &actions);

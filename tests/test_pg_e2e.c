@@ -211,6 +211,52 @@ Test (pg_e2e, a_server_restart_loses_nothing)
 //  started again on the same database; it resumes every running saga, the
 //  client's repeated CHECKOUTs get the same sagas, and nothing is lost or
 //  done twice
+//  LIST through the coordinator with its log on the server, pages of 100
+//  through the cursor: every saga once, newest first across the restart
+//  (two saga id prefixes), each with its RESULT's status; and the failed
+//  ones alone with --status failed
+static void
+s_check_list (checkout_client_t *client, size_t count)
+{
+    ck_list_t request = { .limit = CK_MAX_LIST };
+    size_t seen = 0, failed = 0;
+    char last [CK_ID_SIZE] = "";
+    for (int page = 0; page < 1000; page++) {
+        cr_assert_eq (checkout_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
+        const ck_sagas_t *sagas = &checkout_client_reply (client)->sagas;
+        for (uint32_t i = 0; i < sagas->saga_count; i++) {
+            const ck_saga_summary_t *saga = &sagas->sagas [i];
+            cr_assert (!last [0] || strcmp (saga->saga_id, last) < 0, "%s after %s",
+                       saga->saga_id, last);
+            snprintf (last, sizeof last, "%s", saga->saga_id);
+            long k = e2e_book_index (&s_book, saga->checkout_id);
+            cr_assert_geq (k, 0, "%s", saga->checkout_id);
+            bool confirmed = s_book.items [k].result.status == CK_STATUS_CONFIRMED;
+            cr_assert_eq (saga->status, confirmed? CK_SAGA_STATE_CONFIRMED
+                                                 : CK_SAGA_STATE_FAILED);
+            failed += !confirmed;
+            seen++;
+        }
+        if (!sagas->next [0])
+            break;
+        memcpy (request.cursor, sagas->next, CK_ID_SIZE);
+    }
+    cr_expect_eq (seen, count);
+    request = (ck_list_t) { .status = CK_SAGA_STATE_FAILED, .limit = CK_MAX_LIST };
+    size_t listed = 0;
+    for (int page = 0; page < 1000; page++) {
+        cr_assert_eq (checkout_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
+        const ck_sagas_t *sagas = &checkout_client_reply (client)->sagas;
+        for (uint32_t i = 0; i < sagas->saga_count; i++)
+            cr_assert_eq (sagas->sagas [i].status, CK_SAGA_STATE_FAILED);
+        listed += sagas->saga_count;
+        if (!sagas->next [0])
+            break;
+        memcpy (request.cursor, sagas->next, CK_ID_SIZE);
+    }
+    cr_expect_eq (listed, failed);
+}
+
 Test (pg_e2e, a_coordinator_killed_with_its_log_on_postgresql_loses_nothing)
 {
     cr_assert_eq (pg_cluster_createdb (&s_cluster, "coordinator", s_log_uri,
@@ -246,6 +292,7 @@ Test (pg_e2e, a_coordinator_killed_with_its_log_on_postgresql_loses_nothing)
                   "one saga per checkout");
     cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas WHERE phase IN"
                                 " ('running', 'compensating')"), 0);
+    s_check_list (client, count);
 
     //  checkout-bench --verify reads the log from the server too
     char path [PATH_MAX];

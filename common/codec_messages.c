@@ -456,6 +456,18 @@ static const field_t s_worker_load_fields [] = {
 };
 static const schema_t s_worker_load = SCHEMA (s_worker_load_fields, NULL);
 
+static const field_t s_reason_count_fields [] = {
+    F_ID (ck_reason_count_t, code, true),
+    F_UINT (ck_reason_count_t, count, true, 0, UINT64_MAX),
+};
+static const schema_t s_reason_count = SCHEMA (s_reason_count_fields, NULL);
+
+static const field_t s_latency_bucket_fields [] = {
+    F_UINT (ck_latency_bucket_t, le_us, true, 0, UINT64_MAX),
+    F_UINT (ck_latency_bucket_t, count, true, 0, UINT64_MAX),
+};
+static const schema_t s_latency_bucket = SCHEMA (s_latency_bucket_fields, NULL);
+
 #define STATS_COUNTER(name) F_UINT (ck_ev_stats_t, name, true, 0, UINT64_MAX)
 static const field_t s_ev_stats_fields [] = {
     STATS_COUNTER (uptime_ms), STATS_COUNTER (started), STATS_COUNTER (confirmed),
@@ -466,6 +478,12 @@ static const field_t s_ev_stats_fields [] = {
     F_UINT (ck_ev_stats_t, dropped, false, 0, UINT64_MAX),
     F_UINT (ck_ev_stats_t, refused, false, 0, UINT64_MAX),
     F_ARRAY (ck_ev_stats_t, workers, worker_count, false, 0, CK_MAX_WORKERS, s_worker_load),
+    F_ARRAY (ck_ev_stats_t, failed_reasons, failed_reason_count, false, 0, CK_MAX_FAILED_REASONS,
+             s_reason_count),
+    F_UINT (ck_ev_stats_t, ended, false, 0, UINT64_MAX),
+    F_UINT (ck_ev_stats_t, ended_us, false, 0, UINT64_MAX),
+    F_ARRAY (ck_ev_stats_t, latency_buckets, latency_bucket_count, false, 0, CK_LATENCY_BUCKETS,
+             s_latency_bucket),
 };
 static const schema_t s_ev_stats = SCHEMA (s_ev_stats_fields, NULL);
 

@@ -46,6 +46,8 @@ extern "C" {
 #define CK_BY_MAX           64          //  who asked for an operator command
 #define CK_BY_SIZE          (CK_BY_MAX + 1)
 #define CK_CANCEL_REASON_MAX 160        //  a cancel's reason text
+#define CK_MAX_FAILED_REASONS 16        //  reason codes counted apart in stats
+#define CK_LATENCY_BUCKETS  16          //  latency bounds in stats, at most
 
 //  Error codes of ERROR bodies (§4), a closed list
 typedef enum {
@@ -473,6 +475,18 @@ typedef struct {
     uint32_t load;                      //  requests in flight at it
 } ck_worker_load_t;
 
+//  Failed sagas with one reason code, since the process started
+typedef struct {
+    char code [CK_ID_SIZE];
+    uint64_t count;
+} ck_reason_count_t;
+
+//  Sagas ended within le_us, since the process started (cumulative)
+typedef struct {
+    uint64_t le_us;
+    uint64_t count;
+} ck_latency_bucket_t;
+
 typedef struct {
     uint64_t uptime_ms;
     //  counters since the process started
@@ -495,6 +509,14 @@ typedef struct {
     uint64_t max_us;
     ck_worker_load_t workers [CK_MAX_WORKERS];
     uint32_t worker_count;
+    //  optional: totals since the process started, which add up across
+    //  coordinators and intervals (Prometheus' counters and histogram)
+    ck_reason_count_t failed_reasons [CK_MAX_FAILED_REASONS];
+    uint32_t failed_reason_count;
+    uint64_t ended;                     //  sagas confirmed or failed
+    uint64_t ended_us;                  //  the sum of their elapsed_us
+    ck_latency_bucket_t latency_buckets [CK_LATENCY_BUCKETS];
+    uint32_t latency_bucket_count;
 } ck_ev_stats_t;
 
 #ifdef __cplusplus

@@ -379,6 +379,16 @@ ck_sample_ev_stats (ck_ev_stats_t *msg, uint32_t worker_count)
         worker->capacity = 1 + i * 16;
         worker->load = i;
     }
+    msg->failed_reason_count = 2;
+    ck_sample_set (msg->failed_reasons [0].code, "card_declined");
+    msg->failed_reasons [0].count = 200;
+    ck_sample_set (msg->failed_reasons [1].code, "out_of_stock");
+    msg->failed_reasons [1].count = 100;
+    msg->ended = 70300;
+    msg->ended_us = 1ULL << 36;
+    msg->latency_bucket_count = CK_LATENCY_BUCKETS;
+    for (uint32_t i = 0; i < CK_LATENCY_BUCKETS; i++)
+        msg->latency_buckets [i] = (ck_latency_bucket_t) { 250ULL << i, 1000 * i };
 }
 
 //  -------------------------------------------------------------------------
@@ -633,6 +643,18 @@ ck_sample_diff_ev_stats (const ck_ev_stats_t *a, const ck_ev_stats_t *b)
         CK_SAMPLE_SAME_STR (a, b, workers [i].instance);
         CK_SAMPLE_SAME (a, b, workers [i].capacity);
         CK_SAMPLE_SAME (a, b, workers [i].load);
+    }
+    CK_SAMPLE_SAME_COUNT (a, b, failed_reason_count, CK_MAX_FAILED_REASONS);
+    for (uint32_t i = 0; i < a->failed_reason_count; i++) {
+        CK_SAMPLE_SAME_STR (a, b, failed_reasons [i].code);
+        CK_SAMPLE_SAME (a, b, failed_reasons [i].count);
+    }
+    CK_SAMPLE_SAME (a, b, ended);
+    CK_SAMPLE_SAME (a, b, ended_us);
+    CK_SAMPLE_SAME_COUNT (a, b, latency_bucket_count, CK_LATENCY_BUCKETS);
+    for (uint32_t i = 0; i < a->latency_bucket_count; i++) {
+        CK_SAMPLE_SAME (a, b, latency_buckets [i].le_us);
+        CK_SAMPLE_SAME (a, b, latency_buckets [i].count);
     }
     return NULL;
 }

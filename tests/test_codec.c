@@ -644,6 +644,12 @@ Test (codec, encoders_refuse_bad_client_replies_and_events)
     ck_sample_ev_stats (stats, 2);
     stats->worker_count = CK_MAX_WORKERS + 1;
     s_expect_refused (CK_SAMPLE_EV_STATS, stats, "stats with 65 workers");
+    ck_sample_ev_stats (stats, 2);
+    stats->latency_bucket_count = CK_LATENCY_BUCKETS + 1;
+    s_expect_refused (CK_SAMPLE_EV_STATS, stats, "stats with 17 latency buckets");
+    ck_sample_ev_stats (stats, 2);
+    stats->failed_reasons [1].code [0] = 0;
+    s_expect_refused (CK_SAMPLE_EV_STATS, stats, "stats with a failed reason without code");
     free (stats);
 }
 

@@ -134,6 +134,14 @@ coordinator_apply (core_t *self, entry_t *entry, saga_actions_t *actions)
     }
 }
 
+//  The reason a failed saga reports; one without any counts as "unknown"
+static const ck_reason_t *
+s_failed_reason (const saga_t *saga)
+{
+    static const ck_reason_t none = { .code = "" };
+    return saga->reason? saga->reason: &none;
+}
+
 static void
 s_outbox_run (core_t *self, outbox_item_t *item)
 {
@@ -152,11 +160,13 @@ s_outbox_run (core_t *self, outbox_item_t *item)
             if (action->result.status == CK_STATUS_STUCK)
                 self->counters.stuck++;
             else {
-                if (action->result.status == CK_STATUS_CONFIRMED)
+                bool confirmed = action->result.status == CK_STATUS_CONFIRMED;
+                if (confirmed)
                     self->counters.confirmed++;
                 else
                     self->counters.failed++;
-                events_saga_ended (self->events, entry->saga->elapsed_us);
+                events_saga_ended (self->events, entry->saga->elapsed_us,
+                                   confirmed? NULL: s_failed_reason (entry->saga));
             }
             frontend_send_result (self->frontend, entry, action->result.status);
             break;

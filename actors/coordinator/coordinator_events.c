@@ -10,6 +10,7 @@
 #include <malloc.h>
 #include "conn_guard.h"
 #include "coordinator_internal.h"
+#include "saga_totals.h"
 
 //  Events per subscriber: a subscriber that does not read loses events
 //  past this (PUB drops), and MAX_SUBSCRIBERS bounds how many there are
@@ -22,6 +23,7 @@ struct _events_t {
     zactor_t *guard;                    //  conn_guard: the frontend's monitor too
     zactor_t *backend_monitor;
     histogram_t *latency;               //  sagas ended since the last stats
+    saga_totals_t *totals;              //  sagas ended since the start
     ck_buf_t body;                      //  scratch encode buffer
     int64_t next_stats_ms;
     bool trim_due;                      //  full queues closed: give memory back
@@ -107,6 +109,7 @@ events_new (core_t *core, zsock_t *frontend, zsock_t *backend)
     events_t *self = (events_t *) zmalloc (sizeof (events_t));
     self->core = core;
     self->latency = histogram_new ();
+    self->totals = saga_totals_new ();
     ck_buf_init (&self->body);
     self->socket = coordinator_bind (ZMQ_PUB, core->config.events, "events",
                                      EVENTS_SNDHWM, 0, true);
@@ -129,6 +132,7 @@ events_destroy (events_t **self_p)
     zactor_destroy (&self->backend_monitor);
     zsock_destroy (&self->socket);
     histogram_destroy (&self->latency);
+    saga_totals_destroy (&self->totals);
     ck_buf_free (&self->body);
     free (self);
     *self_p = NULL;
@@ -147,9 +151,10 @@ events_backend_monitor (events_t *self)
 }
 
 void
-events_saga_ended (events_t *self, uint64_t elapsed_us)
+events_saga_ended (events_t *self, uint64_t elapsed_us, const ck_reason_t *failed)
 {
     histogram_record (self->latency, elapsed_us);
+    saga_totals_ended (self->totals, elapsed_us, failed);
 }
 
 //  The guard's report: [REFUSED, refused since the start, socket, open]
@@ -239,6 +244,7 @@ s_stats (events_t *self)
     stats.p99_us = histogram_percentile (self->latency, 99);
     stats.max_us = histogram_max (self->latency);
     histogram_reset (self->latency);
+    saga_totals_fill (self->totals, &stats);
     backend_each_worker (self->core->backend, s_stats_worker, &stats);
     if (ck_encode_ev_stats (&stats, &self->body) == 0)
         s_send (self, ck_event_topic (CK_EVENT_STATS));

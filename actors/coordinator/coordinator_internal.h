@@ -162,7 +162,9 @@ zactor_t *events_backend_monitor (events_t *self);
 void events_monitor (events_t *self, zactor_t *monitor, const char *socket_name);
 void events_publish (events_t *self, const saga_action_t *action);
 void events_worker (events_t *self, ck_event_kind_t kind, const dispatcher_worker_t *worker);
-void events_saga_ended (events_t *self, uint64_t elapsed_us);
+//  A saga confirmed (failed NULL) or failed (failed: its reason, may be
+//  NULL) after elapsed_us: for the stats' latency and totals
+void events_saga_ended (events_t *self, uint64_t elapsed_us, const ck_reason_t *failed);
 //  Stats once a second; returns when it is next due
 int64_t events_tick (events_t *self, int64_t now_ms);
 

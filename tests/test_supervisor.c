@@ -13,6 +13,7 @@
 #include <limits.h>
 #include <stdarg.h>
 #include "checkout_client.h"
+#include "metrics_helpers.h"
 #include "process_helpers.h"
 #include "protocol.h"
 #include "w1.h"
@@ -40,6 +41,7 @@ static struct {
     char frontend [128];
     pid_t supervisor;                   //  the foreground supervisor, our child
     pid_t supervisor_b;                 //  a second host's, when a test has one
+    pid_t exporter;                     //  checkout-exporter, when a test has one
     pid_t seen [MAX_SEEN];              //  every group PID a status showed
     int seen_count;
     checkout_client_t *client;
@@ -116,6 +118,7 @@ s_fini (void)
     checkout_client_destroy (&s_ctx.client);
     ph_kill_reap (&s_ctx.supervisor);
     ph_kill_reap (&s_ctx.supervisor_b);
+    ph_kill_reap (&s_ctx.exporter);
     pid_t detached = s_lock_pid ();
     if (detached > 0 && s_ours (detached))
         kill (detached, SIGKILL);
@@ -478,6 +481,60 @@ Test (supervisor, restarts_a_killed_participant)
     cr_expect_eq (s_wait_results (1, 20, &wrong), 20);
     cr_expect_eq (wrong, 0);
     s_stop ();
+}
+
+//  checkout-exporter reads the restart counts from the supervisor's status
+Test (supervisor, exporter_shows_restart_counts)
+{
+    s_topology ("");
+    s_start ();
+    char exporter [PATH_MAX], events [PATH_MAX], log [PATH_MAX];
+    snprintf (exporter, sizeof exporter, "%s/checkout-exporter", s_ctx.bin);
+    snprintf (events, sizeof events, "ipc://%s/ev", s_ctx.dir);
+    snprintf (log, sizeof log, "%s/exporter.log", s_ctx.dir);
+    const char *argv [] = { exporter, "--events", events, "--listen", "127.0.0.1:0",
+                            "--supervisor", s_ctx.data, NULL };
+    s_ctx.exporter = ph_spawn (exporter, (char *const *) argv, log);
+    cr_assert_gt (s_ctx.exporter, 0);
+    int port = mh_exporter_port (log, MH_WAIT_MS);
+    cr_assert_gt (port, 0, "the exporter did not start (see %s)", log);
+
+    const char *series =
+        "checkout_supervisor_restarts_total{process=\"payment-1\",service=\"payment\"}";
+    char *text = mh_scrape_until (port, "checkout_coordinator_up", 1, MH_WAIT_MS);
+    cr_assert_not_null (text);
+    cr_expect_eq (mh_sample (text, "checkout_supervisor_up"), 1, "%s", text);
+    cr_expect_eq (mh_sample (text, series), 0, "%s", text);
+    cr_expect_eq (mh_sample (text, "checkout_supervisor_restarts_total"
+                             "{process=\"coordinator\",service=\"coordinator\"}"), 0, "%s", text);
+    free (text);
+
+    char *status = s_status ();
+    char line [512];
+    pid_t payment = s_proc (status, "payment-1", line, sizeof line);
+    free (status);
+    cr_assert_gt (payment, 0);
+    cr_assert_eq (kill (payment, SIGKILL), 0);
+    cr_assert_eq (s_wait_status ("payment-1", "running", UP_MS), 0);
+    text = mh_scrape_until (port, series, 1, MH_WAIT_MS);
+    cr_assert_not_null (text);
+    cr_expect_eq (mh_sample (text, series), 1, "%s", text);
+    int rc = mh_promtool (text, s_ctx.dir);
+    cr_expect_eq (rc, 0, "promtool check metrics exit %d (see %s/promtool.log)", rc, s_ctx.dir);
+    free (text);
+
+    //  the supervisor gone, the exporter says so and goes on
+    s_stop ();
+    text = mh_scrape_until (port, "checkout_supervisor_up", 0, MH_WAIT_MS);
+    cr_assert_not_null (text);
+    cr_expect_eq (mh_sample (text, "checkout_supervisor_up"), 0, "%s", text);
+    cr_expect_eq (mh_sample (text, series), -1, "%s", text);
+    free (text);
+    int status_code = 0;
+    ph_signal (s_ctx.exporter, SIGTERM);
+    cr_expect_eq (ph_wait (s_ctx.exporter, 5000, &status_code), 0);
+    cr_expect_eq (ph_exit_code (status_code), 0);
+    s_ctx.exporter = 0;
 }
 
 Test (supervisor, scales_payment_up_and_down)

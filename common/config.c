@@ -277,8 +277,9 @@ s_print_usage (ck_config_t *self)
         s_print_option (self->entries [i].option);
     printf ("\nA --config file holds 'name = value' lines with the same names;"
             " a list repeats its key.\n");
-    printf ("\nExit codes: 0 done, 1 runtime failure, 2 bad usage or bad configuration"
-            " (one line on stderr names it).\n");
+    printf ("\nExit codes: %s\n", program->exit_codes? program->exit_codes:
+            "0 done, 1 runtime failure, 2 bad usage or bad configuration"
+            " (one line on stderr names it).");
     if (program->examples)
         printf ("\nExamples:\n%s", program->examples);
     fflush (stdout);

@@ -47,6 +47,7 @@ typedef struct _ck_program_t {
     int max_args;                       //  most positional arguments accepted
     const ck_option_t *options;         //  ended by an entry with name NULL
     const char *examples;               //  lines for --help's Examples, or NULL
+    const char *exit_codes;             //  --help's exit codes line, or NULL for 0/1/2
 } ck_program_t;
 
 typedef struct _ck_config_t ck_config_t;

@@ -69,7 +69,12 @@ static const ck_program_t s_program = {
         "  checkout list --status stuck --since 1h --limit 50\n"
         "  checkout describe chk-1\n"
         "  checkout retry chk-1 --by alice\n"
-        "  checkout cancel chk-1 --reason 'customer asked' --json\n"
+        "  checkout cancel chk-1 --reason 'customer asked' --json\n",
+    .exit_codes =
+        "0 done (confirmed, PONG, an answer printed), 1 no answer (unreachable,\n"
+        "timeout, interrupted), 2 bad usage or bad configuration, 3 the checkout\n"
+        "failed, 4 stuck or pending, 5 the coordinator answered ERROR (one line on\n"
+        "stderr names it)."
 };
 
 //  Flags that set one key of the cart each; items and ack are apart

@@ -41,7 +41,10 @@ static const ck_program_t s_program = {
     .options = s_options,
     .examples =
         "  checkout-monitor                      the live view of tcp://127.0.0.1:5572\n"
-        "  checkout-monitor --once --json        one stats snapshot as JSON, then exit\n"
+        "  checkout-monitor --once --json        one stats snapshot as JSON, then exit\n",
+    .exit_codes =
+        "0 --once printed, or stopped by a signal, 1 --once saw no stats within\n"
+        "--timeout, 2 bad usage or bad configuration (one line on stderr names it)."
 };
 
 typedef struct {

@@ -86,10 +86,31 @@ s_clear_answer (ck_reply_t *reply)
     *reply = cleared;
 }
 
+bool
+ledger_role (ck_type_t type, bool *forward, ck_type_t *partner)
+{
+    assert (forward && partner);
+    role_t role;
+    if (!s_role (type, &role))
+        return false;
+    *forward = role.forward;
+    *partner = role.partner;
+    return true;
+}
+
+void
+ledger_answer (ck_reply_t *reply, const ledger_entry_t *entry)
+{
+    assert (reply && entry);
+    role_t role = { false, CK_TYPE_NONE, NULL };
+    s_role (reply->type, &role);
+    s_answer (reply, &role, entry);
+}
+
 //  Sets a "compensated" rejection: the saga's compensation of this step
 //  ran first and left a tombstone, so the step must never take effect.
-static void
-s_reject_compensated (ledger_entry_t *answer, ck_type_t compensation)
+void
+ledger_reject_compensated (ledger_entry_t *answer, ck_type_t compensation)
 {
     answer->outcome = CK_OUTCOME_REJECTED;
     snprintf (answer->reason.code, sizeof answer->reason.code, "compensated");
@@ -122,7 +143,7 @@ s_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
     memset (&answer->reason, 0, sizeof answer->reason);
     answer->detail [0] = 0;
     if (role->forward && (found & LEDGER_FOUND_PARTNER))
-        s_reject_compensated (answer, role->partner);
+        ledger_reject_compensated (answer, role->partner);
     else {
         const ledger_entry_t *forward = !role->forward && (found & LEDGER_FOUND_PARTNER)
                                      && other->outcome == CK_OUTCOME_OK? other: NULL;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <czmq.h>
 #include "ledger_pg.h"
+#include "participant.h"
 
 //  The database stores outcomes and types as these numbers
 _Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");
@@ -23,6 +24,10 @@ typedef struct {
     char *expire_sql;                   //  made at the first expire (pg.h
                                         //  keeps the text's address)
     size_t expire_details;              //  the detail tables it deletes from
+    pg_statement_t *calls;              //  a batch's, for ledger_pg_run
+    PGresult **results;
+    size_t *requests;                   //  the request of each call
+    size_t alloc;
 } ledger_pg_t;
 
 //  Copies a field into dest (size bytes), truncating; NULL gives "".
@@ -238,8 +243,12 @@ s_destroy (ledger_t **self_p)
 {
     assert (self_p);
     ledger_pg_t *self = (ledger_pg_t *) *self_p;
-    if (self)
+    if (self) {
         free (self->expire_sql);
+        free (self->calls);
+        free (self->results);
+        free (self->requests);
+    }
     free (self);
     *self_p = NULL;
 }
@@ -273,4 +282,142 @@ ledger_pg_batch (ledger_t *self, bool open)
 {
     assert (self);
     ((ledger_pg_t *) self)->batch = open;
+}
+
+//  --------------------------------------------------------------------------
+//  A batch in one round trip
+
+void
+ledger_pg_param (pg_statement_t *call, const char *text)
+{
+    assert (call && call->count < PG_MAX_PARAMS);
+    char *copy = text? strdup (text): NULL;
+    assert (copy || !text);
+    call->values [call->count++] = copy;
+}
+
+//  Frees call's parameters
+static void
+s_call_free (pg_statement_t *call)
+{
+    for (int index = 0; index < call->count; index++)
+        free ((char *) call->values [index]);
+    call->count = 0;
+}
+
+//  Makes room for count calls
+static void
+s_calls_grow (ledger_pg_t *self, size_t count)
+{
+    if (count <= self->alloc)
+        return;
+    self->calls = (pg_statement_t *) realloc (self->calls, count * sizeof (pg_statement_t));
+    self->results = (PGresult **) realloc (self->results, count * sizeof (PGresult *));
+    self->requests = (size_t *) realloc (self->requests, count * sizeof (size_t));
+    assert (self->calls && self->results && self->requests);
+    self->alloc = count;
+}
+
+//  Turns reply into outcome error with code and message, keeping its head
+static void
+s_reply_error (ck_reply_t *reply, const char *code, const char *message)
+{
+    ck_reply_t error = { 0 };
+    memcpy (error.saga_id, reply->saga_id, sizeof error.saga_id);
+    error.type = reply->type;
+    error.attempt = reply->attempt;
+    error.outcome = CK_OUTCOME_ERROR;
+    snprintf (error.reason.code, sizeof error.reason.code, "%s", code);
+    snprintf (error.reason.message, sizeof error.reason.message, "%s", message);
+    *reply = error;
+}
+
+//  Sets call's head parameters (LEDGER_PG_HEAD) for request; false when
+//  the step table does not have its type
+static bool
+s_call_head (pg_statement_t *call, const ck_request_t *request, int64_t now)
+{
+    bool forward;
+    ck_type_t partner;
+    if (!ledger_role (request->type, &forward, &partner)) {
+        zsys_warning ("ledger: saga=%s type=%d error=not a step of the saga",
+                      request->saga_id, (int) request->type);
+        return false;
+    }
+    char text [24];
+    ledger_pg_param (call, request->saga_id);
+    ledger_pg_param (call, pg_int (text, ck_type_code (request->type)));
+    ledger_pg_param (call, partner == CK_TYPE_NONE? NULL
+                                                  : pg_int (text, ck_type_code (partner)));
+    ledger_entry_t compensated;         //  its reason, for the message
+    if (forward && partner != CK_TYPE_NONE)
+        ledger_reject_compensated (&compensated, partner);
+    ledger_pg_param (call, forward && partner != CK_TYPE_NONE
+                           ? compensated.reason.message: NULL);
+    ledger_pg_param (call, pg_int (text, now));
+    return true;
+}
+
+//  Sets reply from a call's row: id, outcome, reason_code, reason_message,
+//  reason_sku
+static void
+s_reply_row (PGresult *result, ck_reply_t *reply)
+{
+    ledger_entry_t entry;
+    entry.id = PQgetisnull (result, 0, 0)? 0: strtoll (PQgetvalue (result, 0, 0), NULL, 10);
+    entry.outcome = atoi (PQgetvalue (result, 0, 1)) == CK_OUTCOME_OK
+                  ? CK_OUTCOME_OK: CK_OUTCOME_REJECTED;
+    s_copy (entry.reason.code, sizeof entry.reason.code, result, 0, 2);
+    s_copy (entry.reason.message, sizeof entry.reason.message, result, 0, 3);
+    s_copy (entry.reason.sku, sizeof entry.reason.sku, result, 0, 4);
+    entry.detail [0] = 0;
+    ledger_answer (reply, &entry);
+}
+
+void
+ledger_pg_run (ledger_t *base, ledger_pg_call_fn *make, void *state,
+               const ck_request_t *const *requests, ck_reply_t *const *replies,
+               size_t count)
+{
+    ledger_pg_t *self = (ledger_pg_t *) base;
+    assert (self && make);
+    assert (!pg_in_transaction (self->pg));
+    s_calls_grow (self, count);
+    int64_t now = zclock_time ();
+    size_t calls = 0;
+    for (size_t index = 0; index < count; index++) {
+        pg_statement_t *call = &self->calls [calls];
+        memset (call, 0, sizeof *call);
+        if (!s_call_head (call, requests [index], now)
+        ||  make (state, requests [index], call)) {
+            s_call_free (call);
+            s_reply_error (replies [index], CK_REASON_INTERNAL, "handler failed");
+            continue;
+        }
+        assert (call->sql);
+        self->requests [calls++] = index;
+    }
+    int rc = calls == 0? 0: pg_ready (self->pg) == 0
+           ? pg_batch_results (self->pg, self->calls, calls, self->results, "batch"): -1;
+    if (rc)
+        zsys_warning ("ledger: db=%s error=a batch of %zu failed; answered store_error",
+                      pg_name (self->pg), calls);
+    for (size_t at = 0; at < calls; at++) {
+        ck_reply_t *reply = replies [self->requests [at]];
+        PGresult *result = rc? NULL: self->results [at];
+        if (result && PQntuples (result) == 1 && PQnfields (result) == 5
+        &&  PQgetisnull (result, 0, 1)) {
+            //  the function kept nothing and says why
+            zsys_warning ("ledger: db=%s saga=%s error=%s", pg_name (self->pg),
+                          reply->saga_id, PQgetvalue (result, 0, 3));
+            s_reply_error (reply, CK_REASON_INTERNAL, PQgetvalue (result, 0, 3));
+        }
+        else
+        if (result && PQntuples (result) == 1 && PQnfields (result) == 5)
+            s_reply_row (result, reply);
+        else
+            s_reply_error (reply, CK_REASON_STORE_ERROR, "batch commit failed");
+        PQclear (result);
+        s_call_free (&self->calls [at]);
+    }
 }

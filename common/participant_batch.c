@@ -27,6 +27,8 @@ struct _participant_batch_t {
     participant_link_t **links;
     job_t *jobs;                        //  max_batch slots
     ck_reply_t *replies;                //  max_batch slots
+    const ck_request_t **handed;        //  max_batch slots: batch_handler's
+    ck_reply_t **answers;               //  max_batch slots: its replies
     size_t size;
     job_t *parked;                      //  delayed requests, unordered
     size_t parked_size;
@@ -44,6 +46,8 @@ participant_batch_new (const ck_participant_config_t *config, participant_link_t
     self->links = links;
     self->jobs = (job_t *) zmalloc (config->max_batch * sizeof (job_t));
     self->replies = (ck_reply_t *) zmalloc (config->max_batch * sizeof (ck_reply_t));
+    self->handed = (const ck_request_t **) zmalloc (config->max_batch * sizeof (ck_request_t *));
+    self->answers = (ck_reply_t **) zmalloc (config->max_batch * sizeof (ck_reply_t *));
     ck_buf_init (&self->out);
     return self;
 }
@@ -56,6 +60,8 @@ participant_batch_destroy (participant_batch_t **self_p)
     if (self) {
         free (self->jobs);
         free (self->replies);
+        free (self->handed);
+        free (self->answers);
         free (self->parked);
         ck_buf_free (&self->out);
         free (self);
@@ -140,12 +146,10 @@ s_answer_error (participant_batch_t *self, size_t link, const ck_request_t *requ
 //  --------------------------------------------------------------------------
 //  Batches
 
-//  Calls the request's handler and makes its reply one the protocol allows
+//  Makes a handler's reply (rc its return) one the protocol allows
 static void
-s_call_handler (participant_batch_t *self, const ck_request_t *request, ck_reply_t *reply)
+s_check_reply (const ck_request_t *request, ck_reply_t *reply, int rc)
 {
-    ck_handler_fn *handler = self->config->handlers [request->type];
-    int rc = handler (self->config->state, request, reply);
     //  The head is the runtime's: a handler can't misaddress its reply
     memcpy (reply->saga_id, request->saga_id, sizeof reply->saga_id);
     reply->type = request->type;
@@ -168,6 +172,37 @@ s_call_handler (participant_batch_t *self, const ck_request_t *request, ck_reply
     }
 }
 
+//  Calls the request's handler and makes its reply one the protocol allows
+static void
+s_call_handler (participant_batch_t *self, const ck_request_t *request, ck_reply_t *reply)
+{
+    ck_handler_fn *handler = self->config->handlers [request->type];
+    s_check_reply (request, reply, handler (self->config->state, request, reply));
+}
+
+//  Hands the batch's live requests to batch_handler, all at once
+static void
+s_call_batch_handler (participant_batch_t *self, int64_t started)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < self->size; i++) {
+        s_reply_init (&self->replies [i], &self->jobs [i].request);
+        if (started > self->jobs [i].expires) {
+            self->stats.expired++;
+            s_fail (&self->replies [i], CK_REASON_EXPIRED, "deadline_ms passed before it ran");
+            continue;
+        }
+        self->handed [count] = &self->jobs [i].request;
+        self->answers [count++] = &self->replies [i];
+    }
+    if (count)
+        self->config->batch_handler (self->config->state, self->handed, self->answers, count);
+    for (size_t i = 0; i < count; i++)
+        s_check_reply (self->handed [i], self->answers [i], 0);
+}
+
+static size_t s_batch_done (participant_batch_t *self);
+
 //  Runs the batch in one store transaction, then sends its replies: a
 //  reply never leaves before the effect it reports is committed.
 size_t
@@ -177,6 +212,10 @@ participant_batch_run (participant_batch_t *self)
     if (self->size == 0)
         return 0;
     const ck_participant_config_t *config = self->config;
+    if (config->batch_handler) {
+        s_call_batch_handler (self, zclock_mono ());
+        return s_batch_done (self);
+    }
     void *state = config->batch_state? config->batch_state: config->state;
     bool begun = !config->batch_begin || config->batch_begin (state) == 0;
     if (!begun)
@@ -201,6 +240,13 @@ participant_batch_run (participant_batch_t *self)
         for (size_t i = 0; i < self->size; i++)
             s_fail (&self->replies [i], CK_REASON_STORE_ERROR, "batch commit failed");
     }
+    return s_batch_done (self);
+}
+
+//  Counts the batch and sends its replies; returns its size
+static size_t
+s_batch_done (participant_batch_t *self)
+{
     self->stats.batches++;
     if (self->size > self->stats.max_batch)
         self->stats.max_batch = self->size;

@@ -313,9 +313,11 @@ s_batch_send (pg_t *self, const pg_statement_t *statements, const int *slots, si
     return PQpipelineSync (self->conn)? 0: -1;
 }
 
-//  Reads back what s_batch_send sent, in order; 0 when all succeeded
+//  Reads back what s_batch_send sent, in order; 0 when all succeeded.
+//  With kept, keeps each statement's result there (NULL when it failed).
 static int
-s_batch_read (pg_t *self, size_t count, bool first, bool last, const char *op)
+s_batch_read (pg_t *self, size_t count, bool first, bool last, PGresult **kept,
+              const char *op)
 {
     int rc = 0;
     size_t results = count + (first? 1: 0) + (last? 1: 0);
@@ -323,7 +325,11 @@ s_batch_read (pg_t *self, size_t count, bool first, bool last, const char *op)
         PGresult *result = s_pipeline_result (self, op);
         if (!result)
             rc = -1;
-        PQclear (result);
+        size_t statement = index - (first? 1: 0);
+        if (kept && index >= (first? 1u: 0u) && statement < count)
+            kept [statement] = result;
+        else
+            PQclear (result);
     }
     PGresult *sync = PQgetResult (self->conn);
     if (!sync || PQresultStatus (sync) != PGRES_PIPELINE_SYNC) {
@@ -337,8 +343,17 @@ s_batch_read (pg_t *self, size_t count, bool first, bool last, const char *op)
 int
 pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char *op)
 {
+    return pg_batch_results (self, statements, count, NULL, op);
+}
+
+int
+pg_batch_results (pg_t *self, const pg_statement_t *statements, size_t count,
+                  PGresult **results, const char *op)
+{
     assert (self);
     assert (statements || count == 0);
+    for (size_t index = 0; results && index < count; index++)
+        results [index] = NULL;
     if (self->lost) {
         self->failures++;
         return -1;
@@ -362,7 +377,7 @@ pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char
             rc = -1;
         }
         else
-            rc = s_batch_read (self, chunk, first, last, op);
+            rc = s_batch_read (self, chunk, first, last, results? results + done: NULL, op);
         //  a pipeline left with results unread is no state to go on from
         if (PQstatus (self->conn) != CONNECTION_OK || !PQexitPipelineMode (self->conn))
             s_lost (self);
@@ -370,8 +385,13 @@ pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char
         if (done == count)
             break;
     }
-    if (rc)
+    if (rc) {
         pg_rollback (self);
+        for (size_t index = 0; results && index < count; index++) {
+            PQclear (results [index]);
+            results [index] = NULL;
+        }
+    }
     return rc;
 }
 

@@ -102,6 +102,19 @@ typedef struct {
 int ledger_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
                 const ck_request_t *request, ck_reply_t *reply);
 
+//  What the active step table says of type: forward (an action) or a
+//  compensation, and its partner (its compensation, CK_TYPE_NONE for none;
+//  or its action).  False when the table lacks type.
+bool ledger_role (ck_type_t type, bool *forward, ck_type_t *partner);
+
+//  Sets reply's outcome, reason and result id (an ok forward answer's)
+//  from entry, the recorded answer to a request of reply->type.  Can't fail.
+void ledger_answer (ck_reply_t *reply, const ledger_entry_t *entry);
+
+//  Sets answer to the rejection "compensated" of a forward request whose
+//  compensation ran first (and left a tombstone).  Can't fail.
+void ledger_reject_compensated (ledger_entry_t *answer, ck_type_t compensation);
+
 //  The result id's prefix for type ("res-", "auth-", "ord-"; for a type
 //  of a loaded table, its result key without "_id", then "-"), or NULL
 //  when type returns none.  buffer (CK_NAME_SIZE bytes) may hold the

@@ -59,6 +59,61 @@ void ledger_pg_reset (ledger_t *self);
 //  fails and the batch is spoiled.  Can't fail.
 void ledger_pg_batch (ledger_t *self, bool open);
 
+//  A whole batch in one round trip.  Each request is one call of a server
+//  function of its service, which takes the saga's lock, returns the
+//  stored answer to a repeat, refuses "compensated" a forward request
+//  whose compensation came first, and otherwise acts and records the
+//  answer; the calls go between BEGIN and COMMIT in one pipeline
+//  (pg_batch_results).  Every function takes these first: $1 saga_id, $2
+//  type, $3 the partner type (NULL: none), $4 the "compensated" message,
+//  $5 the time (ms); the service's parameters follow from $6.  It returns
+//  one row: id, outcome, reason_code, reason_message, reason_sku.
+#define LEDGER_PG_HEAD 5
+
+//  Pieces of the services' server functions (PL/pgSQL), which return the
+//  answer in their OUT parameters r_id, r_outcome, r_code, r_message,
+//  r_sku (NULL outcome: a failure that kept nothing, reason in r_message)
+#define LEDGER_PG_ARGS \
+    "p_saga text, p_type integer, p_partner integer, p_compensated text, p_now bigint"
+#define LEDGER_PG_OUT \
+    "OUT r_id bigint, OUT r_outcome smallint, OUT r_code text, OUT r_message text," \
+    " OUT r_sku text"
+//  The saga's lock (ledger_pg.c, s_find), then a repeat's stored answer
+#define LEDGER_PG_REPEAT \
+    " PERFORM pg_advisory_xact_lock (25452, hashtext (p_saga));" \
+    " SELECT l.id, l.outcome, l.reason_code, l.reason_message, l.reason_sku" \
+    " INTO r_id, r_outcome, r_code, r_message, r_sku" \
+    " FROM ledger l WHERE l.saga_id = p_saga AND l.type = p_type;" \
+    " IF FOUND THEN RETURN; END IF;"
+//  Records the answer in r_outcome, r_code, r_message, r_sku and detail
+#define LEDGER_PG_RECORD(detail) \
+    " INSERT INTO ledger (saga_id, type, outcome, reason_code, reason_message," \
+    " reason_sku, detail, recorded_at) VALUES (p_saga, p_type, r_outcome, r_code," \
+    " r_message, r_sku, " detail ", p_now) RETURNING id INTO r_id;"
+//  A forward request whose compensation came first: refused "compensated"
+#define LEDGER_PG_COMPENSATED \
+    " IF EXISTS (SELECT 1 FROM ledger l WHERE l.saga_id = p_saga" \
+    " AND l.type = p_partner) THEN r_outcome := 2; r_code := 'compensated';" \
+    " r_message := p_compensated;" LEDGER_PG_RECORD ("NULL") " RETURN; END IF;"
+
+//  Makes request's call: sets call->sql (a literal) and adds the service's
+//  parameters with ledger_pg_param.  0, or -1 when the request can't be
+//  served (it is answered error "internal", and not sent).
+typedef int (ledger_pg_call_fn) (void *state, const ck_request_t *request,
+                                 pg_statement_t *call);
+
+//  Adds a copy of text (NULL: SQL NULL) as call's next parameter.
+void ledger_pg_param (pg_statement_t *call, const char *text);
+
+//  Answers requests [0..count) into replies (zeroed but for their head) in
+//  one transaction, one round trip, with the calls make makes.  When the
+//  transaction fails (a statement, the COMMIT, the connection), every
+//  request sent is answered error "store_error": nothing of it is kept,
+//  or, for a lost COMMIT, the retry finds the stored answer.  Can't fail.
+void ledger_pg_run (ledger_t *self, ledger_pg_call_fn *make, void *state,
+                    const ck_request_t *const *requests, ck_reply_t *const *replies,
+                    size_t count);
+
 #ifdef __cplusplus
 }
 #endif

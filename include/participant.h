@@ -75,6 +75,13 @@ typedef struct {
     int (*batch_begin) (void *state);   //  0, or -1: the batch is store_error
     int (*batch_commit) (void *state);  //  0, or -1: rollback, store_error
     void (*batch_rollback) (void *state);
+    //  Optional, in place of the handlers and the batch hooks (the
+    //  handlers still say which types are served): answers a whole batch
+    //  at once, requests [i] into replies [i] (zeroed but for the head),
+    //  and makes every answer durable before it returns; a request it
+    //  cannot answer gets outcome error with a reason code
+    void (*batch_handler) (void *state, const ck_request_t *const *requests,
+                           ck_reply_t *const *replies, size_t count);
     //  Optional simulated latency: the request is handled N ms after receipt
     uint32_t (*delay_ms) (void *state, const ck_request_t *request);
     //  Optional: called in turns that handled no request, and at least once

@@ -60,7 +60,7 @@ PGresult *pg_query_after (pg_t *self, const char *first, int first_count,
                           const char *const *values, const char *op);
 
 //  Parameters of one statement of a batch, at most
-#define PG_MAX_PARAMS 8
+#define PG_MAX_PARAMS 20
 
 //  One statement of a batch: count parameters, each text (formats 0) or
 //  binary (formats 1, with its length); a NULL value is SQL NULL.  A
@@ -82,6 +82,11 @@ typedef struct {
 //  back, or, when the connection was lost, its outcome is unknown).
 #define PG_BATCH_CHUNK 512
 int pg_batch (pg_t *self, const pg_statement_t *statements, size_t count, const char *op);
+
+//  The same, keeping each statement's result in results [0..count) (the
+//  caller PQclears them); on -1 every one is NULL.
+int pg_batch_results (pg_t *self, const pg_statement_t *statements, size_t count,
+                      PGresult **results, const char *op);
 
 //  Runs sql without parameters and without preparing (several statements
 //  allowed).  0, or -1 after logging.

@@ -38,6 +38,13 @@ struct _inventory_repo_t {
     //  of two instances starting at once exactly one loads: returns 0
     //  loaded, 1 skipped (stock not empty), or -1.
     int (*seed) (inventory_repo_t *self, const inventory_stock_t *rows, size_t count);
+    //  Optional (PostgreSQL; NULL elsewhere): makes the server call that
+    //  answers request whole in a batch (ledger_pg.h, ledger_pg_run): a
+    //  ReserveInventory takes its valid cart's lines, detail (kept for the
+    //  release), or is refused with the rules' reason; a
+    //  ReleaseInventory gives back what the reservation took.  0 or -1.
+    int (*call) (inventory_repo_t *self, const ck_request_t *request, const char *detail,
+                 pg_statement_t *call);
     //  Destroys the repository; safe on NULL, nulls the pointer.
     void (*destroy) (inventory_repo_t **self_p);
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <czmq.h>
 #include "inventory_repo.h"
+#include "ledger_pg.h"
 
 //  The views read the ledger's type numbers
 _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2,
@@ -28,7 +29,56 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     " 'res-' || r.id AS reservation_id, j.line - 1 AS line, j.value ->> 0 AS sku," \
     " (j.value ->> 1)::bigint AS qty FROM ledger r," \
     " jsonb_array_elements (r.detail::jsonb) WITH ORDINALITY AS j (value, line)" \
-    " WHERE r.type = 1 AND r.outcome = 1;"
+    " WHERE r.type = 1 AND r.outcome = 1;" \
+    FUNCTIONS
+
+//  A request in one call (ledger_pg.h).  ck_reserve takes the summed lines
+//  ($6, $7) as CHANGE_SQL does, or gives back what it took and refuses
+//  with the first line, in cart order ($9, $10), that can't be had (as
+//  inventory_rules.c's s_reject); a refusal no line explains is an error
+//  that keeps nothing.  ck_release gives back the lines the reservation
+//  recorded (a SKU gone from stock raises: the batch fails, nothing kept).
+#define FUNCTIONS \
+    "CREATE OR REPLACE FUNCTION ck_reserve (" LEDGER_PG_ARGS ", p_skus text[]," \
+    " p_qtys bigint[], p_detail text, p_line_skus text[], p_line_qtys bigint[], " \
+    LEDGER_PG_OUT ") LANGUAGE plpgsql AS $$ DECLARE taken_skus text[];" \
+    " taken_qtys bigint[]; v_left bigint; BEGIN" LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
+    " WITH t AS (UPDATE stock s SET available = s.available - w.qty" \
+    " FROM unnest (p_skus, p_qtys) AS w (sku, qty)" \
+    " WHERE s.sku = w.sku AND s.available - w.qty >= 0 RETURNING s.sku, w.qty)" \
+    " SELECT array_agg (t.sku), array_agg (t.qty) INTO taken_skus, taken_qtys FROM t;" \
+    " IF cardinality (taken_skus) = cardinality (p_skus) THEN r_outcome := 1;" \
+    LEDGER_PG_RECORD ("p_detail") " RETURN; END IF;" \
+    " UPDATE stock s SET available = s.available + w.qty" \
+    " FROM unnest (taken_skus, taken_qtys) AS w (sku, qty) WHERE s.sku = w.sku;" \
+    " FOR line IN 1 .. cardinality (p_line_skus) LOOP" \
+    " SELECT s.available INTO v_left FROM stock s WHERE s.sku = p_line_skus [line];" \
+    " IF NOT FOUND THEN r_code := 'unknown_sku';" \
+    " r_message := p_line_skus [line] || ' is not in the catalog'; ELSE" \
+    " SELECT v_left - coalesce (sum (b.qty), 0) INTO v_left" \
+    " FROM unnest (p_line_skus [1:line - 1], p_line_qtys [1:line - 1]) AS b (sku, qty)" \
+    " WHERE b.sku = p_line_skus [line];" \
+    " CONTINUE WHEN v_left >= p_line_qtys [line]; r_code := 'out_of_stock';" \
+    " r_message := format ('%s: %s wanted, %s left', p_line_skus [line]," \
+    " p_line_qtys [line], v_left); END IF;" \
+    " r_outcome := 2; r_sku := p_line_skus [line];" LEDGER_PG_RECORD ("p_detail") \
+    " RETURN; END LOOP;" \
+    " r_message := 'cart refused but every line is in stock'; END $$;" \
+    "CREATE OR REPLACE FUNCTION ck_release (" LEDGER_PG_ARGS ", " LEDGER_PG_OUT ")" \
+    " LANGUAGE plpgsql AS $$ DECLARE v_lines text; v_want bigint; v_done bigint; BEGIN" \
+    LEDGER_PG_REPEAT \
+    " SELECT l.detail INTO v_lines FROM ledger l WHERE l.saga_id = p_saga" \
+    " AND l.type = p_partner AND l.outcome = 1;" \
+    " IF FOUND THEN WITH w AS (SELECT j ->> 0 AS sku, sum ((j ->> 1)::bigint) AS qty" \
+    " FROM jsonb_array_elements (v_lines::jsonb) AS j GROUP BY 1)," \
+    " u AS (UPDATE stock s SET available = s.available + w.qty FROM w" \
+    " WHERE s.sku = w.sku RETURNING 1)" \
+    " SELECT (SELECT count (*) FROM w), (SELECT count (*) FROM u) INTO v_want, v_done;" \
+    " IF v_want = 0 OR v_done <> v_want THEN RAISE EXCEPTION" \
+    " 'saga %: % of the % SKUs of reservation res-% are in stock', p_saga, v_done," \
+    " v_want, (SELECT l.id FROM ledger l WHERE l.saga_id = p_saga" \
+    " AND l.type = p_partner); END IF; END IF;" \
+    " r_outcome := 1;" LEDGER_PG_RECORD ("NULL") " END $$;"
 
 //  Adds a signed quantity to each SKU of the arrays, only where the row
 //  stays non-negative: PostgreSQL re-checks the condition on the newest
@@ -223,6 +273,45 @@ s_seed (inventory_repo_t *base, const inventory_stock_t *rows, size_t count)
     return rc;
 }
 
+//  The cart's lines in cart order, as two array texts
+static void
+s_line_arrays (const ck_item_t *items, uint32_t count, char *skus, char *qtys)
+{
+    size_t at_sku = 0, at_qty = 0;
+    skus [at_sku++] = '{';
+    qtys [at_qty++] = '{';
+    for (uint32_t line = 0; line < count; line++) {
+        at_sku += (size_t) snprintf (skus + at_sku, ARRAY_SIZE - at_sku, "%s\"%s\"",
+                                     line? ",": "", items [line].sku);
+        at_qty += (size_t) snprintf (qtys + at_qty, ARRAY_SIZE - at_qty, "%s%lld",
+                                     line? ",": "", (long long) items [line].qty);
+    }
+    snprintf (skus + at_sku, ARRAY_SIZE - at_sku, "}");
+    snprintf (qtys + at_qty, ARRAY_SIZE - at_qty, "}");
+}
+
+static int
+s_call (inventory_repo_t *base, const ck_request_t *request, const char *detail,
+        pg_statement_t *call)
+{
+    repo_t *self = (repo_t *) base;
+    if (request->type == CK_TYPE_RELEASE_INVENTORY) {
+        call->sql = "SELECT * FROM ck_release ($1, $2, $3, $4, $5)";
+        return 0;
+    }
+    assert (request->type == CK_TYPE_RESERVE_INVENTORY && detail);
+    assert (request->item_count >= 1 && request->item_count <= CK_MAX_ITEMS);
+    call->sql = "SELECT * FROM ck_reserve ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    s_arrays (self, request->items, request->item_count, 1);
+    ledger_pg_param (call, self->skus);
+    ledger_pg_param (call, self->qtys);
+    ledger_pg_param (call, detail);
+    s_line_arrays (request->items, request->item_count, self->skus, self->qtys);
+    ledger_pg_param (call, self->skus);
+    ledger_pg_param (call, self->qtys);
+    return 0;
+}
+
 static void
 s_destroy (inventory_repo_t **self_p)
 {
@@ -239,7 +328,7 @@ inventory_repo_pg_new (participant_store_t *store)
     if (participant_store_schema (store, SCHEMA))
         return NULL;
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (inventory_repo_t) { s_take, s_give_back, s_available, s_seed, s_destroy };
+    self->ops = (inventory_repo_t) { s_take, s_give_back, s_available, s_seed, s_call, s_destroy };
     self->pg = participant_store_pg (store);
     return &self->ops;
 }

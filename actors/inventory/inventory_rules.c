@@ -10,6 +10,7 @@
 #include "codec.h"
 #include "inventory_lines.h"
 #include "inventory_rules.h"
+#include "ledger_pg.h"
 
 struct _inventory_rules_t {
     inventory_repo_t *repo;             //  owned
@@ -255,6 +256,20 @@ s_reject (inventory_rules_t *self, const ck_request_t *request, ledger_entry_t *
     return -1;
 }
 
+//  True when the cart has 1..CK_MAX_ITEMS lines of at least one unit;
+//  else false after logging
+static bool
+s_cart_valid (const ck_request_t *request)
+{
+    bool valid = request->item_count >= 1 && request->item_count <= CK_MAX_ITEMS;
+    for (uint32_t line = 0; valid && line < request->item_count; line++)
+        valid = request->items [line].qty > 0;
+    if (!valid)
+        zsys_warning ("inventory: saga=%s error=%" PRIu32 " items, or a line of 0",
+                      request->saga_id, request->item_count);
+    return valid;
+}
+
 //  Takes every line or none, and keeps the lines in the answer for the
 //  release
 static int
@@ -263,14 +278,8 @@ s_reserve (void *state, const ck_request_t *request, const ledger_entry_t *forwa
 {
     (void) forward;
     inventory_rules_t *self = (inventory_rules_t *) state;
-    bool valid = request->item_count >= 1 && request->item_count <= CK_MAX_ITEMS;
-    for (uint32_t line = 0; valid && line < request->item_count; line++)
-        valid = request->items [line].qty > 0;
-    if (!valid) {
-        zsys_warning ("inventory: saga=%s error=%" PRIu32 " items, or a line of 0",
-                      request->saga_id, request->item_count);
+    if (!s_cart_valid (request))
         return -1;
-    }
     if (inventory_lines_encode (request->items, request->item_count, answer->detail,
                                 sizeof answer->detail))
         return -1;
@@ -324,6 +333,32 @@ inventory_rules_release (void *state, const ck_request_t *request, ck_reply_t *r
     assert (request->type == CK_TYPE_RELEASE_INVENTORY);
     inventory_rules_t *self = (inventory_rules_t *) state;
     return ledger_run (self->ledger, &s_release_handler, self, request, reply);
+}
+
+//  A request's server call: the cart is checked and its lines encoded
+//  here, the rest is the server function's (inventory_repo_pg.c)
+static int
+s_make (void *state, const ck_request_t *request, pg_statement_t *call)
+{
+    inventory_rules_t *self = (inventory_rules_t *) state;
+    if (request->type != CK_TYPE_RESERVE_INVENTORY)
+        return self->repo->call (self->repo, request, NULL, call);
+    if (!s_cart_valid (request))
+        return -1;
+    char detail [LEDGER_DETAIL_SIZE];
+    if (inventory_lines_encode (request->items, request->item_count, detail, sizeof detail))
+        return -1;
+    return self->repo->call (self->repo, request, detail, call);
+}
+
+void
+inventory_rules_batch (void *state, const ck_request_t *const *requests,
+                       ck_reply_t *const *replies, size_t count)
+{
+    assert (state);
+    inventory_rules_t *self = (inventory_rules_t *) state;
+    assert (self->repo->call);
+    ledger_pg_run (self->ledger, s_make, self, requests, replies, count);
 }
 
 int

@@ -40,6 +40,11 @@ const char *inventory_rules_reason (inventory_rules_t *self);
 //  Units of sku available now, or -1 if sku is not stocked (or on error).
 int64_t inventory_rules_available (inventory_rules_t *self, const char *sku);
 
+//  The runtime's batch_handler on PostgreSQL (the repository has call):
+//  the whole batch in one round trip (ledger_pg_run).
+void inventory_rules_batch (void *state, const ck_request_t *const *requests,
+                            ck_reply_t *const *replies, size_t count);
+
 //  Handler for any inventory request type (state = inventory_rules_t);
 //  returns -1 for a type inventory does not serve.
 int inventory_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply);

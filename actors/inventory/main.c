@@ -26,6 +26,8 @@ s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_
     }
     runtime->handlers [CK_TYPE_RESERVE_INVENTORY] = inventory_rules_reserve;
     runtime->handlers [CK_TYPE_RELEASE_INVENTORY] = inventory_rules_release;
+    if (participant_store_pg (store))
+        runtime->batch_handler = inventory_rules_batch;
     runtime->state = rules;
     return 0;
 }

@@ -26,6 +26,8 @@ s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_
     if (!rules)
         return -1;
     runtime->handlers [CK_TYPE_CREATE_ORDER] = order_rules_create;
+    if (participant_store_pg (store))
+        runtime->batch_handler = order_rules_batch;
     runtime->state = rules;
     return 0;
 }

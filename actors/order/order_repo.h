@@ -21,6 +21,12 @@ struct _order_repo_t {
     //  Keeps the order of request, with its lines, under number id (the
     //  ledger entry's: "ord-<id>").  0, or -1 after logging.
     int (*create) (order_repo_t *self, int64_t id, const ck_request_t *request);
+    //  Optional (PostgreSQL; NULL elsewhere): makes the server call that
+    //  answers a CreateOrder whole in a batch (ledger_pg.h,
+    //  ledger_pg_run), with decided the rules' answer (outcome, reason).
+    //  0 or -1.
+    int (*call) (order_repo_t *self, const ck_request_t *request,
+                 const ledger_entry_t *decided, pg_statement_t *call);
     //  Destroys the repository; safe on NULL, nulls the pointer.
     void (*destroy) (order_repo_t **self_p);
 };

@@ -95,7 +95,7 @@ order_repo_sqlite_new (participant_store_t *store)
         return NULL;
     participant_store_detail (store, "order_details");     //  goes with its ledger entry
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (order_repo_t) { s_create, s_destroy };
+    self->ops = (order_repo_t) { s_create, NULL, s_destroy };
     self->store = participant_store_store (store);
     return &self->ops;
 }

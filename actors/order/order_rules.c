@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <czmq.h>
+#include "ledger_pg.h"
 #include "order_rules.h"
 
 //  The assigned ISO 3166-1 alpha-2 codes (249), which "all" stands for
@@ -152,6 +153,32 @@ order_rules_create (void *state, const ck_request_t *request, ck_reply_t *reply)
     assert (request->type == CK_TYPE_CREATE_ORDER);
     order_rules_t *self = (order_rules_t *) state;
     return ledger_run (self->ledger, &s_create_handler, self, request, reply);
+}
+
+//  A CreateOrder's server call: the rules decide here, the rest is the
+//  server function's (order_repo_pg.c)
+static int
+s_make (void *state, const ck_request_t *request, pg_statement_t *call)
+{
+    order_rules_t *self = (order_rules_t *) state;
+    if (request->type != CK_TYPE_CREATE_ORDER)
+        return -1;
+    ledger_entry_t decided;
+    decided.outcome = CK_OUTCOME_NONE;
+    memset (&decided.reason, 0, sizeof decided.reason);
+    if (s_create (self, request, NULL, &decided))
+        return -1;
+    return self->repo->call (self->repo, request, &decided, call);
+}
+
+void
+order_rules_batch (void *state, const ck_request_t *const *requests,
+                   ck_reply_t *const *replies, size_t count)
+{
+    assert (state);
+    order_rules_t *self = (order_rules_t *) state;
+    assert (self->repo->call);
+    ledger_pg_run (self->ledger, s_make, self, requests, replies, count);
 }
 
 int

@@ -47,6 +47,11 @@ bool order_rules_served_valid (const char *served);
 //  True if the rules serve country (two upper-case letters).  Can't fail.
 bool order_rules_serves (order_rules_t *self, const char *country);
 
+//  The runtime's batch_handler on PostgreSQL (the repository has call):
+//  the whole batch in one round trip (ledger_pg_run).
+void order_rules_batch (void *state, const ck_request_t *const *requests,
+                        ck_reply_t *const *replies, size_t count);
+
 //  Handler for any order request type (state = order_rules_t); returns -1
 //  for a type order does not serve.
 int order_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply);

@@ -22,6 +22,8 @@ s_setup (ck_config_t *config, participant_store_t *store, ck_participant_config_
     runtime->handlers [CK_TYPE_AUTHORIZE_PAYMENT] = payment_rules_authorize;
     runtime->handlers [CK_TYPE_VOID_PAYMENT] = payment_rules_void;
     runtime->delay_ms = payment_rules_delay_ms;
+    if (participant_store_pg (store))
+        runtime->batch_handler = payment_rules_batch;
     runtime->state = rules;
     return 0;
 }

@@ -25,6 +25,12 @@ struct _payment_repo_t {
     int (*authorize) (payment_repo_t *self, int64_t id, const ck_request_t *request);
     //  Voids authorization number id.  0 or -1.
     int (*cancel) (payment_repo_t *self, int64_t id);
+    //  Optional (PostgreSQL; NULL elsewhere): makes the server call that
+    //  answers request whole in a batch (ledger_pg.h, ledger_pg_run); an
+    //  AuthorizePayment's decided holds the gateway's verdict (outcome,
+    //  reason).  0 or -1.
+    int (*call) (payment_repo_t *self, const ck_request_t *request,
+                 const ledger_entry_t *decided, pg_statement_t *call);
     //  Destroys the repository; safe on NULL, nulls the pointer.
     void (*destroy) (payment_repo_t **self_p);
 };

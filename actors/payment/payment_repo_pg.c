@@ -3,6 +3,7 @@
 */
 #include <assert.h>
 #include <czmq.h>
+#include "ledger_pg.h"
 #include "payment_repo.h"
 
 //  The view reads the ledger's type and outcome numbers
@@ -24,7 +25,27 @@ _Static_assert (CK_TYPE_AUTHORIZE_PAYMENT == 3, "ledger type numbers of the view
     " a.amount, a.currency, a.payment_method," \
     " CASE WHEN a.voided_at IS NULL THEN 'authorized' ELSE 'voided' END AS status," \
     " l.recorded_at AS created_at, a.voided_at" \
-    " FROM authorization_details a JOIN ledger l ON l.id = a.id;"
+    " FROM authorization_details a JOIN ledger l ON l.id = a.id;" \
+    FUNCTIONS
+
+//  A request in one call (ledger_pg.h): the gateway's verdict comes in
+//  (p_outcome, p_code, p_message); an approval keeps its details
+#define FUNCTIONS \
+    "CREATE OR REPLACE FUNCTION ck_authorize (" LEDGER_PG_ARGS ", p_outcome smallint," \
+    " p_code text, p_message text, p_checkout text, p_customer text, p_amount bigint," \
+    " p_currency text, p_method text, " LEDGER_PG_OUT ") LANGUAGE plpgsql AS $$ BEGIN" \
+    LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
+    " r_outcome := p_outcome; r_code := p_code; r_message := p_message;" \
+    LEDGER_PG_RECORD ("NULL") \
+    " IF r_outcome = 1 THEN INSERT INTO authorization_details (id, checkout_id," \
+    " customer_id, amount, currency, payment_method) VALUES (r_id, p_checkout," \
+    " p_customer, p_amount, p_currency, p_method); END IF; END $$;" \
+    "CREATE OR REPLACE FUNCTION ck_void (" LEDGER_PG_ARGS ", " LEDGER_PG_OUT ")" \
+    " LANGUAGE plpgsql AS $$ BEGIN" LEDGER_PG_REPEAT \
+    " UPDATE authorization_details a SET voided_at = p_now FROM ledger l" \
+    " WHERE l.saga_id = p_saga AND l.type = p_partner AND l.outcome = 1" \
+    " AND a.id = l.id AND a.voided_at IS NULL;" \
+    " r_outcome := 1;" LEDGER_PG_RECORD ("NULL") " END $$;"
 
 typedef struct {
     payment_repo_t ops;                 //  first: the payment_repo_t * is this
@@ -70,6 +91,31 @@ s_cancel (payment_repo_t *base, int64_t id)
         " AND voided_at IS NULL", 2, values, "void");
 }
 
+static int
+s_call (payment_repo_t *base, const ck_request_t *request, const ledger_entry_t *decided,
+        pg_statement_t *call)
+{
+    (void) base;
+    if (request->type == CK_TYPE_VOID_PAYMENT) {
+        call->sql = "SELECT * FROM ck_void ($1, $2, $3, $4, $5)";
+        return 0;
+    }
+    assert (request->type == CK_TYPE_AUTHORIZE_PAYMENT && decided);
+    assert (request->amount <= INT64_MAX);      //  the rules checked
+    call->sql = "SELECT * FROM ck_authorize ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11,"
+                " $12, $13)";
+    char text [24];
+    ledger_pg_param (call, pg_int (text, decided->outcome));
+    ledger_pg_param (call, decided->reason.code [0]? decided->reason.code: NULL);
+    ledger_pg_param (call, decided->reason.message [0]? decided->reason.message: NULL);
+    ledger_pg_param (call, request->checkout_id [0]? request->checkout_id: NULL);
+    ledger_pg_param (call, request->customer_id);
+    ledger_pg_param (call, pg_int (text, (int64_t) request->amount));
+    ledger_pg_param (call, request->currency);
+    ledger_pg_param (call, request->payment_method);
+    return 0;
+}
+
 static void
 s_destroy (payment_repo_t **self_p)
 {
@@ -87,7 +133,7 @@ payment_repo_pg_new (participant_store_t *store)
         return NULL;
     participant_store_detail (store, "authorization_details");  //  goes with its ledger entry
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (payment_repo_t) { s_authorize, s_cancel, s_destroy };
+    self->ops = (payment_repo_t) { s_authorize, s_cancel, s_call, s_destroy };
     self->pg = participant_store_pg (store);
     return &self->ops;
 }

@@ -81,7 +81,7 @@ payment_repo_sqlite_new (participant_store_t *store)
         return NULL;
     participant_store_detail (store, "authorization_details");  //  goes with its ledger entry
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (payment_repo_t) { s_authorize, s_cancel, s_destroy };
+    self->ops = (payment_repo_t) { s_authorize, s_cancel, NULL, s_destroy };
     self->store = participant_store_store (store);
     return &self->ops;
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <czmq.h>
+#include "ledger_pg.h"
 #include "payment_rules.h"
 
 #define CARD_PREFIX "pm_card_"
@@ -131,6 +132,31 @@ payment_rules_void (void *state, const ck_request_t *request, ck_reply_t *reply)
     assert (request->type == CK_TYPE_VOID_PAYMENT);
     payment_rules_t *self = (payment_rules_t *) state;
     return ledger_run (self->ledger, &s_void_handler, self, request, reply);
+}
+
+//  A request's server call: the gateway decides here, the rest is the
+//  server function's (payment_repo_pg.c)
+static int
+s_make (void *state, const ck_request_t *request, pg_statement_t *call)
+{
+    payment_rules_t *self = (payment_rules_t *) state;
+    ledger_entry_t decided;
+    decided.outcome = CK_OUTCOME_NONE;
+    memset (&decided.reason, 0, sizeof decided.reason);
+    if (request->type == CK_TYPE_AUTHORIZE_PAYMENT
+    &&  s_authorize (self, request, NULL, &decided))
+        return -1;
+    return self->repo->call (self->repo, request, &decided, call);
+}
+
+void
+payment_rules_batch (void *state, const ck_request_t *const *requests,
+                     ck_reply_t *const *replies, size_t count)
+{
+    assert (state);
+    payment_rules_t *self = (payment_rules_t *) state;
+    assert (self->repo->call);
+    ledger_pg_run (self->ledger, s_make, self, requests, replies, count);
 }
 
 int

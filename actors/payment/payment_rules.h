@@ -38,6 +38,11 @@ void payment_rules_destroy (payment_rules_t **self_p);
 //  rules): the configured latency for AuthorizePayment, else 0.  Can't fail.
 uint32_t payment_rules_delay_ms (void *state, const ck_request_t *request);
 
+//  The runtime's batch_handler on PostgreSQL (the repository has call):
+//  the whole batch in one round trip (ledger_pg_run).
+void payment_rules_batch (void *state, const ck_request_t *const *requests,
+                          ck_reply_t *const *replies, size_t count);
+
 //  Handler for any payment request type (state = payment_rules_t);
 //  returns -1 for a type payment does not serve.
 int payment_rules_handle (void *state, const ck_request_t *request, ck_reply_t *reply);

@@ -33,24 +33,28 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     FUNCTIONS
 
 //  A request in one call (ledger_pg.h).  ck_reserve takes the summed lines
-//  ($6, $7) as CHANGE_SQL does, or gives back what it took and refuses
-//  with the first line, in cart order ($9, $10), that can't be had (as
-//  inventory_rules.c's s_reject); a refusal no line explains is an error
-//  that keeps nothing.  ck_release gives back the lines the reservation
-//  recorded (a SKU gone from stock raises: the batch fails, nothing kept).
+//  ($6, $7, sorted by SKU) one row at a time, each only while it stays
+//  non-negative (READ COMMITTED re-checks the condition on the newest row
+//  after waiting for a lock, as CHANGE_SQL); on a refusal it gives back
+//  what it took and refuses with the first line, in cart order ($9, $10),
+//  that can't be had (as inventory_rules.c's s_reject); a refusal no line
+//  explains is an error that keeps nothing.  ck_release gives back the
+//  lines the reservation recorded (a SKU gone from stock raises: the batch
+//  fails, nothing kept).  One row per statement, by the primary key: a
+//  join with the arrays was planned as a hash join over the whole table.
 #define FUNCTIONS \
     "CREATE OR REPLACE FUNCTION ck_reserve (" LEDGER_PG_ARGS ", p_skus text[]," \
     " p_qtys bigint[], p_detail text, p_line_skus text[], p_line_qtys bigint[], " \
-    LEDGER_PG_OUT ") LANGUAGE plpgsql AS $$ DECLARE taken_skus text[];" \
-    " taken_qtys bigint[]; v_left bigint; BEGIN" LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
-    " WITH t AS (UPDATE stock s SET available = s.available - w.qty" \
-    " FROM unnest (p_skus, p_qtys) AS w (sku, qty)" \
-    " WHERE s.sku = w.sku AND s.available - w.qty >= 0 RETURNING s.sku, w.qty)" \
-    " SELECT array_agg (t.sku), array_agg (t.qty) INTO taken_skus, taken_qtys FROM t;" \
-    " IF cardinality (taken_skus) = cardinality (p_skus) THEN r_outcome := 1;" \
+    LEDGER_PG_OUT ") LANGUAGE plpgsql AS $$ DECLARE v_taken integer := 0;" \
+    " v_left bigint; BEGIN" LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
+    " FOR i IN 1 .. cardinality (p_skus) LOOP" \
+    " UPDATE stock SET available = available - p_qtys [i]" \
+    " WHERE sku = p_skus [i] AND available >= p_qtys [i];" \
+    " EXIT WHEN NOT FOUND; v_taken := i; END LOOP;" \
+    " IF v_taken = cardinality (p_skus) THEN r_outcome := 1;" \
     LEDGER_PG_RECORD ("p_detail") " RETURN; END IF;" \
-    " UPDATE stock s SET available = s.available + w.qty" \
-    " FROM unnest (taken_skus, taken_qtys) AS w (sku, qty) WHERE s.sku = w.sku;" \
+    " FOR i IN 1 .. v_taken LOOP UPDATE stock SET available = available + p_qtys [i]" \
+    " WHERE sku = p_skus [i]; END LOOP;" \
     " FOR line IN 1 .. cardinality (p_line_skus) LOOP" \
     " SELECT s.available INTO v_left FROM stock s WHERE s.sku = p_line_skus [line];" \
     " IF NOT FOUND THEN r_code := 'unknown_sku';" \
@@ -65,19 +69,15 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     " RETURN; END LOOP;" \
     " r_message := 'cart refused but every line is in stock'; END $$;" \
     "CREATE OR REPLACE FUNCTION ck_release (" LEDGER_PG_ARGS ", " LEDGER_PG_OUT ")" \
-    " LANGUAGE plpgsql AS $$ DECLARE v_lines text; v_want bigint; v_done bigint; BEGIN" \
-    LEDGER_PG_REPEAT \
-    " SELECT l.detail INTO v_lines FROM ledger l WHERE l.saga_id = p_saga" \
+    " LANGUAGE plpgsql AS $$ DECLARE v_id bigint; v_lines text; v_sku text;" \
+    " v_qty bigint; BEGIN" LEDGER_PG_REPEAT \
+    " SELECT l.id, l.detail INTO v_id, v_lines FROM ledger l WHERE l.saga_id = p_saga" \
     " AND l.type = p_partner AND l.outcome = 1;" \
-    " IF FOUND THEN WITH w AS (SELECT j ->> 0 AS sku, sum ((j ->> 1)::bigint) AS qty" \
-    " FROM jsonb_array_elements (v_lines::jsonb) AS j GROUP BY 1)," \
-    " u AS (UPDATE stock s SET available = s.available + w.qty FROM w" \
-    " WHERE s.sku = w.sku RETURNING 1)" \
-    " SELECT (SELECT count (*) FROM w), (SELECT count (*) FROM u) INTO v_want, v_done;" \
-    " IF v_want = 0 OR v_done <> v_want THEN RAISE EXCEPTION" \
-    " 'saga %: % of the % SKUs of reservation res-% are in stock', p_saga, v_done," \
-    " v_want, (SELECT l.id FROM ledger l WHERE l.saga_id = p_saga" \
-    " AND l.type = p_partner); END IF; END IF;" \
+    " IF FOUND THEN FOR v_sku, v_qty IN SELECT j ->> 0, sum ((j ->> 1)::bigint)" \
+    " FROM jsonb_array_elements (v_lines::jsonb) AS j GROUP BY 1 ORDER BY (j ->> 0) COLLATE \"C\" LOOP" \
+    " UPDATE stock SET available = available + v_qty WHERE sku = v_sku;" \
+    " IF NOT FOUND THEN RAISE EXCEPTION 'saga %: SKU % of reservation res-% is not" \
+    " in stock', p_saga, v_sku, v_id; END IF; END LOOP; END IF;" \
     " r_outcome := 1;" LEDGER_PG_RECORD ("NULL") " END $$;"
 
 //  Adds a signed quantity to each SKU of the arrays, only where the row

@@ -75,6 +75,14 @@ struct _saga_log_t {
     //  (fills saga_id, CK_ID_SIZE bytes, and *cart_digest), 0 when not.
     int (*find_checkout) (saga_log_t *self, const char *checkout_id, char *saga_id,
                           uint64_t *cart_digest);
+    //  Optional (NULL: nothing to gain): looks checkout_ids [0..count) up
+    //  together, so that find_checkout answers them without a round trip
+    //  until the next prefetch (count 0 forgets them), commit, rollback
+    //  or expire.  The answers are what was committed at the prefetch:
+    //  the caller must not ask find_checkout about a checkout it created
+    //  since (the actor looks its own running sagas up first).  0, or -1
+    //  (logged; find_checkout then asks the database).
+    int (*prefetch) (saga_log_t *self, const char *const *checkout_ids, size_t count);
     //  Restores a saga as last persisted: a new saga owned by the caller,
     //  or NULL when unknown or on error (logged).
     saga_t *(*load) (saga_log_t *self, const char *saga_id);
@@ -172,6 +180,12 @@ saga_log_find_checkout (saga_log_t *self, const char *checkout_id, char *saga_id
                         uint64_t *cart_digest)
 {
     return self->find_checkout (self, checkout_id, saga_id, cart_digest);
+}
+
+static inline int
+saga_log_prefetch (saga_log_t *self, const char *const *checkout_ids, size_t count)
+{
+    return self->prefetch? self->prefetch (self, checkout_ids, count): 0;
 }
 
 static inline saga_t *

@@ -87,6 +87,8 @@
     "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE " ACTIVE
 #define SQL_FIND_CHECKOUT \
     "SELECT saga_id, cart_digest FROM sagas WHERE checkout_id = $1"
+#define SQL_FIND_CHECKOUTS \
+    "SELECT checkout_id, saga_id, cart_digest FROM sagas WHERE checkout_id = ANY ($1::text[])"
 #define SQL_SELECT_STATE "SELECT state FROM sagas WHERE saga_id = $1"
 #define SQL_COUNT "SELECT count (*) FROM sagas WHERE phase = $1"
 #define SQL_ENDED "INSERT INTO saga_ends (ended_ms, saga_id) VALUES ($1, $2)"
@@ -135,7 +137,18 @@ typedef struct {
     pg_statement_t *batch;              //  commit's view of pending
     size_t batch_size;
     ck_buf_t cart, state;               //  the saga being encoded
+    zhashx_t *prefetched;               //  checkout_id -> found_t, or NULL
 } saga_log_pg_t;
+
+static void s_found_destroy (void **item_p);
+
+//  A prefetched answer of find_checkout (valid while the actor reads a
+//  turn's messages: commit, rollback and expire forget them all)
+typedef struct {
+    bool known;
+    char saga_id [CK_ID_SIZE];
+    uint64_t cart_digest;
+} found_t;
 
 //  Copies size bytes into the arena; its offset, or SIZE_MAX when out of
 //  memory.  A terminating zero follows, so text parameters are strings.
@@ -224,6 +237,7 @@ s_destroy (saga_log_t **self_p)
     free (self->batch);
     ck_buf_free (&self->cart);
     ck_buf_free (&self->state);
+    zhashx_destroy (&self->prefetched);
     free (self);
     *self_p = NULL;
 }
@@ -252,6 +266,7 @@ s_commit (saga_log_t *base)
     saga_log_pg_t *self = (saga_log_pg_t *) base;
     assert (self && self->in_turn);
     self->in_turn = false;
+    zhashx_purge (self->prefetched);
     if (self->pending_count == 0)
         return 0;
     if (self->batch_size < self->pending_count) {
@@ -290,6 +305,7 @@ s_rollback (saga_log_t *base)
     saga_log_pg_t *self = (saga_log_pg_t *) base;
     assert (self);
     self->in_turn = false;
+    zhashx_purge (self->prefetched);
     s_pending_clear (self);
     pg_rollback (self->pg);
 }
@@ -368,12 +384,79 @@ s_persist (saga_log_t *base, saga_t *saga, bool created, uint64_t cart_digest,
 
 //  Looks checkout_id up; 1 known (fills saga_id, cart_digest), 0 not, -1.
 
+static void
+s_found_destroy (void **item_p)
+{
+    free (*item_p);
+    *item_p = NULL;
+}
+
+//  Keeps found's answer for checkout_id; false when out of memory
+static bool
+s_found_keep (saga_log_pg_t *self, const char *checkout_id, const char *saga_id,
+              uint64_t cart_digest)
+{
+    found_t *found = (found_t *) calloc (1, sizeof (found_t));
+    if (!found)
+        return false;
+    size_t length = saga_id? strlen (saga_id): 0;
+    found->known = saga_id != NULL;
+    if (length > CK_ID_MAX)
+        found->known = false, length = 0;   //  find_checkout asks and says why
+    memcpy (found->saga_id, saga_id? saga_id: "", length);
+    found->cart_digest = cart_digest;
+    zhashx_update (self->prefetched, checkout_id, found);
+    return length > 0 || !saga_id;
+}
+
+//  One query for every id; the ids are ids (protocol §3): no quoting
+//  beyond the double quotes
+static int
+s_prefetch (saga_log_t *base, const char *const *checkout_ids, size_t count)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self);
+    zhashx_purge (self->prefetched);
+    if (count == 0)
+        return 0;
+    char *array = (char *) malloc (count * (CK_ID_SIZE + 3) + 3);
+    if (!array)
+        return -1;
+    size_t at = 0;
+    array [at++] = '{';
+    for (size_t index = 0; index < count; index++)
+        at += (size_t) sprintf (array + at, "%s\"%s\"", index? ",": "", checkout_ids [index]);
+    array [at++] = '}';
+    array [at] = 0;
+    const char *values [] = { array };
+    PGresult *result = pg_query (self->pg, SQL_FIND_CHECKOUTS, 1, values, "find_checkouts");
+    free (array);
+    bool kept = result != NULL;
+    for (size_t index = 0; kept && index < count; index++)
+        kept = s_found_keep (self, checkout_ids [index], NULL, 0);
+    for (int row = 0; kept && row < PQntuples (result); row++)
+        kept = s_found_keep (self, PQgetvalue (result, row, 0), PQgetvalue (result, row, 1),
+                             (uint64_t) strtoll (PQgetvalue (result, row, 2), NULL, 10));
+    PQclear (result);
+    if (!kept)
+        zhashx_purge (self->prefetched);
+    return kept? 0: -1;
+}
+
 static int
 s_find_checkout (saga_log_t *base, const char *checkout_id, char *saga_id, uint64_t *cart_digest)
 {
     saga_log_pg_t *self = (saga_log_pg_t *) base;
     assert (self);
     assert (checkout_id && saga_id && cart_digest);
+    found_t *prefetched = (found_t *) zhashx_lookup (self->prefetched, checkout_id);
+    if (prefetched && !prefetched->known)
+        return 0;
+    if (prefetched) {
+        memcpy (saga_id, prefetched->saga_id, CK_ID_SIZE);
+        *cart_digest = prefetched->cart_digest;
+        return 1;
+    }
     const char *values [] = { checkout_id };
     PGresult *result = pg_query (self->pg, SQL_FIND_CHECKOUT, 1, values, "find_checkout");
     if (!result)
@@ -588,6 +671,7 @@ s_expire (saga_log_t *base, uint64_t before_ms, int max)
     saga_log_pg_t *self = (saga_log_pg_t *) base;
     assert (self && !self->in_turn);
     assert (max > 0);
+    zhashx_purge (self->prefetched);
     char before [24], limit [24];
     const char *values [] = { pg_int (before, (int64_t) before_ms), pg_int (limit, max) };
     if (pg_ready (self->pg))
@@ -682,9 +766,11 @@ saga_log_pg_new (const char *uri)
     assert (uri);
     _Static_assert (SAGA_LOG_VERSION == 2, "the schema's version row");
     saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
+    self->prefetched = zhashx_new ();
+    zhashx_set_destructor (self->prefetched, s_found_destroy);
     self->ops = (saga_log_t) {
-        s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
-        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
+        s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_prefetch,
+        s_load, s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
     };
     self->pg = pg_new (uri, "checkout-coordinator");
     if (!self->pg || s_claim (self) || s_schema (self)) {

@@ -618,7 +618,7 @@ saga_log_sqlite_new (const char *path, const store_options_t *options)
     assert (path);
     saga_log_sqlite_t *self = (saga_log_sqlite_t *) zmalloc (sizeof (saga_log_sqlite_t));
     self->ops = (saga_log_t) {
-        s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_load,
+        s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, NULL, s_load,
         s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
     };
     self->store = store_new (path, options);

@@ -373,6 +373,190 @@ Test (pg_stores, payment_repeat_and_void_first)
     participant_store_destroy (&store);
 }
 
+//  -------------------------------------------------------------------------
+//  A batch in one round trip (ledger_pg_run), as the runtime hands it over
+
+//  Runs requests [0..count) as one batch through batch into replies
+static void
+s_batch (void (*batch) (void *, const ck_request_t *const *, ck_reply_t *const *, size_t),
+         void *rules, ck_request_t *requests, ck_reply_t *replies, size_t count)
+{
+    const ck_request_t *handed [16];
+    ck_reply_t *answers [16];
+    cr_assert (count <= 16);
+    for (size_t index = 0; index < count; index++) {
+        s_reply_init (&replies [index], &requests [index]);
+        handed [index] = &requests [index];
+        answers [index] = &replies [index];
+    }
+    batch (rules, handed, answers, count);
+}
+
+Test (pg_stores, a_batch_answers_as_the_handlers_do)
+{
+    ck_request_t requests [8];
+    ck_reply_t replies [8];
+    s_request (&requests [0], "b-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, "SKU-B", 2, NULL);
+    requests [1] = requests [0];
+    requests [1].attempt = 2;           //  a repeat in the same batch
+    s_request (&requests [2], "b-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 1, "SKU-B", 2,
+               "SKU-B", 2, NULL);       //  3 of B left: the third line is short
+    s_request (&requests [3], "b-t", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    s_request (&requests [4], "b-t", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, NULL);
+    s_request (&requests [5], "b-u", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 2, "SKU-NOPE", 1,
+               NULL);
+    s_request (&requests [6], "b-0", CK_TYPE_RESERVE_INVENTORY, 1, NULL);  //  no lines
+    s_request (&requests [7], "b-d", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 1, "SKU-B", 1, NULL);
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 8);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_expect (strncmp (replies [0].result_id, "res-", 4) == 0, "id %s", replies [0].result_id);
+    cr_expect_eq (replies [1].outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (replies [1].result_id, replies [0].result_id);
+    cr_expect_eq (replies [1].attempt, 2);
+    cr_expect_eq (replies [2].outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (replies [2].reason.code, "out_of_stock");
+    cr_expect_str_eq (replies [2].reason.message, "SKU-B: 2 wanted, 1 left");
+    cr_expect_str_eq (replies [2].reason.sku, "SKU-B");
+    cr_expect_eq (replies [3].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (replies [4].outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (replies [4].reason.code, "compensated");
+    cr_expect_str_eq (replies [4].reason.message, "ReleaseInventory already ran for this saga");
+    cr_expect_eq (replies [5].outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (replies [5].reason.code, "unknown_sku");
+    cr_expect_str_eq (replies [5].reason.message, "SKU-NOPE is not in the catalog");
+    cr_expect_eq (replies [6].outcome, CK_OUTCOME_ERROR, "a bad request fails alone");
+    cr_expect_str_eq (replies [6].reason.code, "internal");
+    cr_expect_eq (replies [7].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 7);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 1);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM processed_requests"), 6);
+
+    //  the release gives back exactly what was taken, once
+    s_request (&requests [0], "b-1", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    requests [1] = requests [0];
+    requests [1].attempt = 2;
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 2);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (replies [1].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 3);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM reservations WHERE status = 'held'"), 1);
+}
+
+Test (pg_stores, a_failed_batch_keeps_nothing_and_answers_error)
+{
+    ck_request_t requests [2];
+    ck_reply_t replies [2];
+    s_request (&requests [0], "f-1", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, NULL);
+    s_request (&requests [1], "f-1", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    //  a reservation whose SKU left the catalog: its release raises
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 1);
+    cr_assert_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_assert_eq (s_sql ("WITH d AS (DELETE FROM stock WHERE sku = 'SKU-A' RETURNING 1)"
+                         " SELECT count (*) FROM d"), 1);
+    s_request (&requests [0], "f-2", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 2, NULL);
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 2);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_ERROR);
+    cr_expect_str_eq (replies [0].reason.code, "store_error");
+    cr_expect_eq (replies [1].outcome, CK_OUTCOME_ERROR);
+    cr_expect_str_eq (replies [1].reason.code, "store_error");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 5, "rolled back");
+    cr_expect_eq (s_sql ("SELECT count (*) FROM ledger"), 1);
+    //  and the next batch runs on the same connection
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 1);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 3);
+}
+
+//  Two instances racing the same sagas through batches: never oversold,
+//  one answer per saga whoever gave it
+static void *
+s_batch_racer (void *arg)
+{
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    cr_assert_not_null (rules);
+    ck_request_t requests [10];
+    ck_reply_t *replies = (ck_reply_t *) arg;
+    for (int first = 0; first < 300; first += 10) {
+        for (int index = 0; index < 10; index++) {
+            char saga_id [32];
+            snprintf (saga_id, sizeof saga_id, "race-%d", first + index);
+            s_request (&requests [index], saga_id, CK_TYPE_RESERVE_INVENTORY, 1,
+                       "SKU-SCARCE", 2, NULL);
+        }
+        do
+            s_batch (inventory_rules_batch, rules, requests, replies + first, 10);
+        while (replies [first].outcome == CK_OUTCOME_ERROR);    //  a deadlock: retried
+    }
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+    return NULL;
+}
+
+Test (pg_stores, two_instances_racing_in_batches_never_oversell)
+{
+    static ck_reply_t one [300], two [300];
+    pthread_t first, second;
+    cr_assert_eq (pthread_create (&first, NULL, s_batch_racer, one), 0);
+    cr_assert_eq (pthread_create (&second, NULL, s_batch_racer, two), 0);
+    pthread_join (first, NULL);
+    pthread_join (second, NULL);
+    int ok = 0;
+    for (int index = 0; index < 300; index++) {
+        cr_expect_eq (one [index].outcome, two [index].outcome, "saga %d", index);
+        cr_expect_str_eq (one [index].result_id, two [index].result_id);
+        ok += one [index].outcome == CK_OUTCOME_OK;
+    }
+    cr_expect_eq (ok, 250, "500 units, 2 per saga");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-SCARCE"), 0);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM ledger"), 300);
+}
+
+Test (pg_stores, payment_batch)
+{
+    char uri [256];
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "payment", uri, sizeof uri), 0);
+    participant_store_t *store = participant_store_new (uri, NULL);
+    cr_assert_not_null (store);
+    payment_repo_t *repo = payment_repo_pg_new (store);
+    cr_assert_not_null (repo);
+    payment_rules_t *rules = payment_rules_new (&repo, participant_store_ledger (store), 0);
+    ck_request_t requests [5];
+    ck_reply_t replies [5];
+    const char *methods [] = { "pm_card_visa", "pm_card_declined", "pm_card_visa" };
+    for (int index = 0; index < 3; index++) {
+        char saga_id [32];
+        snprintf (saga_id, sizeof saga_id, "pb-%d", index);
+        s_request (&requests [index], saga_id, CK_TYPE_AUTHORIZE_PAYMENT, 1, NULL);
+        snprintf (requests [index].customer_id, sizeof requests [index].customer_id, "c");
+        snprintf (requests [index].currency, sizeof requests [index].currency, "EUR");
+        snprintf (requests [index].payment_method, sizeof requests [index].payment_method,
+                  "%s", methods [index]);
+        requests [index].amount = 100 + (uint64_t) index;
+    }
+    //  pb-2's void comes first: its authorization is refused
+    s_request (&requests [3], "pb-2", CK_TYPE_VOID_PAYMENT, 1, NULL);
+    ck_request_t authorize = requests [2];
+    requests [2] = requests [3];
+    requests [3] = authorize;
+    s_request (&requests [4], "pb-0", CK_TYPE_VOID_PAYMENT, 1, NULL);
+    s_batch (payment_rules_batch, rules, requests, replies, 5);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_expect (strncmp (replies [0].result_id, "auth-", 5) == 0, "id %s", replies [0].result_id);
+    cr_expect_eq (replies [1].outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (replies [1].reason.code, "card_declined");
+    cr_expect_eq (replies [2].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (replies [3].outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (replies [3].reason.code, "compensated");
+    cr_expect_eq (replies [4].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorizations"
+                                " WHERE status = 'voided' AND amount = 100"), 1);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM authorizations"), 1);
+    payment_rules_destroy (&rules);
+    participant_store_destroy (&store);
+}
+
 //  Retention on PostgreSQL: old entries go with their detail rows, in
 //  bounded batches; recent ones and the stock stay
 Test (pg_stores, expire_takes_old_entries_and_their_details)

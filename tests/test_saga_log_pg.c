@@ -96,6 +96,31 @@ Test (saga_log_pg, find_checkout_history_and_every_bit_of_the_digest)
     saga_destroy (&saga);
 }
 
+//  A turn's new checkouts looked up together answer as find_checkout
+//  does, until the next turn, which forgets them
+Test (saga_log_pg, prefetched_checkouts_answer_as_find_does)
+{
+    saga_t *known = s_saga (1), *later = s_saga (2);
+    s_persist_one (s_log, known, true, NULL, 0);
+    const char *ids [] = { known->checkout_id, later->checkout_id };
+    cr_assert_eq (saga_log_prefetch (s_log, ids, 2), 0);
+    char saga_id [CK_ID_SIZE] = "";
+    uint64_t digest = 0;
+    cr_expect_eq (saga_log_find_checkout (s_log, known->checkout_id, saga_id, &digest), 1);
+    cr_expect_str_eq (saga_id, known->saga_id);
+    cr_expect_eq (digest, DIGEST_HIGH);
+    cr_expect_eq (saga_log_find_checkout (s_log, later->checkout_id, saga_id, &digest), 0);
+    s_persist_one (s_log, later, true, NULL, 0);
+    cr_expect_eq (saga_log_find_checkout (s_log, later->checkout_id, saga_id, &digest), 1,
+                  "the commit forgot the prefetched answers");
+    cr_expect_str_eq (saga_id, later->saga_id);
+    cr_assert_eq (saga_log_prefetch (s_log, ids, 2), 0);
+    cr_expect_eq (saga_log_find_checkout (s_log, later->checkout_id, saga_id, &digest), 1);
+    cr_assert_eq (saga_log_prefetch (s_log, NULL, 0), 0);
+    saga_destroy (&known);
+    saga_destroy (&later);
+}
+
 Test (saga_log_pg, each_active_returns_exactly_the_running_and_compensating)
 {
     saga_phase_t phases [] = { SAGA_RUNNING, SAGA_COMPENSATING, SAGA_CONFIRMED, SAGA_FAILED };

@@ -46,7 +46,8 @@ participant_batch_new (const ck_participant_config_t *config, participant_link_t
     self->links = links;
     self->jobs = (job_t *) zmalloc (config->max_batch * sizeof (job_t));
     self->replies = (ck_reply_t *) zmalloc (config->max_batch * sizeof (ck_reply_t));
-    self->handed = (const ck_request_t **) zmalloc (config->max_batch * sizeof (ck_request_t *));
+    self->handed = (const ck_request_t **) zmalloc (config->max_batch
+                                                    * sizeof (ck_request_t *));
     self->answers = (ck_reply_t **) zmalloc (config->max_batch * sizeof (ck_reply_t *));
     ck_buf_init (&self->out);
     return self;

@@ -20,6 +20,8 @@
     handler that returns -1 inside a batch must leave the store as it found
     it (e.g. by a SAVEPOINT), or make batch_commit fail, since otherwise the
     rest of the batch commits (participant_store.h does the latter).
+    With batch_handler set, the runtime hands it the whole batch instead
+    (the PostgreSQL participants: one round trip per batch).
 
     See docs/participant-runtime.md for a worked example.
 */

@@ -74,7 +74,8 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     " SELECT l.id, l.detail INTO v_id, v_lines FROM ledger l WHERE l.saga_id = p_saga" \
     " AND l.type = p_partner AND l.outcome = 1;" \
     " IF FOUND THEN FOR v_sku, v_qty IN SELECT j ->> 0, sum ((j ->> 1)::bigint)" \
-    " FROM jsonb_array_elements (v_lines::jsonb) AS j GROUP BY 1 ORDER BY (j ->> 0) COLLATE \"C\" LOOP" \
+    " FROM jsonb_array_elements (v_lines::jsonb) AS j GROUP BY 1" \
+    " ORDER BY (j ->> 0) COLLATE \"C\" LOOP" \
     " UPDATE stock SET available = available + v_qty WHERE sku = v_sku;" \
     " IF NOT FOUND THEN RAISE EXCEPTION 'saga %: SKU % of reservation res-% is not" \
     " in stock', p_saga, v_sku, v_id; END IF; END LOOP; END IF;" \
@@ -328,7 +329,9 @@ inventory_repo_pg_new (participant_store_t *store)
     if (participant_store_schema (store, SCHEMA))
         return NULL;
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (inventory_repo_t) { s_take, s_give_back, s_available, s_seed, s_call, s_destroy };
+    self->ops = (inventory_repo_t) {
+        s_take, s_give_back, s_available, s_seed, s_call, s_destroy
+    };
     self->pg = participant_store_pg (store);
     return &self->ops;
 }

@@ -223,7 +223,9 @@ inventory_repo_sqlite_new (participant_store_t *store)
     if (participant_store_schema (store, SCHEMA))
         return NULL;
     repo_t *self = (repo_t *) zmalloc (sizeof (repo_t));
-    self->ops = (inventory_repo_t) { s_take, s_give_back, s_available, s_seed, NULL, s_destroy };
+    self->ops = (inventory_repo_t) {
+        s_take, s_give_back, s_available, s_seed, NULL, s_destroy
+    };
     self->store = participant_store_store (store);
     return &self->ops;
 }

@@ -10,6 +10,7 @@
 #include "open_files.h"
 #include "participant_process.h"
 #include "saga_def.h"
+#include "sd_notify.h"
 
 #define MAX_OPTIONS 32
 
@@ -206,11 +207,16 @@ s_run (ck_config_t *config, const ck_participant_process_t *process)
         zsys_info ("%s: service=%s instance=%s db=%s capacity=%u started",
                    process->name, ck_service_name (runtime.service), instance,
                    participant_store_name (store), runtime.capacity);
+        //  Ready once connected, READY sent on every link: the coordinator
+        //  does not answer READY, and a participant may rightly start
+        //  before it (another host), reaching it whenever it comes up
+        ck_sd_notify ("READY=1\nSTATUS=connected");
         while (!zsys_interrupted) {
             zclock_sleep (100);
             if (ck_log_hangup ())
                 ck_log_reload (s_command.program, s_command.argc, s_command.argv);
         }
+        ck_sd_notify ("STOPPING=1\nSTATUS=draining: answering what it holds");
         ck_participant_stats_t stats;
         if (ck_participant_stats (participant, &stats) == 0)
             zsys_info ("%s: instance=%s requests=%" PRIu64 " replies=%" PRIu64

@@ -8,6 +8,7 @@
 #include "coordinator.h"
 #include "pg.h"
 #include "saga_def.h"
+#include "sd_notify.h"
 
 static const ck_option_t s_options [] = {
     { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the clients' endpoint (bind)" },
@@ -119,6 +120,8 @@ main (int argc, char *argv [])
             exit_code = 1;
         }
         else {
+            //  bound and recovered: a client's PING is answered from now on
+            ck_sd_notify ("READY=1\nSTATUS=serving");
             while (!zsys_interrupted) {
                 if (coordinator_failed (coordinator, 200)) {
                     exit_code = 1;
@@ -127,6 +130,8 @@ main (int argc, char *argv [])
                 if (ck_log_hangup ())
                     ck_log_reload (&program, argc, argv);
             }
+            if (zsys_interrupted)
+                ck_sd_notify ("STOPPING=1\nSTATUS=finishing the turn, closing the log");
             coordinator_destroy (&coordinator);
         }
     }

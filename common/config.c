@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include "completion.h"
 #include "config.h"
 #include "protocol.h"
 
@@ -364,9 +365,36 @@ s_scan_flag (ck_config_t *self, int argc, char **argv, int *index, pending_t *pe
     return 0;
 }
 
+//  --completion SHELL, left out of --help: it is for packagers, who
+//  install its output.  Returns 3, or -1 after reporting a shell we don't
+//  write for.
+static int
+s_scan_completion (ck_config_t *self, int argc, char **argv, int *index)
+{
+    char shown [SHOWN_SIZE];
+    const char *shell = *index + 1 < argc? argv [++*index]: NULL;
+    if (shell && streq (shell, "bash"))
+        return 3;
+    s_fail (self, "--completion: '%s' is not a shell it knows (bash)",
+            shell? s_shown (shell, shown): "");
+    return -1;
+}
+
+static void
+s_print_completion (ck_config_t *self)
+{
+    const ck_option_t **options =
+        (const ck_option_t **) zmalloc (self->entry_count * sizeof (ck_option_t *));
+    for (size_t i = 0; i < self->entry_count; i++)
+        options [i] = self->entries [i].option;
+    ck_completion_bash (stdout, self->program->name, options, self->entry_count);
+    fflush (stdout);
+    free (options);
+}
+
 //  Splits argv into flags (kept in pending, applied later) and positional
-//  arguments.  Returns 0, 1 for --help, 2 for --version, or -1 after
-//  reporting an error.
+//  arguments.  Returns 0, 1 for --help, 2 for --version, 3 for
+//  --completion, or -1 after reporting an error.
 static int
 s_scan_argv (ck_config_t *self, int argc, char **argv, pending_t *pending, size_t *count)
 {
@@ -382,6 +410,9 @@ s_scan_argv (ck_config_t *self, int argc, char **argv, pending_t *pending, size_
         else
         if (streq (arg, "--"))
             options_done = true;
+        else
+        if (streq (arg, "--completion"))
+            rc = s_scan_completion (self, argc, argv, &index);
         else {
             rc = s_scan_flag (self, argc, argv, &index, &pending [*count]);
             if (rc == 0)
@@ -521,8 +552,8 @@ s_load_file (ck_config_t *self, const char *path)
 }
 
 //  Scans argv, loads the --config file, then applies the flags over it.
-//  Returns 0, 1 when --help was printed, 2 when --version was, or -1 after
-//  reporting an error.
+//  Returns 0, 1 when --help was printed, 2 when --version was, 3 when
+//  --completion was, or -1 after reporting an error.
 static int
 s_parse (ck_config_t *self, int argc, char **argv)
 {
@@ -545,6 +576,8 @@ s_parse (ck_config_t *self, int argc, char **argv)
         s_print_usage (self);
     if (rc == 2)
         s_print_version (self);
+    if (rc == 3)
+        s_print_completion (self);
     return rc;
 }
 
@@ -558,7 +591,7 @@ ck_config_new (const ck_program_t *program, int argc, char **argv, int *exit_cod
     ck_config_t *self = s_self_new (program);
     int rc = s_parse (self, argc, argv);
     if (exit_code)
-        *exit_code = rc == -1? 2: 0;     //  1 and 2: help or version printed
+        *exit_code = rc == -1? 2: 0;     //  1..3: help, version or completion printed
     if (rc != 0)
         ck_config_destroy (&self);
     return self;

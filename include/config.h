@@ -9,7 +9,8 @@
         coordinator = tcp://10.0.0.2:5571
 
     --config FILE, --verbose, --help (also -h) and --version are added to
-    every program.  Any problem (unknown flag or key, missing or bad value,
+    every program, and --completion bash, which --help leaves out: it
+    prints a bash completion script made from the option table.  Any problem (unknown flag or key, missing or bad value,
     unreadable file) prints one line naming it on stderr and gives exit
     code 2.  --version prints the software's version (CK_SOFTWARE_VERSION,
     the project's), which is not the protocol's "v".
@@ -53,8 +54,9 @@ typedef struct _ck_program_t {
 typedef struct _ck_config_t ck_config_t;
 
 //  Parses argv against the program's options.  Returns a new config owned by
-//  the caller, or NULL with *exit_code set: 0 when --help or --version was printed, 2
-//  after a usage or configuration error (already reported on stderr).
+//  the caller, or NULL with *exit_code set: 0 when --help, --version or
+//  --completion was printed, 2 after a usage or configuration error
+//  (already reported on stderr).
 ck_config_t *ck_config_new (const ck_program_t *program, int argc, char **argv, int *exit_code);
 
 //  Destroys the config; safe on NULL, nulls the pointer.

@@ -22,7 +22,7 @@ supervisor
     backoff_ms = 100                #   first restart delay, doubled each time
     backoff_max_ms = 5000
     stop_timeout = 10               #   seconds from SIGTERM to SIGKILL
-    ready_timeout = 30              #   seconds for the coordinator to answer PING
+    ready_timeout = 30              #   seconds for the coordinator to say READY=1
 
 coordinator
     flags

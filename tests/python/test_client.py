@@ -1,0 +1,335 @@
+"""The Python client (clients/python) against a real group, and against
+replies no coordinator sends.
+
+Run by CTest (python_client) as: python3 tests/python/test_client.py, with
+CK_BIN_DIR (the executables) and CK_SOURCE_DIR (the W1 catalog, the
+package) in the environment.  The group is a coordinator and one instance of
+each participant on ipc:// endpoints in a fresh temp dir; every process is
+killed by its PID at the end (and dies with this one if it is killed first).
+Set CK_E2E_KEEP=1 to keep the dir and its logs.
+"""
+
+import ctypes
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+SOURCE = os.environ.get("CK_SOURCE_DIR") or \
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(SOURCE, "clients", "python"))
+
+import msgpack                                                  # noqa: E402
+import zmq                                                      # noqa: E402
+
+from checkout_client import (CheckoutTimeout, Client, CoordinatorError,  # noqa: E402
+                             MalformedReply)
+from checkout_client import protocol                            # noqa: E402
+
+BIN = os.environ.get("CK_BIN_DIR") or os.path.join(SOURCE, "build", "bin")
+HEARTBEAT_MS = 200
+READY_WITHIN = 20.0             # s for the group to serve (ASan builds are slow)
+TIMEOUT = 10.0                  # s for one answer
+PR_SET_PDEATHSIG = 1
+
+CART = dict(cart_id="cart-py-1", customer_id="cust-py", currency="EUR",
+            items=[("SKU-0001", 2, 150), ("SKU-0002", 1, 300)], country="DE")
+
+
+def _die_with_parent():
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+class Group:
+    """A coordinator and one inventory, payment and order, as processes."""
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="ck-python-")
+        self.frontend = "ipc://%s/fe" % self.dir
+        self.backend = "ipc://%s/be" % self.dir
+        self.events = "ipc://%s/ev" % self.dir
+        self.procs = []
+
+    def spawn(self, name, program, *args):
+        log = open(os.path.join(self.dir, name + ".log"), "wb")
+        with log:
+            proc = subprocess.Popen([os.path.join(BIN, program)] + list(args),
+                                    stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, preexec_fn=_die_with_parent)
+        self.procs.append(proc)
+
+    def start(self):
+        beat = ["--heartbeat-ms", str(HEARTBEAT_MS), "--liveness", "5"]
+        self.spawn("coordinator", "checkout-coordinator", "--frontend", self.frontend,
+                   "--backend", self.backend, "--events", self.events,
+                   "--db", os.path.join(self.dir, "coordinator.db"), *beat)
+        seed = os.path.join(SOURCE, "scripts", "seeds", "w1-catalog.csv")
+        for service in ("inventory", "payment", "order"):
+            extra = ["--seed", seed] if service == "inventory" else []
+            self.spawn(service, "checkout-" + service, "--coordinator", self.backend,
+                       "--db", os.path.join(self.dir, service + ".db"),
+                       "--instance", service + "-1", *beat, *extra)
+        self.wait_ready()
+
+    def wait_ready(self):
+        """Until a stats event shows one live instance of each service."""
+        sub = zmq.Context.instance().socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.SUBSCRIBE, b"stats")
+        sub.connect(self.events)
+        deadline = time.monotonic() + READY_WITHIN
+        try:
+            while time.monotonic() < deadline:
+                for proc in self.procs:
+                    if proc.poll() is not None:
+                        raise RuntimeError("%s exited with %s (logs in %s)"
+                                           % (proc.args[0], proc.returncode, self.dir))
+                if not sub.poll(250):
+                    continue
+                frames = sub.recv_multipart()
+                stats = msgpack.unpackb(frames[1], raw=False)
+                services = sorted(w["service"] for w in stats.get("workers", []))
+                if services == ["inventory", "order", "payment"]:
+                    return
+            raise RuntimeError("the group did not serve within %.0f s (logs in %s)"
+                               % (READY_WITHIN, self.dir))
+        finally:
+            sub.close()
+
+    def stop(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+        self.procs = []
+        if os.environ.get("CK_E2E_KEEP", "0") not in ("", "0"):
+            print("e2e: kept %s" % self.dir, file=sys.stderr)
+        else:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class Coordinator(unittest.TestCase):
+    """The client's calls against a real group."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.group = Group()
+        cls.addClassCleanup(cls.group.stop)
+        cls.group.start()
+        cls.client = Client(cls.group.frontend, timeout=TIMEOUT)
+        cls.addClassCleanup(cls.client.close)
+        #  one confirmed and one declined checkout, which the tests read
+        accepted = []
+        cls.confirmed = cls.client.submit("chk-py-ok", payment_method="pm_card_visa",
+                                          ack=True, on_accepted=accepted.append, **CART)
+        cls.accepted = accepted
+        cls.declined = cls.client.submit("chk-py-declined",
+                                         payment_method="pm_card_declined", **CART)
+
+    def test_confirmed_result(self):
+        result = self.confirmed
+        self.assertEqual(result.status, "confirmed")
+        self.assertEqual(result.checkout_id, "chk-py-ok")
+        self.assertTrue(result.saga_id)
+        self.assertTrue(result.order_id)
+        self.assertIsNone(result.reason)
+        self.assertIsNone(result.failed_step)
+        self.assertGreater(result.elapsed_us, 0)
+        #  ACCEPTED came first, about the same saga
+        self.assertEqual(len(self.accepted), 1)
+        self.assertEqual(self.accepted[0].saga_id, result.saga_id)
+
+    def test_declined_result(self):
+        result = self.declined
+        self.assertEqual(result.status, "failed")
+        self.assertEqual(result.failed_step, "payment")
+        self.assertEqual(result.reason.code, "card_declined")
+        self.assertEqual(result.compensated, ["inventory"])
+        self.assertIsNone(result.order_id)
+
+    def test_submit_again_is_the_same_saga(self):
+        again = self.client.submit("chk-py-ok", payment_method="pm_card_visa", **CART)
+        self.assertEqual(again.saga_id, self.confirmed.saga_id)
+        self.assertEqual(again.order_id, self.confirmed.order_id)
+
+    def test_status(self):
+        status = self.client.status("chk-py-declined")
+        self.assertEqual(status.status, "failed")
+        self.assertEqual(status.saga_id, self.declined.saga_id)
+        events = [entry.event for entry in status.history]
+        self.assertEqual(events[0], "started")
+        self.assertGreater(len(events), 2)
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.status("chk-py-never")
+        self.assertEqual(caught.exception.code, "unknown_checkout")
+        self.assertEqual(caught.exception.checkout_id, "chk-py-never")
+
+    def test_ping(self):
+        pong = self.client.ping()
+        self.assertEqual(pong.version, protocol.VERSION)
+        self.assertGreater(pong.uptime_ms, 0)
+        self.assertFalse(pong.unserved)
+
+    def test_list(self):
+        sagas = {saga.checkout_id: saga for saga in self.client.list(limit=100)}
+        self.assertEqual(sagas["chk-py-ok"].status, "confirmed")
+        self.assertEqual(sagas["chk-py-ok"].saga_id, self.confirmed.saga_id)
+        self.assertEqual(sagas["chk-py-declined"].status, "failed")
+        #  one a page: newest first, the cursor leads to the other
+        first = self.client.list_page(limit=1)
+        self.assertEqual([s.checkout_id for s in first.sagas], ["chk-py-declined"])
+        self.assertTrue(first.next)
+        second = self.client.list_page(limit=1, cursor=first.next)
+        self.assertEqual([s.checkout_id for s in second.sagas], ["chk-py-ok"])
+        failed = [saga.checkout_id for saga in self.client.list(status="failed")]
+        self.assertEqual(failed, ["chk-py-declined"])
+
+    def test_describe(self):
+        saga = self.client.describe("chk-py-declined")
+        self.assertEqual(saga.saga_id, self.declined.saga_id)
+        self.assertEqual(saga.status, "failed")
+        self.assertEqual(saga.phase, "failed")
+        self.assertEqual((saga.cart_id, saga.customer_id, saga.currency),
+                         ("cart-py-1", "cust-py", "EUR"))
+        self.assertEqual(saga.amount, 600)
+        self.assertEqual(saga.ship_to.country, "DE")
+        steps = {step.step: step for step in saga.steps}
+        self.assertEqual(list(steps), ["inventory", "payment", "order"])
+        self.assertEqual(steps["inventory"].state, "compensated")
+        self.assertEqual(steps["payment"].state, "failed")
+        self.assertEqual(steps["order"].state, "pending")
+        self.assertEqual(steps["inventory"].kind, "compensatable")
+        self.assertEqual(steps["order"].kind, "pivot")
+        confirmed = self.client.describe("chk-py-ok")
+        self.assertTrue(all(step.state == "done" for step in confirmed.steps))
+        self.assertEqual(confirmed.steps[2].result_id, self.confirmed.order_id)
+        self.assertGreaterEqual(confirmed.history_total, len(confirmed.history))
+
+    def test_cancel_and_retry_of_a_saga_that_ended(self):
+        for call in (lambda: self.client.cancel("chk-py-ok", by="py-test", reason="late"),
+                     lambda: self.client.retry("chk-py-declined", by="py-test")):
+            with self.assertRaises(CoordinatorError) as caught:
+                call()
+            self.assertEqual(caught.exception.code, "conflict")
+            self.assertIn("ended", caught.exception.message)
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.cancel("chk-py-never")
+        self.assertEqual(caught.exception.code, "unknown_checkout")
+
+    def test_bad_request(self):
+        #  the client refuses it before it leaves, naming the key...
+        with self.assertRaisesRegex(ValueError, r"checkout_id: must be 1\.\.64 bytes"):
+            self.client.status("not an id")
+        with self.assertRaisesRegex(ValueError, r"items\[0\]\.qty: 0 is out of range"):
+            self.client.submit("chk-py-bad", payment_method="pm_card_visa",
+                               **dict(CART, items=[("SKU-0001", 0, 150)]))
+        with self.assertRaisesRegex(ValueError, "amount: 1 is not the sum"):
+            self.client.submit("chk-py-bad", payment_method="pm_card_visa", amount=1, **CART)
+        #  ...and the coordinator, sent it unchecked, answers bad_request
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.call("STATUS", {"checkout_id": "not an id"}, ("RESULT",), "",
+                             check=False)
+        self.assertEqual(caught.exception.code, "bad_request")
+        self.assertIn("checkout_id", caught.exception.message)
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.call("LIST", {"limit": 0}, ("SAGAS",), "", check=False)
+        self.assertEqual(caught.exception.code, "bad_request")
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.call("STATUS", {"checkout_id": "chk-py-ok", "v": "2.0.0"},
+                             ("RESULT",), "chk-py-ok", check=False)
+        self.assertEqual(caught.exception.code, "unsupported_version")
+
+    def test_timeout(self):
+        quiet = "ipc://%s/nobody" % self.group.dir
+        with Client(quiet, timeout=0.2) as client:
+            started = time.monotonic()
+            with self.assertRaises(CheckoutTimeout):
+                client.ping()
+            self.assertLess(time.monotonic() - started, 2.0)
+
+
+class Replies(unittest.TestCase):
+    """Replies that break the contract, from a ROUTER standing in for a
+    coordinator (no coordinator sends them): each is a clear error at once."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ck-python-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        endpoint = "ipc://%s/fe" % self.dir
+        self.router = zmq.Context.instance().socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.bind(endpoint)
+        self.addCleanup(self.router.close)
+        self.client = Client(endpoint, timeout=5.0)
+        self.addCleanup(self.client.close)
+
+    def answer(self, *frames):
+        """Pings, answers with frames, returns what the client raised."""
+        self.client.send("PING", None)
+        self.assertTrue(self.router.poll(5000))
+        peer = self.router.recv_multipart()[0]
+        self.router.send_multipart([peer] + list(frames))
+        started = time.monotonic()
+        with self.assertRaises(MalformedReply) as caught:
+            self.client.receive(5.0)
+        self.assertLess(time.monotonic() - started, 1.0)
+        return caught.exception
+
+    def body(self, command, data):
+        return self.answer(b"", b"CKC1", command, data)
+
+    def test_frames(self):
+        self.assertEqual(self.answer(b"", b"CKW1", b"PONG", b"\x80").code, "bad_frame")
+        self.assertEqual(self.answer(b"CKC1", b"PONG", b"\x80").code, "bad_frame")
+        self.assertEqual(self.answer(b"", b"CKC1", b"PING").code, "bad_frame")
+        self.assertEqual(self.answer(b"", b"CKC1", b"PONG").code, "bad_frame")
+        pong = msgpack.packb({"version": "1.0.0", "uptime_ms": 1})
+        self.assertEqual(self.answer(b"", b"CKC1", b"PONG", pong, b"").code, "bad_frame")
+
+    def test_bodies(self):
+        pong = {"version": "1.0.0", "uptime_ms": 1}
+        cases = [
+            (b"\x93\x01\x02\x03", "bad_request", "not a map"),
+            (msgpack.packb(pong) + b"\xc0", "bad_request", "not one valid"),
+            (b"\xdf\x00\x98\x96\x80", "bad_request", "not one valid"),   # 10M entries
+            (b"\x82\xa7version\xa51.0.0\xa7version\xa51.0.0", "bad_request", "given twice"),
+            (msgpack.packb({"version": "1.0.0"}), "bad_request", "uptime_ms: missing"),
+            (msgpack.packb(dict(pong, uptime_ms=-1)), "bad_request", "-1 is out of range"),
+            (msgpack.packb(dict(pong, uptime_ms=1.5)), "bad_request", "non-negative"),
+            (msgpack.packb(dict(pong, version=b"1.0.0"), use_bin_type=True),
+             "bad_request", "version: must be a str"),
+            (msgpack.packb(dict(pong, v="2.0.0")), "unsupported_version", "v: 2.0.0"),
+            (msgpack.packb(dict(pong, v="one")), "bad_request", "not a version"),
+            (msgpack.packb(dict(pong, deep=[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]])),
+             "bad_request", "nested"),
+            (msgpack.packb(dict(pong, pad="x" * protocol.MAX_BODY)), "too_large", "over"),
+        ]
+        for data, code, text in cases:
+            with self.subTest(text=text):
+                error = self.body(b"PONG", data)
+                self.assertEqual(error.code, code)
+                self.assertIn(text, error.message)
+        result = {"checkout_id": "c", "saga_id": "s", "status": "done", "elapsed_us": 1}
+        error = self.body(b"RESULT", msgpack.packb(result))
+        self.assertIn("status: must be one of", error.message)
+        error = self.body(b"ERROR", msgpack.packb({"code": "oops", "message": ""}))
+        self.assertIn("code: must be one of", error.message)
+
+    def test_a_valid_reply_still_reads(self):
+        self.client.send("PING", None)
+        self.assertTrue(self.router.poll(5000))
+        peer = self.router.recv_multipart()[0]
+        body = {"version": "1.0.0", "uptime_ms": 7, "v": "1.0.0", "later": {"x": 1}}
+        self.router.send_multipart([peer, b"", b"CKC1", b"PONG", msgpack.packb(body)])
+        command, pong = self.client.receive(5.0)
+        self.assertEqual((command, pong.version, pong.uptime_ms), ("PONG", "1.0.0", 7))
+        self.assertNotIn("later", pong)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)

@@ -228,6 +228,9 @@ class Coordinator(unittest.TestCase):
         with self.assertRaisesRegex(ValueError, r"items\[0\]\.qty: 0 is out of range"):
             self.client.submit("chk-py-bad", payment_method="pm_card_visa",
                                **dict(CART, items=[("SKU-0001", 0, 150)]))
+        with self.assertRaisesRegex(ValueError, r"items\[0\]: a \(sku, qty, unit_price\)"):
+            self.client.submit("chk-py-bad", payment_method="pm_card_visa",
+                               **dict(CART, items=[("SKU-0001", 1)]))
         with self.assertRaisesRegex(ValueError, "amount: 1 is not the sum"):
             self.client.submit("chk-py-bad", payment_method="pm_card_visa", amount=1, **CART)
         #  ...and the coordinator, sent it unchecked, answers bad_request

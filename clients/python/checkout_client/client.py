@@ -86,9 +86,7 @@ class Client:
         coordinator sends ACCEPTED once the saga is durable: on_accepted
         (when given) is called with it, and the wait goes on for the RESULT.
         """
-        lines = [item if isinstance(item, dict)
-                 else {"sku": item[0], "qty": item[1], "unit_price": item[2]}
-                 for item in items]
+        lines = [_line(item, i) for i, item in enumerate(items)]
         if amount is None:
             amount = sum(line.get("qty", 0) * line.get("unit_price", 0) for line in lines
                          if isinstance(line.get("qty"), int)
@@ -178,7 +176,7 @@ class Client:
             if command_in == "ERROR":
                 #  an ERROR without checkout_id answers whoever asked: the
                 #  coordinator could not read the id
-                if about is None or reply.checkout_id in (None, about):
+                if reply.checkout_id in (None, about):
                     raise CoordinatorError(reply.code, reply.message, reply.checkout_id)
             elif command_in in answers and _about(command_in, reply) in (about, None):
                 return reply
@@ -207,6 +205,15 @@ class Client:
             return command, protocol.decode(command, data)
         except ProtocolError as error:
             raise MalformedReply(error.code, error.message, error.command) from None
+
+
+def _line(item, index):
+    """A line of a cart as a map, from a map or (sku, qty, unit_price)."""
+    if isinstance(item, dict):
+        return item
+    if not isinstance(item, (tuple, list)) or len(item) != 3:
+        raise ValueError("items[%d]: a (sku, qty, unit_price) tuple or a map" % index)
+    return {"sku": item[0], "qty": item[1], "unit_price": item[2]}
 
 
 def _about(command, reply):

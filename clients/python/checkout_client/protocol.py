@@ -323,7 +323,8 @@ def decode(command, data):
         raise ProtocolError(error.code, "%s %s" % (command, error), command) from None
     except Exception as error:     # msgpack's errors have no common base
         raise ProtocolError("bad_request", "%s body: not one valid msgpack map (%s)"
-                            % (command, error), command) from None
+                            % (command, str(error) or type(error).__name__),
+                            command) from None
     try:
         if not isinstance(body, dict):
             raise _Invalid("body: not a map")

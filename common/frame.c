@@ -226,6 +226,18 @@ ck_message_recv (ck_message_t *self, void *socket)
     return 0;
 }
 
+const char *
+ck_message_user_id (ck_message_t *self)
+{
+    assert (self);
+    //  the ROUTER's routing id part is made locally and carries no
+    //  metadata: the parts that came over the connection do
+    if (self->count < 2)
+        return "";
+    const char *user_id = zmq_msg_gets (&self->parts [self->count - 1], "User-Id");
+    return user_id? user_id: "";
+}
+
 int
 ck_message_parse (ck_message_t *self, ck_proto_t proto, bool routed, ck_frame_t *out,
                   ck_decode_error_t *err)

@@ -26,6 +26,8 @@ struct _participant_link_t {
     uint32_t backoff_ms;                //  the next wait before reconnecting
     bool stopped;
     uint64_t reconnects;
+    uint32_t heard;                     //  messages on this socket
+    uint32_t refusals;                  //  READYs refused in a row
 };
 
 participant_link_t *
@@ -90,6 +92,7 @@ s_connect (participant_link_t *self, int64_t now)
     }
     self->last_recv = now;              //  grace: liveness counts from here
     self->reconnect_at = INT64_MAX;
+    self->heard = 0;
     const ck_buf_t *ready = self->config.ready;
     int rc = participant_link_send (self, CK_CMD_READY, ready->data, ready->size, now);
     zsys_info ("participant: connected endpoint=%s identity=%s ready=%s",
@@ -169,6 +172,8 @@ participant_link_recv (participant_link_t *self, ck_message_t *message, int64_t 
         return -1;
     self->last_recv = now;
     self->backoff_ms = self->config.reconnect_min_ms;
+    if (++self->heard > 1)
+        self->refusals = 0;
     return 0;
 }
 
@@ -189,16 +194,32 @@ participant_link_send (participant_link_t *self, ck_command_t command, const voi
     return 0;
 }
 
+//  A DISCONNECT that is the first thing heard on a socket refused its
+//  READY: the coordinator has a live connection under our instance name
+//  (ours, from before a restart, not yet found gone).  Asking again at
+//  once would spin; waiting doubles from reconnect_min up to a heartbeat
+//  interval, so that we are back within about a liveness period of the
+//  old connection's going.
 void
 participant_link_restart (participant_link_t *self, int64_t now)
 {
     assert (self);
     if (self->stopped)
         return;
-    zsys_info ("participant: disconnected by coordinator endpoint=%s",
-               self->config.endpoint);
+    bool refused = self->heard <= 1;
+    zsys_info ("participant: disconnected by coordinator endpoint=%s%s",
+               self->config.endpoint, refused? " (READY refused)": "");
     zsock_destroy (&self->sock);
     self->reconnects++;
+    if (refused) {
+        uint64_t wait = (uint64_t) self->config.reconnect_min_ms <<
+            (self->refusals < 16? self->refusals: 16);
+        if (wait > self->config.heartbeat_ivl_ms)
+            wait = self->config.heartbeat_ivl_ms;
+        self->refusals++;
+        self->reconnect_at = now + (int64_t) wait;
+        return;
+    }
     if (s_connect (self, now) == -1)
         s_back_off (self, now);
 }

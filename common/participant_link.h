@@ -56,7 +56,9 @@ int participant_link_send (participant_link_t *self, ck_command_t command,
                            const void *body, size_t size, int64_t now);
 
 //  The coordinator sent DISCONNECT: replaces the socket at once and sends
-//  READY again.  Can't fail (a refused endpoint is retried after back-off).
+//  READY again; when the DISCONNECT was the answer to this socket's READY,
+//  after a wait that doubles up to a heartbeat interval.  Can't fail (a
+//  refused endpoint is retried after back-off).
 void participant_link_restart (participant_link_t *self, int64_t now);
 
 //  Does what is due: a HEARTBEAT, giving up on a silent coordinator, or a

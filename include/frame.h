@@ -59,6 +59,12 @@ int ck_message_recv (ck_message_t *self, void *socket);
 //  parts until ck_message_close.
 int ck_message_parse (ck_message_t *self, ck_proto_t proto, bool routed, ck_frame_t *out, ck_decode_error_t *err);
 
+//  The ZAP User-Id its connection authenticated with: on the coordinator's
+//  CURVE sockets, the peer's public key in Z85.  "" when it has none (no
+//  ZAP handler, or the NULL mechanism).  Borrowed from the message; can't
+//  fail.
+const char *ck_message_user_id (ck_message_t *self);
+
 //  Moves the parts of self into dest (uninitialized), without copying
 //  their data; self is left empty.  Can't fail.
 void ck_message_move (ck_message_t *dest, ck_message_t *self);

@@ -357,7 +357,10 @@ Test (dispatcher, lost_handles_can_be_sent_on_at_once)
     dispatcher_destroy (&dispatcher);
 }
 
-Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
+//  An instance name belongs to its live connection: a READY claiming it
+//  from another routing id is refused and changes nothing, until the
+//  holder is removed
+Test (dispatcher, ready_under_a_new_routing_id_is_refused_while_the_instance_lives)
 {
     dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
     record_t *record = (record_t *) calloc (1, sizeof (record_t));
@@ -368,20 +371,25 @@ Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
     dispatcher_assign (dispatcher, old, H (2));
     dispatcher_assign (dispatcher, other, H (3));
 
+    cr_assert_null (dispatcher_join (dispatcher, "new", 3, CK_SERVICE_ORDER,
+        "order-7", 4, 500, s_lost, s_gone, record), "a live instance keeps its name");
+    cr_assert_eq (record->gone_count, 0);
+    cr_assert_eq (record->lost_count, 0);
+    cr_assert_eq (dispatcher_find (dispatcher, "old", 3), old);
+    cr_assert_null (dispatcher_find (dispatcher, "new", 3));
+    cr_assert_eq (dispatcher_instance (dispatcher, CK_SERVICE_ORDER, "order-7"), old);
+    cr_assert_eq (dispatcher_where (dispatcher, H (1)), old);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 2);
+
+    //  Once the holder is gone, the name is free
+    dispatcher_remove (dispatcher, old, s_lost, record);
+    cr_assert_eq (record->lost_count, 2);
     dispatcher_worker_t *fresh = dispatcher_join (dispatcher, "new", 3, CK_SERVICE_ORDER,
         "order-7", 4, 500, s_lost, s_gone, record);
     cr_assert_not_null (fresh);
-    cr_assert_eq (record->gone_count, 1, "the old connection is reported gone");
-    cr_assert_str_eq (record->gone [0], "order-7");
-    cr_assert_eq (record->lost_count, 2);
-    qsort (record->lost, record->lost_count, sizeof (void *), s_compare_handles);
-    cr_assert_eq (record->lost [0], H (1));
-    cr_assert_eq (record->lost [1], H (2));
-    cr_assert_null (dispatcher_find (dispatcher, "old", 3));
-    cr_assert_eq (dispatcher_find (dispatcher, "new", 3), fresh);
     cr_assert_eq (fresh->load, 0);
     cr_assert_eq (fresh->capacity, 4);
-    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 2);
+    cr_assert_eq (dispatcher_instance (dispatcher, CK_SERVICE_ORDER, "order-7"), fresh);
     cr_assert_eq (dispatcher_where (dispatcher, H (3)), other);
 
     //  The same instance name in another service is another instance
@@ -394,12 +402,13 @@ Test (dispatcher, ready_under_a_new_routing_id_replaces_the_instance)
     dispatcher_worker_t *reused = dispatcher_join (dispatcher, "new", 3,
         CK_SERVICE_PAYMENT, "payment-1", 4, 600, s_lost, s_gone, record);
     cr_assert_eq (reused->service, CK_SERVICE_PAYMENT);
-    cr_assert_eq (record->gone_count, 2);
-    cr_assert_str_eq (record->gone [1], "order-7");
+    cr_assert_eq (record->gone_count, 1);
+    cr_assert_str_eq (record->gone [0], "order-7");
     cr_assert_eq (record->lost_count, 3);
     cr_assert_eq (record->lost [2], H (4));
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_ORDER), 1);
     cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    cr_assert_null (dispatcher_instance (dispatcher, CK_SERVICE_MAX, "x"));
     free (record);
     dispatcher_destroy (&dispatcher);
 }

@@ -109,3 +109,132 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
     cr_assert_eq (e2e_db_int (order, "SELECT COUNT(*) FROM orders", NULL), 0);
     sqlite3_close (order);
 }
+
+//  Sends READY for service as instance, from peer
+static void
+s_ready (zsock_t *peer, ck_service_t service, const char *instance)
+{
+    ck_ready_t ready = { .service = service, .capacity = 4 };
+    snprintf (ready.instance, sizeof ready.instance, "%s", instance);
+    ck_buf_t body;
+    ck_buf_init (&body);
+    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
+    cr_assert_eq (ck_frame_send (peer, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY,
+                                 body.data, body.size), 0);
+    ck_buf_free (&body);
+}
+
+//  The next command the coordinator sends peer within timeout_ms, or
+//  CK_CMD_NONE
+static ck_command_t
+s_next_command (zsock_t *peer, int timeout_ms)
+{
+    zsock_set_rcvtimeo (peer, timeout_ms);
+    zmsg_t *msg = zmsg_recv (peer);
+    if (!msg)
+        return CK_CMD_NONE;
+    ck_frame_t frame;
+    ck_decode_error_t err;
+    ck_command_t command = ck_frame_parse (msg, CK_PROTO_WORKER, false, &frame, &err) == 0
+                         ? frame.command: CK_CMD_NONE;
+    zmsg_destroy (&msg);
+    return command;
+}
+
+//  A READY that claims the name of a live instance from another connection
+//  does not take its place: the claimant is told DISCONNECT, and however
+//  often it asks again, no request reaches it while the real one serves.
+Test (e2e_forged, ready_as_a_live_instance_is_refused)
+{
+    cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
+    zsock_t *rogue = s_peer ();
+    s_ready (rogue, CK_SERVICE_PAYMENT, "payment-1");
+    cr_assert_eq (s_next_command (rogue, 2000), CK_CMD_DISCONNECT,
+                  "the claimant was not refused");
+
+    checkout_client_t *client = e2e_client (&s_group);
+    cr_assert_not_null (client);
+    uint64_t k = 0;
+    while (w1_expected (k).reason)
+        k++;                            //  the first W1 checkout that confirms
+    ck_checkout_t checkout;
+    w1_checkout (k, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    //  it keeps claiming while the saga runs
+    ck_command_t command = CK_CMD_NONE;
+    int64_t deadline = ph_now_ms () + DONE_MS;
+    while (command == CK_CMD_NONE && ph_now_ms () < deadline) {
+        s_ready (rogue, CK_SERVICE_PAYMENT, "payment-1");
+        ck_command_t heard;
+        while ((heard = s_next_command (rogue, 20)) != CK_CMD_NONE)
+            cr_assert_eq (heard, CK_CMD_DISCONNECT, "the claimant was sent %s",
+                          ck_command_name (heard));
+        command = checkout_client_recv (client, 30);
+    }
+    cr_assert_eq (command, CK_CMD_RESULT);
+    cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
+}
+
+//  The next worker.joined of instance on sub within timeout_ms: 0, or -1
+static int
+s_joined (zsock_t *sub, const char *instance, int timeout_ms)
+{
+    int64_t deadline = ph_now_ms () + timeout_ms;
+    while (ph_now_ms () < deadline) {
+        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
+        zmsg_t *msg = zmsg_recv (sub);
+        if (!msg)
+            return -1;
+        zframe_t *topic = zmsg_first (msg);
+        zframe_t *body = zmsg_next (msg);
+        ck_ev_worker_t worker;
+        ck_decode_error_t err;
+        bool found = topic && body && zframe_streq (topic, "worker.joined")
+                  && ck_decode_ev_worker (zframe_data (body), zframe_size (body),
+                                          &worker, &err) == 0
+                  && streq (worker.instance, instance);
+        zmsg_destroy (&msg);
+        if (found)
+            return 0;
+    }
+    return -1;
+}
+
+//  The legitimate claimant: a participant restarted under its instance
+//  name gets back in at once when its old process died (its connection is
+//  closed), and within about a liveness period when the old one still
+//  holds an open connection but has gone silent.
+Test (e2e_forged, a_restarted_instance_gets_its_name_back)
+{
+    cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
+    zsock_t *sub = e2e_keep (&s_group, zsock_new_sub (s_group.events, "worker."));
+    cr_assert_not_null (sub);
+    zclock_sleep (300);                 //  the subscription reaches the PUB
+
+    int slot = e2e_slot (&s_group, "payment-1");
+    cr_assert_eq (e2e_stop (&s_group, slot, SIGKILL, 5000), -1);
+    int64_t started = ph_now_ms ();
+    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
+    cr_assert_eq (s_joined (sub, "payment-1", 10000), 0, "the restart did not join");
+    int64_t dead_at_once = ph_now_ms () - started;
+
+    //  silent but connected: stopped, not dead
+    slot = e2e_slot (&s_group, "payment-1");
+    ph_signal (s_group.pids [slot], SIGSTOP);
+    started = ph_now_ms ();
+    snprintf (s_group.names [slot], sizeof s_group.names [slot], "payment-1-stopped");
+    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
+    int rc = s_joined (sub, "payment-1", 10000);
+    int64_t silent = ph_now_ms () - started;
+    ph_signal (s_group.pids [slot], SIGCONT);
+    cr_assert_eq (rc, 0, "the second process never joined");
+    int64_t liveness_ms = (int64_t) s_group.heartbeat_ms * s_group.liveness;
+    cr_assert_lt (dead_at_once, liveness_ms, "a dead process's name took %" PRId64 " ms",
+                  dead_at_once);
+    cr_assert_geq (silent, liveness_ms - 2 * s_group.heartbeat_ms,
+                   "the silent holder was replaced after %" PRId64 " ms", silent);
+    cr_assert_lt (silent, liveness_ms + 1500, "the name came back after %" PRId64 " ms",
+                  silent);
+}

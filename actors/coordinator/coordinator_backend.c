@@ -190,8 +190,50 @@ backend_dispatch_waiting (backend_t *self, ck_service_t service)
     }
 }
 
+//  True when the worker's connection is gone: libzmq has dropped its pipe,
+//  so a send to it fails at once.  Otherwise it was sent a HEARTBEAT.
+static bool
+s_unreachable (backend_t *self, dispatcher_worker_t *worker, int64_t now_ms)
+{
+    if (ck_frame_send (self->socket, worker->routing_id, worker->routing_id_size,
+                       CK_PROTO_WORKER, CK_CMD_HEARTBEAT, NULL, 0) == 0) {
+        dispatcher_sent (self->dispatcher, worker, now_ms);
+        return false;
+    }
+    return zmq_errno () == EHOSTUNREACH;
+}
+
+//  A READY that claims a live instance's name from another connection.
+//  The holder gives way when its connection is gone (a process restarted:
+//  the kernel closed the old one) or when the newcomer authenticated with
+//  the holder's own key (the same participant, reconnected); then returns
+//  true.  Otherwise the newcomer is refused: a peer that took the name of
+//  a live instance would take its requests.  A restarted participant whose
+//  old connection is still open somewhere gets in once that one goes
+//  silent past its liveness.
+static bool
+s_claim (backend_t *self, const ck_frame_t *frame, dispatcher_worker_t *holder,
+         const char *key, int64_t now_ms)
+{
+    if (holder->routing_id_size == frame->routing_id_size
+    &&  memcmp (holder->routing_id, frame->routing_id, frame->routing_id_size) == 0)
+        return true;                    //  its own routing id: dispatcher_join's case
+    bool same_key = *key && streq (holder->key, key);
+    if (same_key || s_unreachable (self, holder, now_ms)) {
+        s_worker_lost (self, holder, same_key? "replaced by a new connection with its key":
+                                               "replaced; its connection was gone");
+        dispatcher_remove (self->dispatcher, holder, s_lost, self);
+        return true;
+    }
+    log_limit_warning ("coordinator: READY refused service=%s instance=%s: a live"
+                       " connection has that instance%s%s", ck_service_name (holder->service),
+                       holder->instance, *key? " key=": "", key);
+    s_disconnect (self, frame->routing_id, frame->routing_id_size);
+    return false;
+}
+
 static void
-s_ready (backend_t *self, const ck_frame_t *frame, int64_t now_ms)
+s_ready (backend_t *self, const ck_frame_t *frame, const char *key, int64_t now_ms)
 {
     ck_ready_t ready;
     ck_decode_error_t err;
@@ -201,11 +243,18 @@ s_ready (backend_t *self, const ck_frame_t *frame, int64_t now_ms)
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
+    dispatcher_worker_t *holder = dispatcher_instance (self->dispatcher, ready.service,
+                                                       ready.instance);
+    if (holder && !s_claim (self, frame, holder, key, now_ms))
+        return;
     dispatcher_worker_t *worker = dispatcher_join (self->dispatcher, frame->routing_id,
         frame->routing_id_size, ready.service, ready.instance, ready.capacity, now_ms,
         s_lost, s_replaced, self);
-    if (!worker)
+    if (!worker) {
+        s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
+    }
+    snprintf (worker->key, sizeof worker->key, "%s", key);
     zsys_info ("coordinator: worker service=%s instance=%s capacity=%u joined",
                ck_service_name (ready.service), ready.instance, ready.capacity);
     events_worker (self->core->events, CK_EVENT_WORKER_JOINED, worker);
@@ -290,7 +339,7 @@ s_handle (backend_t *self, ck_message_t *message)
         dispatcher_heard (self->dispatcher, worker, now_ms);
     switch (frame.command) {
         case CK_CMD_READY:
-            s_ready (self, &frame, now_ms);
+            s_ready (self, &frame, ck_message_user_id (message), now_ms);
             break;
         case CK_CMD_REPLY:
             if (!worker)

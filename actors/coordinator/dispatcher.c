@@ -271,9 +271,9 @@ s_worker_new (dispatcher_t *self, const void *routing_id, size_t routing_id_size
 }
 
 
-//  READY: adds or refreshes the worker of this routing id, replacing any
-//  other worker of the same routing id or instance.  Returns the worker,
-//  or NULL when an argument is out of range.
+//  READY: adds or refreshes the worker of this routing id, replacing the
+//  worker that had it.  Returns the worker, or NULL when an argument is out
+//  of range or the instance is another routing id's.
 
 dispatcher_worker_t *
 dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_size,
@@ -287,6 +287,12 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
                       (int) service, capacity);
         return NULL;
     }
+    //  A live instance keeps its name: anyone could claim it otherwise and
+    //  take its requests.  The caller removes it first when it may go.
+    worker_t *holder = s_find_instance (self, service, instance);
+    if (holder && s_routing_id_compare (&holder->key, &(routing_key_t) {
+            (const uint8_t *) routing_id, routing_id_size }) != 0)
+        return NULL;
     //  A participant sends READY once per connection, so a READY under a
     //  known routing id is a new connection that reused it: a process
     //  restarted under the same instance name before the old one was found
@@ -297,17 +303,23 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
         s_unlist (self, known);
         s_drop (self, known, lost, gone, arg);
     }
-    //  The same process again under a new routing id: it reconnected and
-    //  what was in flight at its old connection will never be answered there.
-    worker_t *previous = s_find_instance (self, service, instance);
-    if (previous) {
-        s_unlist (self, previous);
-        s_drop (self, previous, lost, gone, arg);
-    }
     worker_t *worker = s_worker_new (self, routing_id, routing_id_size,
                                      service, instance, now_ms);
     worker->pub.capacity = capacity;
     return &worker->pub;
+}
+
+
+//  The live worker of this (service, instance), or NULL.
+
+dispatcher_worker_t *
+dispatcher_instance (dispatcher_t *self, ck_service_t service, const char *instance)
+{
+    assert (self);
+    if (!ck_service_name (service) || !instance)
+        return NULL;
+    worker_t *worker = s_find_instance (self, service, instance);
+    return worker? &worker->pub: NULL;
 }
 
 

@@ -15,10 +15,16 @@
     requests is the classic choice that also favours faster instances.
 
     Liveness (§6): a worker heard from at heard_ms is dead from heard_ms +
-    liveness_ms on.  Removing a worker (expiry, DISCONNECT, or a new READY of
-    the same instance under another routing id) reports each of its
+    liveness_ms on.  Removing a worker (expiry, DISCONNECT, or a new READY on
+    its routing id) reports each of its
     in-flight handles once through a lost callback, after the worker is
     gone from every table: the callback may pick, assign and wait at once.
+
+    An instance name belongs to one connection at a time: a READY that
+    claims the name of a live worker from another routing id is refused
+    (dispatcher_join returns NULL).  Whether the newcomer may take the name
+    over anyway (the old connection is provably gone, or both authenticated
+    with the same key) is the caller's call: it removes the old worker first.
 */
 #ifndef DISPATCHER_H_INCLUDED
 #define DISPATCHER_H_INCLUDED
@@ -41,6 +47,7 @@ typedef struct {
     char instance [CK_ID_SIZE];
     uint8_t routing_id [DISPATCHER_ROUTING_ID_MAX];
     size_t routing_id_size;
+    char key [41];                      //  its CURVE public key (Z85), or ""
     uint32_t capacity;                  //  most requests in flight at once
     uint32_t load;                      //  requests it holds now (orphans too)
     int64_t heard_ms;                   //  last message from it
@@ -67,12 +74,11 @@ void dispatcher_destroy (dispatcher_t **self_p);
 
 //  READY: adds a worker for this routing id, heard and sent at now_ms.  A
 //  known routing id is a new connection that reused it (a participant
-//  sends READY once per connection).  Any worker with this routing id or
-//  with this (service, instance) is removed first: it is reported to gone,
-//  then its handles to lost (either may be NULL).  Returns the worker, or
-//  NULL when an argument
-//  is out of range (service, capacity 1..1024, routing id 1..256 bytes,
-//  instance 1..64 bytes).
+//  sends READY once per connection): the worker it was is removed first,
+//  reported to gone, then its handles to lost (either may be NULL).
+//  Returns the worker, or NULL when an argument is out of range (service,
+//  capacity 1..1024, routing id 1..256 bytes, instance 1..64 bytes) or
+//  when another routing id's live worker has this (service, instance).
 dispatcher_worker_t *dispatcher_join (dispatcher_t *self,
     const void *routing_id, size_t routing_id_size, ck_service_t service,
     const char *instance, uint32_t capacity, int64_t now_ms,
@@ -81,6 +87,10 @@ dispatcher_worker_t *dispatcher_join (dispatcher_t *self,
 //  The worker with this routing id, or NULL when unknown.
 dispatcher_worker_t *dispatcher_find (dispatcher_t *self,
     const void *routing_id, size_t routing_id_size);
+
+//  The live worker of this (service, instance), or NULL.
+dispatcher_worker_t *dispatcher_instance (dispatcher_t *self, ck_service_t service,
+                                          const char *instance);
 
 //  Records that the worker was heard from at now_ms.  Can't fail.
 void dispatcher_heard (dispatcher_t *self, dispatcher_worker_t *worker, int64_t now_ms);

@@ -38,7 +38,7 @@ s_shown (const char *text, char *dest, size_t size)
 }
 
 static zsock_t *
-s_dealer_new (const char *endpoint)
+s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
 {
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     if (!dealer)
@@ -51,6 +51,7 @@ s_dealer_new (const char *endpoint)
     zsock_set_reconnect_ivl_max (dealer, RECONNECT_MAX_MS);
     //  Receives never block: recv waits in zmq_poll, where it can time out
     zsock_set_rcvtimeo (dealer, 0);
+    ck_curve_client_apply (curve, dealer);
     if (zsock_connect (dealer, "%s", endpoint) == -1) {
         zsys_warning ("checkout_client: endpoint=%s error=\"%s\"", endpoint,
                       zmq_strerror (zmq_errno ()));
@@ -63,13 +64,20 @@ s_dealer_new (const char *endpoint)
 checkout_client_t *
 checkout_client_new (const char *frontend)
 {
+    return checkout_client_new_curve (frontend, NULL);
+}
+
+//  As checkout_client_new, a CURVE client when curve is on.
+checkout_client_t *
+checkout_client_new_curve (const char *frontend, const ck_curve_keys_t *curve)
+{
     if (!ck_endpoint_valid (frontend)) {
         char shown [80];
         zsys_warning ("checkout_client: endpoint=%s error=\"not a tcp://, ipc:// "
                       "or inproc:// endpoint\"", s_shown (frontend, shown, sizeof shown));
         return NULL;
     }
-    zsock_t *dealer = s_dealer_new (frontend);
+    zsock_t *dealer = s_dealer_new (frontend, curve);
     if (!dealer)
         return NULL;
     checkout_client_t *self = (checkout_client_t *) zmalloc (sizeof (checkout_client_t));

@@ -169,7 +169,7 @@ static const field_t s_result_fields [] = {
 static const schema_t s_result = SCHEMA (s_result_fields, NULL);
 
 static const field_t s_error_fields [] = {
-    F_ENUM (ck_error_t, code, true, s_error_codes, CK_BAD_FRAME, CK_UNKNOWN_CHECKOUT),
+    F_ENUM (ck_error_t, code, true, s_error_codes, CK_BAD_FRAME, CK_ERROR_CODE_COUNT - 1),
     F_TEXT (ck_error_t, message, true, 0, CK_TEXT_MAX),
     F_ID (ck_error_t, checkout_id, false),
 };
@@ -448,6 +448,16 @@ static const field_t s_ev_socket_fields [] = {
 };
 static const schema_t s_ev_socket = SCHEMA (s_ev_socket_fields, NULL);
 
+static const field_t s_ev_security_fields [] = {
+    F_TEXT (ck_ev_security_t, key, true, 1, CK_NAME_MAX + 8),
+    F_TEXT (ck_ev_security_t, socket, true, 1, CK_NAME_MAX),
+    F_TEXT (ck_ev_security_t, command, true, 1, CK_NAME_MAX),
+    F_TEXT (ck_ev_security_t, role, true, 1, CK_NAME_MAX),
+    F_TEXT (ck_ev_security_t, instance, false, 1, CK_ID_MAX),
+    F_TEXT (ck_ev_security_t, reason, true, 1, CK_TEXT_MAX),
+};
+static const schema_t s_ev_security = SCHEMA (s_ev_security_fields, NULL);
+
 static const field_t s_worker_load_fields [] = {
     F_ENUM (ck_worker_load_t, service, true, ANY_SERVICE),
     F_ID (ck_worker_load_t, instance, true),
@@ -521,6 +531,7 @@ CODEC_PAIR (ev_outcome, ck_ev_outcome_t, s_ev_outcome)
 CODEC_PAIR (ev_worker, ck_ev_worker_t, s_ev_worker)
 CODEC_PAIR (ev_socket, ck_ev_socket_t, s_ev_socket)
 CODEC_PAIR (ev_stats, ck_ev_stats_t, s_ev_stats)
+CODEC_PAIR (ev_security, ck_ev_security_t, s_ev_security)
 
 //  The schema of a request of type, or NULL for no known type
 static const schema_t *

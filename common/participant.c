@@ -312,6 +312,7 @@ s_start_links (self_t *self)
             .liveness = self->config.liveness,
             .reconnect_min_ms = self->config.reconnect_min_ms,
             .reconnect_max_ms = self->config.reconnect_max_ms,
+            .curve = &self->config.curve,
             .verbose = self->config.verbose
         };
         self->links [i] = participant_link_new (&config);

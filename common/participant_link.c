@@ -84,6 +84,7 @@ s_connect (participant_link_t *self, int64_t now)
     zsock_set_rcvtimeo (self->sock, 0);
     zsock_set_immediate (self->sock, 0);
     zsock_set_maxmsgsize (self->sock, LINK_MAX_MSG_SIZE);
+    ck_curve_client_apply (self->config.curve, self->sock);
     if (zsock_connect (self->sock, "%s", self->config.endpoint) == -1) {
         zsys_error ("participant: connect failed endpoint=%s error=%s",
                     self->config.endpoint, zmq_strerror (zmq_errno ()));
@@ -210,8 +211,7 @@ participant_link_restart (participant_link_t *self, int64_t now)
     zsys_info ("participant: disconnected by coordinator endpoint=%s%s",
                self->config.endpoint, refused? " (READY refused)": "");
     zsock_destroy (&self->sock);
-    self->reconnects++;
-    if (refused) {
+    if (refused) {                      //  participant_link_tick reconnects, and counts it
         uint64_t wait = (uint64_t) self->config.reconnect_min_ms <<
             (self->refusals < 16? self->refusals: 16);
         if (wait > self->config.heartbeat_ivl_ms)
@@ -220,6 +220,7 @@ participant_link_restart (participant_link_t *self, int64_t now)
         self->reconnect_at = now + (int64_t) wait;
         return;
     }
+    self->reconnects++;
     if (s_connect (self, now) == -1)
         s_back_off (self, now);
 }

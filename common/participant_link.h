@@ -10,6 +10,7 @@
 #define CK_PARTICIPANT_LINK_H_INCLUDED
 
 #include <czmq.h>
+#include "curve.h"
 #include "protocol.h"
 #include "codec.h"
 #include "frame.h"
@@ -23,6 +24,7 @@ typedef struct {
     uint32_t liveness;
     uint32_t reconnect_min_ms;
     uint32_t reconnect_max_ms;
+    const ck_curve_keys_t *curve;       //  borrowed; NULL or off: no CURVE
     bool verbose;
 } participant_link_config_t;
 

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <unistd.h>
 #include "codec.h"
+#include "curve.h"
 #include "frame.h"
 #include "log_level.h"
 #include "open_files.h"
@@ -32,6 +33,7 @@ static const ck_option_t s_common_options [] = {
     { "capacity", CK_OPT_INT, "64", CK_MIN_CAPACITY, CK_MAX_CAPACITY, "N",
       "requests accepted at once" },
     { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
+    CK_CURVE_CLIENT_OPTIONS,
     { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a coordinator is dead" },
     { "max-batch", CK_OPT_INT, "64", 1, CK_PARTICIPANT_MAX_BATCH, "N",
       "requests handled in one transaction at most" },
@@ -128,6 +130,8 @@ s_configure (ck_config_t *config, ck_participant_config_t *runtime, const char *
                                RETENTION_MIN_S);
         return 2;
     }
+    if (ck_curve_client_flags (config, &runtime->curve))
+        return 2;
     runtime->instance = instance;
     runtime->capacity = (uint32_t) ck_config_int (config, "capacity");
     runtime->endpoints = endpoints;

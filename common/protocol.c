@@ -11,7 +11,8 @@
 
 static const char *s_error_names [] = {
     NULL, "bad_frame", "bad_request", "amount_mismatch", "unsupported_version",
-    "too_large", "overloaded", "conflict", "unknown_checkout"
+    "too_large", "overloaded", "conflict", "unknown_checkout",
+    "forbidden"
 };
 static const char *s_error_texts [] = {
     NULL,
@@ -22,7 +23,8 @@ static const char *s_error_texts [] = {
     "the body is larger than 64 KiB",
     "too many checkouts in flight: retry later",
     "this checkout_id is already used by a different cart",
-    "no checkout with this checkout_id was ever accepted"
+    "no checkout with this checkout_id was ever accepted",
+    "the key this connection authenticated with may not send this command"
 };
 //  A request type as the vocabulary knows it
 typedef struct {
@@ -65,7 +67,7 @@ static const char *s_saga_state_names [] = {
 static const char *s_event_topics [] = {
     NULL, "saga.started", "saga.step", "saga.compensating", "saga.confirmed",
     "saga.failed", "saga.stuck", "worker.joined", "worker.lost", "socket.",
-    "stats", "saga.retried", "saga.cancelled"
+    "stats", "saga.retried", "saga.cancelled", "security.refused"
 };
 
 _Static_assert (COUNT_OF (s_error_names) == CK_ERROR_CODE_COUNT, "error names");

@@ -20,6 +20,7 @@
 #define CK_CHECKOUT_CLIENT_H_INCLUDED
 
 #include <czmq.h>
+#include "curve.h"
 #include "protocol.h"
 
 #ifdef __cplusplus
@@ -51,6 +52,11 @@ typedef struct {
 //  Returns NULL, after a warning, when the endpoint is not one ZeroMQ can
 //  connect to.  The caller owns the client.
 checkout_client_t *checkout_client_new (const char *frontend);
+
+//  As checkout_client_new; with curve (may be NULL) on, a CURVE client of
+//  the coordinator's key in it (curve.h).  Copies what it needs.
+checkout_client_t *checkout_client_new_curve (const char *frontend,
+                                              const ck_curve_keys_t *curve);
 
 //  Destroys the client; safe on NULL, nulls the pointer.  Waits at most
 //  CHECKOUT_CLIENT_LINGER_MS for unsent messages.

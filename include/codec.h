@@ -64,6 +64,7 @@ int ck_encode_ev_step (const ck_ev_step_t *msg, ck_buf_t *out);
 int ck_encode_ev_compensating (const ck_ev_compensating_t *msg, ck_buf_t *out);
 int ck_encode_ev_outcome (const ck_ev_outcome_t *msg, ck_buf_t *out);
 int ck_encode_ev_worker (const ck_ev_worker_t *msg, ck_buf_t *out);
+int ck_encode_ev_security (const ck_ev_security_t *msg, ck_buf_t *out);
 int ck_encode_ev_socket (const ck_ev_socket_t *msg, ck_buf_t *out);
 int ck_encode_ev_stats (const ck_ev_stats_t *msg, ck_buf_t *out);
 int ck_encode_ev_operator (const ck_ev_operator_t *msg, ck_buf_t *out);
@@ -96,6 +97,7 @@ int ck_decode_ev_step (const void *body, size_t size, ck_ev_step_t *msg, ck_deco
 int ck_decode_ev_compensating (const void *body, size_t size, ck_ev_compensating_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_outcome (const void *body, size_t size, ck_ev_outcome_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_worker (const void *body, size_t size, ck_ev_worker_t *msg, ck_decode_error_t *err);
+int ck_decode_ev_security (const void *body, size_t size, ck_ev_security_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_socket (const void *body, size_t size, ck_ev_socket_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_stats (const void *body, size_t size, ck_ev_stats_t *msg, ck_decode_error_t *err);
 int ck_decode_ev_operator (const void *body, size_t size, ck_ev_operator_t *msg, ck_decode_error_t *err);

@@ -31,6 +31,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "curve.h"
 #include "protocol.h"
 
 #ifdef __cplusplus
@@ -72,6 +73,7 @@ typedef struct {
     uint32_t liveness;                  //  heartbeats missed before dead; 0 = 3
     uint32_t reconnect_min_ms;          //  0 = 1000
     uint32_t reconnect_max_ms;          //  0 = 32000
+    ck_curve_keys_t curve;              //  CURVE client keys; off when ""
     ck_handler_fn *handlers [CK_TYPE_MAX];      //  by type; NULL = not served
     //  Optional group commit: set begin and commit (and rollback) or none
     int (*batch_begin) (void *state);   //  0, or -1: the batch is store_error

@@ -60,6 +60,7 @@ typedef enum {
     CK_OVERLOADED,
     CK_CONFLICT,
     CK_UNKNOWN_CHECKOUT,
+    CK_FORBIDDEN,
     CK_ERROR_CODE_COUNT
 } ck_error_code_t;
 
@@ -409,6 +410,7 @@ typedef enum {
     CK_EVENT_STATS,                     //  stats
     CK_EVENT_SAGA_RETRIED,              //  saga.retried (an operator's RETRY)
     CK_EVENT_SAGA_CANCELLED,            //  saga.cancelled (an operator's CANCEL)
+    CK_EVENT_SECURITY_REFUSED,          //  security.refused
     CK_EVENT_COUNT
 } ck_event_kind_t;
 
@@ -467,6 +469,16 @@ typedef struct {
     char endpoint [CK_TEXT_SIZE];
     char event [CK_NAME_SIZE];          //  zmonitor's name, e.g. ACCEPTED
 } ck_ev_socket_t;
+
+//  security.refused: a peer tried what its key does not allow
+typedef struct {
+    char key [CK_NAME_SIZE + 8];        //  its CURVE public key, Z85 (40)
+    char socket [CK_NAME_SIZE];         //  frontend, backend, events
+    char command [CK_NAME_SIZE];        //  what it sent: READY, CHECKOUT, ...
+    char role [CK_NAME_SIZE];           //  the role that needs
+    char instance [CK_ID_SIZE];         //  optional: READY's instance
+    char reason [CK_TEXT_SIZE];
+} ck_ev_security_t;
 
 typedef struct {
     ck_service_t service;

@@ -20,6 +20,7 @@
 #include <sqlite3.h>
 #include "checkout_client.h"
 #include "codec.h"
+#include "curve.h"
 #include "frame.h"
 #include "process_helpers.h"
 #include "protocol.h"
@@ -45,6 +46,9 @@ typedef struct {
     checkout_client_t *clients [E2E_MAX_CLIENTS];
     zsock_t *socks [E2E_MAX_SOCKS];
     zsock_t *stats;                     //  SUB to "stats"
+    bool curve;                         //  e2e_group_curve: keys in <dir>/keys
+    ck_curve_keys_t client_keys;        //  the "client" key, for e2e_client
+    ck_curve_keys_t monitor_keys;       //  the "monitor" key, for e2e_sub
 } e2e_group_t;
 
 //  -------------------------------------------------------------------------
@@ -95,6 +99,77 @@ e2e_group_fini (e2e_group_t *g)
     if (g->dir [0])
         fprintf (stderr, "e2e: kept %s\n", g->dir);
     g->dir [0] = 0;
+}
+
+//  Runs checkout-keys with the arguments (NULL-terminated), output in
+//  <dir>/keys.log.  Returns its exit code, or -1.
+static inline int
+e2e_keys (e2e_group_t *g, const char *const *args)
+{
+    char program [PATH_MAX + 32], command [4096], log [PATH_MAX];
+    snprintf (program, sizeof program, "%s/checkout-keys", g->bin);
+    e2e_path (g, "keys.log", log, sizeof log);
+    int used = snprintf (command, sizeof command, "'%s'", program);
+    for (int i = 0; args [i] && used < (int) sizeof command; i++)
+        used += snprintf (command + used, sizeof command - (size_t) used, " '%s'", args [i]);
+    if (used >= (int) sizeof command - 64)
+        return -1;
+    snprintf (command + used, sizeof command - (size_t) used, " >>'%s' 2>&1", log);
+    int status = system (command);
+    return WIFEXITED (status)? WEXITSTATUS (status): -1;
+}
+
+//  Fills path with <dir>/keys/<file>.  Can't fail (truncates).
+static inline void
+e2e_key_path (const e2e_group_t *g, const char *file, char *path, size_t size)
+{
+    snprintf (path, size, "%s/keys/%s", g->dir, file);
+}
+
+//  Loads name's key pair (checkout-keys made) as a client of the
+//  coordinator.  Returns 0, or -1.
+static inline int
+e2e_load_keys (const e2e_group_t *g, const char *name, ck_curve_keys_t *keys)
+{
+    char secret [PATH_MAX], server [PATH_MAX], file [128], error [512];
+    snprintf (file, sizeof file, "%s.key_secret", name);
+    e2e_key_path (g, file, secret, sizeof secret);
+    e2e_key_path (g, "coordinator.key", server, sizeof server);
+    return ck_curve_keys_load (keys, secret, server, error, sizeof error);
+}
+
+//  Turns CURVE on for the group: checkout-keys init in <dir>/keys; every
+//  process, client and SUB the helpers make from now on uses its keys.
+//  Returns 0, or -1.
+static inline int
+e2e_group_curve (e2e_group_t *g)
+{
+    char keys [PATH_MAX];
+    snprintf (keys, sizeof keys, "%s/keys", g->dir);
+    const char *args [] = { "init", keys, NULL };
+    if (e2e_keys (g, args)
+    ||  e2e_load_keys (g, "client", &g->client_keys)
+    ||  e2e_load_keys (g, "monitor", &g->monitor_keys))
+        return -1;
+    g->curve = true;
+    return 0;
+}
+
+//  A SUB to the group's events for topics starting with prefix, with the
+//  monitor's key under CURVE; kept by the group.  Returns it, or NULL.
+static inline zsock_t *
+e2e_sub (e2e_group_t *g, const char *prefix)
+{
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    if (!sub)
+        return NULL;
+    ck_curve_client_apply (g->curve? &g->monitor_keys: NULL, sub);
+    zsock_set_subscribe (sub, prefix);
+    if (zsock_connect (sub, "%s", g->events)) {
+        zsock_destroy (&sub);
+        return NULL;
+    }
+    return sub;
 }
 
 //  -------------------------------------------------------------------------
@@ -155,6 +230,13 @@ e2e_start_coordinator (e2e_group_t *g, const char *const *extra)
         "--db", db, "--heartbeat-ms", heartbeat, "--liveness", liveness
     };
     int argc = 12;
+    char secret [PATH_MAX], allow [PATH_MAX];
+    if (g->curve) {
+        e2e_key_path (g, "coordinator.key_secret", secret, sizeof secret);
+        e2e_key_path (g, "allow", allow, sizeof allow);
+        const char *curve [] = { "--curve-secret", secret, "--curve-allow", allow, NULL };
+        e2e_args_append (args, &argc, curve);
+    }
     e2e_args_append (args, &argc, extra);
     return e2e_spawn (g, "coordinator", "checkout-coordinator", args);
 }
@@ -180,6 +262,18 @@ e2e_start_participant (e2e_group_t *g, const char *service, const char *instance
     if (streq (service, "inventory")) {
         args [argc++] = "--seed";
         args [argc++] = g->seed;
+    }
+    //  the service's own key, unless extra names one
+    bool keyed = false;
+    for (int i = 0; extra && extra [i]; i++)
+        keyed = keyed || streq (extra [i], "--curve-secret");
+    char secret [PATH_MAX], server [PATH_MAX], file [128];
+    if (g->curve && !keyed) {
+        snprintf (file, sizeof file, "%s.key_secret", service);
+        e2e_key_path (g, file, secret, sizeof secret);
+        e2e_key_path (g, "coordinator.key", server, sizeof server);
+        const char *curve [] = { "--curve-secret", secret, "--curve-server", server, NULL };
+        e2e_args_append (args, &argc, curve);
     }
     e2e_args_append (args, &argc, extra);
     return e2e_spawn (g, instance, program, args);
@@ -236,7 +330,8 @@ e2e_client (e2e_group_t *g)
 {
     for (int i = 0; i < E2E_MAX_CLIENTS; i++)
         if (!g->clients [i])
-            return g->clients [i] = checkout_client_new (g->frontend);
+            return g->clients [i] = checkout_client_new_curve (g->frontend,
+                g->curve? &g->client_keys: NULL);
     return NULL;
 }
 
@@ -257,7 +352,7 @@ e2e_keep (e2e_group_t *g, zsock_t *sock)
 static inline int
 e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
 {
-    if (!g->stats && !(g->stats = zsock_new_sub (g->events, "stats")))
+    if (!g->stats && !(g->stats = e2e_sub (g, "stats")))
         return -1;
     int64_t deadline = ph_now_ms () + timeout_ms;
     while (ph_now_ms () < deadline) {
@@ -293,7 +388,8 @@ static inline int
 e2e_wait_ready (e2e_group_t *g, int inventory, int payment, int order, int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
-    checkout_client_t *client = checkout_client_new (g->frontend);
+    checkout_client_t *client = checkout_client_new_curve (g->frontend,
+        g->curve? &g->client_keys: NULL);
     if (!client)
         return -1;
     bool pong = false;

@@ -63,7 +63,8 @@ s_clients_new (bench_load_t *self)
     self->clients = (checkout_client_t **) zmalloc (count * sizeof (checkout_client_t *));
     self->items = (zmq_pollitem_t *) zmalloc (count * sizeof (zmq_pollitem_t));
     for (uint32_t i = 0; i < count; i++) {
-        self->clients [i] = checkout_client_new (self->config.frontend);
+        self->clients [i] = checkout_client_new_curve (self->config.frontend,
+                                                       &self->config.curve);
         if (!self->clients [i])
             return -1;
         zsock_t *socket = checkout_client_socket (self->clients [i]);

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "curve.h"
 #include "bench_plan.h"
 #include "histogram.h"
 #include "protocol.h"
@@ -37,6 +38,7 @@ extern "C" {
 
 typedef struct {
     const char *frontend;               //  the coordinator's frontend endpoint
+    ck_curve_keys_t curve;              //  CURVE client keys; off when ""
     const char *prefix;                 //  in front of W1's ids; NULL for none
     uint64_t first;                     //  first checkout k
     uint64_t count;                     //  checkouts to run, >= 1

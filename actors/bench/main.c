@@ -3,6 +3,7 @@
 */
 #include <czmq.h>
 #include <unistd.h>
+#include "curve.h"
 #include "bench_load.h"
 #include "bench_report.h"
 #include "bench_verify.h"
@@ -37,6 +38,7 @@ static const ck_option_t s_options [] = {
     { "data", CK_OPT_STRING, NULL, 0, 0, "DIR",
       "--verify: the directory of coordinator.db, inventory.db, payment.db, order.db" },
     SAGA_DEF_STEPS_OPTION,
+    CK_CURVE_CLIENT_OPTIONS,
     { .name = NULL }
 };
 
@@ -139,8 +141,12 @@ s_load (ck_config_t *flags)
     }
     if (s_parse_rss (flags, rss, &rss_count))
         return 2;
+    ck_curve_keys_t curve;
+    if (ck_curve_client_flags (flags, &curve))
+        return 2;
     bench_load_config_t config = {
         .frontend = frontend,
+        .curve = curve,
         .prefix = ck_config_str (flags, "prefix"),
         .first = (uint64_t) ck_config_int (flags, "first"),
         .count = ck_config_str (flags, "n")? (uint64_t) ck_config_int (flags, "n"): DEFAULT_N,

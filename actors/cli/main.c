@@ -3,6 +3,7 @@
 */
 #include <czmq.h>
 #include <limits.h>
+#include "curve.h"
 #include "checkout_client.h"
 #include "cli_cart.h"
 #include "cli_ops.h"
@@ -50,6 +51,7 @@ static const ck_option_t s_options [] = {
       "retry, cancel: who asks (default: this process's user; not authenticated)" },
     { "reason", CK_OPT_STRING, NULL, 0, 0, "TEXT", "cancel: why, up to 160 bytes" },
     SAGA_DEF_STEPS_OPTION,
+    CK_CURVE_CLIENT_OPTIONS,
     { .name = NULL }
 };
 
@@ -266,7 +268,10 @@ s_run (ck_config_t *config)
         return EXIT_USAGE;
     }
     const char *frontend = ck_config_str (config, "frontend");
-    checkout_client_t *client = checkout_client_new (frontend);
+    ck_curve_keys_t curve;
+    if (ck_curve_client_flags (config, &curve))
+        return EXIT_USAGE;
+    checkout_client_t *client = checkout_client_new_curve (frontend, &curve);
     if (!client) {
         ck_config_usage_error (config, "--frontend '%.64s': not an endpoint to connect to",
                                frontend);

@@ -11,6 +11,7 @@
 
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define REPORT_MS    1000               //  at most one REFUSED a second a socket
+#define RELOAD_MS    1000               //  the allow-lists are read again
 
 typedef struct {
     conn_watch_t watch;
@@ -28,6 +29,8 @@ typedef struct {
     guarded_t guarded [CONN_GUARD_MAX_WATCHES];
     size_t count;
     int64_t next_report_ms;
+    keyring_t *keyring;                 //  with CURVE, else NULL
+    int64_t next_reload_ms;
 } self_t;
 
 static void
@@ -38,20 +41,35 @@ s_destroy (self_t *self)
         free (self->guarded [i].open);
     }
     zsock_destroy (&self->zap);
+    keyring_destroy (&self->keyring);
 }
 
 static int
 s_start (self_t *self, const conn_guard_args_t *args)
 {
     assert (args->count <= CONN_GUARD_MAX_WATCHES);
+    //  Without the handler, libzmq lets any CURVE key in: a process that
+    //  was asked for CURVE must not run so.  zactor_new cannot report a
+    //  failed start, and the coordinator has read the same allow-lists a
+    //  moment before, so this is a broken process, not bad input: stop it.
+    if (args->allow && !(self->keyring = keyring_new (args->allow))) {
+        zsys_error ("conn_guard: cannot read the allow-lists: stopping");
+        abort ();
+    }
     self->zap = zsock_new (ZMQ_REP);
     if (!self->zap || zsock_bind (self->zap, ZAP_ENDPOINT) != 0) {
-        zsys_warning ("conn_guard: %s is taken: connections are not limited", ZAP_ENDPOINT);
         zsock_destroy (&self->zap);
+        if (self->keyring) {
+            zsys_error ("conn_guard: %s is taken: cannot check keys: stopping", ZAP_ENDPOINT);
+            abort ();
+        }
+        zsys_warning ("conn_guard: %s is taken: connections are not limited", ZAP_ENDPOINT);
     }
     for (size_t i = 0; i < args->count; i++) {
         guarded_t *guarded = &self->guarded [self->count++];
         guarded->watch = args->watches [i];
+        if (!guarded->watch.sock)
+            continue;                   //  keys only
         guarded->monitor = zactor_new (zmonitor, guarded->watch.sock);
         if (!guarded->monitor)
             return -1;
@@ -109,7 +127,26 @@ s_monitor_event (self_t *self, guarded_t *guarded)
     zmsg_destroy (&msg);
 }
 
-//  Answers one ZAP request (RFC 27): 200 unless the domain's socket is full
+//  With CURVE, the verdict on the client's key for domain's socket: NULL
+//  when it may connect, else why not.  key gets the key in Z85.
+static const char *
+s_key_verdict (self_t *self, guarded_t *guarded, const char *mechanism, zframe_t *credentials,
+               char key [KEYRING_KEY_SIZE])
+{
+    key [0] = 0;
+    if (!mechanism || !streq (mechanism, "CURVE") || !credentials
+    ||  zframe_size (credentials) != 32)
+        return "CURVE required";
+    zmq_z85_encode (key, zframe_data (credentials), 32);
+    const char *roles = guarded->watch.roles? guarded->watch.roles: "";
+    bool allowed = streq (roles, "*")? keyring_serves (self->keyring, key)
+                                     : keyring_allows_any (self->keyring, roles, key);
+    return allowed? NULL: "key not allowed";
+}
+
+//  Answers one ZAP request (RFC 27): with CURVE, 400 for a key that holds
+//  none of the socket's roles; then 400 when the socket is full; else 200
+//  with the key as User-Id
 static void
 s_zap_request (self_t *self)
 {
@@ -119,27 +156,48 @@ s_zap_request (self_t *self)
     char *version = zmsg_popstr (request);
     char *sequence = zmsg_popstr (request);
     char *domain = zmsg_popstr (request);
+    char *address = zmsg_popstr (request);
+    char *identity = zmsg_popstr (request);
+    char *mechanism = zmsg_popstr (request);
+    zframe_t *credentials = zmsg_pop (request);
     const char *status = "200", *text = "OK";
-    for (size_t i = 0; domain && i < self->count; i++) {
-        guarded_t *guarded = &self->guarded [i];
-        //  this connection is one of count already, when its ACCEPTED came first
-        if (streq (domain, guarded->watch.name) && guarded->count > guarded->watch.limit) {
+    char key [KEYRING_KEY_SIZE] = "";
+    guarded_t *guarded = NULL;
+    for (size_t i = 0; domain && i < self->count; i++)
+        if (streq (domain, self->guarded [i].watch.name))
+            guarded = &self->guarded [i];
+    if (self->keyring) {
+        const char *refused = guarded? s_key_verdict (self, guarded, mechanism, credentials, key)
+                                     : "unknown domain";
+        if (refused) {
             status = "400";
-            text = "too many connections";
-            guarded->refused++;
+            text = refused;
+            zsys_warning ("conn_guard: socket=%s handshake refused: %s key=%s address=%s",
+                          domain? domain: "", refused, *key? key: "-", address? address: "");
         }
+    }
+    //  this connection is one of count already, when its ACCEPTED came first
+    if (streq (status, "200") && guarded && guarded->watch.sock
+    &&  guarded->count > guarded->watch.limit) {
+        status = "400";
+        text = "too many connections";
+        guarded->refused++;
     }
     zmsg_t *reply = zmsg_new ();
     zmsg_addstr (reply, "1.0");
     zmsg_addstr (reply, sequence? sequence: "");
     zmsg_addstr (reply, status);
     zmsg_addstr (reply, text);
-    zmsg_addstr (reply, "");            //  user id
+    zmsg_addstr (reply, streq (status, "200")? key: "");   //  user id
     zmsg_addmem (reply, NULL, 0);       //  metadata
     zmsg_send (&reply, self->zap);
+    zframe_destroy (&credentials);
     zstr_free (&version);
     zstr_free (&sequence);
     zstr_free (&domain);
+    zstr_free (&address);
+    zstr_free (&identity);
+    zstr_free (&mechanism);
     zmsg_destroy (&request);
 }
 
@@ -177,7 +235,8 @@ conn_guard (zsock_t *pipe, void *args)
     if (self.zap)
         zpoller_add (poller, self.zap);
     for (size_t i = 0; i < self.count; i++)
-        zpoller_add (poller, self.guarded [i].monitor);
+        if (self.guarded [i].monitor)
+            zpoller_add (poller, self.guarded [i].monitor);
     while (true) {
         void *which = zpoller_wait (poller, REPORT_MS);
         if (which == pipe) {
@@ -197,6 +256,10 @@ conn_guard (zsock_t *pipe, void *args)
         if (zpoller_terminated (poller))
             break;
         s_report (&self);
+        if (self.keyring && zclock_mono () >= self.next_reload_ms) {
+            keyring_reload (self.keyring);
+            self.next_reload_ms = zclock_mono () + RELOAD_MS;
+        }
     }
     zpoller_destroy (&poller);
     s_destroy (&self);

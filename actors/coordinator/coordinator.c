@@ -22,6 +22,9 @@
 //  A connection that has not finished its ZMTP handshake by then is closed
 //  (libzmq's default is 30 s): idle TCP connections hold no fd for long
 #define HANDSHAKE_MS    5000
+//  How often the allow-lists are read again: a revoked key's peer is cut
+//  off within about this
+#define KEYS_IVL_MS     1000
 
 uint64_t
 coordinator_wall_us (void)
@@ -292,8 +295,8 @@ s_recover (core_t *self)
 //  Life
 
 zsock_t *
-coordinator_bind (int type, const char *endpoint, const char *name, int sndhwm, int rcvhwm,
-                  bool guarded)
+coordinator_socket (core_t *core, int type, const char *name, int sndhwm, int rcvhwm,
+                    bool guarded)
 {
     zsock_t *sock = zsock_new (type);
     if (!sock)
@@ -301,7 +304,9 @@ coordinator_bind (int type, const char *endpoint, const char *name, int sndhwm, 
     zsock_set_linger (sock, 1000);      //  bounded: flush final replies, never hang
     zsock_set_sndhwm (sock, sndhwm);
     zsock_set_handshake_ivl (sock, HANDSHAKE_MS);
-    if (guarded)                        //  conn_guard limits its connections
+    ck_curve_server_apply (&core->config.curve, sock);
+    //  conn_guard limits its connections and, with CURVE, checks keys
+    if (guarded || ck_curve_on (&core->config.curve))
         zsock_set_zap_domain (sock, name);  //  (a listener copies it at bind)
     if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory (sock, 1);   //  a full queue fails the send: dropped
@@ -311,11 +316,27 @@ coordinator_bind (int type, const char *endpoint, const char *name, int sndhwm, 
         zsock_set_maxmsgsize (sock, 4 * CK_MAX_BODY);
         zsock_set_rcvtimeo (sock, 0);   //  the loop polls, then takes what waits
     }
-    if (zsock_bind (sock, "%s", endpoint) < 0) {
-        zsys_error ("coordinator: cannot bind %s to %s: %s", name, endpoint, zmq_strerror (zmq_errno ()));
-        zsock_destroy (&sock);
-    }
     return sock;
+}
+
+//  Binds the parts' sockets, once the guard (the ZAP handler) runs: with
+//  CURVE, a handshake before it would pass unchecked.  0, or -1 after
+//  logging why.
+static int
+s_bind (core_t *self)
+{
+    struct { zsock_t *sock; const char *endpoint, *name; } sockets [] = {
+        { frontend_socket (self->frontend), self->config.frontend, "frontend" },
+        { backend_socket (self->backend), self->config.backend, "backend" },
+        { events_socket (self->events), self->config.events, "events" },
+    };
+    for (size_t i = 0; i < sizeof sockets / sizeof *sockets; i++)
+        if (zsock_bind (sockets [i].sock, "%s", sockets [i].endpoint) < 0) {
+            zsys_error ("coordinator: cannot bind %s to %s: %s", sockets [i].name,
+                        sockets [i].endpoint, zmq_strerror (zmq_errno ()));
+            return -1;
+        }
+    return 0;
 }
 
 static void
@@ -335,6 +356,7 @@ s_self_destroy (core_t **self_p)
     zhashx_destroy (&self->by_saga);
     zhashx_destroy (&self->by_checkout);
     deadlines_destroy (&self->deadlines);
+    keyring_destroy (&self->keyring);
     saga_engine_destroy (&self->engine);
     saga_log_destroy (&self->log);
     free (self->outbox);
@@ -355,12 +377,15 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     store_options_t options = { .sync = config->sync };
     self->log = saga_log_new (config->db, &options);
     self->engine = saga_engine_new (saga_def_active (), &config->policy);
-    if (!self->log || !self->engine
+    if (config->curve_allow)
+        self->keyring = keyring_new (config->curve_allow);
+    if (!self->log || !self->engine || (config->curve_allow && !self->keyring)
     ||  saga_log_use_table (self->log, saga_def_active ())
     ||  !(self->frontend = frontend_new (self))
     ||  !(self->backend = backend_new (self))
     ||  !(self->events = events_new (self, frontend_socket (self->frontend),
-                                     backend_socket (self->backend))))
+                                     backend_socket (self->backend)))
+    ||  s_bind (self))
         s_self_destroy (&self);
     return self;
 }
@@ -438,9 +463,16 @@ s_turn (core_t *self, int64_t *due_ms)
     //  heartbeats and stats run on the monotonic clock; saga deadlines on
     //  wall-clock microseconds, which a restart does not reset
     int64_t now_ms = zclock_mono ();
+    if (self->keyring && now_ms >= self->keys_due_ms) {
+        if (keyring_reload (self->keyring) > 0)
+            backend_keys_changed (self->backend);
+        self->keys_due_ms = now_ms + KEYS_IVL_MS;
+    }
     int64_t backend_due = backend_tick (self->backend, now_ms);
     int64_t events_due = events_tick (self->events, now_ms);
     *due_ms = backend_due < events_due? backend_due: events_due;
+    if (self->keyring && self->keys_due_ms < *due_ms)
+        *due_ms = self->keys_due_ms;
     coordinator_flush (self);
     frontend_after_commit (self->frontend);
     //  Past its threshold, the WAL is copied back after the commit of any
@@ -468,9 +500,9 @@ s_actor (zsock_t *pipe, void *args)
     if (!self)
         return;
     int resumed = s_recover (self);
-    zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d",
+    zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d curve=%s",
                self->config.frontend, self->config.backend, self->config.events,
-               self->config.db, resumed);
+               self->config.db, resumed, self->keyring? "on": "off");
     int64_t due_ms = 0;
     while (!self->failed && s_turn (self, &due_ms) == 0)
         ;

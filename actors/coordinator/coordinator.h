@@ -10,6 +10,7 @@
 #define COORDINATOR_H_INCLUDED
 
 #include <czmq.h>
+#include "curve.h"
 #include "saga_engine.h"
 #include "store.h"
 
@@ -28,6 +29,8 @@ typedef struct {
     uint32_t heartbeat_ivl_ms;          //  default 1000
     uint32_t liveness;                  //  default 3
     uint64_t retention_ms;              //  keep ended sagas this long; 0 for ever
+    ck_curve_keys_t curve;              //  the server's keys; CURVE off when ""
+    const char *curve_allow;            //  the allow-lists' root (keyring.h)
     bool verbose;
 } coordinator_config_t;
 

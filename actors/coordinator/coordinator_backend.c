@@ -243,6 +243,14 @@ s_ready (backend_t *self, const ck_frame_t *frame, const char *key, int64_t now_
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
+    //  the role comes from the key the connection authenticated with
+    const char *role = ck_service_name (ready.service);
+    if (self->core->keyring && !keyring_allows (self->core->keyring, role, key)) {
+        events_refused (self->core->events, key, "backend", "READY", role, ready.instance,
+                        "the key does not hold the service's role");
+        s_disconnect (self, frame->routing_id, frame->routing_id_size);
+        return;
+    }
     dispatcher_worker_t *holder = dispatcher_instance (self->dispatcher, ready.service,
                                                        ready.instance);
     if (holder && !s_claim (self, frame, holder, key, now_ms))
@@ -320,6 +328,59 @@ s_reply (backend_t *self, const ck_frame_t *frame, dispatcher_worker_t *worker)
     coordinator_apply (self->core, entry, &actions);
 }
 
+//  True when the worker's key still holds its service's role (always,
+//  without CURVE)
+static bool
+s_key_holds (backend_t *self, dispatcher_worker_t *worker)
+{
+    return !self->core->keyring
+        || keyring_allows (self->core->keyring, ck_service_name (worker->service), worker->key);
+}
+
+//  The worker's key lost its role: it is told DISCONNECT and forgotten; its
+//  requests go elsewhere.  Its new connection fails the handshake.
+static void
+s_revoked (backend_t *self, dispatcher_worker_t *worker, const char *command)
+{
+    events_refused (self->core->events, worker->key, "backend", command,
+                    ck_service_name (worker->service), worker->instance,
+                    "the key no longer holds the service's role");
+    s_disconnect (self, worker->routing_id, worker->routing_id_size);
+    s_worker_lost (self, worker, "its key was revoked");
+    dispatcher_remove (self->dispatcher, worker, s_lost, self);
+}
+
+//  Collects the workers whose key lost its role, for backend_keys_changed
+typedef struct {
+    backend_t *self;
+    zlistx_t *routing_ids;
+} revoked_t;
+
+static void
+s_collect_revoked (void *arg, dispatcher_worker_t *worker)
+{
+    revoked_t *revoked = (revoked_t *) arg;
+    if (!s_key_holds (revoked->self, worker))
+        zlistx_add_end (revoked->routing_ids,
+                        zframe_new (worker->routing_id, worker->routing_id_size));
+}
+
+void
+backend_keys_changed (backend_t *self)
+{
+    revoked_t revoked = { self, zlistx_new () };
+    backend_each_worker (self, s_collect_revoked, &revoked);
+    for (zframe_t *id = (zframe_t *) zlistx_first (revoked.routing_ids); id;
+         id = (zframe_t *) zlistx_next (revoked.routing_ids)) {
+        dispatcher_worker_t *worker = dispatcher_find (self->dispatcher, zframe_data (id),
+                                                       zframe_size (id));
+        if (worker)
+            s_revoked (self, worker, "-");
+        zframe_destroy (&id);
+    }
+    zlistx_destroy (&revoked.routing_ids);
+}
+
 static void
 s_handle (backend_t *self, ck_message_t *message)
 {
@@ -335,6 +396,10 @@ s_handle (backend_t *self, ck_message_t *message)
     }
     dispatcher_worker_t *worker = dispatcher_find (self->dispatcher, frame.routing_id,
                                                    frame.routing_id_size);
+    if (worker && !s_key_holds (self, worker)) {
+        s_revoked (self, worker, ck_command_name (frame.command));
+        return;
+    }
     if (worker)
         dispatcher_heard (self->dispatcher, worker, now_ms);
     switch (frame.command) {
@@ -446,7 +511,7 @@ backend_new (core_t *core)
     //  to come back before it calls a service unserved
     for (int service = 0; service < CK_SERVICE_MAX; service++)
         self->served_ms [service] = zclock_mono ();
-    self->socket = coordinator_bind (ZMQ_ROUTER, core->config.backend, "backend",
+    self->socket = coordinator_socket (core, ZMQ_ROUTER, "backend",
                                      BACKEND_SNDHWM, BACKEND_RCVHWM, false);
     if (!self->socket)
         backend_destroy (&self);

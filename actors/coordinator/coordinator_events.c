@@ -79,6 +79,24 @@ events_worker (events_t *self, ck_event_kind_t kind, const dispatcher_worker_t *
         s_send (self, ck_event_topic (kind));
 }
 
+void
+events_refused (events_t *self, const char *key, const char *socket_name, const char *command,
+                const char *role, const char *instance, const char *reason)
+{
+    log_limit_warning ("coordinator: security refused socket=%s key=%s command=%s role=%s"
+                       "%s%s: %s", socket_name, *key? key: "-", command, role,
+                       instance? " instance=": "", instance? instance: "", reason);
+    ck_ev_security_t event = { .key = "" };
+    snprintf (event.key, sizeof event.key, "%s", *key? key: "-");
+    snprintf (event.socket, sizeof event.socket, "%s", socket_name);
+    snprintf (event.command, sizeof event.command, "%s", command);
+    snprintf (event.role, sizeof event.role, "%s", role);
+    snprintf (event.instance, sizeof event.instance, "%s", instance? instance: "");
+    snprintf (event.reason, sizeof event.reason, "%s", reason);
+    if (ck_encode_ev_security (&event, &self->body) == 0)
+        s_send (self, ck_event_topic (CK_EVENT_SECURITY_REFUSED));
+}
+
 static zactor_t *
 s_monitor_new (zsock_t *sock)
 {
@@ -93,13 +111,17 @@ s_monitor_new (zsock_t *sock)
 
 //  The guard on the frontend (its monitor events forwarded, as zmonitor's)
 //  and on the events socket.  The backend's peers are our participants: it
-//  keeps a plain monitor.
+//  keeps a plain monitor, and the guard checks only its peers' keys.
 static zactor_t *
 s_guard_new (events_t *self, zsock_t *frontend)
 {
-    conn_guard_args_t args = { .count = 2 };
-    args.watches [0] = (conn_watch_t) { frontend, "frontend", MAX_CLIENTS, true };
-    args.watches [1] = (conn_watch_t) { self->socket, "events", MAX_SUBSCRIBERS, false };
+    conn_guard_args_t args = { .count = 3, .allow = self->core->config.curve_allow };
+    args.watches [0] = (conn_watch_t) { frontend, "frontend", MAX_CLIENTS, true,
+                                        FRONTEND_ROLES };
+    args.watches [1] = (conn_watch_t) { self->socket, "events", MAX_SUBSCRIBERS, false,
+                                        "monitor" };
+    //  the backend's keys only: its monitor is a plain one
+    args.watches [2] = (conn_watch_t) { NULL, "backend", 0, false, "*" };
     return zactor_new (conn_guard, &args);
 }
 
@@ -111,7 +133,7 @@ events_new (core_t *core, zsock_t *frontend, zsock_t *backend)
     self->latency = histogram_new ();
     self->totals = saga_totals_new ();
     ck_buf_init (&self->body);
-    self->socket = coordinator_bind (ZMQ_PUB, core->config.events, "events",
+    self->socket = coordinator_socket (core, ZMQ_PUB, "events",
                                      EVENTS_SNDHWM, 0, true);
     if (!self->socket
     ||  !(self->guard = s_guard_new (self, frontend))
@@ -136,6 +158,12 @@ events_destroy (events_t **self_p)
     ck_buf_free (&self->body);
     free (self);
     *self_p = NULL;
+}
+
+zsock_t *
+events_socket (events_t *self)
+{
+    return self->socket;
 }
 
 zactor_t *

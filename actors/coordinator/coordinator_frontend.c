@@ -310,6 +310,38 @@ s_ping (frontend_t *self, const peer_id_t *peer)
 }
 
 //  Handles one client message.  Before the turn's commit (committed
+//  With CURVE, the roles that may send a command (docs/protocol.md,
+//  Security).  The operator's commands belong to "admin": add them here.
+static const char *
+s_command_roles (ck_command_t command)
+{
+    switch (command) {
+        case CK_CMD_CHECKOUT: return "client";
+        case CK_CMD_STATUS:   return "client admin";
+        case CK_CMD_PING:     return "client admin";
+        default:              return "admin";
+    }
+}
+
+//  True when the key the peer's connection authenticated with holds a role
+//  that may send command; else tells it ERROR forbidden, publishes
+//  security.refused and returns false.  Always true without CURVE.
+static bool
+s_allowed (frontend_t *self, ck_message_t *message, const ck_frame_t *frame,
+           const peer_id_t *peer)
+{
+    if (!self->core->keyring)
+        return true;
+    const char *key = ck_message_user_id (message);
+    const char *roles = s_command_roles (frame->command);
+    if (keyring_allows_any (self->core->keyring, roles, key))
+        return true;
+    events_refused (self->core->events, key, "frontend", ck_command_name (frame->command),
+                    roles, NULL, "the key does not hold the role");
+    s_error (self, peer, CK_FORBIDDEN, ck_error_code_text (CK_FORBIDDEN), NULL);
+    return false;
+}
+
 //  false), a message whose answer reads saga state is kept for after the
 //  commit instead: its parts move to self->deferred, leaving message empty.
 static void
@@ -330,6 +362,8 @@ s_handle (frontend_t *self, ck_message_t *message, bool committed)
             s_error (self, &peer, err.code, err.message, NULL);
         return;
     }
+    if (!s_allowed (self, message, &frame, &peer))
+        return;
     bool answered = true;
     switch (frame.command) {
         case CK_CMD_CHECKOUT:
@@ -494,7 +528,7 @@ frontend_new (core_t *core)
     //  saga ids stay unique across restarts: the prefix is the start time
     snprintf (self->id_prefix, sizeof self->id_prefix, "sg-%llx-",
               (unsigned long long) coordinator_wall_us ());
-    self->socket = coordinator_bind (ZMQ_ROUTER, core->config.frontend, "frontend",
+    self->socket = coordinator_socket (core, ZMQ_ROUTER, "frontend",
                                      FRONTEND_SNDHWM, FRONTEND_RCVHWM, true);
     self->operator_ = operator_new (core, self);
     if (!self->socket)

@@ -15,6 +15,7 @@
 #include "dispatcher.h"
 #include "frame.h"
 #include "histogram.h"
+#include "keyring.h"
 #include "log_limit.h"
 #include "saga_log.h"
 
@@ -24,6 +25,9 @@
 //  subscribers that never read can make the coordinator hold
 #define MAX_CLIENTS     512
 #define MAX_SUBSCRIBERS 64
+//  With CURVE, the roles whose keys may connect to the frontend; which
+//  commands each may send is coordinator_frontend.c's s_command_roles
+#define FRONTEND_ROLES  "client admin"
 
 //  A client routing id
 typedef struct {
@@ -94,6 +98,8 @@ typedef struct {
     uint64_t started_us;
     int64_t expire_due_ms;              //  next retention batch (monotonic)
     uint64_t expired;                   //  ended sagas deleted by retention
+    keyring_t *keyring;                 //  with CURVE: who holds which role
+    int64_t keys_due_ms;                //  next read of the allow-lists
 } core_t;
 
 //  coordinator.c: the core, for the parts
@@ -156,6 +162,7 @@ void backend_each_worker (backend_t *self,
 //  backend's sockets (so it starts after them).
 events_t *events_new (core_t *core, zsock_t *frontend, zsock_t *backend);
 void events_destroy (events_t **self_p);
+zsock_t *events_socket (events_t *self);
 //  Its monitors' pipes, to poll, and what to do when one has a message
 zactor_t *events_frontend_monitor (events_t *self);
 zactor_t *events_backend_monitor (events_t *self);
@@ -168,8 +175,19 @@ void events_saga_ended (events_t *self, uint64_t elapsed_us, const ck_reason_t *
 //  Stats once a second; returns when it is next due
 int64_t events_tick (events_t *self, int64_t now_ms);
 
-//  Binds a socket of the coordinator with its limits (coordinator.c)
-zsock_t *coordinator_bind (int type, const char *endpoint, const char *name,
-                           int sndhwm, int rcvhwm, bool guarded);
+//  A socket of the coordinator with its limits (coordinator.c), a CURVE
+//  server when the config has keys; the core binds it once every part is up
+zsock_t *coordinator_socket (core_t *core, int type, const char *name,
+                             int sndhwm, int rcvhwm, bool guarded);
+
+//  A peer refused for what its key does not allow: logged and published
+//  as security.refused (coordinator_events.c)
+void events_refused (events_t *self, const char *key, const char *socket_name,
+                     const char *command, const char *role, const char *instance,
+                     const char *reason);
+
+//  coordinator_backend.c: after the allow-lists changed, DISCONNECT for
+//  every instance whose key no longer holds its service's role
+void backend_keys_changed (backend_t *self);
 
 #endif

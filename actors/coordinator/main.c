@@ -1,7 +1,9 @@
 /*  main.c - checkout-coordinator, the process that runs checkout sagas
     Reads its configuration, starts the coordinator actor, stops on a signal.
 */
+#include <sys/stat.h>
 #include "config.h"
+#include "curve.h"
 #include "frame.h"
 #include "log_level.h"
 #include "open_files.h"
@@ -34,8 +36,57 @@ static const ck_option_t s_options [] = {
       "keep an ended saga this long, then delete it (0: for ever); participants must keep"
       " theirs longer (docs/operations.md)" },
     SAGA_DEF_STEPS_OPTION,
+    { "curve-secret", CK_OPT_STRING, NULL, 0, 0, "FILE",
+      "the coordinator's secret certificate (checkout-keys): CURVE on every socket" },
+    { "curve-allow", CK_OPT_STRING, NULL, 0, 0, "DIR",
+      "the allow-lists, one directory of public certificates per role" },
+    { "insecure", CK_OPT_BOOL, NULL, 0, 0, NULL,
+      "run without CURVE, saying so (the default when no key is given)" },
     { .name = NULL }
 };
+
+//  CURVE: both key options, or --insecure, or neither (insecure too)
+static int
+s_curve (ck_config_t *flags, coordinator_config_t *config)
+{
+    const char *secret = ck_config_str (flags, "curve-secret");
+    const char *allow = ck_config_str (flags, "curve-allow");
+    if (ck_config_bool (flags, "insecure") && (secret || allow)) {
+        ck_config_usage_error (flags, "--insecure and --curve-secret/--curve-allow exclude"
+                               " each other");
+        return 2;
+    }
+    if (!secret && !allow)
+        return 0;
+    if (!secret || !allow) {
+        ck_config_usage_error (flags, "--curve-secret and --curve-allow go together");
+        return 2;
+    }
+    char error [512];
+    if (ck_curve_keys_load (&config->curve, secret, NULL, error, sizeof error)) {
+        ck_config_usage_error (flags, "CURVE: %s", error);
+        return 2;
+    }
+    struct stat info;
+    if (stat (allow, &info) || !S_ISDIR (info.st_mode)) {
+        ck_config_usage_error (flags, "--curve-allow: '%s' is not a directory", allow);
+        return 2;
+    }
+    config->curve_allow = allow;
+    return 0;
+}
+
+//  True when endpoint is reachable from other hosts: not ipc, inproc or
+//  a loopback address
+static bool
+s_exposed (const char *endpoint)
+{
+    if (strncmp (endpoint, "tcp://", 6) != 0)
+        return false;
+    const char *host = endpoint + 6;
+    return strncmp (host, "127.", 4) != 0 && strncmp (host, "localhost:", 10) != 0
+        && strncmp (host, "[::1]:", 6) != 0 && strncmp (host, "lo:", 3) != 0;
+}
 
 //  Fills config from the parsed flags; 0, or 2 after reporting
 static int
@@ -67,6 +118,8 @@ s_configure (ck_config_t *flags, coordinator_config_t *config, ck_log_level_t *l
         return 2;
     }
     if (saga_def_load_flag (flags))
+        return 2;
+    if (s_curve (flags, config))
         return 2;
     config->frontend = ck_config_str (flags, "frontend");
     config->backend = ck_config_str (flags, "backend");
@@ -114,6 +167,15 @@ main (int argc, char *argv [])
         //  MAX_CLIENTS client connections, the participants and the saga
         //  log must all fit
         ck_open_files_raise ("coordinator");
+        if (!ck_curve_on (&config.curve)) {
+            const char *endpoints [] = { config.frontend, config.backend, config.events };
+            for (int i = 0; i < 3; i++)
+                if (s_exposed (endpoints [i]))
+                    zsys_warning ("coordinator: CURVE is off and %s is reachable from other"
+                                  " hosts: anyone who reaches it can act as a client,"
+                                  " participant or monitor (docs/operations.md, Keys)",
+                                  endpoints [i]);
+        }
         coordinator_t *coordinator = coordinator_new (&config);
         if (!coordinator) {
             fprintf (stderr, "checkout-coordinator: could not start (see the log)\n");

@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <time.h>
 #include <unistd.h>
+#include "curve.h"
 #include "codec.h"
 #include "config.h"
 #include "saga_def.h"
@@ -23,6 +24,7 @@
 static const ck_option_t s_options [] = {
     { "events", CK_OPT_STRING, "tcp://127.0.0.1:5572", 0, 0, "EP",
       "the coordinator's events endpoint" },
+    CK_CURVE_CLIENT_OPTIONS,
     { "json", CK_OPT_BOOL, NULL, 0, 0, NULL,
       "print every event as one JSON line (with --once: the snapshot as one JSON object)" },
     { "once", CK_OPT_BOOL, NULL, 0, 0, NULL,
@@ -163,7 +165,7 @@ s_draw (self_t *self)
 //  Running
 
 static zsock_t *
-s_sub_new (const char *endpoint)
+s_sub_new (const char *endpoint, const ck_curve_keys_t *curve)
 {
     zsock_t *sub = zsock_new (ZMQ_SUB);
     if (!sub)
@@ -173,6 +175,7 @@ s_sub_new (const char *endpoint)
     //  drops that connection and reconnects
     zsock_set_maxmsgsize (sub, CK_MAX_BODY);
     zsock_set_subscribe (sub, "");
+    ck_curve_client_apply (curve, sub);
     if (zsock_connect (sub, "%s", endpoint) == -1)
         zsock_destroy (&sub);
     return sub;
@@ -235,7 +238,10 @@ s_run (ck_config_t *config)
         .tty = isatty (STDOUT_FILENO) == 1,
         .verbose = ck_config_bool (config, "verbose"),
     };
-    self.sub = s_sub_new (self.endpoint);
+    ck_curve_keys_t curve;
+    if (ck_curve_client_flags (config, &curve))
+        return EXIT_USAGE;
+    self.sub = s_sub_new (self.endpoint, &curve);
     if (!self.sub) {
         ck_config_usage_error (config, "--events '%.200s': not an endpoint to connect to",
                                self.endpoint);

@@ -295,6 +295,7 @@ s_decode (ck_event_kind_t kind, const char *topic, const void *body, size_t size
         ck_ev_socket_t socket;
         ck_ev_stats_t stats;
         ck_ev_operator_t operator_;
+        ck_ev_security_t security;
     } ev;
     switch (kind) {
         case CK_EVENT_SAGA_STARTED:
@@ -330,6 +331,8 @@ s_decode (ck_event_kind_t kind, const char *topic, const void *body, size_t size
         case CK_EVENT_SAGA_CANCELLED:
             //  counted by kind like every event; the saga's own events follow
             return ck_decode_ev_operator (body, size, &ev.operator_, err);
+        case CK_EVENT_SECURITY_REFUSED:     //  counted by kind; the log names the key
+            return ck_decode_ev_security (body, size, &ev.security, err);
         default:
             return -1;
     }

@@ -1,0 +1,275 @@
+/*  test_e2e_curve.c - CURVE and roles, end to end with real processes
+    Keys from checkout-keys; a W1 run, unknown keys, wrong roles, revocation.
+*/
+#include <criterion/criterion.h>
+#include "e2e_helpers.h"
+#include "keyring.h"
+
+#define READY_MS    30000
+#define DONE_MS     60000
+
+static e2e_group_t s_group;
+static e2e_book_t s_book;
+static e2e_dbs_t s_dbs;
+
+static void
+s_init (void)
+{
+    cr_assert_eq (e2e_group_init (&s_group, "ck-e2e-curve"), 0, "no temp dir");
+    cr_assert_eq (e2e_group_curve (&s_group), 0, "checkout-keys init failed (%s)",
+                  s_group.dir);
+}
+
+static void
+s_fini (void)
+{
+    e2e_dbs_close (&s_dbs);
+    e2e_book_fini (&s_book);
+    e2e_group_fini (&s_group);
+}
+
+TestSuite (e2e_curve, .init = s_init, .fini = s_fini, .timeout = 120);
+
+static void
+s_start (void)
+{
+    cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
+                   "the group did not come up with CURVE (logs in %s)", s_group.dir);
+}
+
+//  A DEALER on the backend with name's key pair, kept by the group
+static zsock_t *
+s_peer (const char *name)
+{
+    ck_curve_keys_t keys;
+    cr_assert_eq (e2e_load_keys (&s_group, name, &keys), 0, "no key pair %s", name);
+    zsock_t *peer = zsock_new (ZMQ_DEALER);
+    cr_assert_not_null (peer);
+    ck_curve_client_apply (&keys, peer);
+    cr_assert_eq (zsock_connect (peer, "%s", s_group.backend), 0);
+    return e2e_keep (&s_group, peer);
+}
+
+//  Makes a key pair that no allow-list holds
+static void
+s_stranger (const char *name)
+{
+    char keys [PATH_MAX];
+    snprintf (keys, sizeof keys, "%s/keys", s_group.dir);
+    const char *args [] = { "new", keys, name, NULL };
+    cr_assert_eq (e2e_keys (&s_group, args), 0);
+}
+
+static void
+s_ready (zsock_t *peer, ck_service_t service, const char *instance)
+{
+    ck_ready_t ready = { .service = service, .capacity = 4 };
+    snprintf (ready.instance, sizeof ready.instance, "%s", instance);
+    ck_buf_t body;
+    ck_buf_init (&body);
+    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
+    zsock_set_sndtimeo (peer, 0);       //  a peer whose handshake failed queues
+    ck_frame_send (peer, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY, body.data, body.size);
+    ck_buf_free (&body);
+}
+
+//  The next command the coordinator sends peer within timeout_ms, or NONE
+static ck_command_t
+s_next_command (zsock_t *peer, int timeout_ms)
+{
+    zsock_set_rcvtimeo (peer, timeout_ms);
+    zmsg_t *msg = zmsg_recv (peer);
+    if (!msg)
+        return CK_CMD_NONE;
+    ck_frame_t frame;
+    ck_decode_error_t err;
+    ck_command_t command = ck_frame_parse (msg, CK_PROTO_WORKER, false, &frame, &err) == 0
+                         ? frame.command: CK_CMD_NONE;
+    zmsg_destroy (&msg);
+    return command;
+}
+
+//  The next event of topic on sub within timeout_ms, its body in *body
+//  (caller frees); 0, or -1
+static int
+s_event (zsock_t *sub, const char *topic, zframe_t **body, int timeout_ms)
+{
+    int64_t deadline = ph_now_ms () + timeout_ms;
+    while (ph_now_ms () < deadline) {
+        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
+        zmsg_t *msg = zmsg_recv (sub);
+        if (!msg)
+            return -1;
+        zframe_t *first = zmsg_pop (msg);
+        bool found = first && zframe_streq (first, topic);
+        zframe_destroy (&first);
+        if (found)
+            *body = zmsg_pop (msg);
+        zmsg_destroy (&msg);
+        if (found)
+            return *body? 0: -1;
+    }
+    return -1;
+}
+
+//  The next worker event (joined or lost) of instance within timeout_ms
+static int
+s_worker_event (zsock_t *sub, const char *topic, const char *instance, int timeout_ms)
+{
+    int64_t deadline = ph_now_ms () + timeout_ms;
+    zframe_t *body = NULL;
+    while (ph_now_ms () < deadline
+    &&     s_event (sub, topic, &body, (int) (deadline - ph_now_ms ())) == 0) {
+        ck_ev_worker_t worker;
+        ck_decode_error_t err;
+        bool found = ck_decode_ev_worker (zframe_data (body), zframe_size (body),
+                                          &worker, &err) == 0
+                  && streq (worker.instance, instance);
+        zframe_destroy (&body);
+        if (found)
+            return 0;
+    }
+    return -1;
+}
+
+static void
+s_public_key (const char *name, char key [KEYRING_KEY_SIZE])
+{
+    char path [PATH_MAX], file [128];
+    snprintf (file, sizeof file, "%s.key", name);
+    e2e_key_path (&s_group, file, path, sizeof path);
+    cr_assert_eq (keyring_public_key (path, key), 0);
+}
+
+//  W1 with every socket under CURVE: outcomes and stores as without it
+Test (e2e_curve, w1_runs_with_curve)
+{
+    s_start ();
+    checkout_client_t *client = e2e_client (&s_group);
+    cr_assert_not_null (client);
+    cr_assert_eq (e2e_book_init (&s_book, 300), 0);
+    cr_assert_eq (e2e_drive (client, &s_book, 64, 90000), 0,
+                  "%zu of 300 RESULTs after 90 s", s_book.terminal);
+    char problem [E2E_PROBLEM_SIZE];
+    int problems = e2e_check_plan (&s_book, problem);
+    cr_assert_eq (problems, 0, "%d problems; first: %s", problems, problem);
+    cr_assert_eq (s_book.errors, 0);
+    cr_assert_eq (e2e_dbs_open (&s_group, &s_dbs), 0);
+    problems = e2e_check_stores (&s_dbs, &s_book, problem);
+    cr_assert_eq (problems, 0, "%d problems; first: %s", problems, problem);
+}
+
+//  A key in no allow-list, or no key at all, does not get through the
+//  handshake: no READY arrives, no request reaches it, no PING is answered
+Test (e2e_curve, an_unknown_key_fails_the_handshake)
+{
+    s_start ();
+    s_stranger ("stranger");
+    zsock_t *stranger = s_peer ("stranger");
+    s_ready (stranger, CK_SERVICE_PAYMENT, "payment-stranger");
+
+    //  a client with the stranger's key, and one without CURVE
+    ck_curve_keys_t keys;
+    cr_assert_eq (e2e_load_keys (&s_group, "stranger", &keys), 0);
+    checkout_client_t *unknown = checkout_client_new_curve (s_group.frontend, &keys);
+    checkout_client_t *plain = checkout_client_new (s_group.frontend);
+    cr_assert (unknown && plain);
+    cr_assert_eq (checkout_client_ping (unknown, 1500), CK_CMD_NONE);
+    cr_assert_eq (checkout_client_ping (plain, 500), CK_CMD_NONE);
+    checkout_client_destroy (&unknown);
+    checkout_client_destroy (&plain);
+
+    //  the payment step goes to payment-1 only; the stranger hears nothing
+    checkout_client_t *client = e2e_client (&s_group);
+    ck_checkout_t checkout;
+    w1_checkout (0, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
+    cr_assert_eq (s_next_command (stranger, 500), CK_CMD_NONE, "the stranger was answered");
+    ck_ev_stats_t stats;
+    cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
+    cr_assert_eq (e2e_stats_workers (&stats, CK_SERVICE_PAYMENT), 1);
+}
+
+//  A key allowed on the backend, but for another service: READY as payment
+//  with the order key is told DISCONNECT, gets no request, and is named in
+//  a security.refused event
+Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
+{
+    s_start ();
+    zsock_t *sub = e2e_keep (&s_group, e2e_sub (&s_group, "security."));
+    cr_assert_not_null (sub);
+    zclock_sleep (300);                 //  the subscription reaches the PUB
+    zsock_t *impostor = s_peer ("order");
+    s_ready (impostor, CK_SERVICE_PAYMENT, "payment-impostor");
+    cr_assert_eq (s_next_command (impostor, 3000), CK_CMD_DISCONNECT);
+
+    zframe_t *body = NULL;
+    cr_assert_eq (s_event (sub, "security.refused", &body, 3000), 0, "no security.refused");
+    ck_ev_security_t event;
+    ck_decode_error_t err;
+    cr_assert_eq (ck_decode_ev_security (zframe_data (body), zframe_size (body), &event,
+                                         &err), 0, "%s", err.message);
+    zframe_destroy (&body);
+    char key [KEYRING_KEY_SIZE];
+    s_public_key ("order", key);
+    cr_assert_str_eq (event.key, key);
+    cr_assert_str_eq (event.socket, "backend");
+    cr_assert_str_eq (event.command, "READY");
+    cr_assert_str_eq (event.role, "payment");
+    cr_assert_str_eq (event.instance, "payment-impostor");
+
+    checkout_client_t *client = e2e_client (&s_group);
+    ck_checkout_t checkout;
+    w1_checkout (0, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
+    ck_command_t heard;
+    while ((heard = s_next_command (impostor, 300)) != CK_CMD_NONE)
+        cr_assert_neq (heard, CK_CMD_REQUEST, "the impostor was sent a request");
+
+    //  on the frontend, a monitor's key may not submit
+    ck_curve_keys_t keys;
+    cr_assert_eq (e2e_load_keys (&s_group, "admin", &keys), 0);
+    checkout_client_t *admin = checkout_client_new_curve (s_group.frontend, &keys);
+    cr_assert_not_null (admin);
+    w1_checkout (1, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (admin, &checkout), 0);
+    cr_assert_eq (checkout_client_recv (admin, 5000), CK_CMD_ERROR);
+    cr_assert_eq (checkout_client_reply (admin)->error.code, CK_FORBIDDEN);
+    cr_assert_eq (checkout_client_ping (admin, 5000), CK_CMD_PONG, "admin may PING");
+    checkout_client_destroy (&admin);
+}
+
+//  Taking a key out of its allow-list cuts its participant off without a
+//  restart: worker.lost, a security.refused naming it, and no way back in
+Test (e2e_curve, revoking_a_key_disconnects_its_peer)
+{
+    s_start ();
+    zsock_t *workers = e2e_keep (&s_group, e2e_sub (&s_group, "worker."));
+    zsock_t *security = e2e_keep (&s_group, e2e_sub (&s_group, "security."));
+    cr_assert (workers && security);
+    zclock_sleep (300);
+    char keys [PATH_MAX];
+    snprintf (keys, sizeof keys, "%s/keys", s_group.dir);
+    const char *args [] = { "revoke", keys, "payment", "payment", NULL };
+    cr_assert_eq (e2e_keys (&s_group, args), 0);
+    cr_assert_eq (s_worker_event (workers, "worker.lost", "payment-1", 5000), 0,
+                  "payment-1 was not cut off");
+    zframe_t *body = NULL;
+    cr_assert_eq (s_event (security, "security.refused", &body, 3000), 0);
+    ck_ev_security_t event;
+    ck_decode_error_t err;
+    cr_assert_eq (ck_decode_ev_security (zframe_data (body), zframe_size (body), &event,
+                                         &err), 0);
+    zframe_destroy (&body);
+    char key [KEYRING_KEY_SIZE];
+    s_public_key ("payment", key);
+    cr_assert_str_eq (event.key, key);
+    cr_assert_str_eq (event.instance, "payment-1");
+    //  it reconnects at once, but its handshake fails now
+    cr_assert_neq (s_worker_event (workers, "worker.joined", "payment-1", 3000), 0,
+                   "a revoked key got back in");
+    int slot = e2e_slot (&s_group, "payment-1");
+    cr_assert (e2e_running (&s_group, slot), "the participant should keep trying");
+}

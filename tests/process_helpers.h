@@ -279,7 +279,8 @@ ph_fake_bench_bin (char *path, size_t size, const char *dir, const char *real_bi
     if (mkdir (path, 0755))
         return -1;
     const char *links [] = { "checkout-coordinator", "checkout-inventory",
-                             "checkout-payment", "checkout-order", "checkout" };
+                             "checkout-payment", "checkout-order", "checkout",
+                             "checkout-keys" };
     char from [PATH_MAX * 2], to [PATH_MAX * 2];
     for (size_t i = 0; i < sizeof links / sizeof links [0]; i++) {
         snprintf (from, sizeof from, "%s/%s", real_bin, links [i]);

@@ -386,8 +386,21 @@ s_stop_order (void)
 static void
 s_send (uint64_t first, size_t count, bool ack)
 {
-    if (!s_ctx.client)
-        s_ctx.client = checkout_client_new (s_ctx.frontend);
+    if (!s_ctx.client) {
+        //  the supervisor runs the group under CURVE by default, with the
+        //  keys it made in the data dir
+        //  keys made in the data dir, or the test's shared one
+        char dir [PATH_MAX], secret [PATH_MAX + 32], server [PATH_MAX + 32], error [512];
+        snprintf (dir, sizeof dir, "%s/keys", s_ctx.dir);
+        if (access (dir, F_OK))
+            snprintf (dir, sizeof dir, "%s/keys", s_ctx.data);
+        snprintf (secret, sizeof secret, "%s/client.key_secret", dir);
+        snprintf (server, sizeof server, "%s/coordinator.key", dir);
+        ck_curve_keys_t keys;
+        cr_assert_eq (ck_curve_keys_load (&keys, secret, server, error, sizeof error), 0,
+                      "%s", error);
+        s_ctx.client = checkout_client_new_curve (s_ctx.frontend, &keys);
+    }
     cr_assert (s_ctx.client);
     for (uint64_t k = first; k < first + count; k++) {
         ck_checkout_t checkout;
@@ -795,13 +808,16 @@ Test (supervisor, bad_topology_and_missing_binaries_exit_2)
 //  data dir, order on the file its db key names) and they serve together
 Test (supervisor, one_topology_over_two_hosts)
 {
-    char shared [PATH_MAX], extra [PATH_MAX + 256], path [PATH_MAX];
+    char shared [PATH_MAX], extra [2 * PATH_MAX + 256], path [PATH_MAX];
     snprintf (shared, sizeof shared, "%s/shared-order.db", s_ctx.dir);
     snprintf (extra, sizeof extra,
+              //  one keys dir for both hosts: each supervisor's key pairs
+              //  in the allow-lists the coordinator reads
+              "keys = \"%s/keys\"\n"
               "coordinator\n    host = a\n"
               "inventory\n    hosts = b\n"
               "payment\n    hosts = b\n    instances = 2\n"
-              "order\n    hosts = b\n    db = \"%s\"\n", shared);
+              "order\n    hosts = b\n    db = \"%s\"\n", s_ctx.dir, shared);
     s_topology (extra);
     s_start_host ("a", &s_ctx.supervisor);
     char *status = s_status ();

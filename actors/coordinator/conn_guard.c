@@ -12,6 +12,7 @@
 #define ZAP_ENDPOINT "inproc://zeromq.zap.01"
 #define REPORT_MS    1000               //  at most one REFUSED a second a socket
 #define RELOAD_MS    1000               //  the allow-lists are read again
+#define RETRY_MS     50                 //  ...or sooner for an unknown key
 
 typedef struct {
     conn_watch_t watch;
@@ -31,6 +32,7 @@ typedef struct {
     int64_t next_report_ms;
     keyring_t *keyring;                 //  with CURVE, else NULL
     int64_t next_reload_ms;
+    int64_t next_retry_ms;              //  earliest reload for an unknown key
 } self_t;
 
 static void
@@ -127,6 +129,13 @@ s_monitor_event (self_t *self, guarded_t *guarded)
     zmsg_destroy (&msg);
 }
 
+static bool
+s_key_allowed (self_t *self, const char *roles, const char *key)
+{
+    return streq (roles, "*")? keyring_serves (self->keyring, key)
+                             : keyring_allows_any (self->keyring, roles, key);
+}
+
 //  With CURVE, the verdict on the client's key for domain's socket: NULL
 //  when it may connect, else why not.  key gets the key in Z85.
 static const char *
@@ -139,8 +148,14 @@ s_key_verdict (self_t *self, guarded_t *guarded, const char *mechanism, zframe_t
         return "CURVE required";
     zmq_z85_encode (key, zframe_data (credentials), 32);
     const char *roles = guarded->watch.roles? guarded->watch.roles: "";
-    bool allowed = streq (roles, "*")? keyring_serves (self->keyring, key)
-                                     : keyring_allows_any (self->keyring, roles, key);
+    bool allowed = s_key_allowed (self, roles, key);
+    //  a key granted a moment ago gets in at its first handshake: read the
+    //  allow-lists again, at most every RETRY_MS (refusals can be many)
+    if (!allowed && zclock_mono () >= self->next_retry_ms) {
+        self->next_retry_ms = zclock_mono () + RETRY_MS;
+        keyring_reload (self->keyring);
+        allowed = s_key_allowed (self, roles, key);
+    }
     return allowed? NULL: "key not allowed";
 }
 

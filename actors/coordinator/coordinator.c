@@ -25,6 +25,7 @@
 //  How often the allow-lists are read again: a revoked key's peer is cut
 //  off within about this
 #define KEYS_IVL_MS     1000
+#define KEYS_RETRY_MS   50
 
 uint64_t
 coordinator_wall_us (void)
@@ -293,6 +294,24 @@ s_recover (core_t *self)
 
 //  --------------------------------------------------------------------------
 //  Life
+
+bool
+coordinator_allows (core_t *self, const char *roles, const char *key)
+{
+    if (!self->keyring)
+        return true;
+    if (keyring_allows_any (self->keyring, roles, key))
+        return true;
+    //  a key granted a moment ago counts at once: read the allow-lists
+    //  again, at most every KEYS_RETRY_MS (refusals can be many).  What
+    //  this read withdraws, each instance's next message finds.
+    int64_t now_ms = zclock_mono ();
+    if (now_ms < self->keys_retry_ms)
+        return false;
+    self->keys_retry_ms = now_ms + KEYS_RETRY_MS;
+    keyring_reload (self->keyring);
+    return keyring_allows_any (self->keyring, roles, key);
+}
 
 zsock_t *
 coordinator_socket (core_t *core, int type, const char *name, int sndhwm, int rcvhwm,

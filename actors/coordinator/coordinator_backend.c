@@ -245,7 +245,7 @@ s_ready (backend_t *self, const ck_frame_t *frame, const char *key, int64_t now_
     }
     //  the role comes from the key the connection authenticated with
     const char *role = ck_service_name (ready.service);
-    if (self->core->keyring && !keyring_allows (self->core->keyring, role, key)) {
+    if (!coordinator_allows (self->core, role, key)) {
         events_refused (self->core->events, key, "backend", "READY", role, ready.instance,
                         "the key does not hold the service's role");
         s_disconnect (self, frame->routing_id, frame->routing_id_size);

@@ -334,7 +334,7 @@ s_allowed (frontend_t *self, ck_message_t *message, const ck_frame_t *frame,
         return true;
     const char *key = ck_message_user_id (message);
     const char *roles = s_command_roles (frame->command);
-    if (keyring_allows_any (self->core->keyring, roles, key))
+    if (coordinator_allows (self->core, roles, key))
         return true;
     events_refused (self->core->events, key, "frontend", ck_command_name (frame->command),
                     roles, NULL, "the key does not hold the role");

@@ -100,9 +100,12 @@ typedef struct {
     uint64_t expired;                   //  ended sagas deleted by retention
     keyring_t *keyring;                 //  with CURVE: who holds which role
     int64_t keys_due_ms;                //  next read of the allow-lists
+    int64_t keys_retry_ms;              //  earliest read for an unknown key
 } core_t;
 
 //  coordinator.c: the core, for the parts
+//  True when key holds one of roles (space-separated), or without CURVE
+bool coordinator_allows (core_t *core, const char *roles, const char *key);
 uint64_t coordinator_wall_us (void);
 saga_clock_t coordinator_clock (void);
 void coordinator_apply (core_t *core, entry_t *entry, saga_actions_t *actions);

@@ -228,7 +228,7 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     while ((heard = s_next_command (impostor, 300)) != CK_CMD_NONE)
         cr_assert_neq (heard, CK_CMD_REQUEST, "the impostor was sent a request");
 
-    //  on the frontend, a monitor's key may not submit
+    //  on the frontend, an admin's key may not submit
     ck_curve_keys_t keys;
     cr_assert_eq (e2e_load_keys (&s_group, "admin", &keys), 0);
     checkout_client_t *admin = checkout_client_new_curve (s_group.frontend, &keys);
@@ -238,7 +238,12 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     cr_assert_eq (checkout_client_recv (admin, 5000), CK_CMD_ERROR);
     cr_assert_eq (checkout_client_reply (admin)->error.code, CK_FORBIDDEN);
     cr_assert_eq (checkout_client_ping (admin, 5000), CK_CMD_PONG, "admin may PING");
+    ck_list_t list = { .limit = 5 };
+    cr_assert_eq (checkout_client_list (admin, &list, 5000), CK_CMD_SAGAS, "admin may LIST");
     checkout_client_destroy (&admin);
+    //  and a client may not send the operator's commands
+    cr_assert_eq (checkout_client_list (client, &list, 5000), CK_CMD_ERROR);
+    cr_assert_eq (checkout_client_reply (client)->error.code, CK_FORBIDDEN);
 }
 
 //  Taking a key out of its allow-list cuts its participant off without a

@@ -1,10 +1,11 @@
 /*  coordinator_operator.c - operators' commands, served on the frontend
     LIST pages through the saga log; DESCRIBE, RETRY and CANCEL one saga.
 
-    Every operator command is handled here and nowhere else, so that a
-    check of the sender's role goes in operator_handle alone.  Until the
-    frontend authenticates its clients, anyone who can reach it may send
-    them, and RETRY's and CANCEL's `by` is what the sender says it is.
+    Every operator command is handled here and nowhere else.  Under CURVE
+    the frontend lets only keys of the admin role reach operator_handle
+    (coordinator_frontend.c, s_command_roles); without it, anyone who can
+    reach the frontend may send them.  RETRY's and CANCEL's `by` is what
+    the sender says it is either way.
 */
 #include "coordinator_internal.h"
 

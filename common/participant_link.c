@@ -4,6 +4,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include "participant_link.h"
 #include "frame.h"
 
@@ -53,14 +54,16 @@ participant_link_destroy (participant_link_t **self_p)
     }
 }
 
-//  The routing identity: unique per instance, endpoint and socket.  A new
-//  generation on every reconnect means the coordinator's ROUTER never sees
-//  two connections under one id, which it would refuse without handover.
+//  The routing identity: unique per instance, endpoint, socket and process.
+//  A new generation on every reconnect, and the PID, mean the coordinator's
+//  ROUTER never sees two connections under one id, which it would refuse
+//  without handover: a participant restarted while its old process still
+//  holds an open connection would otherwise go unheard until it renewed.
 static void
 s_identity (participant_link_t *self, char *out, size_t size)
 {
-    snprintf (out, size, "%s/%zu/%u", self->config.instance, self->config.index,
-              self->generation);
+    snprintf (out, size, "%s/%zu/%u/%d", self->config.instance, self->config.index,
+              self->generation, (int) getpid ());
 }
 
 //  Opens a new socket, connects and sends READY.  Returns 0 or -1.

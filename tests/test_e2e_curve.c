@@ -278,3 +278,25 @@ Test (e2e_curve, revoking_a_key_disconnects_its_peer)
     int slot = e2e_slot (&s_group, "payment-1");
     cr_assert (e2e_running (&s_group, slot), "the participant should keep trying");
 }
+
+//  Under CURVE the same key may replace its own old connection at once: a
+//  participant restarted while its old process still holds an open, silent
+//  connection gets its name back without waiting out the liveness
+Test (e2e_curve, the_same_key_takes_its_name_back_at_once)
+{
+    s_group.liveness = 25;              //  5 s: long beside what we wait
+    s_start ();
+    zsock_t *workers = e2e_keep (&s_group, e2e_sub (&s_group, "worker."));
+    cr_assert_not_null (workers);
+    zclock_sleep (300);
+    int slot = e2e_slot (&s_group, "payment-1");
+    ph_signal (s_group.pids [slot], SIGSTOP);
+    snprintf (s_group.names [slot], sizeof s_group.names [slot], "payment-1-stopped");
+    int64_t started = ph_now_ms ();
+    cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
+    int rc = s_worker_event (workers, "worker.joined", "payment-1", 10000);
+    int64_t took = ph_now_ms () - started;
+    ph_signal (s_group.pids [slot], SIGCONT);
+    cr_assert_eq (rc, 0, "the restarted participant never joined");
+    cr_assert_lt (took, 2500, "it waited %" PRId64 " ms, as for a stranger", took);
+}

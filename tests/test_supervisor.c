@@ -505,8 +505,13 @@ Test (supervisor, exporter_shows_restart_counts)
     snprintf (exporter, sizeof exporter, "%s/checkout-exporter", s_ctx.bin);
     snprintf (events, sizeof events, "ipc://%s/ev", s_ctx.dir);
     snprintf (log, sizeof log, "%s/exporter.log", s_ctx.dir);
+    //  the group runs under CURVE: the exporter subscribes with the monitor's key
+    char secret [PATH_MAX + 32], server [PATH_MAX + 32];
+    snprintf (secret, sizeof secret, "%s/keys/monitor.key_secret", s_ctx.data);
+    snprintf (server, sizeof server, "%s/keys/coordinator.key", s_ctx.data);
     const char *argv [] = { exporter, "--events", events, "--listen", "127.0.0.1:0",
-                            "--supervisor", s_ctx.data, NULL };
+                            "--supervisor", s_ctx.data, "--curve-secret", secret,
+                            "--curve-server", server, NULL };
     s_ctx.exporter = ph_spawn (exporter, (char *const *) argv, log);
     cr_assert_gt (s_ctx.exporter, 0);
     int port = mh_exporter_port (log, MH_WAIT_MS);

@@ -103,6 +103,11 @@ def parse_args(argv):
     parser.add_argument("--supervisor", metavar="DIR",
                         help="the data directory of a running scripts/supervisor: "
                              "its restart counts are exported too")
+    parser.add_argument("--curve-secret", metavar="FILE",
+                        help="this process's secret certificate (checkout-keys, a key of "
+                             "the monitor role); with --curve-server turns CURVE on")
+    parser.add_argument("--curve-server", metavar="FILE",
+                        help="the coordinator's public certificate")
     parser.add_argument("--stale-ms", metavar="MS", type=positive_int, default=5000,
                         help="stats older than this mean the coordinator is down "
                              "(default 5000; it publishes every second)")
@@ -110,6 +115,8 @@ def parse_args(argv):
     args.listen_family, args.listen_host, args.listen_port = parse_listen(args.listen)
     if args.supervisor is not None and not os.path.isdir(args.supervisor):
         usage_error("--supervisor %s: not a directory" % args.supervisor)
+    if (args.curve_secret is None) != (args.curve_server is None):
+        usage_error("--curve-secret and --curve-server go together")
     return args
 
 
@@ -169,12 +176,31 @@ def check_stats(body):
 #  -------------------------------------------------------------------------
 #  The subscriber: keeps the latest stats
 
+def curve_keys(secret_path, server_path):
+    """(public, secret, server) keys in Z85 from czmq certificate files."""
+    import zmq.auth
+    if os.stat(secret_path).st_mode & 0o077:
+        usage_error("--curve-secret %s: a secret certificate must be readable by its "
+                    "owner only (chmod 600)" % secret_path)
+    try:
+        public, secret = zmq.auth.load_certificate(secret_path)
+        server, _ = zmq.auth.load_certificate(server_path)
+    except (OSError, ValueError) as e:
+        usage_error("CURVE: %s" % e)
+    if not secret:
+        usage_error("--curve-secret %s: no secret key" % secret_path)
+    return public, secret, server
+
+
 class Subscriber:
-    def __init__(self, endpoint):
+    def __init__(self, endpoint, curve=None):
         import zmq
         self.zmq = zmq
         self.context = zmq.Context.instance()
         self.socket = self.context.socket(zmq.SUB)
+        if curve:
+            self.socket.curve_publickey, self.socket.curve_secretkey, \
+                self.socket.curve_serverkey = curve
         self.socket.setsockopt(zmq.LINGER, 0)
         self.socket.setsockopt(zmq.RCVHWM, RCVHWM)
         self.socket.setsockopt(zmq.MAXMSGSIZE, MAXMSGSIZE)
@@ -400,7 +426,8 @@ def main(argv):
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
 
-    subscriber = Subscriber(args.events)
+    curve = curve_keys(args.curve_secret, args.curve_server) if args.curve_secret else None
+    subscriber = Subscriber(args.events, curve)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(Collector(subscriber, args.stale_ms / 1000, args.supervisor))
     try:

@@ -8,6 +8,7 @@
     (--latency-ms).
 */
 #include <criterion/criterion.h>
+#include <msgpack.h>
 #include "e2e_helpers.h"
 
 //  Generous bounds: the ASan build is several times slower
@@ -355,4 +356,128 @@ Test (e2e_operator, cancel_before_the_pivot_and_refused_after_it)
     cr_assert_eq (ph_signal (s_group.pids [order], SIGCONT), 0);
     cr_assert (s_wait_status (client, late, CK_STATUS_CONFIRMED, REPLY_MS),
                "the saga past its pivot did not confirm (logs in %s)", s_group.dir);
+}
+
+//  -------------------------------------------------------------------------
+//  Malformed operator requests, sent raw to the real coordinator
+
+//  Packs the key/value pairs of a request body after its "v"
+typedef void (packer_fn) (msgpack_packer *pk);
+
+static void
+s_key (msgpack_packer *pk, const char *key)
+{
+    msgpack_pack_str (pk, strlen (key));
+    msgpack_pack_str_body (pk, key, strlen (key));
+}
+
+static void
+s_str (msgpack_packer *pk, const char *key, const char *value)
+{
+    s_key (pk, key);
+    msgpack_pack_str (pk, strlen (value));
+    msgpack_pack_str_body (pk, value, strlen (value));
+}
+
+static char s_target [CK_ID_SIZE];      //  the saga the bad requests name
+
+static void s_cancel_id_as_int (msgpack_packer *pk)
+{ s_key (pk, "checkout_id"); msgpack_pack_int (pk, 42); s_str (pk, "by", "x"); }
+static void s_cancel_no_by (msgpack_packer *pk)
+{ s_str (pk, "checkout_id", s_target); s_key (pk, "reason"); msgpack_pack_nil (pk); }
+static void s_cancel_reason_as_map (msgpack_packer *pk)
+{ s_str (pk, "checkout_id", s_target); s_str (pk, "by", "x");
+  s_key (pk, "reason"); msgpack_pack_map (pk, 0); }
+static void s_retry_by_as_array (msgpack_packer *pk)
+{ s_str (pk, "checkout_id", s_target); s_key (pk, "by"); msgpack_pack_array (pk, 0); }
+static void s_list_bad_status (msgpack_packer *pk)
+{ s_str (pk, "status", "bogus"); s_key (pk, "limit"); msgpack_pack_int (pk, 5); }
+static void s_list_negative_limit (msgpack_packer *pk)
+{ s_key (pk, "limit"); msgpack_pack_int (pk, -1); s_key (pk, "since_ms"); msgpack_pack_int (pk, 0); }
+static void s_describe_no_id (msgpack_packer *pk)
+{ s_key (pk, "cursor"); msgpack_pack_int (pk, 1); s_key (pk, "by"); msgpack_pack_int (pk, 1); }
+
+//  Sends command with a body of v plus what pack adds (pairs pairs), or
+//  raw bytes when pack is NULL; returns the ERROR's code, or "" when the
+//  answer was something else, or "none" when nothing came
+static const char *
+s_bad_request (zsock_t *peer, ck_command_t command, packer_fn *pack, uint32_t pairs,
+               const char *raw, size_t raw_size)
+{
+    static char code [32];
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    if (pack) {
+        msgpack_packer pk;
+        msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+        msgpack_pack_map (&pk, pairs + 1);
+        s_str (&pk, "v", CK_VERSION);
+        pack (&pk);
+    }
+    int rc = pack? ck_frame_send (peer, NULL, 0, CK_PROTO_CLIENT, command, sb.data, sb.size)
+                 : ck_frame_send (peer, NULL, 0, CK_PROTO_CLIENT, command, raw, raw_size);
+    msgpack_sbuffer_destroy (&sb);
+    cr_assert_eq (rc, 0);
+    snprintf (code, sizeof code, "none");
+    zmsg_t *msg = zmsg_recv (peer);
+    if (!msg)
+        return code;
+    ck_frame_t frame;
+    ck_decode_error_t err;
+    ck_error_t error;
+    code [0] = 0;
+    if (ck_frame_parse (msg, CK_PROTO_CLIENT, false, &frame, &err) == 0
+    &&  frame.command == CK_CMD_ERROR
+    &&  ck_decode_error (frame.body, frame.body_size, &error, &err) == 0) {
+        snprintf (code, sizeof code, "%s", ck_error_code_name (error.code));
+        cr_expect_gt (strlen (error.message), 0, "an ERROR without a message");
+    }
+    zmsg_destroy (&msg);
+    return code;
+}
+
+Test (e2e_operator, malformed_requests_get_clear_errors_and_change_nothing)
+{
+    //  a slow gateway keeps the target before its pivot while it is attacked
+    const char *slow [] = { "--latency-ms", "1500", NULL };
+    cr_assert_geq (e2e_start_group_with (&s_group, NULL, slow, READY_MS), 0,
+                   "the group did not come up (logs in %s)", s_group.dir);
+    checkout_client_t *client = e2e_client (&s_group);
+    s_id (31, s_target);
+    s_submit (client, 31, false, false);
+    cr_assert (s_wait_current (client, s_target, CK_TYPE_AUTHORIZE_PAYMENT, REPLY_MS));
+
+    zsock_t *peer = e2e_keep (&s_group, zsock_new_dealer (s_group.frontend));
+    cr_assert_not_null (peer);
+    zsock_set_rcvtimeo (peer, REPLY_MS);
+    const struct { ck_command_t command; packer_fn *pack; uint32_t pairs; } cases [] = {
+        { CK_CMD_CANCEL, s_cancel_id_as_int, 2 },
+        { CK_CMD_CANCEL, s_cancel_no_by, 2 },
+        { CK_CMD_CANCEL, s_cancel_reason_as_map, 3 },
+        { CK_CMD_RETRY, s_retry_by_as_array, 2 },
+        { CK_CMD_LIST, s_list_bad_status, 2 },
+        { CK_CMD_LIST, s_list_negative_limit, 2 },
+        { CK_CMD_DESCRIBE, s_describe_no_id, 2 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        const char *code = s_bad_request (peer, cases [i].command, cases [i].pack,
+                                          cases [i].pairs, NULL, 0);
+        cr_expect_str_eq (code, "bad_request", "case %zu (%s) answered %s", i,
+                          ck_command_name (cases [i].command), code);
+    }
+    //  not msgpack at all, and a map cut short
+    const char garbage [] = "\xc1\xff\x00 not a body";
+    cr_expect_str_eq (s_bad_request (peer, CK_CMD_CANCEL, NULL, 0, garbage, sizeof garbage),
+                      "bad_request");
+    const char cut [] = "\x83\xa1v\xa3" "1.0\xab" "checkout_id";
+    cr_expect_str_eq (s_bad_request (peer, CK_CMD_RETRY, NULL, 0, cut, sizeof cut - 1),
+                      "bad_request");
+
+    //  nothing changed: the target goes on to confirm, with no operator entry
+    cr_assert (s_wait_status (client, s_target, CK_STATUS_CONFIRMED, REPLY_MS),
+               "the target did not confirm (logs in %s)", s_group.dir);
+    cr_assert_eq (s_cli ("describe", s_target, "--json", NULL), 0, "%s", s_output);
+    cr_expect_null (strstr (s_output, "_asked"), "%s", s_output);
+    //  and the coordinator still answers
+    cr_assert_eq (s_cli ("list", "--limit", "1", "--json", NULL), 0, "%s", s_output);
 }

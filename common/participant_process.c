@@ -1,6 +1,7 @@
 /*  participant_process.c - the process around a participant's runtime
     Common flags, the store (SQLite or PostgreSQL), the runtime, a graceful stop.
 */
+#include <sys/stat.h>
 #include <czmq.h>
 #include <inttypes.h>
 #include <unistd.h>
@@ -249,6 +250,9 @@ ck_participant_process_main (const ck_participant_process_t *process, int argc, 
         .name = process->name, .summary = process->summary, .options = options,
         .examples = process->examples
     };
+    //  Stores, WAL files and anything else this process creates hold customer
+    //  data: for its own user only, whoever started it
+    umask (077);
     int exit_code = 0;
     ck_config_t *config = ck_config_new (&program, argc, argv, &exit_code);
     if (!config)

@@ -9,6 +9,8 @@
     the test's directory on its command line, then removes the directory.
 */
 #include <criterion/criterion.h>
+#include <ftw.h>
+#include <sys/stat.h>
 #include <czmq.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -493,6 +495,45 @@ Test (supervisor, restarts_a_killed_participant)
     s_send (1, 20, false);
     cr_expect_eq (s_wait_results (1, 20, &wrong), 20);
     cr_expect_eq (wrong, 0);
+    s_stop ();
+}
+
+//  nftw's callback: counts what others than the owner may read or enter
+static int s_public;
+static char s_public_path [256];
+
+static int
+s_check_private (const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void) flag; (void) ftw;
+    if (st->st_mode & 077) {
+        if (!s_public++)
+            snprintf (s_public_path, sizeof s_public_path, "%s mode %o", path,
+                      (unsigned) (st->st_mode & 07777));
+    }
+    return 0;
+}
+
+//  The stores hold customer ids and payment tokens: nothing the group
+//  writes may be readable by another local user, whatever the caller's umask
+Test (supervisor, the_data_stays_private)
+{
+    mode_t old = umask (022);
+    s_topology ("");
+    s_start ();
+    umask (old);
+    size_t wrong = 0;
+    s_send (1, 20, false);
+    cr_expect_eq (s_wait_results (1, 20, &wrong), 20);
+    char path [256];
+    snprintf (path, sizeof path, "%s/payment.db", s_ctx.data);
+    cr_assert_eq (access (path, F_OK), 0, "no %s", path);
+    snprintf (path, sizeof path, "%s/logs/coordinator.log", s_ctx.data);
+    cr_assert_eq (access (path, F_OK), 0, "no %s", path);
+    s_public = 0;
+    cr_assert_eq (nftw (s_ctx.data, s_check_private, 16, FTW_PHYS), 0);
+    cr_expect_eq (s_public, 0, "%d entries others may read, first %s", s_public,
+                  s_public_path);
     s_stop ();
 }
 

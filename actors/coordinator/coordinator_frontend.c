@@ -382,7 +382,8 @@ s_handle (frontend_t *self, ck_message_t *message, bool committed)
             assert (operator_command (frame.command));
             answered = committed;
             if (answered)
-                operator_handle (self->operator_, &peer, &frame);
+                operator_handle (self->operator_, &peer, &frame, self->core->keyring
+                                 ? ck_message_user_id (message): NULL);
             break;
     }
     if (!answered) {

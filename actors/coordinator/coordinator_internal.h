@@ -138,7 +138,8 @@ void operator_destroy (operator_t **self_p);
 bool operator_command (ck_command_t command);
 //  Answers one, after the turn's commit (each reads or changes saga
 //  state; RETRY and CANCEL commit their transition before they answer)
-void operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *frame);
+void operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *frame,
+                      const char *key);
 
 //  coordinator_backend.c: participants
 backend_t *backend_new (core_t *core);

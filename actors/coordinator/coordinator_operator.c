@@ -162,7 +162,8 @@ s_shown (const char *by, char *shown, size_t size)
 //  replayable, so the flush commits it before the request, the events and
 //  this answer (the saga's RESULT as it now stands) leave.
 static void
-s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request, bool cancel)
+s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request, bool cancel,
+          const char *key)
 {
     entry_t *entry;
     saga_t *loaded;
@@ -189,9 +190,10 @@ s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request,
         return;
     }
     char shown [CK_BY_SIZE];
-    zsys_notice ("coordinator: saga=%s checkout=%s operator=%s by=%s", saga->saga_id,
+    //  by is what the peer says; under CURVE the key is who it is
+    zsys_notice ("coordinator: saga=%s checkout=%s operator=%s by=%s key=%s", saga->saga_id,
                  saga->checkout_id, cancel? "cancel": "retry",
-                 s_shown (request->by, shown, sizeof shown));
+                 s_shown (request->by, shown, sizeof shown), key? key: "none");
     if (in_flight)                      //  the request out there is given up on
         backend_forget (self->core->backend, entry);
     coordinator_apply (self->core, entry, &actions);
@@ -203,10 +205,12 @@ s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request,
         frontend_send (self->frontend, peer, CK_CMD_RESULT, &self->body);
 }
 
-//  Answers one operator command.
+//  Answers one operator command; key is the peer's public key under CURVE,
+//  else NULL.
 
 void
-operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *frame)
+operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *frame,
+                 const char *key)
 {
     assert (self && operator_command (frame->command));
     ck_decode_error_t err;
@@ -229,7 +233,7 @@ operator_handle (operator_t *self, const peer_id_t *peer, const ck_frame_t *fram
             s_describe (self, peer, &request);
         else
         if (rc == 0)
-            s_change (self, peer, &request, command == CK_CMD_CANCEL);
+            s_change (self, peer, &request, command == CK_CMD_CANCEL, key);
     }
     if (rc) {
         self->core->counters.bad_messages++;

@@ -153,6 +153,9 @@ main (int argc, char *argv [])
             " --backend tcp://10.0.0.1:5571\n"
             "  (scripts/run or scripts/supervisor start the whole group)\n"
     };
+    //  Stores, WAL files and anything else this process creates hold customer
+    //  data: for its own user only, whoever started it
+    umask (077);
     int exit_code = 0;
     ck_config_t *flags = ck_config_new (&program, argc, argv, &exit_code);
     if (!flags)

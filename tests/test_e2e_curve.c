@@ -4,6 +4,9 @@
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
 #include "keyring.h"
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 
 #define READY_MS    30000
 #define DONE_MS     60000
@@ -299,4 +302,106 @@ Test (e2e_curve, the_same_key_takes_its_name_back_at_once)
     ph_signal (s_group.pids [slot], SIGCONT);
     cr_assert_eq (rc, 0, "the restarted participant never joined");
     cr_assert_lt (took, 2500, "it waited %" PRId64 " ms, as for a stranger", took);
+}
+
+//  -------------------------------------------------------------------------
+//  Hostile handshakes: raw bytes on the coordinator's ipc endpoints
+
+//  A unix stream socket connected to an ipc:// endpoint, or -1
+static int
+s_raw_connect (const char *endpoint)
+{
+    struct sockaddr_un address = { .sun_family = AF_UNIX };
+    cr_assert_eq (strncmp (endpoint, "ipc://", 6), 0);
+    snprintf (address.sun_path, sizeof address.sun_path, "%s", endpoint + 6);
+    int fd = socket (AF_UNIX, SOCK_STREAM, 0);
+    if (fd >= 0 && connect (fd, (struct sockaddr *) &address, sizeof address)) {
+        close (fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+//  A ZMTP 3.0 greeting for mechanism, as a client
+static void
+s_greeting (uint8_t greeting [64], const char *mechanism)
+{
+    memset (greeting, 0, 64);
+    greeting [0] = 0xFF;
+    greeting [9] = 0x7F;
+    greeting [10] = 3;                  //  version 3.0
+    memcpy (greeting + 12, mechanism, strlen (mechanism));
+}
+
+//  Sends bytes, then reads what comes back for a moment and closes
+static void
+s_raw_send (const char *endpoint, const void *bytes, size_t size)
+{
+    int fd = s_raw_connect (endpoint);
+    cr_assert_geq (fd, 0, "cannot reach %s", endpoint);
+    struct timeval wait = { .tv_sec = 0, .tv_usec = 100000 };
+    setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+    ssize_t sent = send (fd, bytes, size, MSG_NOSIGNAL);
+    (void) sent;                        //  the peer may have closed already
+    char sink [512];
+    while (recv (fd, sink, sizeof sink, 0) > 0)
+        ;
+    close (fd);
+}
+
+//  Garbage, other mechanisms, HELLOs of the wrong size or with a box that
+//  does not open, and a message before any handshake, on every socket: the
+//  coordinator stays up, serves, and no such peer ever gets a request
+Test (e2e_curve, malformed_handshakes_change_nothing)
+{
+    s_start ();
+    uint8_t buffer [64 + 2 + 200];
+    uint8_t *greeting = buffer;
+    const char *endpoints [] = { s_group.frontend, s_group.backend, s_group.events };
+    for (size_t round = 0; round < 20; round++)
+    for (size_t e = 0; e < 3; e++) {
+        const char *endpoint = endpoints [e];
+        //  not ZMTP at all
+        s_raw_send (endpoint, "GET / HTTP/1.0\r\n\r\n", 18);
+        //  a greeting for a mechanism the server does not take
+        s_greeting (greeting, "PLAIN");
+        s_raw_send (endpoint, greeting, 64);
+        s_greeting (greeting, "NULL");
+        s_raw_send (endpoint, greeting, 64);
+        //  CURVE, then a HELLO of the wrong size
+        s_greeting (greeting, "CURVE");
+        memcpy (buffer + 64, "\x04\x0a\x05HELLO\x01\x00\x00\x00", 12);
+        s_raw_send (endpoint, buffer, 76);
+        //  CURVE, then a HELLO of the right size whose box does not open
+        buffer [64] = 0x04;
+        buffer [65] = 200;
+        for (size_t i = 0; i < 200; i++)
+            buffer [66 + i] = (uint8_t) (i * 7 + round);
+        memcpy (buffer + 66, "\x05HELLO\x01\x00", 8);
+        s_raw_send (endpoint, buffer, sizeof buffer);
+        //  CURVE, then a message frame where the HELLO should be
+        buffer [64] = 0x00;
+        buffer [65] = 4;
+        memcpy (buffer + 66, "CKC1", 4);
+        s_raw_send (endpoint, buffer, 70);
+        //  a greeting cut short
+        s_greeting (greeting, "CURVE");
+        s_raw_send (endpoint, greeting, 30);
+    }
+    //  still there, and still serving with keys
+    for (int i = 0; i < E2E_MAX_PROCS; i++) {
+        int status;
+        if (s_group.pids [i] > 0)
+            cr_assert_eq (waitpid (s_group.pids [i], &status, WNOHANG), 0,
+                          "%s ended (logs in %s)", s_group.names [i], s_group.dir);
+    }
+    checkout_client_t *client = e2e_client (&s_group);
+    ck_checkout_t checkout;
+    w1_checkout (0, &checkout);
+    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT,
+                  "no RESULT after the hostile handshakes (logs in %s)", s_group.dir);
+    ck_ev_stats_t stats;
+    cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
+    cr_assert_eq (e2e_stats_workers (&stats, CK_SERVICE_PAYMENT), 1);
 }

@@ -8,9 +8,9 @@
     request, by its loss, or, for a request superseded while the instance
     held it (a retry after a timeout), when the instance answers a request
     sent after it (it answers in order, so the superseded one was answered
-    or lost on the way) or ORPHAN_TIMEOUTS step timeouts later.  So an
-    instance is not sent more than its capacity, and a lost message does
-    not hold a slot for ever.
+    or lost on the way) or ORPHAN_TIMEOUTS step timeouts (at least
+    ORPHAN_FLOOR_MS) later.  So an instance is not sent more than its
+    capacity, and a lost message does not hold a slot for ever.
 
     A REPLY is applied only when it comes from the connection its request
     was sent to, for the attempt in flight there.  A peer that talks
@@ -25,8 +25,12 @@
 //  heartbeats; an instance that stops reading is found dead by liveness
 #define BACKEND_SNDHWM  10000
 //  Step timeouts after which a superseded request's slot is freed even if
-//  its instance answered nothing sent after it
+//  its instance answered nothing sent after it, and never sooner than
+//  ORPHAN_FLOOR_MS: a step timeout shorter than the instance's own time per
+//  request (a slow gateway) must not make us send it past its capacity
+//  when its event loop is late
 #define ORPHAN_TIMEOUTS 5
+#define ORPHAN_FLOOR_MS 2000
 
 //  A request that was in flight at an instance found gone: the saga is told
 //  after the current round of sends, not from inside it (no re-entry into
@@ -130,8 +134,11 @@ s_orphan (backend_t *self, entry_t *entry)
     char key [CK_ID_SIZE + 32];
     s_request_key (key, sizeof key, entry->saga->saga_id, entry->sent_type, entry->sent_attempt);
     //  the last resort, for an instance that is given nothing else to answer
-    dispatcher_orphan (self->dispatcher, entry, key, entry->sent_number, zclock_mono ()
-                       + ORPHAN_TIMEOUTS * (int64_t) self->core->config.policy.step_timeout_ms);
+    int64_t wait_ms = ORPHAN_TIMEOUTS * (int64_t) self->core->config.policy.step_timeout_ms;
+    if (wait_ms < ORPHAN_FLOOR_MS)
+        wait_ms = ORPHAN_FLOOR_MS;
+    dispatcher_orphan (self->dispatcher, entry, key, entry->sent_number,
+                       zclock_mono () + wait_ms);
 }
 
 void

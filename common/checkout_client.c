@@ -1,4 +1,4 @@
-/*  checkout_client.c - the client library of the checkout protocol (§4)
+/*  checkout_client.c - the client library of the checkout protocol (docs/protocol.md#client)
     One DEALER, typed sends through the codec, strict decoding of replies.
 */
 #include <czmq.h>

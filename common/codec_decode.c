@@ -235,7 +235,7 @@ s_find_field (const schema_t *schema, const char *key, uint32_t len, size_t *ind
     return NULL;
 }
 
-//  Checks "v" (§3): MAJOR.MINOR.PATCH, each a run of 1..9 digits, whose
+//  Checks "v" (docs/protocol.md#bodies): MAJOR.MINOR.PATCH, each a run of 1..9 digits, whose
 //  major we speak
 static int
 s_check_version (const value_t *v, ck_decode_error_t *err)
@@ -292,7 +292,7 @@ s_decode_map (reader_t *r, const value_t *map, const schema_t *schema, char *bas
                 if (s_check_version (&value, err))
                     return -1;
             }
-            s_skip (r, &value);     //  unknown keys are ignored (§3)
+            s_skip (r, &value);     //  unknown keys are ignored (docs/protocol.md#bodies)
             continue;
         }
         codec_path_t path = { up, field->key, 0 };

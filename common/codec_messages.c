@@ -1,6 +1,6 @@
 /*  codec_messages.c - every message body of the protocol, defined once
-    One schema table per body of protocol.md §4, §5 and §8, and the rules
-    that span fields (an amount equals its lines, a REPLY's result).
+    One schema table per body of docs/protocol.md, and the rules that span
+    fields (an amount equals its lines, a REPLY's result).
 */
 #include <string.h>
 #include "codec_schema.h"

@@ -1,5 +1,5 @@
 /*  frame.c - multipart framing of both protocols over ZeroMQ
-    Classifies every layout error of §2 on receipt, from a zmsg or from
+    Classifies every layout error (docs/protocol.md#frames) on receipt, from a zmsg or from
     parts received in place; sends without a zmsg.
 */
 #include <czmq.h>

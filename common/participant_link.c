@@ -1,5 +1,5 @@
 /*  participant_link.c - one coordinator connection of the participant runtime
-    Socket options, READY, heartbeats, liveness and reconnect back-off (§6).
+    Socket options, READY, heartbeats, liveness and reconnect back-off (docs/protocol.md#liveness).
 */
 #include <inttypes.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /*  participant_link.h - one coordinator connection of the participant runtime
-    A DEALER with READY, heartbeats, liveness and reconnect back-off (§6).
+    A DEALER with READY, heartbeats, liveness and reconnect back-off (docs/protocol.md#liveness).
 
     Private to the runtime (participant.c).  A link owns at most one socket
     at a time: connected, or waiting out a back-off before reconnecting.

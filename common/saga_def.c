@@ -33,7 +33,7 @@ static const char *s_kind_names [] = {
 };
 
 
-//  The checkout saga of protocol.md §7.  Can't fail.
+//  The checkout saga of docs/protocol.md#saga.  Can't fail.
 
 const saga_def_t *
 saga_def_checkout (void)

@@ -1,4 +1,4 @@
-/*  checkout_client.h - the client library of the checkout protocol (§4)
+/*  checkout_client.h - the client library of the checkout protocol (docs/protocol.md#client)
     A DEALER connected to a coordinator's frontend; typed sends, decoded replies.
 
     One client object belongs to one thread.  The sends never block: they

@@ -1,5 +1,5 @@
 /*  codec.h - msgpack bodies of the checkout protocol
-    Encodes the structs of protocol.h and decodes them strictly (§3-5, §8).
+    Encodes the structs of protocol.h and decodes them strictly (docs/protocol.md).
 
     The decoder checks the size first, then walks the raw bytes once to make
     sure every declared array/map count fits in what is left of the body and
@@ -108,7 +108,7 @@ int ck_decode_retry (const void *body, size_t size, ck_operator_t *msg, ck_decod
 int ck_decode_cancel (const void *body, size_t size, ck_operator_t *msg, ck_decode_error_t *err);
 int ck_decode_description (const void *body, size_t size, ck_description_t *msg, ck_decode_error_t *err);
 
-//  Checks a string against the identifier rule of §3 (1..64 bytes of
+//  Checks a string against the identifier rule of docs/protocol.md#limits (1..64 bytes of
 //  [A-Za-z0-9._:-]).  Can't fail.
 bool ck_id_valid (const char *s, size_t len);
 

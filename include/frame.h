@@ -1,7 +1,8 @@
 /*  frame.h - multipart framing of both protocols over ZeroMQ
-    Builds and parses [routing id][empty][signature][command][body] (§2).
+    Builds and parses [routing id][empty][signature][command][body]
+    (docs/protocol.md#frames).
 
-    Parsing classifies every protocol error of §2 and never copies: the
+    Parsing classifies every protocol error of docs/protocol.md#frames and never copies: the
     parsed view points into the zmsg or ck_message_t it came from, which
     must outlive it.
 */

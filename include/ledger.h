@@ -1,9 +1,10 @@
 /*  ledger.h - a participant's idempotency records, and answering once
     The operations a ledger backend keeps, and ledger_run over any of them.
 
-    One entry per (saga_id, type) answered (protocol §5): a repeat gets the
-    recorded answer and does nothing else; a compensation that finds no
-    forward effect leaves its entry as a tombstone, and the forward request
+    One entry per (saga_id, type) answered
+    (docs/protocol.md#participant-guarantees): a repeat gets the recorded
+    answer and does nothing else; a compensation that finds no forward
+    effect leaves its entry as a tombstone, and the forward request
     that comes later is rejected "compensated".  Which types are forward,
     which compensates which and which result id an ok answer returns come
     from the active step table (saga_def_active), not from the code.

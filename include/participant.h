@@ -3,8 +3,8 @@
 
     A participant process fills a ck_participant_config_t with its service,
     its handlers (one per request type it serves) and its hooks, and calls
-    ck_participant_new ().  The runtime then owns the transport (protocol §2,
-    §5, §6): one DEALER per coordinator backend, READY after every
+    ck_participant_new ().  The runtime then owns the transport (docs/protocol.md#worker,
+    docs/protocol.md#liveness): one DEALER per coordinator backend, READY after every
     (re)connect, heartbeats, liveness and reconnect back-off, decoding and
     answering malformed input, group commit, simulated latency, and a
     graceful stop.  Handlers only see typed, validated requests.
@@ -65,7 +65,7 @@ typedef int (ck_handler_fn) (void *state, const ck_request_t *request, ck_reply_
 
 typedef struct {
     ck_service_t service;               //  what READY announces
-    const char *instance;               //  an id (§3): unique per process
+    const char *instance;               //  an id (docs/protocol.md#limits): unique per process
     uint32_t capacity;                  //  1..1024, announced in READY
     const char *const *endpoints;       //  coordinator backends; one DEALER each
     size_t endpoint_count;              //  1..CK_PARTICIPANT_MAX_ENDPOINTS

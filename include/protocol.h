@@ -26,7 +26,7 @@ extern "C" {
 #define CK_VERSION          "1.0.0"
 #define CK_VERSION_MAJOR    1
 
-//  Limits of §3; sizes include the terminating NUL
+//  Limits of docs/protocol.md#limits; sizes include the terminating NUL
 #define CK_MAX_BODY         65536       //  bytes; more is too_large
 #define CK_ID_MAX           64
 #define CK_ID_SIZE          (CK_ID_MAX + 1)
@@ -49,7 +49,7 @@ extern "C" {
 #define CK_MAX_FAILED_REASONS 16        //  reason codes counted apart in stats
 #define CK_LATENCY_BUCKETS  16          //  latency bounds in stats, at most
 
-//  Error codes of ERROR bodies (§4), a closed list
+//  Error codes of ERROR bodies (docs/protocol.md#errors), a closed list
 typedef enum {
     CK_OK = 0,
     CK_BAD_FRAME,
@@ -76,7 +76,7 @@ typedef enum {
 } ck_service_t;
 #define CK_SERVICE_MAX      16          //  built-in and added, with NONE
 
-//  Request types of §5: forward actions and their compensations.  Built
+//  Request types of docs/protocol.md#types: forward actions and their compensations.  Built
 //  in as services are; ck_type_add adds more from CK_TYPE_COUNT up.
 typedef enum {
     CK_TYPE_NONE = 0,
@@ -211,7 +211,7 @@ typedef struct {
 } ck_reason_t;
 
 //  -------------------------------------------------------------------------
-//  Client protocol (§4)
+//  Client protocol (docs/protocol.md#client)
 
 typedef struct {
     char checkout_id [CK_ID_SIZE];
@@ -352,7 +352,7 @@ typedef struct {
 } ck_description_t;
 
 //  -------------------------------------------------------------------------
-//  Participant protocol (§5)
+//  Participant protocol (docs/protocol.md#worker)
 
 typedef struct {
     ck_service_t service;
@@ -361,7 +361,7 @@ typedef struct {
 } ck_ready_t;
 
 //  One struct for every request type; which fields are present depends on
-//  type (see the table of §5).  ReserveInventory items carry no unit_price.
+//  type (see docs/protocol.md#types).  ReserveInventory items carry no unit_price.
 typedef struct {
     char saga_id [CK_ID_SIZE];
     char checkout_id [CK_ID_SIZE];
@@ -394,7 +394,7 @@ typedef struct {
 } ck_reply_t;
 
 //  -------------------------------------------------------------------------
-//  Events (§8); the topic travels in its own frame
+//  Events (docs/protocol.md#events); the topic travels in its own frame
 
 typedef enum {
     CK_EVENT_NONE = 0,

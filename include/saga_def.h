@@ -65,7 +65,7 @@ typedef struct {
     uint32_t step_count;
 } saga_def_t;
 
-//  The checkout saga of protocol.md §7: reserve inventory, authorize
+//  The checkout saga of docs/protocol.md#saga: reserve inventory, authorize
 //  payment (both compensatable), create the order (pivot).  Static: can't
 //  fail, never freed.
 const saga_def_t *saga_def_checkout (void);

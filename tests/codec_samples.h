@@ -214,7 +214,7 @@ ck_sample_ready (ck_ready_t *msg, ck_service_t service)
     msg->capacity = CK_MAX_CAPACITY;
 }
 
-//  Fills a REQUEST of the given type with exactly the fields of §5's table.
+//  Fills a REQUEST of the given type with exactly the fields of docs/protocol.md#types.
 static inline void
 ck_sample_request (ck_request_t *msg, ck_type_t type, uint32_t item_count)
 {

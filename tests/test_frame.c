@@ -1,5 +1,6 @@
 /*  test_frame.c - tests of the framing module
-    Every valid command per protocol and direction, every §2 error, real sockets.
+    Every valid command per protocol and direction, every error of
+    docs/protocol.md#frames, real sockets.
 */
 #include <criterion/criterion.h>
 #include <czmq.h>

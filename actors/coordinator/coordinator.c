@@ -1,7 +1,7 @@
 /*  coordinator.c - the coordinator actor's life and its loop
     Reads, runs the engine, commits the turn, then sends what it caused.
 
-    Durability rule (protocol.md §7): every transition the engine makes in
+    Durability rule (docs/protocol.md#durability): every transition the engine makes in
     a turn is written to the saga log inside one transaction, and no
     message that a transition causes leaves before that transaction has
     committed, unless the transition is replayable (caused by a recorded
@@ -270,7 +270,7 @@ s_restore_one (void *arg, saga_t *saga, uint64_t cart_digest)
     coordinator_entry_new (self, saga, cart_digest);
 }
 
-//  Recovery (protocol.md §7): every saga that did not end goes on, its
+//  Recovery (docs/protocol.md#durability): every saga that did not end goes on, its
 //  current request sent again with attempt + 1.  The log is read to the
 //  end before anything is written to it.
 static int

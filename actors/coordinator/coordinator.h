@@ -4,7 +4,7 @@
     The actor owns its sockets, the saga log and the engine.  One loop turn
     reads what is waiting, runs the engine, commits every transition of the
     turn in one transaction, and only then sends what the transitions cause
-    (outbox order, protocol.md §7).
+    (outbox order, docs/protocol.md#durability).
 */
 #ifndef COORDINATOR_H_INCLUDED
 #define COORDINATOR_H_INCLUDED

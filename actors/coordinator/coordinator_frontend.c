@@ -1,7 +1,7 @@
 /*  coordinator_frontend.c - the coordinator's clients (frontend ROUTER)
     CHECKOUT with dedupe and admission, STATUS with history, PING, errors.
 
-    Exactly one saga per checkout_id, ever (protocol.md §4): a running saga
+    One saga per checkout_id (docs/protocol.md#client-guarantees): a running saga
     is found in memory, an ended one in the saga log.  A repeat with the
     same cart joins the running saga's waiters or gets the ended saga's
     RESULT again; a repeat with another cart is a conflict.

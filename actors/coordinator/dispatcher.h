@@ -2,21 +2,22 @@
     Who is there per service, what each has in flight, who is next, who is dead.
 
     A worker is one participant instance, known by the routing id its READY
-    came from (protocol.md §5).  The dispatcher keeps, per service, the
-    live workers with their capacity and load; which request (an opaque,
+    came from (docs/protocol.md#worker).  The dispatcher keeps, per service,
+    the live workers with their capacity and load; which request (an opaque,
     non-NULL handle the caller owns) is in flight at which worker; and a
     FIFO of handles waiting for a free worker.  It reads no clock and sends
     nothing: times are passed in, in milliseconds, and the caller sends.
 
-    Choice (§6): dispatcher_pick returns the least loaded worker of a service
-    that is below its capacity; among equally loaded ones, the one assigned
-    to longest ago, so that equal instances take turns.  Load is absolute
+    Choice (docs/protocol.md#dispatch): dispatcher_pick returns the least
+    loaded worker of a service that is below its capacity; among equally
+    loaded ones, the one assigned to longest ago, so that equal instances
+    take turns.  Load is absolute
     (requests in flight), not relative to capacity: the fewest outstanding
     requests is the classic choice that also favours faster instances.
 
-    Liveness (§6): a worker heard from at heard_ms is dead from heard_ms +
-    liveness_ms on.  Removing a worker (expiry, DISCONNECT, or a new READY on
-    its routing id) reports each of its
+    Liveness (docs/protocol.md#liveness): a worker heard from at heard_ms
+    is dead from heard_ms + liveness_ms on.  Removing a worker (expiry,
+    DISCONNECT, or a new READY on its routing id) reports each of its
     in-flight handles once through a lost callback, after the worker is
     gone from every table: the callback may pick, assign and wait at once.
 

@@ -5,7 +5,7 @@
     time in and carries out the actions the engine returns, in order.  Every
     call that changes a saga returns a list whose first action is PERSIST;
     the caller makes that durable before it performs any later action of the
-    list (outbox order, protocol.md §7), unless PERSIST is replayable: a
+    list (outbox order, docs/protocol.md#durability), unless PERSIST is replayable: a
     transition caused by an ok or rejected reply that does not make the saga
     stuck, which recovery re-derives the same way from the participant's
     recorded answer (docs/saga-log.md).  SET_TIMER, when present, is last.
@@ -151,7 +151,7 @@ typedef enum {
     SAGA_ACTION_SET_TIMER,              //  the saga's one timer: at_us, 0 = none
     SAGA_ACTION_REPLY_ACCEPTED,         //  ACCEPTED, if the client asked (ack)
     SAGA_ACTION_REPLY_RESULT,           //  RESULT to the clients waiting
-    SAGA_ACTION_PUBLISH,                //  an event of protocol.md §8
+    SAGA_ACTION_PUBLISH,                //  docs/protocol.md#events
     SAGA_ACTION_IGNORED                 //  the reply was not for the current
                                         //  request: count it, nothing else
 } saga_action_kind_t;

@@ -229,7 +229,7 @@ saga_engine_request (saga_engine_t *self, const saga_t *saga, ck_request_t *requ
     request->type = saga->type;
     request->attempt = saga->attempt;
     request->deadline_ms = saga_engine_policy (self)->step_timeout_ms;
-    //  Compensations carry only the saga's identity (protocol.md §5)
+    //  Compensations carry only the saga's identity (docs/protocol.md#types)
     if (saga->type == row->action)
         s_request_fields (self, saga, row->fields, request);
     return 0;
@@ -263,7 +263,7 @@ saga_engine_result (saga_engine_t *self, const saga_t *saga, ck_result_t *result
     result->status = s_status (saga);
     if (result->status == CK_STATUS_CONFIRMED)
         s_copy_id (result->order_id, saga_engine_result_id (self, saga, SAGA_RESULT_ORDER));
-    //  failed_step and reason are for failed or stuck sagas only (§4)
+    //  failed_step and reason are for failed or stuck sagas only (docs/protocol.md#client)
     bool trouble = result->status == CK_STATUS_FAILED
                 || result->status == CK_STATUS_STUCK;
     if (trouble && saga->failed_step < def->step_count)

@@ -409,7 +409,7 @@ s_found_keep (saga_log_pg_t *self, const char *checkout_id, const char *saga_id,
     return length > 0 || !saga_id;
 }
 
-//  One query for every id; the ids are ids (protocol §3): no quoting
+//  One query for every id; the ids are ids (docs/protocol.md#limits): no quoting
 //  beyond the double quotes
 static int
 s_prefetch (saga_log_t *base, const char *const *checkout_ids, size_t count)

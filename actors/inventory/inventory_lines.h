@@ -11,7 +11,7 @@ extern "C" {
 #endif
 
 //  Writes count lines (sku, qty) as text into out (size bytes).  Returns
-//  0, or -1 when it does not fit.  SKUs are ids (§3), which need no
+//  0, or -1 when it does not fit.  SKUs are ids (docs/protocol.md#limits), which need no
 //  escaping.
 int inventory_lines_encode (const ck_item_t *items, uint32_t count, char *out, size_t size);
 

@@ -104,7 +104,7 @@ typedef struct {
 
 //  Fills the array parameters with the cart's lines summed by SKU (a SKU
 //  on several lines is taken once per line), sorted by SKU so that two
-//  carts lock common rows in one order.  SKUs are ids (§3): no quoting
+//  carts lock common rows in one order.  SKUs are ids (docs/protocol.md#limits): no quoting
 //  needed beyond the double quotes.  Returns the number of SKUs.
 static uint32_t
 s_arrays (repo_t *self, const ck_item_t *items, uint32_t count, int sign)

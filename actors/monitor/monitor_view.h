@@ -1,5 +1,5 @@
 /*  monitor_view.h - the monitor's view model of the coordinator's events
-    Folds decoded events (§8) into a snapshot; no sockets, injected clock.
+    Folds decoded events (docs/protocol.md#events) into a snapshot; no sockets, injected clock.
 
     Totals, latency and workers come from the last `stats` event (counters
     since the coordinator started); failures by reason, stuck sagas and

@@ -55,7 +55,7 @@ typedef struct {
     char lines [LINES_SIZE];
 } repo_t;
 
-//  The lines as JSON text; SKUs are ids (§3), which need no escaping
+//  The lines as JSON text; SKUs are ids (docs/protocol.md#limits), which need no escaping
 static void
 s_lines (const ck_request_t *request, char *out, size_t size)
 {

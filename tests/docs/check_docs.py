@@ -13,6 +13,7 @@
 """
 import os
 import re
+import subprocess
 import sys
 
 #  Spelt so that this file does not match itself
@@ -22,8 +23,26 @@ OUTSIDE = ["../" + "shared", "/" + "work/"]
 SKIP_DIRS = {".git", "__pycache__", "node_modules", ".venv", "venv"}
 
 
+def tracked_files(root):
+    """The files git tracks or would track (not ignored), or None outside git."""
+    try:
+        out = subprocess.run(["git", "-C", root, "ls-files", "-z", "--cached", "--others",
+                              "--exclude-standard"], capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return {os.path.normpath(p) for p in out.decode("utf-8", "replace").split("\0") if p}
+
+
 def source_files(root):
-    """Every text file of the repository, as (relative path, text)."""
+    """Every text file of the repository, as (relative path, text).  In a git
+    checkout, what it ignores (a run's data/, logs) is not the repository's."""
+    tracked = tracked_files(root)
+    for path, text in walked_files(root):
+        if tracked is None or path in tracked:
+            yield path, text
+
+
+def walked_files(root):
     for top, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs
                          if d not in SKIP_DIRS and not d.startswith("build")

@@ -7,6 +7,7 @@
     (saga_log_helpers.h): the two backends must agree.
 */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include "saga_log_helpers.h"
 #include "pg_helpers.h"
 #include "pg.h"
@@ -209,6 +210,34 @@ Test (saga_log_pg, a_second_coordinator_on_the_database_is_refused)
     second = saga_log_new (s_uri, NULL);
     cr_expect_not_null (second, "free again once the first is gone");
     saga_log_destroy (&second);
+}
+
+//  A coordinator restarted at once after a crash may find its predecessor's
+//  session still holding the lock: it waits for it instead of refusing
+static void *
+s_release_later (void *holder)
+{
+    zclock_sleep (1000);
+    PQfinish ((PGconn *) holder);
+    return NULL;
+}
+
+Test (saga_log_pg, a_lock_released_soon_after_is_waited_for)
+{
+    saga_log_destroy (&s_log);
+    PGconn *holder = PQconnectdb (s_uri);
+    cr_assert_eq (PQstatus (holder), CONNECTION_OK);
+    PGresult *locked = PQexec (holder, "SELECT pg_advisory_lock (25453)");
+    cr_assert_eq (PQresultStatus (locked), PGRES_TUPLES_OK);
+    PQclear (locked);
+    pthread_t thread;
+    cr_assert_eq (pthread_create (&thread, NULL, s_release_later, holder), 0);
+    int64_t started = zclock_mono ();
+    s_log = saga_log_new (s_uri, NULL);
+    int64_t waited = zclock_mono () - started;
+    pthread_join (thread, NULL);
+    cr_expect_not_null (s_log, "refused although the lock came free after 1 s");
+    cr_expect_geq (waited, 900, "opened in %" PRId64 " ms while the lock was held", waited);
 }
 
 //  A turn is all or nothing: one failing statement (an update of a saga

@@ -10,7 +10,8 @@
     and answers STATUS after the commit).
 
     One coordinator per database: a session advisory lock taken at open
-    refuses a second.  A lost connection fails the next begin or commit,
+    refuses a second (after SAGA_LOG_PG_CLAIM_MS, for a crashed one's
+    session that the server has not closed yet).  A lost connection fails the next begin or commit,
     and the coordinator stops; its restart resumes from what is durable.
 */
 #include <assert.h>
@@ -26,6 +27,9 @@
 //  The log's session lock ("ck" + 3), and its schema lock (shared with
 //  the participants' databases, which a coordinator never opens)
 #define SAGA_LOG_PG_LOCK    "25453"
+//  How long the lock is waited for at open, and how often it is asked
+#define SAGA_LOG_PG_CLAIM_MS        10000
+#define SAGA_LOG_PG_CLAIM_RETRY_MS  500
 #define SAGA_LOG_PG_SCHEMA_LOCK "25451"
 
 //  docs/saga-log.md: the same columns as SQLite's; fillfactor leaves room
@@ -741,20 +745,32 @@ s_schema (saga_log_pg_t *self)
     return pg_commit (self->pg);
 }
 
-//  Takes the database for this coordinator; -1 when another has it
+//  Takes the database for this coordinator; -1 when another has it.  A
+//  coordinator restarted at once after a crash can find its predecessor's
+//  session still on the server, closing: the lock is waited for a while.
 static int
 s_claim (saga_log_pg_t *self)
 {
-    PGresult *result = pg_query (self->pg, "SELECT pg_try_advisory_lock (" SAGA_LOG_PG_LOCK ")",
-                                 0, NULL, "claim");
-    if (!result)
-        return -1;
-    bool claimed = PQgetvalue (result, 0, 0) [0] == 't';
-    PQclear (result);
-    if (!claimed)
-        zsys_error ("saga_log: db=%s error=another coordinator runs on this database;"
-                    " one coordinator per saga log", pg_name (self->pg));
-    return claimed? 0: -1;
+    int64_t deadline = zclock_mono () + SAGA_LOG_PG_CLAIM_MS;
+    for (bool waited = false; ; waited = true) {
+        PGresult *result = pg_query (self->pg, "SELECT pg_try_advisory_lock ("
+                                     SAGA_LOG_PG_LOCK ")", 0, NULL, "claim");
+        if (!result)
+            return -1;
+        bool claimed = PQgetvalue (result, 0, 0) [0] == 't';
+        PQclear (result);
+        if (claimed)
+            return 0;
+        if (zclock_mono () >= deadline)
+            break;
+        if (!waited)
+            zsys_info ("saga_log: db=%s waiting for the log's lock, held by another session",
+                       pg_name (self->pg));
+        zclock_sleep (SAGA_LOG_PG_CLAIM_RETRY_MS);
+    }
+    zsys_error ("saga_log: db=%s error=another coordinator runs on this database;"
+                " one coordinator per saga log", pg_name (self->pg));
+    return -1;
 }
 
 

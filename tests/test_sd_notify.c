@@ -182,7 +182,9 @@ Test (sd_notify, coordinator_ready_once_bound_stopping_on_sigterm)
     pid_t pid = s_group.pids [slot];
     ph_signal (pid, SIGTERM);
     cr_expect (s_expect (pid, "STOPPING=1", 10000, text), "no STOPPING=1");
-    cr_expect_eq (e2e_stop (&s_group, slot, SIGTERM, 10000), 0);
+    //  the drain the SIGTERM started ends in exit 0 (signal 0: no second
+    //  SIGTERM, which could land mid-drain in a slow build)
+    cr_expect_eq (e2e_stop (&s_group, slot, 0, 10000), 0);
 }
 
 //  A participant says READY=1 once connected to its coordinators (READY
@@ -200,5 +202,7 @@ Test (sd_notify, participant_ready_once_connected_stopping_on_sigterm)
     cr_assert (s_expect (pid, "READY=1", 20000, text), "no READY=1");
     ph_signal (pid, SIGTERM);
     cr_expect (s_expect (pid, "STOPPING=1", 10000, text), "no STOPPING=1");
-    cr_expect_eq (e2e_stop (&s_group, slot, SIGTERM, 10000), 0);
+    //  the drain the SIGTERM started ends in exit 0 (signal 0: no second
+    //  SIGTERM, which could land mid-drain in a slow build)
+    cr_expect_eq (e2e_stop (&s_group, slot, 0, 10000), 0);
 }

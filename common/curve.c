@@ -1,10 +1,38 @@
 /*  curve.c - CURVE on this project's sockets: key files, options, setup
     czmq's zcert reads the files; the keys travel as Z85 text.
 */
+#include <assert.h>
 #include <sys/stat.h>
 #include "curve.h"
 
 static const char s_zero_key [] = "0000000000000000000000000000000000000000";
+
+//  True when path is missing or holds text that zconfig parses
+static bool
+s_parses (const char *path)
+{
+    if (!zsys_file_exists (path))
+        return true;
+    zchunk_t *chunk = zchunk_slurp (path, 0);
+    if (!chunk)
+        return false;
+    zconfig_t *config = zconfig_chunk_load (chunk);
+    zchunk_destroy (&chunk);
+    bool parses = config != NULL;
+    zconfig_destroy (&config);
+    return parses;
+}
+
+zcert_t *
+ck_cert_load (const char *path)
+{
+    assert (path);
+    char secret [PATH_MAX];
+    snprintf (secret, sizeof secret, "%s_secret", path);
+    if (!zsys_file_exists (path) || !s_parses (path) || !s_parses (secret))
+        return NULL;
+    return zcert_load (path);
+}
 
 //  Loads path's certificate; wants_secret requires its secret key.
 //  Returns the certificate, or NULL with a sentence in error.
@@ -27,7 +55,7 @@ s_cert_load (const char *path, bool wants_secret, char *error, size_t size)
                   " only (chmod 600)", path);
         return NULL;
     }
-    zcert_t *cert = zcert_load (path);
+    zcert_t *cert = ck_cert_load (path);
     const char *public_key = cert? zcert_public_txt (cert): NULL;
     const char *secret_key = cert? zcert_secret_txt (cert): NULL;
     if (!cert || !public_key || streq (public_key, s_zero_key)

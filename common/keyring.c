@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <sys/stat.h>
+#include "curve.h"
 #include "keyring.h"
 
 #define ROLE_MAX 64                     //  a role directory's name
@@ -41,7 +42,7 @@ int
 keyring_public_key (const char *path, char key [KEYRING_KEY_SIZE])
 {
     assert (path && key);
-    zcert_t *cert = zcert_load (path);
+    zcert_t *cert = ck_cert_load (path);
     if (!cert)
         return -1;
     const char *text = zcert_public_txt (cert);

@@ -41,6 +41,11 @@ typedef struct {
 int ck_curve_keys_load (ck_curve_keys_t *keys, const char *secret_path,
                         const char *server_path, char *error, size_t size);
 
+//  zcert_load (path), without the leak czmq 4.2.1 has for a file it cannot
+//  parse (zconfig_load drops its zfile_t): path, and path_secret when it
+//  exists, are parsed first.  Returns the certificate, or NULL.
+zcert_t *ck_cert_load (const char *path);
+
 //  Reads --curve-secret and --curve-server (CK_CURVE_CLIENT_OPTIONS) into
 //  keys: both unset leaves CURVE off.  Returns 0, or 2 after a usage error.
 int ck_curve_client_flags (ck_config_t *flags, ck_curve_keys_t *keys);

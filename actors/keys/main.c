@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <sys/stat.h>
 #include "config.h"
+#include "curve.h"
 #include "keyring.h"
 
 #define EXIT_USAGE  2
@@ -84,7 +85,7 @@ s_allow (const char *dir, const char *name, const char *role)
     snprintf (path, sizeof path, "%s/%s.key", dir, name);
     snprintf (allow, sizeof allow, "%s/allow", dir);
     snprintf (target, sizeof target, "%s/allow/%s", dir, role);
-    zcert_t *cert = zcert_load (path);
+    zcert_t *cert = ck_cert_load (path);
     char key [KEYRING_KEY_SIZE];
     if (!cert || keyring_public_key (path, key)) {
         fprintf (stderr, "checkout-keys: %s: no public certificate (checkout-keys new)\n", path);

@@ -3,6 +3,7 @@
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
+#include "peer_helpers.h"
 #include "keyring.h"
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -64,78 +65,6 @@ s_stranger (const char *name)
 }
 
 static void
-s_ready (zsock_t *peer, ck_service_t service, const char *instance)
-{
-    ck_ready_t ready = { .service = service, .capacity = 4 };
-    snprintf (ready.instance, sizeof ready.instance, "%s", instance);
-    ck_buf_t body;
-    ck_buf_init (&body);
-    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
-    zsock_set_sndtimeo (peer, 0);       //  a peer whose handshake failed queues
-    ck_frame_send (peer, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY, body.data, body.size);
-    ck_buf_free (&body);
-}
-
-//  The next command the coordinator sends peer within timeout_ms, or NONE
-static ck_command_t
-s_next_command (zsock_t *peer, int timeout_ms)
-{
-    zsock_set_rcvtimeo (peer, timeout_ms);
-    zmsg_t *msg = zmsg_recv (peer);
-    if (!msg)
-        return CK_CMD_NONE;
-    ck_frame_t frame;
-    ck_decode_error_t err;
-    ck_command_t command = ck_frame_parse (msg, CK_PROTO_WORKER, false, &frame, &err) == 0
-                         ? frame.command: CK_CMD_NONE;
-    zmsg_destroy (&msg);
-    return command;
-}
-
-//  The next event of topic on sub within timeout_ms, its body in *body
-//  (caller frees); 0, or -1
-static int
-s_event (zsock_t *sub, const char *topic, zframe_t **body, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
-            return -1;
-        zframe_t *first = zmsg_pop (msg);
-        bool found = first && zframe_streq (first, topic);
-        zframe_destroy (&first);
-        if (found)
-            *body = zmsg_pop (msg);
-        zmsg_destroy (&msg);
-        if (found)
-            return *body? 0: -1;
-    }
-    return -1;
-}
-
-//  The next worker event (joined or lost) of instance within timeout_ms
-static int
-s_worker_event (zsock_t *sub, const char *topic, const char *instance, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    zframe_t *body = NULL;
-    while (ph_now_ms () < deadline
-    &&     s_event (sub, topic, &body, (int) (deadline - ph_now_ms ())) == 0) {
-        ck_ev_worker_t worker;
-        ck_decode_error_t err;
-        bool found = ck_decode_ev_worker (zframe_data (body), zframe_size (body),
-                                          &worker, &err) == 0
-                  && streq (worker.instance, instance);
-        zframe_destroy (&body);
-        if (found)
-            return 0;
-    }
-    return -1;
-}
-
-static void
 s_public_key (const char *name, char key [KEYRING_KEY_SIZE])
 {
     char path [PATH_MAX], file [128];
@@ -169,7 +98,8 @@ Test (e2e_curve, an_unknown_key_fails_the_handshake)
     s_start ();
     s_stranger ("stranger");
     zsock_t *stranger = s_peer ("stranger");
-    s_ready (stranger, CK_SERVICE_PAYMENT, "payment-stranger");
+    zsock_set_sndtimeo (stranger, 0);   //  a peer whose handshake failed queues
+    peer_send_ready (stranger, CK_SERVICE_PAYMENT, "payment-stranger", 4);
 
     //  a client with the stranger's key, and one without CURVE
     ck_curve_keys_t keys;
@@ -188,7 +118,7 @@ Test (e2e_curve, an_unknown_key_fails_the_handshake)
     w1_checkout (0, &checkout);
     cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
     cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
-    cr_assert_eq (s_next_command (stranger, 500), CK_CMD_NONE, "the stranger was answered");
+    cr_assert_eq (peer_next_command (stranger, 500), CK_CMD_NONE, "the stranger was answered");
     ck_ev_stats_t stats;
     cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
     cr_assert_eq (e2e_stats_workers (&stats, CK_SERVICE_PAYMENT), 1);
@@ -204,11 +134,12 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     cr_assert_not_null (sub);
     zclock_sleep (300);                 //  the subscription reaches the PUB
     zsock_t *impostor = s_peer ("order");
-    s_ready (impostor, CK_SERVICE_PAYMENT, "payment-impostor");
-    cr_assert_eq (s_next_command (impostor, 3000), CK_CMD_DISCONNECT);
+    zsock_set_sndtimeo (impostor, 0);
+    peer_send_ready (impostor, CK_SERVICE_PAYMENT, "payment-impostor", 4);
+    cr_assert_eq (peer_next_command (impostor, 3000), CK_CMD_DISCONNECT);
 
     zframe_t *body = NULL;
-    cr_assert_eq (s_event (sub, "security.refused", &body, 3000), 0, "no security.refused");
+    cr_assert_eq (peer_next_event (sub, "security.refused", &body, 3000), 0, "no security.refused");
     ck_ev_security_t event;
     ck_decode_error_t err;
     cr_assert_eq (ck_decode_ev_security (zframe_data (body), zframe_size (body), &event,
@@ -228,7 +159,7 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
     cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
     ck_command_t heard;
-    while ((heard = s_next_command (impostor, 300)) != CK_CMD_NONE)
+    while ((heard = peer_next_command (impostor, 300)) != CK_CMD_NONE)
         cr_assert_neq (heard, CK_CMD_REQUEST, "the impostor was sent a request");
 
     //  on the frontend, an admin's key may not submit
@@ -262,10 +193,10 @@ Test (e2e_curve, revoking_a_key_disconnects_its_peer)
     snprintf (keys, sizeof keys, "%s/keys", s_group.dir);
     const char *args [] = { "revoke", keys, "payment", "payment", NULL };
     cr_assert_eq (e2e_keys (&s_group, args), 0);
-    cr_assert_eq (s_worker_event (workers, "worker.lost", "payment-1", 5000), 0,
+    cr_assert_eq (peer_worker_event (workers, "worker.lost", "payment-1", 5000), 0,
                   "payment-1 was not cut off");
     zframe_t *body = NULL;
-    cr_assert_eq (s_event (security, "security.refused", &body, 3000), 0);
+    cr_assert_eq (peer_next_event (security, "security.refused", &body, 3000), 0);
     ck_ev_security_t event;
     ck_decode_error_t err;
     cr_assert_eq (ck_decode_ev_security (zframe_data (body), zframe_size (body), &event,
@@ -276,7 +207,7 @@ Test (e2e_curve, revoking_a_key_disconnects_its_peer)
     cr_assert_str_eq (event.key, key);
     cr_assert_str_eq (event.instance, "payment-1");
     //  it reconnects at once, but its handshake fails now
-    cr_assert_neq (s_worker_event (workers, "worker.joined", "payment-1", 3000), 0,
+    cr_assert_neq (peer_worker_event (workers, "worker.joined", "payment-1", 3000), 0,
                    "a revoked key got back in");
     int slot = e2e_slot (&s_group, "payment-1");
     cr_assert (e2e_running (&s_group, slot), "the participant should keep trying");
@@ -297,7 +228,7 @@ Test (e2e_curve, the_same_key_takes_its_name_back_at_once)
     snprintf (s_group.names [slot], sizeof s_group.names [slot], "payment-1-stopped");
     int64_t started = ph_now_ms ();
     cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
-    int rc = s_worker_event (workers, "worker.joined", "payment-1", 10000);
+    int rc = peer_worker_event (workers, "worker.joined", "payment-1", 10000);
     int64_t took = ph_now_ms () - started;
     ph_signal (s_group.pids [slot], SIGCONT);
     cr_assert_eq (rc, 0, "the restarted participant never joined");

@@ -5,6 +5,7 @@
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
+#include "peer_helpers.h"
 
 #define READY_MS    30000
 #define DONE_MS     60000
@@ -83,14 +84,7 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
     //  a second payment "instance" registers now, after the request went
     //  to payment-1 (so that it is not the one asked)
     zsock_t *registered = s_peer ();
-    ck_ready_t ready = { .service = CK_SERVICE_PAYMENT, .capacity = 1 };
-    snprintf (ready.instance, sizeof ready.instance, "payment-rogue");
-    ck_buf_t body;
-    ck_buf_init (&body);
-    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
-    cr_assert_eq (ck_frame_send (registered, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY,
-                                 body.data, body.size), 0);
-    ck_buf_free (&body);
+    cr_assert_eq (peer_send_ready (registered, CK_SERVICE_PAYMENT, "payment-rogue", 1), 0);
     zsock_t *stranger = s_peer ();
 
     s_forge_ok (stranger, saga_id);
@@ -110,37 +104,6 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
     sqlite3_close (order);
 }
 
-//  Sends READY for service as instance, from peer
-static void
-s_ready (zsock_t *peer, ck_service_t service, const char *instance)
-{
-    ck_ready_t ready = { .service = service, .capacity = 4 };
-    snprintf (ready.instance, sizeof ready.instance, "%s", instance);
-    ck_buf_t body;
-    ck_buf_init (&body);
-    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
-    cr_assert_eq (ck_frame_send (peer, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY,
-                                 body.data, body.size), 0);
-    ck_buf_free (&body);
-}
-
-//  The next command the coordinator sends peer within timeout_ms, or
-//  CK_CMD_NONE
-static ck_command_t
-s_next_command (zsock_t *peer, int timeout_ms)
-{
-    zsock_set_rcvtimeo (peer, timeout_ms);
-    zmsg_t *msg = zmsg_recv (peer);
-    if (!msg)
-        return CK_CMD_NONE;
-    ck_frame_t frame;
-    ck_decode_error_t err;
-    ck_command_t command = ck_frame_parse (msg, CK_PROTO_WORKER, false, &frame, &err) == 0
-                         ? frame.command: CK_CMD_NONE;
-    zmsg_destroy (&msg);
-    return command;
-}
-
 //  A READY that claims the name of a live instance from another connection
 //  does not take its place: the claimant is told DISCONNECT, and however
 //  often it asks again, no request reaches it while the real one serves.
@@ -149,8 +112,8 @@ Test (e2e_forged, ready_as_a_live_instance_is_refused)
     cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
     zsock_t *rogue = s_peer ();
-    s_ready (rogue, CK_SERVICE_PAYMENT, "payment-1");
-    cr_assert_eq (s_next_command (rogue, 2000), CK_CMD_DISCONNECT,
+    cr_assert_eq (peer_send_ready (rogue, CK_SERVICE_PAYMENT, "payment-1", 4), 0);
+    cr_assert_eq (peer_next_command (rogue, 2000), CK_CMD_DISCONNECT,
                   "the claimant was not refused");
 
     checkout_client_t *client = e2e_client (&s_group);
@@ -165,40 +128,15 @@ Test (e2e_forged, ready_as_a_live_instance_is_refused)
     ck_command_t command = CK_CMD_NONE;
     int64_t deadline = ph_now_ms () + DONE_MS;
     while (command == CK_CMD_NONE && ph_now_ms () < deadline) {
-        s_ready (rogue, CK_SERVICE_PAYMENT, "payment-1");
+        cr_assert_eq (peer_send_ready (rogue, CK_SERVICE_PAYMENT, "payment-1", 4), 0);
         ck_command_t heard;
-        while ((heard = s_next_command (rogue, 20)) != CK_CMD_NONE)
+        while ((heard = peer_next_command (rogue, 20)) != CK_CMD_NONE)
             cr_assert_eq (heard, CK_CMD_DISCONNECT, "the claimant was sent %s",
                           ck_command_name (heard));
         command = checkout_client_recv (client, 30);
     }
     cr_assert_eq (command, CK_CMD_RESULT);
     cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
-}
-
-//  The next worker.joined of instance on sub within timeout_ms: 0, or -1
-static int
-s_joined (zsock_t *sub, const char *instance, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
-            return -1;
-        zframe_t *topic = zmsg_first (msg);
-        zframe_t *body = zmsg_next (msg);
-        ck_ev_worker_t worker;
-        ck_decode_error_t err;
-        bool found = topic && body && zframe_streq (topic, "worker.joined")
-                  && ck_decode_ev_worker (zframe_data (body), zframe_size (body),
-                                          &worker, &err) == 0
-                  && streq (worker.instance, instance);
-        zmsg_destroy (&msg);
-        if (found)
-            return 0;
-    }
-    return -1;
 }
 
 //  The legitimate claimant: a participant restarted under its instance
@@ -217,7 +155,7 @@ Test (e2e_forged, a_restarted_instance_gets_its_name_back)
     cr_assert_eq (e2e_stop (&s_group, slot, SIGKILL, 5000), -1);
     int64_t started = ph_now_ms ();
     cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
-    cr_assert_eq (s_joined (sub, "payment-1", 10000), 0, "the restart did not join");
+    cr_assert_eq (peer_worker_event (sub, "worker.joined", "payment-1", 10000), 0, "the restart did not join");
     int64_t dead_at_once = ph_now_ms () - started;
 
     //  silent but connected: stopped, not dead
@@ -226,7 +164,7 @@ Test (e2e_forged, a_restarted_instance_gets_its_name_back)
     started = ph_now_ms ();
     snprintf (s_group.names [slot], sizeof s_group.names [slot], "payment-1-stopped");
     cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
-    int rc = s_joined (sub, "payment-1", 10000);
+    int rc = peer_worker_event (sub, "worker.joined", "payment-1", 10000);
     int64_t silent = ph_now_ms () - started;
     ph_signal (s_group.pids [slot], SIGCONT);
     cr_assert_eq (rc, 0, "the second process never joined");

@@ -123,14 +123,7 @@ mh_promtool (const char *text, const char *dir)
     fputs (text, file);
     fclose (file);
     char *command = zsys_sprintf ("exec promtool check metrics < '%s'", input);
-    char *argv [] = { "/bin/sh", "-c", command, NULL };
-    pid_t pid = ph_spawn ("/bin/sh", argv, log);
-    int status = 0, rc = -1;
-    if (pid > 0 && ph_wait (pid, 30000, &status) == 0)
-        rc = ph_exit_code (status);
-    else
-    if (pid > 0)
-        ph_kill_reap (&pid);
+    int rc = ph_run_shell ("/bin/sh", command, log, 30000);
     zstr_free (&command);
     return rc;
 }

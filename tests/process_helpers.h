@@ -220,6 +220,22 @@ ph_kill_reap (pid_t *pid_p)
     *pid_p = 0;
 }
 
+//  Runs script with shell -c (e.g. "/bin/sh"), stdout and stderr appended
+//  to log_path.  Returns its exit code, or -1 when it did not start, was
+//  killed, or ran past timeout_ms (it is then killed).
+static inline int
+ph_run_shell (const char *shell, const char *script, const char *log_path, int timeout_ms)
+{
+    char *argv [] = { (char *) shell, "-c", (char *) script, NULL };
+    pid_t pid = ph_spawn (shell, argv, log_path);
+    int status = 0;
+    if (pid <= 0 || ph_wait (pid, timeout_ms, &status)) {
+        ph_kill_reap (&pid);
+        return -1;
+    }
+    return ph_exit_code (status);
+}
+
 //  Reads a whole small file into a malloc'd NUL-terminated string, or NULL.
 static inline char *
 ph_slurp (const char *path)

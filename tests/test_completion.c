@@ -37,15 +37,9 @@ s_bash (const char *name, const char *script, char **output)
     char path [PATH_MAX];
     snprintf (path, sizeof path, "%s/%s", s_dir, name);
     unlink (path);
-    char *argv [] = { "/bin/bash", "-c", (char *) script, NULL };
-    pid_t pid = ph_spawn ("/bin/bash", argv, path);
-    int status = 0;
-    if (pid <= 0 || ph_wait (pid, 20000, &status)) {
-        ph_kill_reap (&pid);
-        return -1;
-    }
+    int rc = ph_run_shell ("/bin/bash", script, path, 20000);
     *output = ph_slurp (path);
-    return ph_exit_code (status);
+    return rc;
 }
 
 //  Writes program's completion script to <dir>/<program>.bash

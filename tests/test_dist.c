@@ -37,15 +37,9 @@ s_sh (const char *name, const char *script, char **output)
     char path [PATH_MAX];
     snprintf (path, sizeof path, "%s/%s", s_dir, name);
     unlink (path);
-    char *argv [] = { "/bin/sh", "-c", (char *) script, NULL };
-    pid_t pid = ph_spawn ("/bin/sh", argv, path);
-    int status = 0;
-    if (pid <= 0 || ph_wait (pid, 60000, &status)) {
-        ph_kill_reap (&pid);
-        return -1;
-    }
+    int rc = ph_run_shell ("/bin/sh", script, path, 60000);
     *output = ph_slurp (path);
-    return ph_exit_code (status);
+    return rc;
 }
 
 static bool

@@ -220,6 +220,32 @@ s_available (inventory_repo_t *base, const char *sku, int64_t *available)
     return rows == 1;
 }
 
+//  Two PostgreSQL array texts built side by side, {"sku",...} and
+//  {number,...}, each in a buffer of size bytes
+typedef struct {
+    char *skus, *numbers;
+    size_t size, at_sku, at_number;
+} pair_arrays_t;
+
+static void
+s_pair_add (pair_arrays_t *self, size_t index, const char *sku, long long number)
+{
+    const char *open = index? ",": "{";
+    self->at_sku += (size_t) snprintf (self->skus + self->at_sku, self->size - self->at_sku,
+                                       "%s\"%s\"", open, sku);
+    self->at_number += (size_t) snprintf (self->numbers + self->at_number,
+                                          self->size - self->at_number, "%s%lld", open, number);
+}
+
+//  Closes both arrays; an empty pair is {} and {}
+static void
+s_pair_end (pair_arrays_t *self)
+{
+    const char *close = self->at_sku? "}": "{}";
+    snprintf (self->skus + self->at_sku, self->size - self->at_sku, "%s", close);
+    snprintf (self->numbers + self->at_number, self->size - self->at_number, "%s", close);
+}
+
 //  Sends rows as two arrays in one INSERT: the W1 catalog's 1001 rows are
 //  one round trip
 static int
@@ -228,17 +254,10 @@ s_insert_rows (repo_t *self, const inventory_stock_t *rows, size_t count)
     size_t size = 16 + count * (CK_ID_SIZE + 24);
     char *skus = (char *) zmalloc (size);
     char *amounts = (char *) zmalloc (size);
-    size_t at_sku = 0, at_amount = 0;
-    skus [at_sku++] = '{';
-    amounts [at_amount++] = '{';
-    for (size_t index = 0; index < count; index++) {
-        at_sku += (size_t) snprintf (skus + at_sku, size - at_sku, "%s\"%s\"",
-                                     index? ",": "", rows [index].sku);
-        at_amount += (size_t) snprintf (amounts + at_amount, size - at_amount, "%s%lld",
-                                        index? ",": "", (long long) rows [index].available);
-    }
-    snprintf (skus + at_sku, size - at_sku, "}");
-    snprintf (amounts + at_amount, size - at_amount, "}");
+    pair_arrays_t arrays = { skus, amounts, size, 0, 0 };
+    for (size_t index = 0; index < count; index++)
+        s_pair_add (&arrays, index, rows [index].sku, rows [index].available);
+    s_pair_end (&arrays);
     const char *values [] = { skus, amounts };
     PGresult *result = pg_query (self->pg, "INSERT INTO stock (sku, available)"
                                  " SELECT * FROM unnest ($1::text[], $2::bigint[])",
@@ -278,17 +297,10 @@ s_seed (inventory_repo_t *base, const inventory_stock_t *rows, size_t count)
 static void
 s_line_arrays (const ck_item_t *items, uint32_t count, char *skus, char *qtys)
 {
-    size_t at_sku = 0, at_qty = 0;
-    skus [at_sku++] = '{';
-    qtys [at_qty++] = '{';
-    for (uint32_t line = 0; line < count; line++) {
-        at_sku += (size_t) snprintf (skus + at_sku, ARRAY_SIZE - at_sku, "%s\"%s\"",
-                                     line? ",": "", items [line].sku);
-        at_qty += (size_t) snprintf (qtys + at_qty, ARRAY_SIZE - at_qty, "%s%lld",
-                                     line? ",": "", (long long) items [line].qty);
-    }
-    snprintf (skus + at_sku, ARRAY_SIZE - at_sku, "}");
-    snprintf (qtys + at_qty, ARRAY_SIZE - at_qty, "}");
+    pair_arrays_t arrays = { skus, qtys, ARRAY_SIZE, 0, 0 };
+    for (uint32_t line = 0; line < count; line++)
+        s_pair_add (&arrays, line, items [line].sku, items [line].qty);
+    s_pair_end (&arrays);
 }
 
 static int

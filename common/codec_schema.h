@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "codec.h"
+#include "checkout/codec.h"
 
 typedef enum {
     FIELD_ID,           //  identifier: 1..64 bytes of [A-Za-z0-9._:-]

@@ -7,8 +7,8 @@
 #include <limits.h>
 #include <stdarg.h>
 #include "completion.h"
-#include "config.h"
-#include "protocol.h"
+#include "checkout/config.h"
+#include "checkout/protocol.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)   //  config files are small: more is a mistake
 #define SHOWN_MAX       64              //  bytes of a value quoted in a message

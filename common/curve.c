@@ -3,7 +3,7 @@
 */
 #include <assert.h>
 #include <sys/stat.h>
-#include "curve.h"
+#include "checkout/curve.h"
 
 static const char s_zero_key [] = "0000000000000000000000000000000000000000";
 

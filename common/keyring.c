@@ -4,7 +4,7 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <sys/stat.h>
-#include "curve.h"
+#include "checkout/curve.h"
 #include "keyring.h"
 
 #define ROLE_MAX 64                     //  a role directory's name

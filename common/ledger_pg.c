@@ -5,7 +5,7 @@
 #include <string.h>
 #include <czmq.h>
 #include "ledger_pg.h"
-#include "participant.h"
+#include "checkout/participant.h"
 
 //  The database stores outcomes and types as these numbers
 _Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");

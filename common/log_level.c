@@ -7,7 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <unistd.h>
-#include "config.h"
+#include "checkout/config.h"
 #include "log_level.h"
 
 static const char *s_names [] = { "error", "warning", "notice", "info", "debug" };

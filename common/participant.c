@@ -10,10 +10,10 @@
 */
 #include <stdio.h>
 #include <string.h>
-#include "participant.h"
+#include "checkout/participant.h"
 #include "participant_batch.h"
 #include "participant_link.h"
-#include "codec.h"
+#include "checkout/codec.h"
 
 #define DEFAULT_HEARTBEAT_IVL_MS    1000
 #define DEFAULT_LIVENESS            3

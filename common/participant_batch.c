@@ -6,7 +6,7 @@
 #include <string.h>
 #include "log_limit.h"
 #include "participant_batch.h"
-#include "codec.h"
+#include "checkout/codec.h"
 #include "frame.h"
 
 //  Parked requests beyond capacity x this are answered "overloaded", so a

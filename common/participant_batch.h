@@ -10,7 +10,7 @@
 #define CK_PARTICIPANT_BATCH_H_INCLUDED
 
 #include <czmq.h>
-#include "participant.h"
+#include "checkout/participant.h"
 #include "participant_link.h"
 
 typedef struct _participant_batch_t participant_batch_t;

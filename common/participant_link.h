@@ -10,9 +10,9 @@
 #define CK_PARTICIPANT_LINK_H_INCLUDED
 
 #include <czmq.h>
-#include "curve.h"
-#include "protocol.h"
-#include "codec.h"
+#include "checkout/curve.h"
+#include "checkout/protocol.h"
+#include "checkout/codec.h"
 #include "frame.h"
 
 typedef struct {

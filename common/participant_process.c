@@ -5,8 +5,8 @@
 #include <czmq.h>
 #include <inttypes.h>
 #include <unistd.h>
-#include "codec.h"
-#include "curve.h"
+#include "checkout/codec.h"
+#include "checkout/curve.h"
 #include "frame.h"
 #include "log_level.h"
 #include "open_files.h"

@@ -5,7 +5,7 @@
 */
 #include <stdio.h>
 #include <string.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #define COUNT_OF(a) (sizeof (a) / sizeof ((a) [0]))
 

@@ -7,7 +7,7 @@
     process has started, and it never changes after that.
 */
 #include <czmq.h>
-#include "config.h"
+#include "checkout/config.h"
 #include "saga_def.h"
 
 //  Storage of the loaded table; row strings point into keys

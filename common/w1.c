@@ -5,7 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "w1.h"
 
 //  Which outcome W1 injects into checkout k; one at most (see w1.h)

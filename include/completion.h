@@ -5,7 +5,7 @@
 #define CK_COMPLETION_H_INCLUDED
 
 #include <stdio.h>
-#include "config.h"
+#include "checkout/config.h"
 
 #ifdef __cplusplus
 extern "C" {

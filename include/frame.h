@@ -10,8 +10,8 @@
 #define CK_FRAME_H_INCLUDED
 
 #include <czmq.h>
-#include "protocol.h"
-#include "codec.h"
+#include "checkout/protocol.h"
+#include "checkout/codec.h"
 
 #ifdef __cplusplus
 extern "C" {

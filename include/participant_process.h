@@ -9,8 +9,8 @@
 #ifndef CK_PARTICIPANT_PROCESS_H_INCLUDED
 #define CK_PARTICIPANT_PROCESS_H_INCLUDED
 
-#include "config.h"
-#include "participant.h"
+#include "checkout/config.h"
+#include "checkout/participant.h"
 #include "participant_store.h"
 
 #ifdef __cplusplus

@@ -23,7 +23,7 @@
 #define CK_PARTICIPANT_STORE_H_INCLUDED
 
 #include "ledger.h"
-#include "participant.h"
+#include "checkout/participant.h"
 #include "pg.h"
 #include "store.h"
 

@@ -20,8 +20,8 @@
 #ifndef SAGA_DEF_H_INCLUDED
 #define SAGA_DEF_H_INCLUDED
 
-#include "config.h"
-#include "protocol.h"
+#include "checkout/config.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -15,7 +15,7 @@
 #define CK_W1_H_INCLUDED
 
 #include <stdint.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,7 +12,7 @@
 
 #include <stdio.h>
 #include <string.h>
-#include "codec.h"
+#include "checkout/codec.h"
 
 //  An identifier of exactly CK_ID_MAX bytes using every allowed character class
 #define CK_SAMPLE_ID64 "Id.0123456789_abcdefghijklmnopqrstuvwxyz-ABCDEFGHIJKLMNOPQRSTU:z"

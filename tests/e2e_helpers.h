@@ -18,12 +18,12 @@
 #include <limits.h>
 #include <stdarg.h>
 #include <sqlite3.h>
-#include "checkout_client.h"
-#include "codec.h"
-#include "curve.h"
+#include "checkout/client.h"
+#include "checkout/codec.h"
+#include "checkout/curve.h"
 #include "frame.h"
 #include "process_helpers.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 #include "w1.h"
 
 #define E2E_MAX_PROCS       8
@@ -43,7 +43,7 @@ typedef struct {
     const char *coordinator_db;         //  NULL: <dir>/coordinator.db
     pid_t pids [E2E_MAX_PROCS];
     char names [E2E_MAX_PROCS][32];     //  log file stem, by slot
-    checkout_client_t *clients [E2E_MAX_CLIENTS];
+    ck_client_t *clients [E2E_MAX_CLIENTS];
     zsock_t *socks [E2E_MAX_SOCKS];
     zsock_t *stats;                     //  SUB to "stats"
     bool curve;                         //  e2e_group_curve: keys in <dir>/keys
@@ -88,7 +88,7 @@ e2e_group_fini (e2e_group_t *g)
     for (int i = 0; i < E2E_MAX_PROCS; i++)
         ph_kill_reap (&g->pids [i]);
     for (int i = 0; i < E2E_MAX_CLIENTS; i++)
-        checkout_client_destroy (&g->clients [i]);
+        ck_client_destroy (&g->clients [i]);
     for (int i = 0; i < E2E_MAX_SOCKS; i++)
         zsock_destroy (&g->socks [i]);
     zsock_destroy (&g->stats);
@@ -325,12 +325,12 @@ e2e_running (e2e_group_t *g, int slot)
 
 //  A new client on the group's frontend, destroyed by e2e_group_fini.
 //  Returns it (borrowed), or NULL.
-static inline checkout_client_t *
+static inline ck_client_t *
 e2e_client (e2e_group_t *g)
 {
     for (int i = 0; i < E2E_MAX_CLIENTS; i++)
         if (!g->clients [i])
-            return g->clients [i] = checkout_client_new_curve (g->frontend,
+            return g->clients [i] = ck_client_new_curve (g->frontend,
                 g->curve? &g->client_keys: NULL);
     return NULL;
 }
@@ -388,14 +388,14 @@ static inline int
 e2e_wait_ready (e2e_group_t *g, int inventory, int payment, int order, int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
-    checkout_client_t *client = checkout_client_new_curve (g->frontend,
+    ck_client_t *client = ck_client_new_curve (g->frontend,
         g->curve? &g->client_keys: NULL);
     if (!client)
         return -1;
     bool pong = false;
     while (!pong && ph_now_ms () < deadline)
-        pong = checkout_client_ping (client, 250) == CK_CMD_PONG;
-    checkout_client_destroy (&client);
+        pong = ck_client_ping (client, 250) == CK_CMD_PONG;
+    ck_client_destroy (&client);
     ck_ev_stats_t stats;
     while (pong && ph_now_ms () < deadline) {
         if (e2e_next_stats (g, &stats, (int) (deadline - ph_now_ms ())))
@@ -518,7 +518,7 @@ e2e_outcome_result (e2e_book_t *book, e2e_outcome_t *item, const ck_result_t *re
 //  Files one reply into the book.  Returns the checkout's k when the reply
 //  was the first terminal RESULT of it, else -1.
 static inline long
-e2e_book_record (e2e_book_t *book, const checkout_reply_t *reply)
+e2e_book_record (e2e_book_t *book, const ck_client_reply_t *reply)
 {
     const char *checkout_id = reply->command == CK_CMD_RESULT? reply->result.checkout_id
                             : reply->command == CK_CMD_ACCEPTED? reply->accepted.checkout_id
@@ -552,14 +552,14 @@ e2e_book_record (e2e_book_t *book, const checkout_reply_t *reply)
 //  Queues W1 checkouts first..first+count-1 (ack as given).  Returns how
 //  many were queued.
 static inline size_t
-e2e_send_range (checkout_client_t *client, uint64_t first, size_t count, bool ack)
+e2e_send_range (ck_client_t *client, uint64_t first, size_t count, bool ack)
 {
     ck_checkout_t *checkout = (ck_checkout_t *) malloc (sizeof (ck_checkout_t));
     size_t sent = 0;
     for (size_t i = 0; checkout && i < count; i++) {
         w1_checkout (first + i, checkout);
         checkout->ack = ack;
-        if (checkout_client_send_checkout (client, checkout) == 0)
+        if (ck_client_send_checkout (client, checkout) == 0)
             sent++;
     }
     free (checkout);
@@ -569,7 +569,7 @@ e2e_send_range (checkout_client_t *client, uint64_t first, size_t count, bool ac
 //  Receives into the book until done (book) is true or timeout_ms passes.
 //  Returns 0 when done, -1 on timeout.
 static inline int
-e2e_book_wait (checkout_client_t *client, e2e_book_t *book,
+e2e_book_wait (ck_client_t *client, e2e_book_t *book,
                bool (*done) (const e2e_book_t *book), int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
@@ -577,8 +577,8 @@ e2e_book_wait (checkout_client_t *client, e2e_book_t *book,
         int64_t left = deadline - ph_now_ms ();
         if (left <= 0)
             return -1;
-        if (checkout_client_recv (client, (int) left) != CK_CMD_NONE)
-            e2e_book_record (book, checkout_client_reply (client));
+        if (ck_client_recv (client, (int) left) != CK_CMD_NONE)
+            e2e_book_record (book, ck_client_reply (client));
     }
     return 0;
 }
@@ -598,7 +598,7 @@ e2e_all_accepted (const e2e_book_t *book)
 //  Runs W1 checkouts 0..book->count-1 closed loop, in_flight at a time,
 //  until each has a terminal RESULT.  Returns 0, or -1 on timeout.
 static inline int
-e2e_drive (checkout_client_t *client, e2e_book_t *book, size_t in_flight, int timeout_ms)
+e2e_drive (ck_client_t *client, e2e_book_t *book, size_t in_flight, int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
     size_t next = 0, running = 0;
@@ -612,8 +612,8 @@ e2e_drive (checkout_client_t *client, e2e_book_t *book, size_t in_flight, int ti
         int64_t left = deadline - ph_now_ms ();
         if (left <= 0)
             return -1;
-        if (checkout_client_recv (client, (int) left) != CK_CMD_NONE
-        &&  e2e_book_record (book, checkout_client_reply (client)) >= 0)
+        if (ck_client_recv (client, (int) left) != CK_CMD_NONE
+        &&  e2e_book_record (book, ck_client_reply (client)) >= 0)
             running--;
     }
     return 0;

@@ -9,7 +9,7 @@
 #define CK_PEER_HELPERS_H_INCLUDED
 
 #include <czmq.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "frame.h"
 #include "process_helpers.h"
 

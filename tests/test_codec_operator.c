@@ -7,7 +7,7 @@
 #include <msgpack.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
+#include "checkout/codec.h"
 
 TestSuite (codec_operator, .timeout = 30);
 

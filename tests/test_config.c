@@ -5,8 +5,8 @@
 #include <czmq.h>
 #include <fcntl.h>
 #include <unistd.h>
-#include "config.h"
-#include "protocol.h"
+#include "checkout/config.h"
+#include "checkout/protocol.h"
 
 static const ck_option_t s_options [] = {
     { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "client endpoint" },

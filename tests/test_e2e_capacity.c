@@ -53,7 +53,7 @@ Test (e2e_capacity, timed_out_requests_keep_their_slots)
                    "the group did not come up (logs in %s)", s_group.dir);
     int payment = e2e_slot (&s_group, "payment-1");
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, CHECKOUTS), 0);
     cr_assert_eq (e2e_send_range (client, 0, CHECKOUTS, false), CHECKOUTS);
@@ -88,7 +88,7 @@ Test (e2e_capacity, the_step_timeout_starts_when_the_request_is_sent)
     cr_assert_geq (e2e_start_group_with (&s_group, coordinator, slow, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 3), 0);
     //  W1 checkouts 3, 4 and 5 are confirmed ones
@@ -96,11 +96,11 @@ Test (e2e_capacity, the_step_timeout_starts_when_the_request_is_sent)
     for (uint64_t k = 3; k < 6; k++) {
         w1_checkout (k, &checkout);
         cr_assert_eq (w1_expected (k).status, CK_STATUS_CONFIRMED);
-        cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+        cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
     }
     size_t confirmed = 0;
-    while (confirmed < 3 && checkout_client_recv (client, DONE_MS) == CK_CMD_RESULT) {
-        const ck_result_t *result = &checkout_client_reply (client)->result;
+    while (confirmed < 3 && ck_client_recv (client, DONE_MS) == CK_CMD_RESULT) {
+        const ck_result_t *result = &ck_client_reply (client)->result;
         cr_assert_eq (result->status, CK_STATUS_CONFIRMED, "%s: %s", result->checkout_id,
                       result->reason.code);
         confirmed++;
@@ -123,17 +123,17 @@ Test (e2e_capacity, a_checkout_no_instance_would_take_is_refused)
     cr_assert_eq (e2e_wait_ready (&s_group, 1, 0, 1, READY_MS), 0);
     //  heartbeat 200 ms x liveness 5: payment is unserved after 1 s
     zclock_sleep (1500);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     //  PING says so too
-    cr_assert_eq (checkout_client_ping (client, 10000), CK_CMD_PONG);
-    const ck_pong_t *pong = &checkout_client_reply (client)->pong;
+    cr_assert_eq (ck_client_ping (client, 10000), CK_CMD_PONG);
+    const ck_pong_t *pong = &ck_client_reply (client)->pong;
     cr_assert_eq (pong->unserved_count, 1);
     cr_assert_eq (pong->unserved [0], CK_SERVICE_PAYMENT);
     ck_checkout_t checkout;
     w1_checkout (3, &checkout);
-    cr_assert_eq (checkout_client_submit (client, &checkout, 10000), CK_CMD_ERROR);
-    const ck_error_t *error = &checkout_client_reply (client)->error;
+    cr_assert_eq (ck_client_submit (client, &checkout, 10000), CK_CMD_ERROR);
+    const ck_error_t *error = &ck_client_reply (client)->error;
     cr_assert_eq (error->code, CK_OVERLOADED);
     cr_assert (strstr (error->message, "no payment instance"), "%s", error->message);
     cr_assert_str_eq (error->checkout_id, "chk-3");
@@ -141,8 +141,8 @@ Test (e2e_capacity, a_checkout_no_instance_would_take_is_refused)
     //  once one is back, the same checkout goes through
     cr_assert_geq (e2e_start_participant (&s_group, "payment", "payment-1", NULL), 0);
     cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0);
-    cr_assert_eq (checkout_client_submit (client, &checkout, DONE_MS), CK_CMD_RESULT);
-    cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
-    cr_assert_eq (checkout_client_ping (client, 10000), CK_CMD_PONG);
-    cr_assert_eq (checkout_client_reply (client)->pong.unserved_count, 0);
+    cr_assert_eq (ck_client_submit (client, &checkout, DONE_MS), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
+    cr_assert_eq (ck_client_ping (client, 10000), CK_CMD_PONG);
+    cr_assert_eq (ck_client_reply (client)->pong.unserved_count, 0);
 }

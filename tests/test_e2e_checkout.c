@@ -29,26 +29,26 @@ s_fini (void)
 TestSuite (e2e_checkout, .init = s_init, .fini = s_fini, .timeout = 120);
 
 //  Starts the group and returns a client of it
-static checkout_client_t *
+static ck_client_t *
 s_start (void)
 {
     cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     return client;
 }
 
 //  Submits W1 checkout k and returns its RESULT (borrowed from client)
 static const ck_result_t *
-s_submit (checkout_client_t *client, uint64_t k)
+s_submit (ck_client_t *client, uint64_t k)
 {
     ck_checkout_t checkout;
     w1_checkout (k, &checkout);
-    ck_command_t command = checkout_client_submit (client, &checkout, REPLY_MS);
+    ck_command_t command = ck_client_submit (client, &checkout, REPLY_MS);
     cr_assert_eq (command, CK_CMD_RESULT, "chk-%llu: got %s, want RESULT",
                   (unsigned long long) k, ck_command_name (command));
-    return &checkout_client_reply (client)->result;
+    return &ck_client_reply (client)->result;
 }
 
 static void
@@ -80,7 +80,7 @@ s_has_entry (const ck_result_t *r, const char *event, ck_service_t step, ck_outc
 
 Test (e2e_checkout, confirmed)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_checkout_t checkout;
     w1_checkout (3, &checkout);
     ck_result_t result = *s_submit (client, 3);
@@ -107,9 +107,9 @@ Test (e2e_checkout, confirmed)
                                saga, order_id, sizeof order_id), 0);
     cr_assert_str_eq (order_id, result.order_id);
 
-    ck_command_t command = checkout_client_status (client, "chk-3", REPLY_MS);
+    ck_command_t command = ck_client_status (client, "chk-3", REPLY_MS);
     cr_assert_eq (command, CK_CMD_RESULT, "STATUS got %s", ck_command_name (command));
-    const ck_result_t *status = &checkout_client_reply (client)->result;
+    const ck_result_t *status = &ck_client_reply (client)->result;
     cr_assert_str_eq (status->saga_id, saga);
     cr_assert_eq (status->status, CK_STATUS_CONFIRMED);
     cr_assert_geq (status->history_count, 5, "history has %u entries", status->history_count);
@@ -149,7 +149,7 @@ s_assert_no_order (const char *saga)
 
 Test (e2e_checkout, out_of_stock)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t result = *s_submit (client, 2);
     s_assert_failed (&result, 2);
     cr_assert_str_eq (result.reason.sku, "SKU-OOS");
@@ -164,7 +164,7 @@ Test (e2e_checkout, out_of_stock)
 
 Test (e2e_checkout, card_declined)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t result = *s_submit (client, 20);
     s_assert_failed (&result, 20);
     s_open_dbs ();
@@ -180,7 +180,7 @@ Test (e2e_checkout, card_declined)
 
 Test (e2e_checkout, destination_unserviceable)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t result = *s_submit (client, 1);
     s_assert_failed (&result, 1);
     s_open_dbs ();
@@ -206,7 +206,7 @@ s_chk4_terminal (const e2e_book_t *book)
 
 Test (e2e_checkout, idempotent)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t first = *s_submit (client, 3);
     cr_assert_eq (first.status, CK_STATUS_CONFIRMED);
     ck_result_t again = *s_submit (client, 3);
@@ -215,12 +215,12 @@ Test (e2e_checkout, idempotent)
     cr_assert_str_eq (again.order_id, first.order_id);
 
     //  two copies at once from two clients: one saga, the same RESULT for both
-    checkout_client_t *other = e2e_client (&s_group);
+    ck_client_t *other = e2e_client (&s_group);
     cr_assert_not_null (other);
     ck_checkout_t checkout;
     w1_checkout (4, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_send_checkout (other, &checkout), 0);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_send_checkout (other, &checkout), 0);
     cr_assert_eq (e2e_book_init (&s_book, 5), 0);
     cr_assert_eq (e2e_book_wait (client, &s_book, s_chk4_terminal, REPLY_MS), 0);
     ck_result_t mine = s_book.items [4].result;
@@ -234,21 +234,21 @@ Test (e2e_checkout, idempotent)
     //  the same id with another cart
     checkout.items [0].qty++;
     checkout.amount += checkout.items [0].unit_price;
-    ck_command_t command = checkout_client_submit (client, &checkout, REPLY_MS);
+    ck_command_t command = ck_client_submit (client, &checkout, REPLY_MS);
     cr_assert_eq (command, CK_CMD_ERROR, "got %s", ck_command_name (command));
-    cr_assert_eq (checkout_client_reply (client)->error.code, CK_CONFLICT, "code=%s",
-                  ck_error_code_name (checkout_client_reply (client)->error.code));
+    cr_assert_eq (ck_client_reply (client)->error.code, CK_CONFLICT, "code=%s",
+                  ck_error_code_name (ck_client_reply (client)->error.code));
     w1_checkout (3, &checkout);
     snprintf (checkout.payment_method, sizeof checkout.payment_method, "pm_card_mastercard");
-    command = checkout_client_submit (client, &checkout, REPLY_MS);
+    command = ck_client_submit (client, &checkout, REPLY_MS);
     cr_assert_eq (command, CK_CMD_ERROR, "got %s", ck_command_name (command));
-    cr_assert_eq (checkout_client_reply (client)->error.code, CK_CONFLICT);
+    cr_assert_eq (ck_client_reply (client)->error.code, CK_CONFLICT);
 
-    command = checkout_client_status (client, "chk-999999", REPLY_MS);
+    command = ck_client_status (client, "chk-999999", REPLY_MS);
     cr_assert_eq (command, CK_CMD_ERROR, "got %s", ck_command_name (command));
-    cr_assert_eq (checkout_client_reply (client)->error.code, CK_UNKNOWN_CHECKOUT);
-    cr_assert_eq (checkout_client_ping (client, REPLY_MS), CK_CMD_PONG);
-    cr_assert_str_eq (checkout_client_reply (client)->pong.version, CK_VERSION);
+    cr_assert_eq (ck_client_reply (client)->error.code, CK_UNKNOWN_CHECKOUT);
+    cr_assert_eq (ck_client_ping (client, REPLY_MS), CK_CMD_PONG);
+    cr_assert_str_eq (ck_client_reply (client)->pong.version, CK_VERSION);
 
     s_open_dbs ();
     cr_assert_eq (s_count (s_dbs.coordinator, "SELECT COUNT(*) FROM sagas", NULL), 2);
@@ -258,19 +258,19 @@ Test (e2e_checkout, idempotent)
 
 Test (e2e_checkout, ack)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_checkout_t checkout;
     w1_checkout (5, &checkout);
     checkout.ack = true;
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    ck_command_t command = checkout_client_recv (client, REPLY_MS);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    ck_command_t command = ck_client_recv (client, REPLY_MS);
     cr_assert_eq (command, CK_CMD_ACCEPTED, "got %s", ck_command_name (command));
-    ck_accepted_t accepted = checkout_client_reply (client)->accepted;
+    ck_accepted_t accepted = ck_client_reply (client)->accepted;
     cr_assert_str_eq (accepted.checkout_id, "chk-5");
     cr_assert (accepted.saga_id [0]);
-    command = checkout_client_recv (client, REPLY_MS);
+    command = ck_client_recv (client, REPLY_MS);
     cr_assert_eq (command, CK_CMD_RESULT, "got %s", ck_command_name (command));
-    const ck_result_t *result = &checkout_client_reply (client)->result;
+    const ck_result_t *result = &ck_client_reply (client)->result;
     cr_assert_str_eq (result->saga_id, accepted.saga_id);
     cr_assert_eq (result->status, CK_STATUS_CONFIRMED);
 }
@@ -280,7 +280,7 @@ Test (e2e_checkout, ack)
 static void
 s_run_w1 (size_t count)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     cr_assert_eq (e2e_book_init (&s_book, count), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 64, 90000), 0,
                   "%zu of %zu RESULTs after 90 s", s_book.terminal, count);

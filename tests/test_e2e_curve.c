@@ -77,7 +77,7 @@ s_public_key (const char *name, char key [KEYRING_KEY_SIZE])
 Test (e2e_curve, w1_runs_with_curve)
 {
     s_start ();
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 300), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 64, 90000), 0,
@@ -104,20 +104,20 @@ Test (e2e_curve, an_unknown_key_fails_the_handshake)
     //  a client with the stranger's key, and one without CURVE
     ck_curve_keys_t keys;
     cr_assert_eq (e2e_load_keys (&s_group, "stranger", &keys), 0);
-    checkout_client_t *unknown = checkout_client_new_curve (s_group.frontend, &keys);
-    checkout_client_t *plain = checkout_client_new (s_group.frontend);
+    ck_client_t *unknown = ck_client_new_curve (s_group.frontend, &keys);
+    ck_client_t *plain = ck_client_new (s_group.frontend);
     cr_assert (unknown && plain);
-    cr_assert_eq (checkout_client_ping (unknown, 1500), CK_CMD_NONE);
-    cr_assert_eq (checkout_client_ping (plain, 500), CK_CMD_NONE);
-    checkout_client_destroy (&unknown);
-    checkout_client_destroy (&plain);
+    cr_assert_eq (ck_client_ping (unknown, 1500), CK_CMD_NONE);
+    cr_assert_eq (ck_client_ping (plain, 500), CK_CMD_NONE);
+    ck_client_destroy (&unknown);
+    ck_client_destroy (&plain);
 
     //  the payment step goes to payment-1 only; the stranger hears nothing
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     ck_checkout_t checkout;
     w1_checkout (0, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, DONE_MS), CK_CMD_RESULT);
     cr_assert_eq (peer_next_command (stranger, 500), CK_CMD_NONE, "the stranger was answered");
     ck_ev_stats_t stats;
     cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
@@ -153,11 +153,11 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     cr_assert_str_eq (event.role, "payment");
     cr_assert_str_eq (event.instance, "payment-impostor");
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     ck_checkout_t checkout;
     w1_checkout (0, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, DONE_MS), CK_CMD_RESULT);
     ck_command_t heard;
     while ((heard = peer_next_command (impostor, 300)) != CK_CMD_NONE)
         cr_assert_neq (heard, CK_CMD_REQUEST, "the impostor was sent a request");
@@ -165,19 +165,19 @@ Test (e2e_curve, a_key_of_the_wrong_role_is_refused)
     //  on the frontend, an admin's key may not submit
     ck_curve_keys_t keys;
     cr_assert_eq (e2e_load_keys (&s_group, "admin", &keys), 0);
-    checkout_client_t *admin = checkout_client_new_curve (s_group.frontend, &keys);
+    ck_client_t *admin = ck_client_new_curve (s_group.frontend, &keys);
     cr_assert_not_null (admin);
     w1_checkout (1, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (admin, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (admin, 5000), CK_CMD_ERROR);
-    cr_assert_eq (checkout_client_reply (admin)->error.code, CK_FORBIDDEN);
-    cr_assert_eq (checkout_client_ping (admin, 5000), CK_CMD_PONG, "admin may PING");
+    cr_assert_eq (ck_client_send_checkout (admin, &checkout), 0);
+    cr_assert_eq (ck_client_recv (admin, 5000), CK_CMD_ERROR);
+    cr_assert_eq (ck_client_reply (admin)->error.code, CK_FORBIDDEN);
+    cr_assert_eq (ck_client_ping (admin, 5000), CK_CMD_PONG, "admin may PING");
     ck_list_t list = { .limit = 5 };
-    cr_assert_eq (checkout_client_list (admin, &list, 5000), CK_CMD_SAGAS, "admin may LIST");
-    checkout_client_destroy (&admin);
+    cr_assert_eq (ck_client_list (admin, &list, 5000), CK_CMD_SAGAS, "admin may LIST");
+    ck_client_destroy (&admin);
     //  and a client may not send the operator's commands
-    cr_assert_eq (checkout_client_list (client, &list, 5000), CK_CMD_ERROR);
-    cr_assert_eq (checkout_client_reply (client)->error.code, CK_FORBIDDEN);
+    cr_assert_eq (ck_client_list (client, &list, 5000), CK_CMD_ERROR);
+    cr_assert_eq (ck_client_reply (client)->error.code, CK_FORBIDDEN);
 }
 
 //  Taking a key out of its allow-list cuts its participant off without a
@@ -326,11 +326,11 @@ Test (e2e_curve, malformed_handshakes_change_nothing)
             cr_assert_eq (waitpid (s_group.pids [i], &status, WNOHANG), 0,
                           "%s ended (logs in %s)", s_group.names [i], s_group.dir);
     }
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     ck_checkout_t checkout;
     w1_checkout (0, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_RESULT,
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, DONE_MS), CK_CMD_RESULT,
                   "no RESULT after the hostile handshakes (logs in %s)", s_group.dir);
     ck_ev_stats_t stats;
     cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);

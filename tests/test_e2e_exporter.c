@@ -80,7 +80,7 @@ Test (e2e_exporter, scrape_after_a_known_load_shows_the_totals)
                    "the group did not come up (logs in %s)", s_group.dir);
     int port = s_start_exporter (s_group.events, NULL);
     cr_assert_gt (port, 0, "the exporter did not start (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, LOAD), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 32, 60000), 0,

@@ -66,7 +66,7 @@ s_restart (void)
 //  Waits for every RESULT, then checks the plan, the stores and the number
 //  of sagas in the coordinator's log
 static void
-s_finish_and_check (checkout_client_t *client)
+s_finish_and_check (ck_client_t *client)
 {
     cr_assert_eq (e2e_book_wait (client, &s_book, e2e_all_terminal, FINISH_MS), 0,
                   "%zu of %zu RESULTs (logs in %s)", s_book.terminal, s_book.count,
@@ -97,7 +97,7 @@ s_forty_done (const e2e_book_t *book)
 Test (e2e_faults, coordinator_crash)
 {
     int coordinator = s_start (s_slow_payment, 1, NULL);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 400), 0);
     cr_assert_eq (e2e_send_range (client, 0, 400, true), 400);
@@ -169,7 +169,7 @@ Test (e2e_faults, participant_loss)
     const char *const payment [] = { "--latency-ms", "50", "--capacity", "4", NULL };
     int payments [2];
     s_start (payment, 2, payments);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 300), 0);
     cr_assert_eq (e2e_send_range (client, 0, 300, false), 300);
@@ -324,13 +324,13 @@ Test (e2e_faults, malformed_traffic)
 {
     cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 200), 0);
     cr_assert_eq (e2e_send_range (client, 0, 200, false), 200);
     s_garbage_frontend ();
     s_garbage_backend ();
-    cr_assert_eq (checkout_client_ping (e2e_client (&s_group), REPLY_MS), CK_CMD_PONG,
+    cr_assert_eq (ck_client_ping (e2e_client (&s_group), REPLY_MS), CK_CMD_PONG,
                   "the coordinator stopped serving");
     s_finish_and_check (client);
     cr_assert_eq (s_book.errors, 0);
@@ -352,7 +352,7 @@ Test (e2e_faults, malformed_traffic)
 Test (e2e_faults, graceful_stop)
 {
     int coordinator = s_start (s_slow_payment, 1, NULL);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 200), 0);
     cr_assert_eq (e2e_send_range (client, 0, 200, true), 200);

@@ -69,16 +69,16 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
     cr_assert_geq (e2e_start_group_with (&s_group, NULL, slow, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     uint64_t k = s_declined ();
     ck_checkout_t checkout;
     w1_checkout (k, &checkout);
     checkout.ack = true;
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, DONE_MS), CK_CMD_ACCEPTED);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, DONE_MS), CK_CMD_ACCEPTED);
     char saga_id [CK_ID_SIZE];
-    snprintf (saga_id, sizeof saga_id, "%s", checkout_client_reply (client)->accepted.saga_id);
+    snprintf (saga_id, sizeof saga_id, "%s", ck_client_reply (client)->accepted.saga_id);
     //  the reservation is quick; then the authorization waits at payment-1
     zclock_sleep (500);
     //  a second payment "instance" registers now, after the request went
@@ -91,10 +91,10 @@ Test (e2e_forged, replies_from_others_than_the_instance_asked_are_ignored)
     s_forge_ok (registered, saga_id);
 
     ck_command_t command;
-    while ((command = checkout_client_recv (client, DONE_MS)) == CK_CMD_ACCEPTED)
+    while ((command = ck_client_recv (client, DONE_MS)) == CK_CMD_ACCEPTED)
         ;
     cr_assert_eq (command, CK_CMD_RESULT);
-    const ck_result_t *result = &checkout_client_reply (client)->result;
+    const ck_result_t *result = &ck_client_reply (client)->result;
     cr_assert_eq (result->status, CK_STATUS_FAILED, "a forged ok counted: %s",
                   ck_status_name (result->status));
     cr_assert_str_eq (result->reason.code, "card_declined");
@@ -116,14 +116,14 @@ Test (e2e_forged, ready_as_a_live_instance_is_refused)
     cr_assert_eq (peer_next_command (rogue, 2000), CK_CMD_DISCONNECT,
                   "the claimant was not refused");
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     uint64_t k = 0;
     while (w1_expected (k).reason)
         k++;                            //  the first W1 checkout that confirms
     ck_checkout_t checkout;
     w1_checkout (k, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
     //  it keeps claiming while the saga runs
     ck_command_t command = CK_CMD_NONE;
     int64_t deadline = ph_now_ms () + DONE_MS;
@@ -133,10 +133,10 @@ Test (e2e_forged, ready_as_a_live_instance_is_refused)
         while ((heard = peer_next_command (rogue, 20)) != CK_CMD_NONE)
             cr_assert_eq (heard, CK_CMD_DISCONNECT, "the claimant was sent %s",
                           ck_command_name (heard));
-        command = checkout_client_recv (client, 30);
+        command = ck_client_recv (client, 30);
     }
     cr_assert_eq (command, CK_CMD_RESULT);
-    cr_assert_eq (checkout_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
+    cr_assert_eq (ck_client_reply (client)->result.status, CK_STATUS_CONFIRMED);
 }
 
 //  The legitimate claimant: a participant restarted under its instance

@@ -74,7 +74,7 @@ Test (e2e_lock_wait, instances_waiting_for_the_lock_stay_alive)
     cr_assert_eq (sqlite3_exec (s_holder, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK,
                   "%s", sqlite3_errmsg (s_holder));
 
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 8), 0);
     cr_assert_eq (e2e_send_range (client, 0, 8, false), 8);

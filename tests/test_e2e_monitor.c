@@ -39,7 +39,7 @@ Test (e2e_monitor, once_after_a_known_load_shows_the_counts)
 {
     cr_assert_geq (e2e_start_group (&s_group, NULL, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, LOAD), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 32, 60000), 0,

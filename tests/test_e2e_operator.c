@@ -112,19 +112,19 @@ s_listed (listed_t *listed, int max, char *next, size_t next_size)
 //  Submits W1 checkout k (a declined card when declined) and returns its
 //  RESULT's status, or sends it without waiting when wait is false
 static ck_status_t
-s_submit (checkout_client_t *client, uint64_t k, bool declined, bool wait)
+s_submit (ck_client_t *client, uint64_t k, bool declined, bool wait)
 {
     ck_checkout_t checkout;
     cr_assert_eq (w1_checkout_prefixed ("op-", k, &checkout), 0);
     if (declined)
         snprintf (checkout.payment_method, sizeof checkout.payment_method, "pm_card_declined");
     if (!wait) {
-        cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
+        cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
         return CK_STATUS_NONE;
     }
-    ck_command_t command = checkout_client_submit (client, &checkout, REPLY_MS);
+    ck_command_t command = ck_client_submit (client, &checkout, REPLY_MS);
     cr_assert_eq (command, CK_CMD_RESULT, "got %s", ck_command_name (command));
-    return checkout_client_reply (client)->result.status;
+    return ck_client_reply (client)->result.status;
 }
 
 static void
@@ -137,13 +137,13 @@ s_id (uint64_t k, char *id)
 
 //  Waits until STATUS of checkout_id says status; false on timeout
 static bool
-s_wait_status (checkout_client_t *client, const char *checkout_id, ck_status_t status,
+s_wait_status (ck_client_t *client, const char *checkout_id, ck_status_t status,
                int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
     while (ph_now_ms () < deadline) {
-        if (checkout_client_status (client, checkout_id, REPLY_MS) == CK_CMD_RESULT
-        &&  checkout_client_reply (client)->result.status == status)
+        if (ck_client_status (client, checkout_id, REPLY_MS) == CK_CMD_RESULT
+        &&  ck_client_reply (client)->result.status == status)
             return true;
         zclock_sleep (50);
     }
@@ -152,13 +152,13 @@ s_wait_status (checkout_client_t *client, const char *checkout_id, ck_status_t s
 
 //  Waits until DESCRIBE shows checkout_id's current request is of type
 static bool
-s_wait_current (checkout_client_t *client, const char *checkout_id, ck_type_t type,
+s_wait_current (ck_client_t *client, const char *checkout_id, ck_type_t type,
                 int timeout_ms)
 {
     int64_t deadline = ph_now_ms () + timeout_ms;
     while (ph_now_ms () < deadline) {
-        if (checkout_client_describe (client, checkout_id, REPLY_MS) == CK_CMD_DESCRIPTION
-        &&  checkout_client_reply (client)->description.type == type)
+        if (ck_client_describe (client, checkout_id, REPLY_MS) == CK_CMD_DESCRIPTION
+        &&  ck_client_reply (client)->description.type == type)
             return true;
         zclock_sleep (50);
     }
@@ -173,7 +173,7 @@ Test (e2e_operator, list_pages_and_describe)
     const char *coordinator [] = { "--step-timeout-ms", "20000", NULL };
     cr_assert_geq (e2e_start_group (&s_group, coordinator, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     //  W1 checkouts 3..8 have no injected failure
     char id [6][CK_ID_SIZE];
     for (uint64_t k = 0; k < 6; k++)
@@ -258,7 +258,7 @@ Test (e2e_operator, a_stuck_saga_is_retried_and_completes)
                                    NULL };
     cr_assert_geq (e2e_start_group (&s_group, coordinator, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     int order = e2e_slot (&s_group, "order-1");
     cr_assert_eq (ph_signal (s_group.pids [order], SIGSTOP), 0);
     cr_assert_eq (s_submit (client, 13, false, true), CK_STATUS_STUCK);
@@ -296,7 +296,7 @@ Test (e2e_operator, cancel_before_the_pivot_and_refused_after_it)
     const char *coordinator [] = { "--step-timeout-ms", "20000", NULL };
     cr_assert_geq (e2e_start_group_with (&s_group, coordinator, slow, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     zsock_t *events = e2e_keep (&s_group, zsock_new_sub (s_group.events, "saga.cancelled"));
     cr_assert_not_null (events);
     char id [CK_ID_SIZE], late [CK_ID_SIZE];
@@ -309,7 +309,7 @@ Test (e2e_operator, cancel_before_the_pivot_and_refused_after_it)
     cr_assert_eq (s_cli ("cancel", id, "--by", "ops-test", "--reason", "customer asked",
                          "--json", NULL), 0, "%s", s_output);
     cr_assert (s_wait_status (client, id, CK_STATUS_FAILED, REPLY_MS));
-    const ck_result_t *result = &checkout_client_reply (client)->result;
+    const ck_result_t *result = &ck_client_reply (client)->result;
     cr_assert_str_eq (result->reason.code, "cancelled");
     cr_assert_not_null (strstr (result->reason.message, "ops-test"));
     cr_assert_eq (result->compensated_count, 2);
@@ -442,7 +442,7 @@ Test (e2e_operator, malformed_requests_get_clear_errors_and_change_nothing)
     const char *slow [] = { "--latency-ms", "1500", NULL };
     cr_assert_geq (e2e_start_group_with (&s_group, NULL, slow, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     s_id (31, s_target);
     s_submit (client, 31, false, false);
     cr_assert (s_wait_current (client, s_target, CK_TYPE_AUTHORIZE_PAYMENT, REPLY_MS));

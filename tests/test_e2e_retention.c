@@ -35,7 +35,7 @@ TestSuite (e2e_retention, .init = s_init, .fini = s_fini, .timeout = 120);
 //  Runs checkouts r<round>-chk-0..PER_ROUND-1 of W1, 64 in flight, until
 //  each has a terminal RESULT; returns how many did
 static size_t
-s_round (checkout_client_t *client, int round)
+s_round (ck_client_t *client, int round)
 {
     char prefix [16];
     snprintf (prefix, sizeof prefix, "r%d-", round);
@@ -46,11 +46,11 @@ s_round (checkout_client_t *client, int round)
     while (ended < PER_ROUND && ph_now_ms () < deadline) {
         while (sent < PER_ROUND && sent - ended < 64) {
             w1_checkout_prefixed (prefix, sent++, checkout);
-            cr_assert_eq (checkout_client_send_checkout (client, checkout), 0);
+            cr_assert_eq (ck_client_send_checkout (client, checkout), 0);
         }
-        if (checkout_client_recv (client, 1000) != CK_CMD_RESULT)
+        if (ck_client_recv (client, 1000) != CK_CMD_RESULT)
             continue;
-        const checkout_reply_t *reply = checkout_client_reply (client);
+        const ck_client_reply_t *reply = ck_client_reply (client);
         if (reply->result.status == CK_STATUS_CONFIRMED
         ||  reply->result.status == CK_STATUS_FAILED)
             ended++;
@@ -80,7 +80,7 @@ Test (e2e_retention, the_log_and_the_ledgers_stop_growing_across_rounds)
     cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", participant), 0);
     cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
                   "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_dbs_open (&s_group, &s_dbs), 0);
 
@@ -112,14 +112,14 @@ Test (e2e_retention, the_log_and_the_ledgers_stop_growing_across_rounds)
 
     //  After the retention a checkout_id is unknown, and may be used again:
     //  it runs a new saga
-    cr_assert_eq (checkout_client_send_status (client, "r0-chk-0"), 0);
-    cr_assert_eq (checkout_client_recv (client, ROUND_MS), CK_CMD_ERROR);
-    cr_expect_eq (checkout_client_reply (client)->error.code, CK_UNKNOWN_CHECKOUT);
+    cr_assert_eq (ck_client_send_status (client, "r0-chk-0"), 0);
+    cr_assert_eq (ck_client_recv (client, ROUND_MS), CK_CMD_ERROR);
+    cr_expect_eq (ck_client_reply (client)->error.code, CK_UNKNOWN_CHECKOUT);
     ck_checkout_t checkout;
     w1_checkout_prefixed ("r0-", 0, &checkout);
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, ROUND_MS), CK_CMD_RESULT);
-    const ck_result_t *again = &checkout_client_reply (client)->result;
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, ROUND_MS), CK_CMD_RESULT);
+    const ck_result_t *again = &ck_client_reply (client)->result;
     cr_expect (again->status == CK_STATUS_CONFIRMED || again->status == CK_STATUS_FAILED);
     cr_expect (s_first_saga [0] && strcmp (again->saga_id, s_first_saga),
                "a new saga: %s, the first was %s", again->saga_id, s_first_saga);

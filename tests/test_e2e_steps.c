@@ -60,7 +60,7 @@ s_wait_ready (int timeout_ms)
 }
 
 //  Starts the group on the 4-step table and returns a client of it
-static checkout_client_t *
+static ck_client_t *
 s_start (void)
 {
     const char *steps [] = { "--steps", s_steps, NULL };
@@ -71,7 +71,7 @@ s_start (void)
     cr_assert_geq (e2e_start_participant (&s_group, "order", "order-1", steps), 0);
     cr_assert_eq (s_wait_ready (READY_MS), 0, "the group did not come up (logs in %s)",
                   s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_dbs_open (&s_group, &s_dbs), 0);
     cr_assert_not_null (s_shipping_db = e2e_db_open (&s_group, "fake-shipping.db"));
@@ -80,14 +80,14 @@ s_start (void)
 
 //  Submits W1 checkout k shipped to country and returns its RESULT
 static ck_result_t
-s_submit (checkout_client_t *client, uint64_t k, const char *country)
+s_submit (ck_client_t *client, uint64_t k, const char *country)
 {
     ck_checkout_t checkout;
     w1_checkout (k, &checkout);
     snprintf (checkout.ship_to.country, sizeof checkout.ship_to.country, "%s", country);
-    ck_command_t command = checkout_client_submit (client, &checkout, REPLY_MS);
+    ck_command_t command = ck_client_submit (client, &checkout, REPLY_MS);
     cr_assert_eq (command, CK_CMD_RESULT, "got %s, want RESULT", ck_command_name (command));
-    return checkout_client_reply (client)->result;
+    return ck_client_reply (client)->result;
 }
 
 static long long
@@ -110,7 +110,7 @@ s_shipping_rows (const char *saga_id, const char *type, const char *outcome)
 
 Test (e2e_steps, four_steps_confirm_with_the_added_step_in_between)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t result = s_submit (client, 3, "FR");
     cr_assert_eq (result.status, CK_STATUS_CONFIRMED, "status=%s reason=%s",
                   ck_status_name (result.status), result.reason.code);
@@ -124,8 +124,8 @@ Test (e2e_steps, four_steps_confirm_with_the_added_step_in_between)
                            saga), 1);
 
     //  the history shows the four steps in the table's order
-    cr_assert_eq (checkout_client_status (client, "chk-3", REPLY_MS), CK_CMD_RESULT);
-    const ck_result_t *status = &checkout_client_reply (client)->result;
+    cr_assert_eq (ck_client_status (client, "chk-3", REPLY_MS), CK_CMD_RESULT);
+    const ck_result_t *status = &ck_client_reply (client)->result;
     ck_service_t order [4];
     uint32_t steps = 0;
     for (uint32_t i = 0; i < status->history_count && steps < 4; i++)
@@ -140,7 +140,7 @@ Test (e2e_steps, four_steps_confirm_with_the_added_step_in_between)
 
 Test (e2e_steps, a_rejected_added_step_compensates_the_steps_before_it)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     ck_result_t result = s_submit (client, 3, "ZZ");
     cr_assert_eq (result.status, CK_STATUS_FAILED);
     cr_assert_eq (result.failed_step, s_shipping);
@@ -160,7 +160,7 @@ Test (e2e_steps, a_rejected_added_step_compensates_the_steps_before_it)
 
 Test (e2e_steps, a_rejected_pivot_compensates_the_added_step_too)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     //  the order service serves every country but AQ; shipping ships there
     ck_result_t result = s_submit (client, 3, "AQ");
     cr_assert_eq (result.status, CK_STATUS_FAILED);
@@ -184,12 +184,12 @@ Test (e2e_steps, a_log_with_running_sagas_of_another_table_is_refused)
     int coordinator = e2e_start_coordinator (&s_group, steps);
     cr_assert_geq (coordinator, 0);
     cr_assert_geq (e2e_start_participant (&s_group, "inventory", "inventory-1", steps), 0);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     ck_checkout_t checkout;
     w1_checkout (3, &checkout);
     checkout.ack = true;
-    cr_assert_eq (checkout_client_send_checkout (client, &checkout), 0);
-    cr_assert_eq (checkout_client_recv (client, REPLY_MS), CK_CMD_ACCEPTED);
+    cr_assert_eq (ck_client_send_checkout (client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (client, REPLY_MS), CK_CMD_ACCEPTED);
     cr_assert_eq (e2e_stop (&s_group, coordinator, SIGTERM, 10000), 0);
 
     //  the built-in table would read its step index wrong: refused

@@ -3,7 +3,7 @@
 */
 #include <criterion/criterion.h>
 #include <sys/stat.h>
-#include "curve.h"
+#include "checkout/curve.h"
 #include "keyring.h"
 #include "process_helpers.h"
 

@@ -73,15 +73,15 @@ s_file_size (const char *path)
 }
 
 //  Starts the coordinator alone and waits for its PONG; returns the client
-static checkout_client_t *
+static ck_client_t *
 s_start (void)
 {
     int slot = e2e_start_coordinator (&s_group, NULL);
     cr_assert_geq (slot, 0);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     int64_t deadline = ph_now_ms () + READY_MS;
-    while (checkout_client_ping (client, 500) != CK_CMD_PONG)
+    while (ck_client_ping (client, 500) != CK_CMD_PONG)
         cr_assert_lt (ph_now_ms (), deadline, "no PONG (logs in %s)", s_group.dir);
     return client;
 }
@@ -114,7 +114,7 @@ s_send_parts (zsock_t *sock, const char *command, const void *body, size_t size)
 
 Test (limits, clients_that_never_read_leave_rss_bounded)
 {
-    checkout_client_t *client = s_start ();
+    ck_client_t *client = s_start ();
     pid_t pid = s_group.pids [0];
     long before = s_rss_kb (pid);
     cr_assert_gt (before, 0);
@@ -141,7 +141,7 @@ Test (limits, clients_that_never_read_leave_rss_bounded)
         if (round % 50 == 0) {
             //  a client that reads is still answered, at once
             pings++;
-            pongs += checkout_client_ping (client, 1000) == CK_CMD_PONG;
+            pongs += ck_client_ping (client, 1000) == CK_CMD_PONG;
             long rss = s_rss_kb (pid);
             if (rss > peak)
                 peak = rss;
@@ -158,7 +158,7 @@ Test (limits, clients_that_never_read_leave_rss_bounded)
     ck_buf_free (&body);
     zclock_sleep (2500);                //  the stats tick trims freed memory
     cr_log_info ("limits: rss after the clients left=%ld kB", s_rss_kb (pid));
-    cr_expect_eq (checkout_client_ping (client, 1000), CK_CMD_PONG);
+    cr_expect_eq (ck_client_ping (client, 1000), CK_CMD_PONG);
 
     char log [PATH_MAX];
     e2e_path (&s_group, "coordinator.log", log, sizeof log);
@@ -273,10 +273,10 @@ Test (limits, connections_past_the_limit_are_refused_and_ping_still_answered)
     int slot = e2e_start_coordinator (&s_group, NULL);
     cr_assert_eq (setrlimit (RLIMIT_NOFILE, &ours), 0);
     cr_assert_geq (slot, 0);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     int64_t deadline = ph_now_ms () + READY_MS;
-    while (checkout_client_ping (client, 500) != CK_CMD_PONG)
+    while (ck_client_ping (client, 500) != CK_CMD_PONG)
         cr_assert_lt (ph_now_ms (), deadline, "no PONG (logs in %s)", s_group.dir);
 
     //  idle connections that never handshake, then more that do than the limit
@@ -290,7 +290,7 @@ Test (limits, connections_past_the_limit_are_refused_and_ping_still_answered)
     zclock_sleep (1500);
 
     int64_t asked = ph_now_ms ();
-    cr_expect_eq (checkout_client_ping (client, 1000), CK_CMD_PONG,
+    cr_expect_eq (ck_client_ping (client, 1000), CK_CMD_PONG,
                   "no PONG within 1 s with %zu idle connections", s_fd_count);
     cr_log_info ("limits: PONG after %lld ms", (long long) (ph_now_ms () - asked));
     size_t refused = 0;

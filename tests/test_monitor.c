@@ -5,11 +5,11 @@
 #include <ctype.h>
 #include <czmq.h>
 #include <limits.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "monitor_render.h"
 #include "monitor_view.h"
 #include "process_helpers.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #define MAX_PIDS    4
 #define MAX_ARGS    16

@@ -11,8 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include "participant.h"
-#include "codec.h"
+#include "checkout/participant.h"
+#include "checkout/codec.h"
 #include "frame.h"
 
 #define IVL_MS          100             //  heartbeat interval in every test

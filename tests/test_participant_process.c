@@ -5,10 +5,10 @@
 #include <czmq.h>
 #include <limits.h>
 #include <sqlite3.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "frame.h"
 #include "process_helpers.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #define MAX_PIDS    8
 #define MAX_PEERS   4

@@ -63,7 +63,7 @@ s_start_participant (int i, const char *instance)
 
 //  The coordinator (retrying a step long enough to outlive a database
 //  restart) and instances of each participant
-static checkout_client_t *
+static ck_client_t *
 s_start_with (int instances, const char *const *extra)
 {
     cr_assert_geq (e2e_start_coordinator (&s_group, extra), 0);
@@ -75,12 +75,12 @@ s_start_with (int instances, const char *const *extra)
         }
     cr_assert_eq (e2e_wait_ready (&s_group, instances, instances, instances, READY_MS), 0,
                   "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     return client;
 }
 
-static checkout_client_t *
+static ck_client_t *
 s_start (int instances)
 {
     const char *extra [] = { "--max-attempts", "50", NULL };
@@ -153,7 +153,7 @@ s_verify (char **output, size_t count)
 
 Test (pg_e2e, checkouts_complete_on_postgresql)
 {
-    checkout_client_t *client = s_start (1);
+    ck_client_t *client = s_start (1);
     cr_assert_eq (e2e_book_init (&s_book, 300), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,
                   "%zu of 300 terminal (logs in %s)", s_book.terminal, s_group.dir);
@@ -175,7 +175,7 @@ Test (pg_e2e, checkouts_complete_on_postgresql)
 
 Test (pg_e2e, two_instances_per_service_share_the_databases)
 {
-    checkout_client_t *client = s_start (2);
+    ck_client_t *client = s_start (2);
     cr_assert_eq (e2e_book_init (&s_book, 400), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 48, RUN_MS), 0,
                   "%zu of 400 terminal (logs in %s)", s_book.terminal, s_group.dir);
@@ -187,15 +187,15 @@ Test (pg_e2e, two_instances_per_service_share_the_databases)
 //  coordinator's retries finish every checkout, nothing twice
 Test (pg_e2e, a_server_restart_loses_nothing)
 {
-    checkout_client_t *client = s_start (1);
+    ck_client_t *client = s_start (1);
     size_t count = 600;
     cr_assert_eq (e2e_book_init (&s_book, count), 0);
     cr_assert_eq (e2e_send_range (client, 0, count, false), count);
     //  let some finish, then restart under load
     int64_t deadline = ph_now_ms () + RUN_MS;
     while (s_book.terminal < count / 5 && ph_now_ms () < deadline)
-        if (checkout_client_recv (client, 1000) != CK_CMD_NONE)
-            e2e_book_record (&s_book, checkout_client_reply (client));
+        if (ck_client_recv (client, 1000) != CK_CMD_NONE)
+            e2e_book_record (&s_book, ck_client_reply (client));
     cr_assert_lt (s_book.terminal, count, "all done before the restart: make the load longer");
     cr_assert_eq (pg_cluster_down (&s_cluster), 0);
     zclock_sleep (500);
@@ -216,14 +216,14 @@ Test (pg_e2e, a_server_restart_loses_nothing)
 //  (two saga id prefixes), each with its RESULT's status; and the failed
 //  ones alone with --status failed
 static void
-s_check_list (checkout_client_t *client, size_t count)
+s_check_list (ck_client_t *client, size_t count)
 {
     ck_list_t request = { .limit = CK_MAX_LIST };
     size_t seen = 0, failed = 0;
     char last [CK_ID_SIZE] = "";
     for (int page = 0; page < 1000; page++) {
-        cr_assert_eq (checkout_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
-        const ck_sagas_t *sagas = &checkout_client_reply (client)->sagas;
+        cr_assert_eq (ck_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
+        const ck_sagas_t *sagas = &ck_client_reply (client)->sagas;
         for (uint32_t i = 0; i < sagas->saga_count; i++) {
             const ck_saga_summary_t *saga = &sagas->sagas [i];
             cr_assert (!last [0] || strcmp (saga->saga_id, last) < 0, "%s after %s",
@@ -245,8 +245,8 @@ s_check_list (checkout_client_t *client, size_t count)
     request = (ck_list_t) { .status = CK_SAGA_STATE_FAILED, .limit = CK_MAX_LIST };
     size_t listed = 0;
     for (int page = 0; page < 1000; page++) {
-        cr_assert_eq (checkout_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
-        const ck_sagas_t *sagas = &checkout_client_reply (client)->sagas;
+        cr_assert_eq (ck_client_list (client, &request, READY_MS), CK_CMD_SAGAS);
+        const ck_sagas_t *sagas = &ck_client_reply (client)->sagas;
         for (uint32_t i = 0; i < sagas->saga_count; i++)
             cr_assert_eq (sagas->sagas [i].status, CK_SAGA_STATE_FAILED);
         listed += sagas->saga_count;
@@ -262,14 +262,14 @@ Test (pg_e2e, a_coordinator_killed_with_its_log_on_postgresql_loses_nothing)
     cr_assert_eq (pg_cluster_createdb (&s_cluster, "coordinator", s_log_uri,
                                        sizeof s_log_uri), 0);
     s_group.coordinator_db = s_log_uri;
-    checkout_client_t *client = s_start (1);
+    ck_client_t *client = s_start (1);
     size_t count = 600;
     cr_assert_eq (e2e_book_init (&s_book, count), 0);
     cr_assert_eq (e2e_send_range (client, 0, count, false), count);
     int64_t deadline = ph_now_ms () + RUN_MS;
     while (s_book.terminal < count / 5 && ph_now_ms () < deadline)
-        if (checkout_client_recv (client, 1000) != CK_CMD_NONE)
-            e2e_book_record (&s_book, checkout_client_reply (client));
+        if (ck_client_recv (client, 1000) != CK_CMD_NONE)
+            e2e_book_record (&s_book, ck_client_reply (client));
     cr_assert_lt (s_book.terminal, count, "all done before the kill: make the load longer");
     int slot = e2e_slot (&s_group, "coordinator");
     cr_assert_geq (slot, 0);
@@ -317,7 +317,7 @@ Test (pg_e2e, ended_sagas_and_ledger_entries_expire_on_postgresql)
     const char *participant [] = { "--retention", "2", "--allow-short-retention", NULL };
     s_participant_extra = participant;
     const char *coordinator [] = { "--retention", "1", NULL };
-    checkout_client_t *client = s_start_with (1, coordinator);
+    ck_client_t *client = s_start_with (1, coordinator);
     cr_assert_eq (e2e_book_init (&s_book, 300), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,
                   "%zu of 300 terminal (logs in %s)", s_book.terminal, s_group.dir);

@@ -239,7 +239,7 @@ Test (pg_roles, the_group_serves_checkouts_on_its_own_roles)
         s_start_participant (service, s_uri (service, service));
     cr_assert_eq (e2e_wait_ready (&s_group, 1, 1, 1, READY_MS), 0,
                   "the group did not come up (logs in %s)", s_group.dir);
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
     cr_assert_eq (e2e_book_init (&s_book, 200), 0);
     cr_assert_eq (e2e_drive (client, &s_book, 32, RUN_MS), 0,

@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "saga_engine.h"
 
 #define T_START_US   1000000000ULL

@@ -5,7 +5,7 @@
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "ledger.h"
 #include "process_helpers.h"
 #include "saga_def.h"

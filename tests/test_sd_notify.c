@@ -176,9 +176,9 @@ Test (sd_notify, coordinator_ready_once_bound_stopping_on_sigterm)
     int slot = e2e_start_coordinator (&s_group, NULL);
     cr_assert_geq (slot, 0);
     cr_assert (s_expect (s_group.pids [slot], "READY=1", 20000, text), "no READY=1");
-    checkout_client_t *client = e2e_client (&s_group);
+    ck_client_t *client = e2e_client (&s_group);
     cr_assert_not_null (client);
-    cr_expect_eq (checkout_client_ping (client, 2000), CK_CMD_PONG, "READY=1 but no PONG");
+    cr_expect_eq (ck_client_ping (client, 2000), CK_CMD_PONG, "READY=1 but no PONG");
     pid_t pid = s_group.pids [slot];
     ph_signal (pid, SIGTERM);
     cr_expect (s_expect (pid, "STOPPING=1", 10000, text), "no STOPPING=1");

@@ -14,10 +14,10 @@
 #include <czmq.h>
 #include <limits.h>
 #include <stdarg.h>
-#include "checkout_client.h"
+#include "checkout/client.h"
 #include "metrics_helpers.h"
 #include "process_helpers.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 #include "w1.h"
 
 #define MAX_SEEN        64
@@ -46,7 +46,7 @@ static struct {
     pid_t exporter;                     //  checkout-exporter, when a test has one
     pid_t seen [MAX_SEEN];              //  every group PID a status showed
     int seen_count;
-    checkout_client_t *client;
+    ck_client_t *client;
     book_entry_t book [MAX_BOOK];
 } s_ctx;
 
@@ -117,7 +117,7 @@ s_lock_pid (void)
 static void
 s_fini (void)
 {
-    checkout_client_destroy (&s_ctx.client);
+    ck_client_destroy (&s_ctx.client);
     ph_kill_reap (&s_ctx.supervisor);
     ph_kill_reap (&s_ctx.supervisor_b);
     ph_kill_reap (&s_ctx.exporter);
@@ -401,14 +401,14 @@ s_send (uint64_t first, size_t count, bool ack)
         ck_curve_keys_t keys;
         cr_assert_eq (ck_curve_keys_load (&keys, secret, server, error, sizeof error), 0,
                       "%s", error);
-        s_ctx.client = checkout_client_new_curve (s_ctx.frontend, &keys);
+        s_ctx.client = ck_client_new_curve (s_ctx.frontend, &keys);
     }
     cr_assert (s_ctx.client);
     for (uint64_t k = first; k < first + count; k++) {
         ck_checkout_t checkout;
         w1_checkout (k, &checkout);
         checkout.ack = ack;
-        cr_assert_eq (checkout_client_send_checkout (s_ctx.client, &checkout), 0);
+        cr_assert_eq (ck_client_send_checkout (s_ctx.client, &checkout), 0);
     }
 }
 
@@ -416,8 +416,8 @@ s_send (uint64_t first, size_t count, bool ack)
 static bool
 s_receive (int timeout_ms)
 {
-    ck_command_t command = checkout_client_recv (s_ctx.client, timeout_ms);
-    const checkout_reply_t *reply = checkout_client_reply (s_ctx.client);
+    ck_command_t command = ck_client_recv (s_ctx.client, timeout_ms);
+    const ck_client_reply_t *reply = ck_client_reply (s_ctx.client);
     unsigned long k = 0;
     if (command == CK_CMD_ACCEPTED
     &&  sscanf (reply->accepted.checkout_id, "chk-%lu", &k) == 1 && k < MAX_BOOK)
@@ -661,7 +661,7 @@ Test (supervisor, graceful_stop_under_load_loses_nothing)
     cr_expect_eq (s_stop_order (), 3, "participants first, each exit 0, then the coordinator");
     while (s_receive (0))
         ;
-    checkout_client_destroy (&s_ctx.client);
+    ck_client_destroy (&s_ctx.client);
 
     //  the same data again: every accepted checkout ends terminal
     s_start ();

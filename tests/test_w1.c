@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "w1.h"
 
 #define N 20000

@@ -9,9 +9,9 @@
 #include <czmq.h>
 #include <limits.h>
 #include "../tests/process_helpers.h"
-#include "codec.h"
+#include "checkout/codec.h"
 #include "frame.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #define IN_FLIGHT   64
 #define SKUS        1000

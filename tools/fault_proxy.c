@@ -20,7 +20,7 @@
     reordered=… peers=…` and exits 0; 2 on bad usage.
 */
 #include <czmq.h>
-#include "config.h"
+#include "checkout/config.h"
 
 #define MAX_PEERS       256
 #define PEER_IDLE_MS    30000

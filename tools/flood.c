@@ -10,8 +10,8 @@
 */
 #include <czmq.h>
 #include <limits.h>
-#include "checkout_client.h"
-#include "config.h"
+#include "checkout/client.h"
+#include "checkout/config.h"
 #include "w1.h"
 
 #define MAX_CLIENTS 256
@@ -45,9 +45,9 @@ main (int argc, char *argv [])
     long clients = ck_config_int (config, "clients");
     long count = ck_config_int (config, "n");
     uint64_t first = (uint64_t) ck_config_int (config, "first");
-    checkout_client_t *client [MAX_CLIENTS] = { NULL };
+    ck_client_t *client [MAX_CLIENTS] = { NULL };
     for (long i = 0; i < clients; i++)
-        if (!(client [i] = checkout_client_new (frontend))) {
+        if (!(client [i] = ck_client_new (frontend))) {
             ck_config_usage_error (config, "--frontend: cannot connect to '%s'", frontend);
             exit_code = 2;
         }
@@ -55,7 +55,7 @@ main (int argc, char *argv [])
     ck_checkout_t checkout;
     for (long k = 0; exit_code == 0 && k < count && !zsys_interrupted; k++) {
         w1_checkout_prefixed (ck_config_str (config, "prefix"), first + (uint64_t) k, &checkout);
-        if (checkout_client_send_checkout (client [k % clients], &checkout) == 0)
+        if (ck_client_send_checkout (client [k % clients], &checkout) == 0)
             sent++;
         else
             queue_full++;
@@ -67,7 +67,7 @@ main (int argc, char *argv [])
         printf ("flood clients=%ld sent=%ld queue_full=%ld\n", clients, sent, queue_full);
     }
     for (long i = 0; i < clients; i++)
-        checkout_client_destroy (&client [i]);
+        ck_client_destroy (&client [i]);
     ck_config_destroy (&config);
     return exit_code;
 }

@@ -6,7 +6,7 @@
     bad usage.  Not a test: a quick figure for a group started by hand.
 */
 #include <czmq.h>
-#include "checkout_client.h"
+#include "checkout/client.h"
 #include "histogram.h"
 #include "w1.h"
 
@@ -144,7 +144,7 @@ s_plan (uint64_t count)
 //  Files one reply; returns true when it ended a checkout in flight
 static bool
 s_take (const options_t *options, slot_t *slots, tally_t *tally, histogram_t *latency,
-        const checkout_reply_t *reply)
+        const ck_client_reply_t *reply)
 {
     if (reply->command == CK_CMD_ERROR) {
         tally->errors++;
@@ -170,7 +170,7 @@ s_take (const options_t *options, slot_t *slots, tally_t *tally, histogram_t *la
 
 //  Runs the closed loop; returns the number of checkouts that ended
 static uint64_t
-s_drive (const options_t *options, checkout_client_t *client, slot_t *slots, tally_t *tally,
+s_drive (const options_t *options, ck_client_t *client, slot_t *slots, tally_t *tally,
          histogram_t *latency)
 {
     ck_checkout_t *checkout = (ck_checkout_t *) zmalloc (sizeof (ck_checkout_t));
@@ -179,17 +179,17 @@ s_drive (const options_t *options, checkout_client_t *client, slot_t *slots, tal
         while (running < options->in_flight && next < options->count) {
             w1_checkout_prefixed (options->prefix, next, checkout);
             slots [next].sent_us = zclock_usecs ();
-            if (checkout_client_send_checkout (client, checkout))
+            if (ck_client_send_checkout (client, checkout))
                 break;                  //  queue full: read first
             next++;
             running++;
         }
-        if (checkout_client_recv (client, STALL_MS) == CK_CMD_NONE) {
+        if (ck_client_recv (client, STALL_MS) == CK_CMD_NONE) {
             zsys_error ("w1_drive: no reply for %d ms; ended=%llu of %llu", STALL_MS,
                         (unsigned long long) ended, (unsigned long long) options->count);
             break;
         }
-        if (s_take (options, slots, tally, latency, checkout_client_reply (client))) {
+        if (s_take (options, slots, tally, latency, ck_client_reply (client))) {
             ended++;
             running--;
         }
@@ -229,7 +229,7 @@ main (int argc, char *argv [])
         return rc;
     zsys_init ();
     zsys_set_logident ("w1_drive");
-    checkout_client_t *client = checkout_client_new (options.frontend);
+    ck_client_t *client = ck_client_new (options.frontend);
     if (!client)
         return s_usage ("--frontend: not an endpoint");
     slot_t *slots = (slot_t *) calloc (options.count, sizeof (slot_t));
@@ -242,6 +242,6 @@ main (int argc, char *argv [])
            && tally.other == 0;
     histogram_destroy (&latency);
     free (slots);
-    checkout_client_destroy (&client);
+    ck_client_destroy (&client);
     return ok? 0: 1;
 }

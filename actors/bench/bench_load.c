@@ -4,7 +4,7 @@
 #include <czmq.h>
 #include <time.h>
 #include "bench_load.h"
-#include "checkout_client.h"
+#include "checkout/client.h"
 #include "w1.h"
 
 #define RETRY_FIRST_US  5000            //  first pause after ERROR overloaded
@@ -29,7 +29,7 @@ typedef struct {
 
 struct _bench_load_t {
     bench_load_config_t config;
-    checkout_client_t **clients;
+    ck_client_t **clients;
     zmq_pollitem_t *items;
     histogram_t *latency;
     bench_load_stats_t stats;
@@ -60,14 +60,14 @@ static int
 s_clients_new (bench_load_t *self)
 {
     uint32_t count = self->config.clients;
-    self->clients = (checkout_client_t **) zmalloc (count * sizeof (checkout_client_t *));
+    self->clients = (ck_client_t **) zmalloc (count * sizeof (ck_client_t *));
     self->items = (zmq_pollitem_t *) zmalloc (count * sizeof (zmq_pollitem_t));
     for (uint32_t i = 0; i < count; i++) {
-        self->clients [i] = checkout_client_new_curve (self->config.frontend,
+        self->clients [i] = ck_client_new_curve (self->config.frontend,
                                                        &self->config.curve);
         if (!self->clients [i])
             return -1;
-        zsock_t *socket = checkout_client_socket (self->clients [i]);
+        zsock_t *socket = ck_client_socket (self->clients [i]);
         self->items [i] = (zmq_pollitem_t) { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
     }
     return 0;
@@ -109,7 +109,7 @@ bench_load_destroy (bench_load_t **self_p)
     if (!self)
         return;
     for (uint32_t i = 0; self->clients && i < self->config.clients; i++)
-        checkout_client_destroy (&self->clients [i]);
+        ck_client_destroy (&self->clients [i]);
     free (self->clients);
     free (self->items);
     histogram_destroy (&self->latency);
@@ -167,11 +167,11 @@ s_submit (bench_load_t *self, slot_t *slot, int64_t now)
 {
     int rc = w1_checkout_prefixed (self->config.prefix, slot->k, &self->checkout);
     assert (rc == 0);                   //  main checked the prefix
-    checkout_client_t *client = self->clients [slot->k % self->config.clients];
+    ck_client_t *client = self->clients [slot->k % self->config.clients];
     slot->sent_us = now;
     if (self->first_submit_us == 0)
         self->first_submit_us = now;
-    if (checkout_client_send_checkout (client, &self->checkout) == 0)
+    if (ck_client_send_checkout (client, &self->checkout) == 0)
         return;
     if (errno == EAGAIN) {
         self->stats.send_failures++;
@@ -279,11 +279,11 @@ s_on_error (bench_load_t *self, const ck_error_t *error, int64_t now)
 
 //  Handles every reply waiting on client
 static void
-s_drain (bench_load_t *self, checkout_client_t *client)
+s_drain (bench_load_t *self, ck_client_t *client)
 {
     ck_command_t command;
-    while ((command = checkout_client_recv (client, 0)) != CK_CMD_NONE) {
-        const checkout_reply_t *reply = checkout_client_reply (client);
+    while ((command = ck_client_recv (client, 0)) != CK_CMD_NONE) {
+        const ck_client_reply_t *reply = ck_client_reply (client);
         int64_t now = s_now_us ();
         if (command == CK_CMD_RESULT)
             s_on_result (self, &reply->result, now);
@@ -379,7 +379,7 @@ s_summarize (bench_load_t *self)
 {
     bench_load_stats_t *stats = &self->stats;
     for (uint32_t i = 0; i < self->config.clients; i++)
-        stats->malformed += checkout_client_malformed (self->clients [i]);
+        stats->malformed += ck_client_malformed (self->clients [i]);
     if (self->last_result_us > self->first_submit_us)
         stats->elapsed_us = (uint64_t) (self->last_result_us - self->first_submit_us);
     if (stats->elapsed_us > 0)

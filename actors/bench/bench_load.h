@@ -24,10 +24,10 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include "curve.h"
+#include "checkout/curve.h"
 #include "bench_plan.h"
 #include "histogram.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

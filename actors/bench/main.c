@@ -3,11 +3,11 @@
 */
 #include <czmq.h>
 #include <unistd.h>
-#include "curve.h"
+#include "checkout/curve.h"
 #include "bench_load.h"
 #include "bench_report.h"
 #include "bench_verify.h"
-#include "config.h"
+#include "checkout/config.h"
 #include "frame.h"
 #include "saga_def.h"
 #include "w1.h"

@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include "cli_cart.h"
-#include "codec.h"
+#include "checkout/codec.h"
 
 #define CART_FILE_MAX   (1024 * 1024)   //  a cart file is small: more is a mistake
 #define SHOWN_MAX       64

@@ -23,7 +23,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #define CLI_REASON_SIZE 320
 

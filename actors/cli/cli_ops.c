@@ -6,7 +6,7 @@
 #include <pwd.h>
 #include "cli_ops.h"
 #include "cli_print.h"
-#include "codec.h"
+#include "checkout/codec.h"
 
 #define LIST_DEFAULT   20               //  sagas shown without --limit
 #define LIST_MAX       100000           //  --limit's bound (pages of CK_MAX_LIST)
@@ -90,7 +90,7 @@ cli_ops_by (ck_config_t *config, char *by)
 }
 
 ck_command_t
-cli_ops_list (checkout_client_t *client, const ck_list_t *first, uint32_t total, bool json,
+cli_ops_list (ck_client_t *client, const ck_list_t *first, uint32_t total, bool json,
               int timeout_ms)
 {
     ck_list_t request = *first;
@@ -99,10 +99,10 @@ cli_ops_list (checkout_client_t *client, const ck_list_t *first, uint32_t total,
     while (true) {
         uint32_t left = total - shown;
         request.limit = left < CK_MAX_LIST? left: CK_MAX_LIST;
-        ck_command_t answer = checkout_client_list (client, &request, timeout_ms);
+        ck_command_t answer = ck_client_list (client, &request, timeout_ms);
         if (answer != CK_CMD_SAGAS)
             return answer;
-        const checkout_reply_t *reply = checkout_client_reply (client);
+        const ck_client_reply_t *reply = ck_client_reply (client);
         if (json)
             cli_print_json (stdout, reply->body, reply->body_size);
         else

@@ -5,8 +5,8 @@
 #define CLI_OPS_H_INCLUDED
 
 #include <stdio.h>
-#include "checkout_client.h"
-#include "config.h"
+#include "checkout/client.h"
+#include "checkout/config.h"
 
 //  Fills *request from --status, --since, --limit and --cursor; returns
 //  0, or -1 after a usage error.  *total is how many sagas to show in all
@@ -21,7 +21,7 @@ int cli_ops_by (ck_config_t *config, char *by);
 //  last page; prints a line per saga, or with json each page's body as
 //  one line.  Returns the command of the last answer (SAGAS, ERROR,
 //  NONE for no answer), the reply of which the client holds.
-ck_command_t cli_ops_list (checkout_client_t *client, const ck_list_t *request,
+ck_command_t cli_ops_list (ck_client_t *client, const ck_list_t *request,
                            uint32_t total, bool json, int timeout_ms);
 
 //  Prints a LIST page's sagas, one a line, ages from now_ms. Can't fail.

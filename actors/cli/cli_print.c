@@ -4,7 +4,7 @@
 #include <inttypes.h>
 #include <time.h>
 #include "cli_print.h"
-#include "codec.h"
+#include "checkout/codec.h"
 
 static const char *
 s_or (const char *text, const char *fallback)

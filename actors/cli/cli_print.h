@@ -5,7 +5,7 @@
 #define CLI_PRINT_H_INCLUDED
 
 #include <stdio.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 //  Prints a RESULT: status, order id or failed step and reason, the steps
 //  compensated, the elapsed time. Can't fail.

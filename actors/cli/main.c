@@ -3,13 +3,13 @@
 */
 #include <czmq.h>
 #include <limits.h>
-#include "curve.h"
-#include "checkout_client.h"
+#include "checkout/curve.h"
+#include "checkout/client.h"
 #include "cli_cart.h"
 #include "cli_ops.h"
 #include "cli_print.h"
-#include "codec.h"
-#include "config.h"
+#include "checkout/codec.h"
+#include "checkout/config.h"
 #include "saga_def.h"
 #include "w1.h"
 
@@ -206,7 +206,7 @@ s_result_exit (const ck_result_t *result)
 
 //  Prints the answer and returns the exit code
 static int
-s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
+s_report (ck_config_t *config, ck_client_t *client, ck_command_t asked,
           ck_command_t answer)
 {
     if (answer == CK_CMD_NONE) {
@@ -214,10 +214,10 @@ s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
             fprintf (stderr, "checkout: interrupted\n");
         else
             fprintf (stderr, "checkout: no answer from %s within %ld ms\n",
-                     checkout_client_endpoint (client), ck_config_int (config, "timeout"));
+                     ck_client_endpoint (client), ck_config_int (config, "timeout"));
         return EXIT_NO_ANSWER;
     }
-    const checkout_reply_t *reply = checkout_client_reply (client);
+    const ck_client_reply_t *reply = ck_client_reply (client);
     bool json = ck_config_bool (config, "json");
     //  list printed its pages as they came
     if (json && !(asked == CK_CMD_LIST && answer == CK_CMD_SAGAS))
@@ -229,7 +229,7 @@ s_report (ck_config_t *config, checkout_client_t *client, ck_command_t asked,
     }
     if (answer == CK_CMD_PONG) {
         if (!json)
-            cli_print_pong (stdout, checkout_client_endpoint (client), &reply->pong);
+            cli_print_pong (stdout, ck_client_endpoint (client), &reply->pong);
         return EXIT_DONE;
     }
     if (asked == CK_CMD_LIST)
@@ -271,37 +271,37 @@ s_run (ck_config_t *config)
     ck_curve_keys_t curve;
     if (ck_curve_client_flags (config, &curve))
         return EXIT_USAGE;
-    checkout_client_t *client = checkout_client_new_curve (frontend, &curve);
+    ck_client_t *client = ck_client_new_curve (frontend, &curve);
     if (!client) {
         ck_config_usage_error (config, "--frontend '%.64s': not an endpoint to connect to",
                                frontend);
         return EXIT_USAGE;
     }
-    checkout_client_set_verbose (client, ck_config_bool (config, "verbose"));
+    ck_client_set_verbose (client, ck_config_bool (config, "verbose"));
     int timeout = (int) ck_config_int (config, "timeout");
     ck_command_t answer = CK_CMD_NONE;
     if (command == CK_CMD_CHECKOUT)
-        answer = checkout_client_submit (client, &cart.checkout, timeout);
+        answer = ck_client_submit (client, &cart.checkout, timeout);
     else
     if (command == CK_CMD_STATUS)
-        answer = checkout_client_status (client, ck_config_arg (config, 1), timeout);
+        answer = ck_client_status (client, ck_config_arg (config, 1), timeout);
     else
     if (command == CK_CMD_LIST)
         answer = cli_ops_list (client, &list, total, ck_config_bool (config, "json"), timeout);
     else
     if (command == CK_CMD_DESCRIBE)
-        answer = checkout_client_describe (client, ck_config_arg (config, 1), timeout);
+        answer = ck_client_describe (client, ck_config_arg (config, 1), timeout);
     else
     if (command == CK_CMD_RETRY)
-        answer = checkout_client_retry (client, ck_config_arg (config, 1), by, timeout);
+        answer = ck_client_retry (client, ck_config_arg (config, 1), by, timeout);
     else
     if (command == CK_CMD_CANCEL)
-        answer = checkout_client_cancel (client, ck_config_arg (config, 1), by, reason, timeout);
+        answer = ck_client_cancel (client, ck_config_arg (config, 1), by, reason, timeout);
     else
-        answer = checkout_client_ping (client, timeout);
+        answer = ck_client_ping (client, timeout);
     int exit_code = s_report (config, client, command, answer);
     fflush (stdout);
-    checkout_client_destroy (&client);
+    ck_client_destroy (&client);
     return exit_code;
 }
 

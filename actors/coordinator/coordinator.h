@@ -10,7 +10,7 @@
 #define COORDINATOR_H_INCLUDED
 
 #include <czmq.h>
-#include "curve.h"
+#include "checkout/curve.h"
 #include "saga_engine.h"
 #include "store.h"
 

@@ -9,7 +9,7 @@
 #ifndef COORDINATOR_INTERNAL_H_INCLUDED
 #define COORDINATOR_INTERNAL_H_INCLUDED
 
-#include "codec.h"
+#include "checkout/codec.h"
 #include "coordinator.h"
 #include "deadlines.h"
 #include "dispatcher.h"

@@ -32,7 +32,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

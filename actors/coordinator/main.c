@@ -2,8 +2,8 @@
     Reads its configuration, starts the coordinator actor, stops on a signal.
 */
 #include <sys/stat.h>
-#include "config.h"
-#include "curve.h"
+#include "checkout/config.h"
+#include "checkout/curve.h"
 #include "frame.h"
 #include "log_level.h"
 #include "open_files.h"

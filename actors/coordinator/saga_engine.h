@@ -17,7 +17,7 @@
 #ifndef SAGA_ENGINE_H_INCLUDED
 #define SAGA_ENGINE_H_INCLUDED
 
-#include "protocol.h"
+#include "checkout/protocol.h"
 #include "saga_def.h"
 
 #ifdef __cplusplus

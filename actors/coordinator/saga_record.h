@@ -11,7 +11,7 @@
 #ifndef SAGA_RECORD_H_INCLUDED
 #define SAGA_RECORD_H_INCLUDED
 
-#include "codec.h"
+#include "checkout/codec.h"
 #include "saga_engine.h"
 
 //  The saga's cart as a CHECKOUT body, into out.  Returns 0, or -1 when

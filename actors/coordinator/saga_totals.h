@@ -11,7 +11,7 @@
 #define SAGA_TOTALS_H_INCLUDED
 
 #include <stdint.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 typedef struct _saga_totals_t saga_totals_t;
 

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "inventory_lines.h"
 
 int

@@ -4,7 +4,7 @@
 #ifndef CK_INVENTORY_LINES_H_INCLUDED
 #define CK_INVENTORY_LINES_H_INCLUDED
 
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <czmq.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "inventory_lines.h"
 #include "inventory_rules.h"
 #include "ledger_pg.h"

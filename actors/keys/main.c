@@ -11,8 +11,8 @@
 #include <czmq.h>
 #include <ctype.h>
 #include <sys/stat.h>
-#include "config.h"
-#include "curve.h"
+#include "checkout/config.h"
+#include "checkout/curve.h"
 #include "keyring.h"
 
 #define EXIT_USAGE  2

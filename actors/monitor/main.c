@@ -4,9 +4,9 @@
 #include <czmq.h>
 #include <time.h>
 #include <unistd.h>
-#include "curve.h"
-#include "codec.h"
-#include "config.h"
+#include "checkout/curve.h"
+#include "checkout/codec.h"
+#include "checkout/config.h"
 #include "saga_def.h"
 #include "monitor_render.h"
 #include "monitor_view.h"

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 #include <stdio.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "monitor_view.h"
 
 #ifdef __cplusplus

@@ -9,7 +9,7 @@
 #define CK_ORDER_REPO_H_INCLUDED
 
 #include "participant_store.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

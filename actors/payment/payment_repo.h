@@ -11,7 +11,7 @@
 #define CK_PAYMENT_REPO_H_INCLUDED
 
 #include "participant_store.h"
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,7 +6,7 @@
    tree) cites a section sign or points outside the repository; when a
    citation docs/protocol.md#<anchor>, or a link to an anchor of that page,
    names an anchor the page does not have; and when a command of
-   include/protocol.h or an event topic has no page in docs/messages/.
+   include/checkout/protocol.h or an event topic has no page in docs/messages/.
 
    Usage: check_docs.py [SOURCE_DIR]   (default: CK_SOURCE_DIR, or the
    directory two levels above this file)
@@ -72,8 +72,8 @@ def protocol_anchors(root):
 
 
 def command_names(root):
-    """The wire names of ck_command_t, from include/protocol.h."""
-    with open(os.path.join(root, "include", "protocol.h"), encoding="utf-8") as f:
+    """The wire names of ck_command_t, from include/checkout/protocol.h."""
+    with open(os.path.join(root, "include", "checkout", "protocol.h"), encoding="utf-8") as f:
         header = f.read()
     block = re.search(r"typedef enum \{(.*?)\} ck_command_t;", header, re.S)
     names = re.findall(r"\bCK_CMD_([A-Z_]+)\b", block.group(1))
@@ -81,8 +81,8 @@ def command_names(root):
 
 
 def event_topics(root):
-    """The topics of ck_event_kind_t, from the comments of include/protocol.h."""
-    with open(os.path.join(root, "include", "protocol.h"), encoding="utf-8") as f:
+    """The topics of ck_event_kind_t, from the comments of include/checkout/protocol.h."""
+    with open(os.path.join(root, "include", "checkout", "protocol.h"), encoding="utf-8") as f:
         header = f.read()
     block = re.search(r"typedef enum \{(.*?)\} ck_event_kind_t;", header, re.S)
     return re.findall(r"CK_EVENT_[A-Z_]+,\s*//\s+([a-z.<>]+)", block.group(1))
@@ -123,7 +123,7 @@ def main():
     commands = command_names(root)
     topics = event_topics(root)
     if len(commands) < 18 or len(topics) < 12:
-        problems.append("include/protocol.h: read %d commands and %d event topics"
+        problems.append("include/checkout/protocol.h: read %d commands and %d event topics"
                         % (len(commands), len(topics)))
     pages = [(c, c.lower()) for c in commands]
     pages += [(t, t.replace(".<event>", "")) for t in topics]

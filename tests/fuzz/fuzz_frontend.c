@@ -20,7 +20,7 @@
     Everything else it sends the client must parse and decode.
 */
 #include <inttypes.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "coordinator.h"
 #include "frame.h"
 #include "saga_def.h"

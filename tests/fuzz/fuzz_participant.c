@@ -18,10 +18,10 @@
 */
 #include <sqlite3.h>
 #include <inttypes.h>
-#include "codec.h"
+#include "checkout/codec.h"
 #include "frame.h"
 #include "inventory_rules.h"
-#include "participant.h"
+#include "checkout/participant.h"
 #include "participant_store.h"
 #include "fuzz_support.h"
 #include "../codec_samples.h"

@@ -13,7 +13,7 @@
 #include <czmq.h>
 #include <dirent.h>
 #include <stdarg.h>
-#include "protocol.h"
+#include "checkout/protocol.h"
 
 //  Appends to msg the frames the input describes (see the layout above)
 static inline void

@@ -1,4 +1,4 @@
-/*  checkout_client.h - the client library of the checkout protocol (docs/protocol.md#client)
+/*  client.h - the client library of the checkout protocol (docs/protocol.md#client)
     A DEALER connected to a coordinator's frontend; typed sends, decoded replies.
 
     One client object belongs to one thread.  The sends never block: they
@@ -6,11 +6,11 @@
     a closed loop of thousands in flight) even while the coordinator is not
     up yet, and ZeroMQ reconnects by itself (100 ms, backing off to 2 s).
 
-    checkout_client_recv () is the primitive: it decodes one reply into a
+    ck_client_recv () is the primitive: it decodes one reply into a
     struct the caller borrows until the next receive.  A reply that breaks
     the protocol (layout, signature, body) is logged, counted and skipped.
-    A program driving many clients polls their sockets (checkout_client_socket)
-    and calls checkout_client_recv (client, 0) on the ready ones.
+    A program driving many clients polls their sockets (ck_client_socket)
+    and calls ck_client_recv (client, 0) on the ready ones.
 
     The blocking helpers (submit, status, ping) send and then wait for the
     answer to THAT request, skipping any other reply: for one request at a
@@ -27,10 +27,10 @@
 extern "C" {
 #endif
 
-#define CHECKOUT_CLIENT_SNDHWM      100000
-#define CHECKOUT_CLIENT_LINGER_MS   100
+#define CK_CLIENT_SNDHWM      100000
+#define CK_CLIENT_LINGER_MS   100
 
-typedef struct _checkout_client_t checkout_client_t;
+typedef struct _ck_client_t ck_client_t;
 
 //  The last reply received.  command says which member is valid; body is
 //  the raw msgpack body (NULL for none), for --json style output.  All of
@@ -46,57 +46,57 @@ typedef struct {
     ck_description_t description;
     const uint8_t *body;
     size_t body_size;
-} checkout_reply_t;
+} ck_client_reply_t;
 
 //  Creates a client connected to frontend (tcp://, ipc:// or inproc://).
 //  Returns NULL, after a warning, when the endpoint is not one ZeroMQ can
 //  connect to.  The caller owns the client.
-checkout_client_t *checkout_client_new (const char *frontend);
+ck_client_t *ck_client_new (const char *frontend);
 
-//  As checkout_client_new; with curve (may be NULL) on, a CURVE client of
+//  As ck_client_new; with curve (may be NULL) on, a CURVE client of
 //  the coordinator's key in it (curve.h).  Copies what it needs.
-checkout_client_t *checkout_client_new_curve (const char *frontend,
+ck_client_t *ck_client_new_curve (const char *frontend,
                                               const ck_curve_keys_t *curve);
 
 //  Destroys the client; safe on NULL, nulls the pointer.  Waits at most
-//  CHECKOUT_CLIENT_LINGER_MS for unsent messages.
-void checkout_client_destroy (checkout_client_t **self_p);
+//  CK_CLIENT_LINGER_MS for unsent messages.
+void ck_client_destroy (ck_client_t **self_p);
 
 //  Queues a CHECKOUT without blocking.  Returns 0, or -1 when the checkout
 //  breaks a rule of the protocol (the codec refuses to encode it) or the
 //  queue is full (errno EAGAIN).
-int checkout_client_send_checkout (checkout_client_t *self, const ck_checkout_t *checkout);
+int ck_client_send_checkout (ck_client_t *self, const ck_checkout_t *checkout);
 
 //  Queues a STATUS for checkout_id without blocking; 0, or -1 as above
 //  (an invalid id is refused).
-int checkout_client_send_status (checkout_client_t *self, const char *checkout_id);
+int ck_client_send_status (ck_client_t *self, const char *checkout_id);
 
 //  Queues a PING without blocking; 0, or -1 when the queue is full.
-int checkout_client_send_ping (checkout_client_t *self);
+int ck_client_send_ping (ck_client_t *self);
 
 //  Waits up to timeout_ms (-1: for ever, 0: just look) for one valid reply
 //  and decodes it.  Returns its command (ACCEPTED, RESULT, ERROR, PONG) with
-//  checkout_client_reply () filled in, or CK_CMD_NONE on timeout or when the
+//  ck_client_reply () filled in, or CK_CMD_NONE on timeout or when the
 //  process is interrupted (zsys_interrupted).
-ck_command_t checkout_client_recv (checkout_client_t *self, int timeout_ms);
+ck_command_t ck_client_recv (ck_client_t *self, int timeout_ms);
 
-//  The last reply received (borrowed; see checkout_reply_t). Can't fail.
-const checkout_reply_t *checkout_client_reply (checkout_client_t *self);
+//  The last reply received (borrowed; see ck_client_reply_t). Can't fail.
+const ck_client_reply_t *ck_client_reply (ck_client_t *self);
 
 //  Sends checkout and waits up to timeout_ms for its RESULT or ERROR,
 //  skipping ACCEPTED and replies about other checkouts.  An ERROR without
 //  a checkout_id (the coordinator could not read one) counts as the answer.
 //  Returns CK_CMD_RESULT, CK_CMD_ERROR, or CK_CMD_NONE (timeout, interrupt,
 //  or the send failed).
-ck_command_t checkout_client_submit (checkout_client_t *self, const ck_checkout_t *checkout, int timeout_ms);
+ck_command_t ck_client_submit (ck_client_t *self, const ck_checkout_t *checkout, int timeout_ms);
 
 //  Sends STATUS and waits for the RESULT or ERROR of checkout_id; returns
-//  as checkout_client_submit.
-ck_command_t checkout_client_status (checkout_client_t *self, const char *checkout_id, int timeout_ms);
+//  as ck_client_submit.
+ck_command_t ck_client_status (ck_client_t *self, const char *checkout_id, int timeout_ms);
 
 //  Sends PING and waits for a PONG, skipping other replies; returns
 //  CK_CMD_PONG, or CK_CMD_NONE (timeout, interrupt, send failed).
-ck_command_t checkout_client_ping (checkout_client_t *self, int timeout_ms);
+ck_command_t ck_client_ping (ck_client_t *self, int timeout_ms);
 
 //  Operator commands (docs/operations.md).  Each sends and waits up to
 //  timeout_ms for its answer, skipping other replies, and returns its
@@ -104,31 +104,31 @@ ck_command_t checkout_client_ping (checkout_client_t *self, int timeout_ms);
 //  request breaks the protocol: an invalid id, an empty or too long by).
 
 //  LIST: one page; returns CK_CMD_SAGAS (reply's sagas) or CK_CMD_ERROR.
-ck_command_t checkout_client_list (checkout_client_t *self, const ck_list_t *request, int timeout_ms);
+ck_command_t ck_client_list (ck_client_t *self, const ck_list_t *request, int timeout_ms);
 
 //  DESCRIBE: returns CK_CMD_DESCRIPTION or CK_CMD_ERROR.
-ck_command_t checkout_client_describe (checkout_client_t *self, const char *checkout_id, int timeout_ms);
+ck_command_t ck_client_describe (ck_client_t *self, const char *checkout_id, int timeout_ms);
 
 //  RETRY, by (who asks; not authenticated): returns CK_CMD_RESULT (the
 //  saga as it now stands) or CK_CMD_ERROR.
-ck_command_t checkout_client_retry (checkout_client_t *self, const char *checkout_id,
+ck_command_t ck_client_retry (ck_client_t *self, const char *checkout_id,
                                     const char *by, int timeout_ms);
 
 //  CANCEL, by and an optional reason (NULL for none): as retry.
-ck_command_t checkout_client_cancel (checkout_client_t *self, const char *checkout_id,
+ck_command_t ck_client_cancel (ck_client_t *self, const char *checkout_id,
                                      const char *by, const char *reason, int timeout_ms);
 
 //  The client's DEALER, to poll many clients at once (borrowed). Can't fail.
-zsock_t *checkout_client_socket (checkout_client_t *self);
+zsock_t *ck_client_socket (ck_client_t *self);
 
 //  The endpoint the client connects to (borrowed). Can't fail.
-const char *checkout_client_endpoint (checkout_client_t *self);
+const char *ck_client_endpoint (ck_client_t *self);
 
 //  Logs every command sent and received (zsys_debug) when verbose. Can't fail.
-void checkout_client_set_verbose (checkout_client_t *self, bool verbose);
+void ck_client_set_verbose (ck_client_t *self, bool verbose);
 
 //  Number of replies skipped because they broke the protocol. Can't fail.
-size_t checkout_client_malformed (checkout_client_t *self);
+size_t ck_client_malformed (ck_client_t *self);
 
 #ifdef __cplusplus
 }

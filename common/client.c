@@ -1,9 +1,9 @@
-/*  checkout_client.c - the client library of the checkout protocol (docs/protocol.md#client)
+/*  client.c - the client library of the checkout protocol (docs/protocol.md#client)
     One DEALER, typed sends through the codec, strict decoding of replies.
 */
 #include <czmq.h>
-#include "checkout_client.h"
-#include "codec.h"
+#include "checkout/client.h"
+#include "checkout/codec.h"
 #include "frame.h"
 
 //  A reply frame may be a little over CK_MAX_BODY so that the parser, not
@@ -12,12 +12,12 @@
 #define RECONNECT_IVL_MS    100
 #define RECONNECT_MAX_MS    2000
 
-struct _checkout_client_t {
+struct _ck_client_t {
     zsock_t *dealer;
     char endpoint [CK_TEXT_SIZE];
     ck_buf_t buf;                       //  encoder output, reused
     ck_message_t last;                  //  holds reply.body
-    checkout_reply_t reply;
+    ck_client_reply_t reply;
     size_t malformed;
     bool verbose;
 };
@@ -43,9 +43,9 @@ s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     if (!dealer)
         return NULL;
-    zsock_set_linger (dealer, CHECKOUT_CLIENT_LINGER_MS);
-    zsock_set_sndhwm (dealer, CHECKOUT_CLIENT_SNDHWM);
-    zsock_set_rcvhwm (dealer, CHECKOUT_CLIENT_SNDHWM);
+    zsock_set_linger (dealer, CK_CLIENT_LINGER_MS);
+    zsock_set_sndhwm (dealer, CK_CLIENT_SNDHWM);
+    zsock_set_rcvhwm (dealer, CK_CLIENT_SNDHWM);
     zsock_set_maxmsgsize (dealer, MAX_MSG_SIZE);
     zsock_set_reconnect_ivl (dealer, RECONNECT_IVL_MS);
     zsock_set_reconnect_ivl_max (dealer, RECONNECT_MAX_MS);
@@ -53,7 +53,7 @@ s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
     zsock_set_rcvtimeo (dealer, 0);
     ck_curve_client_apply (curve, dealer);
     if (zsock_connect (dealer, "%s", endpoint) == -1) {
-        zsys_warning ("checkout_client: endpoint=%s error=\"%s\"", endpoint,
+        zsys_warning ("client: endpoint=%s error=\"%s\"", endpoint,
                       zmq_strerror (zmq_errno ()));
         zsock_destroy (&dealer);
     }
@@ -61,26 +61,26 @@ s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
 }
 
 //  Creates a client connected to frontend; NULL for a bad endpoint.
-checkout_client_t *
-checkout_client_new (const char *frontend)
+ck_client_t *
+ck_client_new (const char *frontend)
 {
-    return checkout_client_new_curve (frontend, NULL);
+    return ck_client_new_curve (frontend, NULL);
 }
 
-//  As checkout_client_new, a CURVE client when curve is on.
-checkout_client_t *
-checkout_client_new_curve (const char *frontend, const ck_curve_keys_t *curve)
+//  As ck_client_new, a CURVE client when curve is on.
+ck_client_t *
+ck_client_new_curve (const char *frontend, const ck_curve_keys_t *curve)
 {
     if (!ck_endpoint_valid (frontend)) {
         char shown [80];
-        zsys_warning ("checkout_client: endpoint=%s error=\"not a tcp://, ipc:// "
+        zsys_warning ("client: endpoint=%s error=\"not a tcp://, ipc:// "
                       "or inproc:// endpoint\"", s_shown (frontend, shown, sizeof shown));
         return NULL;
     }
     zsock_t *dealer = s_dealer_new (frontend, curve);
     if (!dealer)
         return NULL;
-    checkout_client_t *self = (checkout_client_t *) zmalloc (sizeof (checkout_client_t));
+    ck_client_t *self = (ck_client_t *) zmalloc (sizeof (ck_client_t));
     self->dealer = dealer;
     snprintf (self->endpoint, sizeof self->endpoint, "%s", frontend);
     ck_buf_init (&self->buf);
@@ -89,10 +89,10 @@ checkout_client_new_curve (const char *frontend, const ck_curve_keys_t *curve)
 
 //  Destroys the client; safe on NULL, nulls the pointer.
 void
-checkout_client_destroy (checkout_client_t **self_p)
+ck_client_destroy (ck_client_t **self_p)
 {
     assert (self_p);
-    checkout_client_t *self = *self_p;
+    ck_client_t *self = *self_p;
     if (!self)
         return;
     ck_message_close (&self->last);
@@ -103,10 +103,10 @@ checkout_client_destroy (checkout_client_t **self_p)
 }
 
 static int
-s_send (checkout_client_t *self, ck_command_t command, bool with_body)
+s_send (ck_client_t *self, ck_command_t command, bool with_body)
 {
     if (self->verbose)
-        zsys_debug ("checkout_client: endpoint=%s sent=%s bytes=%zu", self->endpoint,
+        zsys_debug ("client: endpoint=%s sent=%s bytes=%zu", self->endpoint,
                     ck_command_name (command), with_body? self->buf.size: 0);
     return ck_frame_send (self->dealer, NULL, 0, CK_PROTO_CLIENT, command,
                           with_body? self->buf.data: NULL,
@@ -115,11 +115,11 @@ s_send (checkout_client_t *self, ck_command_t command, bool with_body)
 
 //  Queues a CHECKOUT without blocking; 0, or -1 (refused or queue full).
 int
-checkout_client_send_checkout (checkout_client_t *self, const ck_checkout_t *checkout)
+ck_client_send_checkout (ck_client_t *self, const ck_checkout_t *checkout)
 {
     assert (self && checkout);
     if (ck_encode_checkout (checkout, &self->buf) == -1) {
-        zsys_warning ("checkout_client: checkout=%.64s error=\"breaks the protocol, "
+        zsys_warning ("client: checkout=%.64s error=\"breaks the protocol, "
                       "not sent\"", checkout->checkout_id);
         errno = EINVAL;
         return -1;
@@ -129,7 +129,7 @@ checkout_client_send_checkout (checkout_client_t *self, const ck_checkout_t *che
 
 //  Queues a STATUS without blocking; 0, or -1 (bad id or queue full).
 int
-checkout_client_send_status (checkout_client_t *self, const char *checkout_id)
+ck_client_send_status (ck_client_t *self, const char *checkout_id)
 {
     assert (self && checkout_id);
     ck_status_request_t request;
@@ -149,7 +149,7 @@ checkout_client_send_status (checkout_client_t *self, const char *checkout_id)
 
 //  Queues a PING without blocking; 0, or -1 when the queue is full.
 int
-checkout_client_send_ping (checkout_client_t *self)
+ck_client_send_ping (ck_client_t *self)
 {
     assert (self);
     return s_send (self, CK_CMD_PING, false);
@@ -157,7 +157,7 @@ checkout_client_send_ping (checkout_client_t *self)
 
 //  Decodes a frame's body into the reply member its command names.
 static int
-s_decode (checkout_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *err)
+s_decode (ck_client_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *err)
 {
     const void *body = frame->body;
     size_t size = frame->body_size;
@@ -180,7 +180,7 @@ s_decode (checkout_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *e
 //  Makes the message received into self->last the last reply; CK_CMD_NONE,
 //  after a warning, when it breaks the protocol.
 static ck_command_t
-s_take (checkout_client_t *self)
+s_take (ck_client_t *self)
 {
     ck_frame_t frame;
     ck_decode_error_t err;
@@ -188,7 +188,7 @@ s_take (checkout_client_t *self)
         s_decode (&self->reply, &frame, &err);
     if (err.code != CK_OK) {
         self->malformed++;
-        zsys_warning ("checkout_client: endpoint=%s malformed=%zu code=%s error=\"%s\"",
+        zsys_warning ("client: endpoint=%s malformed=%zu code=%s error=\"%s\"",
                       self->endpoint, self->malformed, ck_error_code_name (err.code),
                       err.message);
         ck_message_close (&self->last);
@@ -198,7 +198,7 @@ s_take (checkout_client_t *self)
     self->reply.body = frame.body;
     self->reply.body_size = frame.body_size;
     if (self->verbose)
-        zsys_debug ("checkout_client: endpoint=%s received=%s bytes=%zu", self->endpoint,
+        zsys_debug ("client: endpoint=%s received=%s bytes=%zu", self->endpoint,
                     ck_command_name (frame.command), frame.body_size);
     return frame.command;
 }
@@ -221,7 +221,7 @@ s_deadline (int timeout_ms)
 
 //  Waits for one valid reply; CK_CMD_NONE on timeout or interrupt.
 ck_command_t
-checkout_client_recv (checkout_client_t *self, int timeout_ms)
+ck_client_recv (ck_client_t *self, int timeout_ms)
 {
     assert (self);
     ck_message_close (&self->last);
@@ -245,8 +245,8 @@ checkout_client_recv (checkout_client_t *self, int timeout_ms)
 }
 
 //  Returns the last reply received (borrowed). Can't fail.
-const checkout_reply_t *
-checkout_client_reply (checkout_client_t *self)
+const ck_client_reply_t *
+ck_client_reply (ck_client_t *self)
 {
     assert (self);
     return &self->reply;
@@ -254,7 +254,7 @@ checkout_client_reply (checkout_client_t *self)
 
 //  True when the last reply answers a request about checkout_id
 static bool
-s_answers (checkout_client_t *self, ck_command_t command, const char *checkout_id)
+s_answers (ck_client_t *self, ck_command_t command, const char *checkout_id)
 {
     if (command == CK_CMD_RESULT)
         return streq (self->reply.result.checkout_id, checkout_id);
@@ -270,50 +270,50 @@ s_answers (checkout_client_t *self, ck_command_t command, const char *checkout_i
 
 //  Receives until the RESULT or ERROR about checkout_id, or the deadline
 static ck_command_t
-s_wait_answer (checkout_client_t *self, const char *checkout_id, int timeout_ms)
+s_wait_answer (ck_client_t *self, const char *checkout_id, int timeout_ms)
 {
     int64_t deadline = s_deadline (timeout_ms);
     while (true) {
-        ck_command_t command = checkout_client_recv (self, (int) s_remaining (deadline));
+        ck_command_t command = ck_client_recv (self, (int) s_remaining (deadline));
         if (command == CK_CMD_NONE || s_answers (self, command, checkout_id))
             return command;
         if (self->verbose)
-            zsys_debug ("checkout_client: waiting=%s skipped=%s", checkout_id,
+            zsys_debug ("client: waiting=%s skipped=%s", checkout_id,
                         ck_command_name (command));
     }
 }
 
 //  Sends checkout and waits for its RESULT or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_submit (checkout_client_t *self, const ck_checkout_t *checkout,
+ck_client_submit (ck_client_t *self, const ck_checkout_t *checkout,
                         int timeout_ms)
 {
     assert (self && checkout);
-    if (checkout_client_send_checkout (self, checkout) == -1)
+    if (ck_client_send_checkout (self, checkout) == -1)
         return CK_CMD_NONE;
     return s_wait_answer (self, checkout->checkout_id, timeout_ms);
 }
 
 //  Sends STATUS and waits for its RESULT or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_status (checkout_client_t *self, const char *checkout_id, int timeout_ms)
+ck_client_status (ck_client_t *self, const char *checkout_id, int timeout_ms)
 {
     assert (self && checkout_id);
-    if (checkout_client_send_status (self, checkout_id) == -1)
+    if (ck_client_send_status (self, checkout_id) == -1)
         return CK_CMD_NONE;
     return s_wait_answer (self, checkout_id, timeout_ms);
 }
 
 //  Sends PING and waits for a PONG; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_ping (checkout_client_t *self, int timeout_ms)
+ck_client_ping (ck_client_t *self, int timeout_ms)
 {
     assert (self);
-    if (checkout_client_send_ping (self) == -1)
+    if (ck_client_send_ping (self) == -1)
         return CK_CMD_NONE;
     int64_t deadline = s_deadline (timeout_ms);
     while (true) {
-        ck_command_t command = checkout_client_recv (self, (int) s_remaining (deadline));
+        ck_command_t command = ck_client_recv (self, (int) s_remaining (deadline));
         if (command == CK_CMD_NONE || command == CK_CMD_PONG)
             return command;
     }
@@ -322,7 +322,7 @@ checkout_client_ping (checkout_client_t *self, int timeout_ms)
 //  Encodes an operator's request about checkout_id into self->buf with
 //  encode; -1 when it breaks the protocol
 static int
-s_operator (checkout_client_t *self, const char *checkout_id, const char *by,
+s_operator (ck_client_t *self, const char *checkout_id, const char *by,
             const char *reason, int (*encode) (const ck_operator_t *, ck_buf_t *))
 {
     ck_operator_t request;
@@ -339,7 +339,7 @@ s_operator (checkout_client_t *self, const char *checkout_id, const char *by,
 
 //  Sends LIST and waits for SAGAS or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_list (checkout_client_t *self, const ck_list_t *request, int timeout_ms)
+ck_client_list (ck_client_t *self, const ck_list_t *request, int timeout_ms)
 {
     assert (self && request);
     if (ck_encode_list (request, &self->buf) == -1
@@ -350,7 +350,7 @@ checkout_client_list (checkout_client_t *self, const ck_list_t *request, int tim
 
 //  Sends DESCRIBE and waits for DESCRIPTION or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_describe (checkout_client_t *self, const char *checkout_id, int timeout_ms)
+ck_client_describe (ck_client_t *self, const char *checkout_id, int timeout_ms)
 {
     assert (self && checkout_id);
     if (s_operator (self, checkout_id, NULL, NULL, ck_encode_describe) == -1
@@ -361,7 +361,7 @@ checkout_client_describe (checkout_client_t *self, const char *checkout_id, int 
 
 //  Sends RETRY and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_retry (checkout_client_t *self, const char *checkout_id, const char *by,
+ck_client_retry (ck_client_t *self, const char *checkout_id, const char *by,
                        int timeout_ms)
 {
     assert (self && checkout_id && by);
@@ -373,7 +373,7 @@ checkout_client_retry (checkout_client_t *self, const char *checkout_id, const c
 
 //  Sends CANCEL and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
 ck_command_t
-checkout_client_cancel (checkout_client_t *self, const char *checkout_id, const char *by,
+ck_client_cancel (ck_client_t *self, const char *checkout_id, const char *by,
                         const char *reason, int timeout_ms)
 {
     assert (self && checkout_id && by);
@@ -385,7 +385,7 @@ checkout_client_cancel (checkout_client_t *self, const char *checkout_id, const 
 
 //  Returns the client's DEALER (borrowed). Can't fail.
 zsock_t *
-checkout_client_socket (checkout_client_t *self)
+ck_client_socket (ck_client_t *self)
 {
     assert (self);
     return self->dealer;
@@ -393,7 +393,7 @@ checkout_client_socket (checkout_client_t *self)
 
 //  Returns the endpoint (borrowed). Can't fail.
 const char *
-checkout_client_endpoint (checkout_client_t *self)
+ck_client_endpoint (ck_client_t *self)
 {
     assert (self);
     return self->endpoint;
@@ -401,7 +401,7 @@ checkout_client_endpoint (checkout_client_t *self)
 
 //  Turns logging of every command on or off. Can't fail.
 void
-checkout_client_set_verbose (checkout_client_t *self, bool verbose)
+ck_client_set_verbose (ck_client_t *self, bool verbose)
 {
     assert (self);
     self->verbose = verbose;
@@ -409,7 +409,7 @@ checkout_client_set_verbose (checkout_client_t *self, bool verbose)
 
 //  Returns the count of replies skipped as malformed. Can't fail.
 size_t
-checkout_client_malformed (checkout_client_t *self)
+ck_client_malformed (ck_client_t *self)
 {
     assert (self);
     return self->malformed;

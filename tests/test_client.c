@@ -1,4 +1,4 @@
-/*  test_checkout_client.c - the client library and the checkout CLI
+/*  test_client.c - the client library and the checkout CLI
     Against a test ROUTER in a thread of the test that plays the coordinator.
 
     The fake coordinator answers from the request's own data: a checkout id
@@ -13,8 +13,8 @@
 #include <czmq.h>
 #include <limits.h>
 #include <stdarg.h>
-#include "checkout_client.h"
-#include "codec.h"
+#include "checkout/client.h"
+#include "checkout/codec.h"
 #include "frame.h"
 #include "process_helpers.h"
 
@@ -219,7 +219,7 @@ s_fake_actor (zsock_t *pipe, void *args)
 static fake_mode_t s_mode;
 static zactor_t *s_fake;
 static char s_endpoint [256];
-static checkout_client_t *s_client;
+static ck_client_t *s_client;
 static char s_dir [PATH_MAX];
 static pid_t s_pid;
 
@@ -233,21 +233,21 @@ s_start (fake_mode_t mode)
     cr_assert_not_null (endpoint);
     snprintf (s_endpoint, sizeof s_endpoint, "%s", endpoint);
     free (endpoint);
-    s_client = checkout_client_new (s_endpoint);
+    s_client = ck_client_new (s_endpoint);
     cr_assert_not_null (s_client);
 }
 
 static void
 s_setup (void)
 {
-    cr_assert_eq (ph_mkdtemp ("test_checkout_client", s_dir, sizeof s_dir), 0);
+    cr_assert_eq (ph_mkdtemp ("test_client", s_dir, sizeof s_dir), 0);
 }
 
 static void
 s_teardown (void)
 {
     ph_kill_reap (&s_pid);
-    checkout_client_destroy (&s_client);
+    ck_client_destroy (&s_client);
     zactor_destroy (&s_fake);
     ph_rmrf (s_dir);
 }
@@ -278,13 +278,13 @@ s_sample_checkout (ck_checkout_t *checkout, const char *checkout_id, bool ack)
 Test (checkout_client, ping_pong)
 {
     s_start (MODE_ANSWER);
-    cr_assert_eq (checkout_client_ping (s_client, 5000), CK_CMD_PONG);
-    const checkout_reply_t *reply = checkout_client_reply (s_client);
+    cr_assert_eq (ck_client_ping (s_client, 5000), CK_CMD_PONG);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
     cr_assert_eq (reply->command, CK_CMD_PONG);
     cr_assert_str_eq (reply->pong.version, CK_VERSION);
     cr_assert_eq (reply->pong.uptime_ms, 4321);
     cr_assert_not_null (reply->body);
-    cr_assert_eq (checkout_client_malformed (s_client), 0);
+    cr_assert_eq (ck_client_malformed (s_client), 0);
 }
 
 Test (checkout_client, submit_gets_accepted_then_result)
@@ -292,14 +292,14 @@ Test (checkout_client, submit_gets_accepted_then_result)
     s_start (MODE_ANSWER);
     ck_checkout_t checkout;
     s_sample_checkout (&checkout, "chk-1", true);
-    cr_assert_eq (checkout_client_send_checkout (s_client, &checkout), 0);
-    const checkout_reply_t *reply = checkout_client_reply (s_client);
-    cr_assert_eq (checkout_client_recv (s_client, 5000), CK_CMD_ACCEPTED);
+    cr_assert_eq (ck_client_send_checkout (s_client, &checkout), 0);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
+    cr_assert_eq (ck_client_recv (s_client, 5000), CK_CMD_ACCEPTED);
     cr_assert_str_eq (reply->accepted.checkout_id, "chk-1");
     cr_assert_str_eq (reply->accepted.saga_id, "saga-1");
-    cr_assert_eq (checkout_client_recv (s_client, 5000), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_recv (s_client, 5000), CK_CMD_RESULT);
     cr_assert_str_eq (reply->result.checkout_id, "someone-else");
-    cr_assert_eq (checkout_client_recv (s_client, 5000), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_recv (s_client, 5000), CK_CMD_RESULT);
     cr_assert_str_eq (reply->result.checkout_id, "chk-1");
     cr_assert_eq (reply->result.status, CK_STATUS_CONFIRMED);
     cr_assert_str_eq (reply->result.order_id, "ord-1-300");
@@ -310,7 +310,7 @@ Test (checkout_client, submit_gets_accepted_then_result)
     cr_assert_not_null (memmem (json.data, json.size, "\"confirmed\"", 11));
     ck_buf_free (&json);
     //  Nothing more
-    cr_assert_eq (checkout_client_recv (s_client, 0), CK_CMD_NONE);
+    cr_assert_eq (ck_client_recv (s_client, 0), CK_CMD_NONE);
     cr_assert_eq (reply->command, CK_CMD_NONE);
 }
 
@@ -319,12 +319,12 @@ Test (checkout_client, blocking_submit_skips_to_its_result)
     s_start (MODE_ANSWER);
     ck_checkout_t checkout;
     s_sample_checkout (&checkout, "chk-2", true);
-    cr_assert_eq (checkout_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
-    const checkout_reply_t *reply = checkout_client_reply (s_client);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
     cr_assert_str_eq (reply->result.checkout_id, "chk-2");
     s_sample_checkout (&checkout, "chk-3", false);
     snprintf (checkout.payment_method, sizeof checkout.payment_method, "pm_card_declined");
-    cr_assert_eq (checkout_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
     cr_assert_str_eq (reply->result.checkout_id, "chk-3");
     cr_assert_eq (reply->result.status, CK_STATUS_FAILED);
     cr_assert_eq (reply->result.failed_step, CK_SERVICE_PAYMENT);
@@ -337,8 +337,8 @@ Test (checkout_client, submit_gets_error)
     s_start (MODE_ANSWER);
     ck_checkout_t checkout;
     s_sample_checkout (&checkout, "err-1", false);
-    cr_assert_eq (checkout_client_submit (s_client, &checkout, 5000), CK_CMD_ERROR);
-    const checkout_reply_t *reply = checkout_client_reply (s_client);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_ERROR);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
     cr_assert_eq (reply->error.code, CK_CONFLICT);
     cr_assert_str_eq (reply->error.checkout_id, "err-1");
 }
@@ -346,13 +346,13 @@ Test (checkout_client, submit_gets_error)
 Test (checkout_client, status_gets_result_with_history)
 {
     s_start (MODE_ANSWER);
-    cr_assert_eq (checkout_client_status (s_client, "chk-9", 5000), CK_CMD_RESULT);
-    const checkout_reply_t *reply = checkout_client_reply (s_client);
+    cr_assert_eq (ck_client_status (s_client, "chk-9", 5000), CK_CMD_RESULT);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
     cr_assert_str_eq (reply->result.checkout_id, "chk-9");
     cr_assert_eq (reply->result.history_count, 3);
     cr_assert_str_eq (reply->result.history [0].event, "started");
     cr_assert_eq (reply->result.history [1].type, CK_TYPE_RESERVE_INVENTORY);
-    cr_assert_eq (checkout_client_status (s_client, "unknown-1", 5000), CK_CMD_ERROR);
+    cr_assert_eq (ck_client_status (s_client, "unknown-1", 5000), CK_CMD_ERROR);
     cr_assert_eq (reply->error.code, CK_UNKNOWN_CHECKOUT);
 }
 
@@ -360,22 +360,22 @@ Test (checkout_client, times_out_when_nobody_answers)
 {
     s_start (MODE_SILENT);
     int64_t start = zclock_mono ();
-    cr_assert_eq (checkout_client_ping (s_client, 300), CK_CMD_NONE);
+    cr_assert_eq (ck_client_ping (s_client, 300), CK_CMD_NONE);
     int64_t took = zclock_mono () - start;
     cr_assert_geq (took, 290, "took %lld ms", (long long) took);
     cr_assert_lt (took, 2000, "took %lld ms", (long long) took);
     ck_checkout_t checkout;
     s_sample_checkout (&checkout, "chk-4", false);
-    cr_assert_eq (checkout_client_submit (s_client, &checkout, 100), CK_CMD_NONE);
-    cr_assert_eq (checkout_client_recv (s_client, 0), CK_CMD_NONE);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 100), CK_CMD_NONE);
+    cr_assert_eq (ck_client_recv (s_client, 0), CK_CMD_NONE);
 }
 
 Test (checkout_client, malformed_replies_are_skipped)
 {
     s_start (MODE_MALFORMED);
-    cr_assert_eq (checkout_client_ping (s_client, 5000), CK_CMD_PONG);
-    cr_assert_str_eq (checkout_client_reply (s_client)->pong.version, CK_VERSION);
-    cr_assert_eq (checkout_client_malformed (s_client), 2);
+    cr_assert_eq (ck_client_ping (s_client, 5000), CK_CMD_PONG);
+    cr_assert_str_eq (ck_client_reply (s_client)->pong.version, CK_VERSION);
+    cr_assert_eq (ck_client_malformed (s_client), 2);
 }
 
 Test (checkout_client, bad_endpoints_give_null)
@@ -385,22 +385,22 @@ Test (checkout_client, bad_endpoints_give_null)
         "udp://127.0.0.1:5570", "@tcp://127.0.0.1:5570", "tcp://127.0.0.1:5570,tcp://x:1"
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
-        cr_assert_null (checkout_client_new (bad [i]), "endpoint '%s'", bad [i]);
-    cr_assert_null (checkout_client_new (NULL));
+        cr_assert_null (ck_client_new (bad [i]), "endpoint '%s'", bad [i]);
+    cr_assert_null (ck_client_new (NULL));
     char longest [600];
     memset (longest, 'a', sizeof longest - 1);
     memcpy (longest, "tcp://", 6);
     longest [sizeof longest - 1] = 0;
-    cr_assert_null (checkout_client_new (longest));
+    cr_assert_null (ck_client_new (longest));
     char ipc [PATH_MAX + 16];
     snprintf (ipc, sizeof ipc, "ipc://%s/frontend", s_dir);
-    checkout_client_t *client = checkout_client_new (ipc);
+    ck_client_t *client = ck_client_new (ipc);
     cr_assert_not_null (client);
-    cr_assert_str_eq (checkout_client_endpoint (client), ipc);
-    cr_assert_not_null (checkout_client_socket (client));
-    checkout_client_destroy (&client);
+    cr_assert_str_eq (ck_client_endpoint (client), ipc);
+    cr_assert_not_null (ck_client_socket (client));
+    ck_client_destroy (&client);
     cr_assert_null (client);
-    checkout_client_destroy (&client);
+    ck_client_destroy (&client);
 }
 
 Test (checkout_client, refuses_to_send_what_breaks_the_protocol)
@@ -409,10 +409,10 @@ Test (checkout_client, refuses_to_send_what_breaks_the_protocol)
     ck_checkout_t checkout;
     s_sample_checkout (&checkout, "chk-5", false);
     checkout.amount = 299;
-    cr_assert_eq (checkout_client_send_checkout (s_client, &checkout), -1);
-    cr_assert_eq (checkout_client_submit (s_client, &checkout, 100), CK_CMD_NONE);
-    cr_assert_eq (checkout_client_send_status (s_client, "not an id"), -1);
-    cr_assert_eq (checkout_client_send_status (s_client, ""), -1);
+    cr_assert_eq (ck_client_send_checkout (s_client, &checkout), -1);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 100), CK_CMD_NONE);
+    cr_assert_eq (ck_client_send_status (s_client, "not an id"), -1);
+    cr_assert_eq (ck_client_send_status (s_client, ""), -1);
 }
 
 //  -------------------------------------------------------------------------

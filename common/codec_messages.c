@@ -172,6 +172,7 @@ static const field_t s_error_fields [] = {
     F_ENUM (ck_error_t, code, true, s_error_codes, CK_BAD_FRAME, CK_ERROR_CODE_COUNT - 1),
     F_TEXT (ck_error_t, message, true, 0, CK_TEXT_MAX),
     F_ID (ck_error_t, checkout_id, false),
+    F_TEXT (ck_error_t, owner, false, 0, CK_TEXT_MAX),
 };
 static const schema_t s_error = SCHEMA (s_error_fields, NULL);
 
@@ -494,6 +495,9 @@ static const field_t s_ev_stats_fields [] = {
     F_UINT (ck_ev_stats_t, ended_us, false, 0, UINT64_MAX),
     F_ARRAY (ck_ev_stats_t, latency_buckets, latency_bucket_count, false, 0, CK_LATENCY_BUCKETS,
              s_latency_bucket),
+    F_ID (ck_ev_stats_t, coordinator, false),
+    F_UINT (ck_ev_stats_t, partition_count, false, 0, CK_MAX_PARTITIONS),
+    F_TEXT (ck_ev_stats_t, partitions, false, 0, CK_TEXT_MAX),
 };
 static const schema_t s_ev_stats = SCHEMA (s_ev_stats_fields, NULL);
 

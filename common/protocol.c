@@ -12,7 +12,7 @@
 static const char *s_error_names [] = {
     NULL, "bad_frame", "bad_request", "amount_mismatch", "unsupported_version",
     "too_large", "overloaded", "conflict", "unknown_checkout",
-    "forbidden"
+    "forbidden", "not_owner"
 };
 static const char *s_error_texts [] = {
     NULL,
@@ -24,7 +24,8 @@ static const char *s_error_texts [] = {
     "too many checkouts in flight: retry later",
     "this checkout_id is already used by a different cart",
     "no checkout with this checkout_id was ever accepted",
-    "the key this connection authenticated with may not send this command"
+    "the key this connection authenticated with may not send this command",
+    "another coordinator owns this checkout's partition: ask the one named in owner"
 };
 //  A request type as the vocabulary knows it
 typedef struct {

@@ -48,6 +48,7 @@ extern "C" {
 #define CK_CANCEL_REASON_MAX 160        //  a cancel's reason text
 #define CK_MAX_FAILED_REASONS 16        //  reason codes counted apart in stats
 #define CK_LATENCY_BUCKETS  16          //  latency bounds in stats, at most
+#define CK_MAX_PARTITIONS   1024        //  partitions of the saga log, at most
 
 //  Error codes of ERROR bodies (docs/protocol.md#errors), a closed list
 typedef enum {
@@ -61,6 +62,7 @@ typedef enum {
     CK_CONFLICT,
     CK_UNKNOWN_CHECKOUT,
     CK_FORBIDDEN,
+    CK_NOT_OWNER,
     CK_ERROR_CODE_COUNT
 } ck_error_code_t;
 
@@ -263,6 +265,9 @@ typedef struct {
     ck_error_code_t code;
     char message [CK_TEXT_SIZE];
     char checkout_id [CK_ID_SIZE];      //  optional
+    //  optional, with not_owner: the frontend endpoint of the coordinator
+    //  that owns the checkout's partition ("" when none owns it right now)
+    char owner [CK_TEXT_SIZE];
 } ck_error_t;
 
 typedef struct {
@@ -529,6 +534,11 @@ typedef struct {
     uint64_t ended_us;                  //  the sum of their elapsed_us
     ck_latency_bucket_t latency_buckets [CK_LATENCY_BUCKETS];
     uint32_t latency_bucket_count;
+    //  optional, with several coordinators (PostgreSQL): who publishes, how
+    //  many partitions there are and which this one owns, as ranges "0-20,42"
+    char coordinator [CK_ID_SIZE];
+    uint32_t partition_count;
+    char partitions [CK_TEXT_SIZE];
 } ck_ev_stats_t;
 
 #ifdef __cplusplus

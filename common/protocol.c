@@ -189,6 +189,17 @@ ck_type_result_key (ck_type_t type)
     return s_types [type].result_key;
 }
 
+uint32_t
+ck_partition_of (const char *checkout_id, uint32_t count)
+{
+    if (count == 0)
+        return 0;
+    uint32_t hash = 2166136261u;
+    for (const unsigned char *c = (const unsigned char *) checkout_id; *c; c++)
+        hash = (hash ^ *c) * 16777619u;
+    return hash % count;
+}
+
 int32_t
 ck_type_code (ck_type_t type)
 {

@@ -361,3 +361,23 @@ Test (codec_operator, oversized_and_garbage_bodies_are_refused)
     s_kint ("accepted_ms", 1);
     s_expect (DECODER (sagas), sizeof (ck_sagas_t), CK_BAD_REQUEST, "sagas[0].status: missing");
 }
+
+//  The partition function is part of the contract (clients may compute
+//  it): FNV-1a 32-bit, whose published values these are, modulo count
+Test (codec_operator, partition_of_is_fnv1a_modulo_count)
+{
+    cr_assert_eq (ck_partition_of ("a", 0), 0);
+    cr_assert_eq (ck_partition_of ("", 1u << 31), 2166136261u % (1u << 31));
+    cr_assert_eq (ck_partition_of ("a", UINT32_MAX), 0xe40c292cu % UINT32_MAX);
+    cr_assert_eq (ck_partition_of ("foobar", UINT32_MAX), 0xbf9cf968u % UINT32_MAX);
+    cr_assert_eq (ck_partition_of ("foobar", 64), 0xbf9cf968u % 64);
+    //  W1's ids spread over every one of the default 64 partitions
+    bool seen [CK_DEFAULT_PARTITIONS] = { false };
+    for (int i = 0; i < 4096; i++) {
+        char id [CK_ID_SIZE];
+        snprintf (id, sizeof id, "co-%d", i);
+        seen [ck_partition_of (id, CK_DEFAULT_PARTITIONS)] = true;
+    }
+    for (int p = 0; p < CK_DEFAULT_PARTITIONS; p++)
+        cr_expect (seen [p], "partition %d", p);
+}

@@ -49,6 +49,7 @@ extern "C" {
 #define CK_MAX_FAILED_REASONS 16        //  reason codes counted apart in stats
 #define CK_LATENCY_BUCKETS  16          //  latency bounds in stats, at most
 #define CK_MAX_PARTITIONS   1024        //  partitions of the saga log, at most
+#define CK_DEFAULT_PARTITIONS 64
 
 //  Error codes of ERROR bodies (docs/protocol.md#errors), a closed list
 typedef enum {
@@ -174,6 +175,12 @@ const char *ck_type_result_key (ck_type_t type);
 //  added type's comes from its name (not from the order it was added in),
 //  so a ledger never reads one type as another.  0 for NONE.
 int32_t ck_type_code (ck_type_t type);
+
+//  The partition of the saga log a checkout belongs to when coordinators
+//  share it (docs/protocol.md#partitions): FNV-1a (32-bit) over the
+//  checkout_id's bytes, modulo count.  Part of the contract: a client may
+//  compute it to reach the owner first.  0 when count is 0.
+uint32_t ck_partition_of (const char *checkout_id, uint32_t count);
 
 //  The vocabularies grow only while a process starts, before any thread
 //  reads them (saga_def_load calls these).  ck_service_add returns the

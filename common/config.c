@@ -9,6 +9,7 @@
 #include "completion.h"
 #include "checkout/config.h"
 #include "checkout/protocol.h"
+#include "checkout/version.h"
 
 #define CONFIG_FILE_MAX (1024 * 1024)   //  config files are small: more is a mistake
 #define SHOWN_MAX       64              //  bytes of a value quoted in a message
@@ -687,4 +688,10 @@ ck_config_usage_error (ck_config_t *self, const char *format, ...)
     va_start (args, format);
     s_vreport (self->program->name, format, args);
     va_end (args);
+}
+
+const char *
+ck_sdk_version (void)
+{
+    return CK_SOFTWARE_VERSION;
 }

@@ -9,7 +9,7 @@
 
 static const char *s_programs [] = {
     "checkout-coordinator", "checkout-inventory", "checkout-payment", "checkout-order",
-    "checkout", "checkout-monitor", "checkout-bench", NULL
+    "checkout", "checkout-monitor", "checkout-bench", "checkout-keys", NULL
 };
 static const char *s_units [] = { UNITS, NULL };
 
@@ -78,6 +78,11 @@ Test (dist, an_install_has_programs_units_configs_and_docs)
         cr_expect (s_exists (prefix, relative), "%s", relative);
 #endif
     }
+    //  the exporter is Python: installed with its man page
+    cr_expect (s_exists (prefix, "bin/checkout-exporter"));
+#if CK_DIST_DOCS && CK_HAVE_MAN
+    cr_expect (s_exists (prefix, "share/man/man1/checkout-exporter.1"));
+#endif
     for (const char **unit = s_units; *unit; unit++) {
         snprintf (relative, sizeof relative, "lib/systemd/system/%s", *unit);
         cr_expect (s_exists (prefix, relative), "%s", relative);

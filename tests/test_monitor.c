@@ -6,6 +6,7 @@
 #include <czmq.h>
 #include <limits.h>
 #include "checkout/codec.h"
+#include "monitor_group.h"
 #include "monitor_render.h"
 #include "monitor_view.h"
 #include "process_helpers.h"
@@ -23,7 +24,10 @@ static struct {
     pid_t pids [MAX_PIDS];
     zsock_t *xpub;
     char *endpoint;
+    zsock_t *xpub2;                     //  a second coordinator, when a test has one
+    char *endpoint2;
     monitor_view_t *view;
+    monitor_group_t *group;
     ck_buf_t buf;
 } s_ctx;
 
@@ -44,7 +48,10 @@ s_fini (void)
         ph_kill_reap (&s_ctx.pids [i]);
     zsock_destroy (&s_ctx.xpub);
     zstr_free (&s_ctx.endpoint);
+    zsock_destroy (&s_ctx.xpub2);
+    zstr_free (&s_ctx.endpoint2);
     monitor_view_destroy (&s_ctx.view);
+    monitor_group_destroy (&s_ctx.group);
     ck_buf_free (&s_ctx.buf);
     ph_rmrf (s_ctx.dir);
 }
@@ -506,9 +513,10 @@ Test (monitor, json_event_lines)
     char *text = NULL;
     size_t size = 0;
     FILE *out = open_memstream (&text, &size);
-    monitor_render_event ("saga.started", 12, s_ctx.buf.data, s_ctx.buf.size, &scratch, out);
-    monitor_render_event ("we\"ird\n", 7, "\xc1", 1, &scratch, out);
-    monitor_render_event (NULL, 0, NULL, 0, &scratch, out);
+    monitor_render_event (NULL, "saga.started", 12, s_ctx.buf.data, s_ctx.buf.size, &scratch,
+                          out);
+    monitor_render_event (NULL, "we\"ird\n", 7, "\xc1", 1, &scratch, out);
+    monitor_render_event ("ipc://\"ev\"", NULL, 0, NULL, 0, &scratch, out);
     fclose (out);
     ck_buf_free (&scratch);
     //  split into lines; the output ends with a newline
@@ -527,8 +535,232 @@ Test (monitor, json_event_lines)
     cr_expect (strstr (lines [0], "\"topic\":\"saga.started\""));
     cr_expect (strstr (lines [0], "\"saga_id\":\"s1\""));
     cr_expect_str_eq (lines [1], "{\"topic\":\"we\\\"ird?\",\"body\":null,\"malformed\":true}");
-    cr_expect_str_eq (lines [2], "{\"topic\":\"\",\"body\":null,\"malformed\":true}");
+    cr_expect_str_eq (lines [2], "{\"from\":\"ipc://\\\"ev\\\"\",\"topic\":\"\",\"body\":null,"
+                      "\"malformed\":true}");
     free (text);
+}
+
+//  -------------------------------------------------------------------------
+//  Several coordinators and their partitions
+
+Test (monitor, partition_ranges_parse_and_format)
+{
+    uint8_t owned [CK_MAX_PARTITIONS];
+    cr_expect_eq (monitor_partitions_parse ("0-20,42", 64, owned), 22);
+    cr_expect (owned [0] && owned [20] && !owned [21] && owned [42] && !owned [43]);
+    char text [MONITOR_RANGES_SIZE];
+    monitor_partitions_format (owned, 64, text, sizeof text);
+    cr_expect_str_eq (text, "0-20,42");
+    cr_expect_eq (monitor_partitions_parse ("", 64, owned), 0);
+    monitor_partitions_format (owned, 64, text, sizeof text);
+    cr_expect_str_eq (text, "");
+    cr_expect_eq (monitor_partitions_parse ("3,1-2,2", 8, owned), 3, "overlap counted once");
+    monitor_partitions_format (owned, 8, text, sizeof text);
+    cr_expect_str_eq (text, "1-3");
+    const char *bad [] = { "64", "0-64", "5-3", "1,", ",1", "1-", "-1", "a", "1 2", "1--2" };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        cr_expect_eq (monitor_partitions_parse (bad [i], 64, owned), -1, "'%s'", bad [i]);
+    //  every other partition of 1024 does not fit: the text says it is cut
+    for (int p = 0; p < CK_MAX_PARTITIONS; p++)
+        owned [p] = p % 2 == 0;
+    monitor_partitions_format (owned, CK_MAX_PARTITIONS, text, sizeof text);
+    cr_expect_lt (strlen (text), sizeof text);
+    cr_expect (strstr (text, ",...") && strncmp (text, "0,2,4,", 6) == 0, "%s", text);
+}
+
+//  A group of coordinators at ipc://c1.. whose stats say id, partitions
+//  of 64 (ranges NULL: not reported) and counts
+static void
+s_group_add (const char *id, const char *ranges, uint64_t started, int64_t now_ms)
+{
+    if (!s_ctx.group)
+        s_ctx.group = monitor_group_new ();
+    cr_assert (s_ctx.group);
+    char endpoint [64];
+    snprintf (endpoint, sizeof endpoint, "ipc://%s", id? id: "anonymous");
+    int index = monitor_group_add (s_ctx.group, endpoint);
+    cr_assert_geq (index, 0);
+    ck_ev_stats_t stats = s_stats (5000, started, started > 1? started - 1: 0, 0);
+    if (id)
+        snprintf (stats.coordinator, sizeof stats.coordinator, "%s", id);
+    if (ranges) {
+        stats.partition_count = 64;
+        snprintf (stats.partitions, sizeof stats.partitions, "%s", ranges);
+    }
+    s_add_worker (&stats, CK_SERVICE_PAYMENT, "pay-1", 2, 8);
+    monitor_view_on_stats (monitor_group_view (s_ctx.group, (size_t) index), &stats, now_ms);
+}
+
+static char *
+s_render_group (bool json, int64_t now_ms)
+{
+    char *text = NULL;
+    size_t size = 0;
+    FILE *out = open_memstream (&text, &size);
+    cr_assert (out);
+    if (json)
+        monitor_render_group_json (s_ctx.group, now_ms, out);
+    else
+        monitor_render_group_text (s_ctx.group, now_ms, out);
+    fclose (out);
+    return text;
+}
+
+static void
+s_expect_lines (const char *text, const char *const *lines, size_t count)
+{
+    for (size_t i = 0; i < count; i++)
+        cr_expect (strstr (text, lines [i]), "missing '%s' in:\n%s", lines [i], text);
+}
+
+Test (monitor, one_coordinator_without_partitions_shows_as_before)
+{
+    s_group_add (NULL, NULL, 10, 1000);
+    cr_expect_not (monitor_group_plural (s_ctx.group));
+    cr_expect_str_eq (monitor_group_name (s_ctx.group, 0), "ipc://anonymous");
+    char *group = s_render_group (false, 1500);
+    monitor_view_t *own = s_ctx.view;
+    s_ctx.view = monitor_group_view (s_ctx.group, 0);
+    char *alone = s_render (false, 1500);
+    s_ctx.view = own;
+    cr_expect_str_eq (group, alone);
+    free (group);
+    free (alone);
+}
+
+Test (monitor, two_coordinators_that_split_the_partitions)
+{
+    s_group_add ("c1", "0-21", 10, 1000);
+    s_group_add ("c2", "22-63", 5, 1000);
+    cr_expect (monitor_group_plural (s_ctx.group));
+    char *text = s_render_group (false, 1500);
+    const char *lines [] = {
+        "coordinators: 2 (2 connected)\n",
+        ("coordinator.c1: connected; in_flight=1 sagas_per_s=- started_per_s=- started=10 "
+         "confirmed=9 failed=0; events=ipc://c1\n"),
+        "partitions.c1: c1 owns 0-21 (22/64)\n",
+        "coordinator.c2: connected; in_flight=1 ",
+        "partitions.c2: c2 owns 22-63 (42/64)\n",
+        "partitions: 64 of 64 owned by 2 coordinators\n",
+        //  then both as one: counts summed, the shared worker once
+        "\ncoordinator: connected\n", "\nstarted: 15\n", "\nconfirmed: 13\n",
+        "\nin_flight: 2\n", "service.payment: instances=1 load=4 capacity=8\n",
+        "worker.payment.pay-1: load=4 capacity=8\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    cr_expect_null (strstr (text, "warning:"), "%s", text);
+    cr_expect (strncmp (text, "coordinators: ", 14) == 0, "%s", text);
+    free (text);
+}
+
+Test (monitor, unowned_partitions_are_a_warning)
+{
+    s_group_add ("c1", "0-21", 10, 1000);
+    s_group_add ("c2", "30-62", 5, 1000);
+    char *text = s_render_group (false, 1500);
+    const char *lines [] = {
+        "partitions: 55 of 64 owned by 2 coordinators\n",
+        "warning: partitions 22-29,63 unowned (9 of 64)\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    cr_expect_null (strstr (text, "claimed"), "%s", text);
+    free (text);
+}
+
+Test (monitor, partitions_claimed_twice_are_a_warning)
+{
+    s_group_add ("c1", "0-21", 10, 1000);
+    s_group_add ("c2", "20-63", 5, 1000);
+    s_group_add ("c3", "0", 1, 1000);
+    char *text = s_render_group (false, 1500);
+    const char *lines [] = {
+        "coordinators: 3 (3 connected)\n",
+        "partitions: 64 of 64 owned by 3 coordinators\n",
+        "warning: partitions 20-21 claimed by both c1 and c2 (2)\n",
+        "warning: partitions 0 claimed by both c1 and c3 (1)\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    cr_expect_null (strstr (text, "unowned"), "%s", text);
+    cr_expect_null (strstr (text, "c2 and c3"), "%s", text);
+    free (text);
+}
+
+Test (monitor, a_silent_coordinator_owns_nothing)
+{
+    //  c2's lease ran out with it; c1 took its partitions: no overlap, and
+    //  c2 shows as down
+    s_group_add ("c1", "0-63", 10, 5000);
+    s_group_add ("c2", "32-63", 5, 1000);
+    char *text = s_render_group (false, 5500);
+    const char *lines [] = {
+        "coordinators: 2 (1 connected)\n",
+        "coordinator.c2: no stats for 4 s: coordinator down?; ",
+        "partitions: 64 of 64 owned by 1 coordinator\n",
+        "\ncoordinator: no stats for 4 s: coordinator down?\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    cr_expect_null (strstr (text, "warning:"), "%s", text);
+    free (text);
+    //  one coordinator alone that reports partitions still shows them
+    monitor_group_destroy (&s_ctx.group);
+    s_group_add ("c1", "0-31", 10, 1000);
+    cr_expect (monitor_group_plural (s_ctx.group));
+    text = s_render_group (false, 1500);
+    const char *alone [] = {
+        "coordinators: 1 (1 connected)\n", "partitions.c1: c1 owns 0-31 (32/64)\n",
+        "warning: partitions 32-63 unowned (32 of 64)\n",
+    };
+    s_expect_lines (text, alone, sizeof alone / sizeof alone [0]);
+    free (text);
+}
+
+Test (monitor, partitions_that_do_not_parse_own_nothing)
+{
+    s_group_add ("c1", "0-21", 10, 1000);
+    s_group_add ("c2", "22-99", 5, 1000);
+    char *text = s_render_group (false, 1500);
+    const char *lines [] = {
+        "partitions.c2: c2 reports partitions that are not ranges of 0..63\n",
+        "partitions: 22 of 64 owned by 1 coordinator\n",
+        "warning: partitions 22-63 unowned (42 of 64)\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    free (text);
+}
+
+Test (monitor, several_coordinators_as_one_json_object)
+{
+    s_group_add ("c1", "0-21", 10, 1000);
+    s_group_add ("c2", "20-62", 5, 1000);
+    char *text = s_render_group (true, 1500);
+    cr_assert (s_json_valid (text), "not JSON: %s", text);
+    cr_assert_eq (strchr (text, '\n'), text + strlen (text) - 1, "not one line: %s", text);
+    const char *parts [] = {
+        ("{\"coordinators\":[{\"name\":\"c1\",\"events\":\"ipc://c1\",\"status\":\"connected\","
+         "\"in_flight\":1,\"started\":10,\"confirmed\":9,\"failed\":0,\"partition_count\":64,"
+         "\"partitions\":\"0-21\",\"owned\":22}"),
+        ("\"partitions\":{\"count\":64,\"owned\":63,\"unowned\":1,\"unowned_ranges\":\"63\","
+         "\"overlaps\":[{\"coordinators\":[\"c1\",\"c2\"],\"count\":2,\"partitions\":\"20-21\"}]}"),
+        "\"warnings\":[\"partitions 63 unowned (1 of 64)\",",
+        "\"coordinator\":\"connected\"", "\"started\":15,",
+    };
+    s_expect_lines (text, parts, sizeof parts / sizeof parts [0]);
+    free (text);
+}
+
+Test (monitor, the_group_is_bounded)
+{
+    s_ctx.group = monitor_group_new ();
+    char endpoint [32];
+    for (int i = 0; i < MONITOR_COORDINATORS_MAX; i++) {
+        snprintf (endpoint, sizeof endpoint, "ipc://c%d", i);
+        cr_expect_eq (monitor_group_add (s_ctx.group, endpoint), i);
+    }
+    cr_expect_eq (monitor_group_add (s_ctx.group, "ipc://one-more"), -1);
+    monitor_group_destroy (&s_ctx.group);
+    s_ctx.group = monitor_group_new ();
+    cr_expect_eq (monitor_group_add (s_ctx.group, "ipc://c1"), 0);
+    cr_expect_eq (monitor_group_add (s_ctx.group, "ipc://c1"), -1, "the same endpoint twice");
 }
 
 //  -------------------------------------------------------------------------
@@ -605,10 +837,10 @@ s_publisher (void)
 }
 
 static void
-s_wait_subscribed (void)
+s_wait_subscribed_on (zsock_t *xpub)
 {
-    zpoller_t *poller = zpoller_new (s_ctx.xpub, NULL);
-    zframe_t *frame = zpoller_wait (poller, SUBSCRIBE_MS)? zframe_recv (s_ctx.xpub): NULL;
+    zpoller_t *poller = zpoller_new (xpub, NULL);
+    zframe_t *frame = zpoller_wait (poller, SUBSCRIBE_MS)? zframe_recv (xpub): NULL;
     zpoller_destroy (&poller);
     cr_assert (frame, "the monitor did not subscribe within %d ms", SUBSCRIBE_MS);
     bool subscribe = zframe_size (frame) >= 1 && zframe_data (frame) [0] == 1;
@@ -617,9 +849,21 @@ s_wait_subscribed (void)
 }
 
 static void
+s_wait_subscribed (void)
+{
+    s_wait_subscribed_on (s_ctx.xpub);
+}
+
+static void
+s_publish_raw_on (zsock_t *xpub, const char *topic, const void *body, size_t size)
+{
+    cr_assert_eq (zsock_send (xpub, "sb", topic, body, size), 0);
+}
+
+static void
 s_publish_raw (const char *topic, const void *body, size_t size)
 {
-    cr_assert_eq (zsock_send (s_ctx.xpub, "sb", topic, body, size), 0);
+    s_publish_raw_on (s_ctx.xpub, topic, body, size);
 }
 
 static void
@@ -736,6 +980,96 @@ Test (monitor, json_prints_one_line_per_event)
     s_expect_clean_exit ("events.json");
 }
 
+//  Stats of coordinator id owning ranges of 64 partitions, on xpub
+static void
+s_publish_owner (zsock_t *xpub, const char *id, const char *ranges, uint64_t started)
+{
+    ck_ev_stats_t stats = s_stats (2000, started, started, 0);
+    snprintf (stats.coordinator, sizeof stats.coordinator, "%s", id);
+    stats.partition_count = 64;
+    snprintf (stats.partitions, sizeof stats.partitions, "%s", ranges);
+    cr_assert_eq (ck_encode_ev_stats (&stats, &s_ctx.buf), 0);
+    s_publish_raw_on (xpub, "stats", s_ctx.buf.data, s_ctx.buf.size);
+}
+
+Test (monitor, once_waits_for_every_coordinator)
+{
+    s_publisher ();
+    s_ctx.xpub2 = zsock_new (ZMQ_XPUB);
+    cr_assert (s_ctx.xpub2);
+    cr_assert_neq (zsock_bind (s_ctx.xpub2, "tcp://127.0.0.1:*"), -1);
+    s_ctx.endpoint2 = zsock_last_endpoint (s_ctx.xpub2);
+    char both [256];
+    snprintf (both, sizeof both, "%s,%s", s_ctx.endpoint, s_ctx.endpoint2);
+    int slot = s_start ("two.out", "--once", "--timeout", "20000", "--events", both);
+    s_wait_subscribed ();
+    s_wait_subscribed_on (s_ctx.xpub2);
+    s_publish_owner (s_ctx.xpub, "c1", "0-31", 7);
+    //  one of two is not a snapshot yet
+    zclock_sleep (300);
+    cr_expect (ph_cmdline_has (s_ctx.pids [slot], "--once"), "exited after one stats");
+    s_publish_owner (s_ctx.xpub2, "c2", "30-63", 3);
+    cr_assert_eq (s_exit_code (slot, EXIT_MS), 0);
+    char *text = s_output ("two.out");
+    char line [320];
+    snprintf (line, sizeof line, "coordinator.c2: connected; in_flight=0 sagas_per_s=- "
+              "started_per_s=- started=3 confirmed=3 failed=0; events=%s\n", s_ctx.endpoint2);
+    const char *lines [] = {
+        "coordinators: 2 (2 connected)\n", line, "partitions.c1: c1 owns 0-31 (32/64)\n",
+        "partitions.c2: c2 owns 30-63 (34/64)\n",
+        "warning: partitions 30-31 claimed by both c1 and c2 (2)\n", "\nstarted: 10\n",
+    };
+    s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
+    free (text);
+    s_expect_clean_exit ("two.out");
+}
+
+Test (monitor, once_with_a_silent_coordinator_prints_and_exits_1)
+{
+    s_publisher ();
+    char silent [PATH_MAX];
+    snprintf (silent, sizeof silent, "ipc://%s/nobody", s_ctx.dir);
+    int slot = s_start ("silent.out", "--once", "--json", "--timeout", "1500",
+                        "--events", s_ctx.endpoint, "--events", silent);
+    s_wait_subscribed ();
+    s_publish_owner (s_ctx.xpub, "c1", "0-63", 4);
+    cr_assert_eq (s_exit_code (slot, EXIT_MS), 1);
+    char *text = s_output ("silent.out");
+    cr_assert (s_json_valid (text), "not JSON: %s", text);
+    char waiting [2 * PATH_MAX + 64];
+    snprintf (waiting, sizeof waiting, "\"name\":\"%s\",\"events\":\"%s\","
+              "\"status\":\"waiting for stats\"}", silent, silent);
+    const char *parts [] = { "{\"coordinators\":[{\"name\":\"c1\",", waiting,
+                             "\"warnings\":[]" };
+    s_expect_lines (text, parts, sizeof parts / sizeof parts [0]);
+    free (text);
+    char *err = s_output ("silent.out.err");
+    snprintf (waiting, sizeof waiting, "no stats from %s within 1500 ms", silent);
+    cr_expect (strstr (err, waiting), "stderr: %s", err);
+    free (err);
+}
+
+Test (monitor, json_lines_say_which_endpoint)
+{
+    s_publisher ();
+    char other [PATH_MAX];
+    snprintf (other, sizeof other, "ipc://%s/other", s_ctx.dir);
+    int slot = s_start ("from.json", "--json", "--events", other, "--events", s_ctx.endpoint);
+    s_wait_subscribed ();
+    s_publish_outcome (CK_EVENT_SAGA_CONFIRMED, "s1", NULL);
+    cr_assert_eq (s_wait_lines ("from.json", 1, EXIT_MS), 1);
+    ph_signal (s_ctx.pids [slot], SIGTERM);
+    cr_assert_eq (s_exit_code (slot, EXIT_MS), 0);
+    char *text = s_output ("from.json");
+    char want [256];
+    snprintf (want, sizeof want, "{\"from\":\"%s\",\"topic\":\"saga.confirmed\",\"body\":{",
+              s_ctx.endpoint);
+    cr_expect (strncmp (text, want, strlen (want)) == 0, "%s", text);
+    cr_expect (s_json_valid (text), "%s", text);
+    free (text);
+    s_expect_clean_exit ("from.json");
+}
+
 Test (monitor, once_without_publisher_exits_1)
 {
     char endpoint [PATH_MAX];
@@ -754,7 +1088,9 @@ Test (monitor, bad_usage_exits_2)
 {
     const char *cases [][4] = {
         { "--bogus", NULL }, { "--timeout", "0", NULL }, { "--events", "nonsense", NULL },
-        { "extra", NULL }, { "--timeout", NULL },
+        { "extra", NULL }, { "--timeout", NULL }, { "--events", "ipc://a,,ipc://b", NULL },
+        { "--events", "ipc://a,ipc://a", NULL }, { "--events", "ipc://a,", NULL },
+        { "--events", "ipc://a,nonsense", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         int slot = s_start_argv ("usage.out", cases [i]);

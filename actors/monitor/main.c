@@ -1,5 +1,5 @@
-/*  main.c - checkout-monitor, a live view of the coordinator's events
-    SUB to the events socket: a refreshed view, JSON lines, or one snapshot.
+/*  main.c - checkout-monitor, a live view of the coordinators' events
+    A SUB per events endpoint: a refreshed view, JSON lines, or one snapshot.
 */
 #include <czmq.h>
 #include <time.h>
@@ -8,6 +8,7 @@
 #include "checkout/codec.h"
 #include "checkout/config.h"
 #include "saga_def.h"
+#include "monitor_group.h"
 #include "monitor_render.h"
 #include "monitor_view.h"
 
@@ -22,13 +23,13 @@
 #define MONITOR_RCVHWM      10000
 
 static const ck_option_t s_options [] = {
-    { "events", CK_OPT_STRING, "tcp://127.0.0.1:5572", 0, 0, "EP",
-      "the coordinator's events endpoint" },
+    { "events", CK_OPT_LIST, "tcp://127.0.0.1:5572", 0, 0, "EP",
+      "a coordinator's events endpoint, or a comma list of several" },
     CK_CURVE_CLIENT_OPTIONS,
     { "json", CK_OPT_BOOL, NULL, 0, 0, NULL,
       "print every event as one JSON line (with --once: the snapshot as one JSON object)" },
     { "once", CK_OPT_BOOL, NULL, 0, 0, NULL,
-      "wait for the next stats event, print one snapshot and exit" },
+      "wait for the next stats event of each coordinator, print one snapshot and exit" },
     { "timeout", CK_OPT_INT, "5000", 1, 86400000, "MS",
       "--once: how long to wait for stats" },
     SAGA_DEF_STEPS_OPTION,
@@ -37,62 +38,72 @@ static const ck_option_t s_options [] = {
 
 static const ck_program_t s_program = {
     .name = "checkout-monitor",
-    .summary = "watch the coordinator's events: live view, --json lines or --once snapshot",
+    .summary = "watch the coordinators' events: live view, --json lines or --once snapshot",
     .args = NULL,
     .max_args = 0,
     .options = s_options,
     .examples =
         "  checkout-monitor                      the live view of tcp://127.0.0.1:5572\n"
-        "  checkout-monitor --once --json        one stats snapshot as JSON, then exit\n",
+        "  checkout-monitor --once --json        one stats snapshot as JSON, then exit\n"
+        "  checkout-monitor --events tcp://10.0.0.1:5572,tcp://10.0.0.2:5572\n"
+        "                                        two coordinators and their partitions\n",
     .exit_codes =
-        "0 --once printed, or stopped by a signal, 1 --once saw no stats within\n"
-        "--timeout, 2 bad usage or bad configuration (one line on stderr names it)."
+        "0 --once printed, or stopped by a signal, 1 --once saw no stats from a\n"
+        "coordinator within --timeout, 2 bad usage or bad configuration (one line\n"
+        "on stderr names it)."
 };
 
 typedef struct {
-    zsock_t *sub;
-    monitor_view_t *view;
+    zsock_t *subs [MONITOR_COORDINATORS_MAX];   //  one per endpoint, as the group's
+    monitor_group_t *group;
+    zpoller_t *poller;
     ck_buf_t scratch;
-    const char *endpoint;
+    char endpoints [MONITOR_COORDINATORS_MAX * (CK_TEXT_SIZE + 1)];  //  "EP,EP" for the header
     bool json;                          //  --json
     bool once;                          //  --once
     bool tty;                           //  stdout is a terminal: clear and redraw
     bool verbose;
-    uint64_t notice_seen;               //  notice_seq already logged
-    bool got_stats;                     //  a stats event arrived (for --once)
+    uint64_t notice_seen [MONITOR_COORDINATORS_MAX];    //  notice_seq already logged
+    bool got_stats [MONITOR_COORDINATORS_MAX];  //  a stats event arrived (for --once)
+    size_t stats_missing;               //  endpoints without one yet
 } self_t;
 
 //  -------------------------------------------------------------------------
 //  Receiving
 
 static void
-s_log_malformed (self_t *self)
+s_log_malformed (self_t *self, size_t index)
 {
-    const monitor_snapshot_t *snap = monitor_view_snapshot (self->view);
+    monitor_view_t *view = monitor_group_view (self->group, index);
+    const monitor_snapshot_t *snap = monitor_view_snapshot (view);
     //  the first always, the rest only when asked: a broken publisher
     //  must not flood the terminal
     if (snap->malformed == 1 || self->verbose)
-        zsys_warning ("monitor: malformed event count=%llu last=\"%s\"",
+        zsys_warning ("monitor: malformed event events=%s count=%llu last=\"%s\"",
+                      monitor_group_endpoint (self->group, index),
                       (unsigned long long) snap->malformed, snap->malformed_last);
 }
 
 static void
-s_log_notice (self_t *self)
+s_log_notice (self_t *self, size_t index)
 {
-    const monitor_snapshot_t *snap = monitor_view_snapshot (self->view);
-    if (snap->notice_seq == self->notice_seen)
+    const monitor_snapshot_t *snap = monitor_view_snapshot (monitor_group_view (self->group,
+                                                                                index));
+    if (snap->notice_seq == self->notice_seen [index])
         return;
-    self->notice_seen = snap->notice_seq;
+    self->notice_seen [index] = snap->notice_seq;
     //  The live terminal view shows it; elsewhere it goes to the log
     if (!self->tty || self->json || self->once)
-        zsys_notice ("monitor: %s", snap->notice);
+        zsys_notice ("monitor: %s events=%s", snap->notice,
+                     monitor_group_endpoint (self->group, index));
 }
 
-//  Folds one message; returns -1 when interrupted
+//  Folds one message from the index-th endpoint; returns -1 when interrupted
 static int
-s_receive (self_t *self)
+s_receive (self_t *self, size_t index)
 {
-    zmsg_t *msg = zmsg_recv (self->sub);
+    monitor_view_t *view = monitor_group_view (self->group, index);
+    zmsg_t *msg = zmsg_recv (self->subs [index]);
     if (!msg)
         return -1;
     zframe_t *topic = zmsg_first (msg);
@@ -100,24 +111,28 @@ s_receive (self_t *self)
     const char *topic_data = topic? (const char *) zframe_data (topic): NULL;
     size_t topic_size = topic? zframe_size (topic): 0;
     if (zmsg_size (msg) == 2) {
-        ck_event_kind_t kind = monitor_view_apply (self->view, topic_data, topic_size,
+        ck_event_kind_t kind = monitor_view_apply (view, topic_data, topic_size,
                                                    zframe_data (body), zframe_size (body),
                                                    zclock_mono ());
         if (kind == CK_EVENT_NONE)
-            s_log_malformed (self);
+            s_log_malformed (self, index);
         if (kind == CK_EVENT_STATS) {
-            self->got_stats = true;
-            s_log_notice (self);
+            self->stats_missing -= !self->got_stats [index];
+            self->got_stats [index] = true;
+            s_log_notice (self, index);
         }
     }
     else {
         char why [64];
         snprintf (why, sizeof why, "%zu frames, not 2", zmsg_size (msg));
-        monitor_view_malformed (self->view, why);
-        s_log_malformed (self);
+        monitor_view_malformed (view, why);
+        s_log_malformed (self, index);
     }
     if (self->json && !self->once) {
-        monitor_render_event (topic_data, topic_size, body? zframe_data (body): NULL,
+        //  with several endpoints each line says which one it came by
+        const char *from = monitor_group_size (self->group) > 1?
+                           monitor_group_endpoint (self->group, index): NULL;
+        monitor_render_event (from, topic_data, topic_size, body? zframe_data (body): NULL,
                               body? zframe_size (body): 0, &self->scratch, stdout);
         fflush (stdout);
     }
@@ -128,14 +143,17 @@ s_receive (self_t *self)
 //  Drains what is queued, bounded so the view still refreshes under load;
 //  returns -1 when interrupted
 static int
-s_drain (self_t *self)
+s_drain (self_t *self, zsock_t *sub)
 {
+    size_t index = 0;
+    while (self->subs [index] != sub)
+        index++;
     for (int count = 0; count < DRAIN_MAX; count++) {
-        if (s_receive (self))
+        if (s_receive (self, index))
             return -1;
-        if (self->once && self->got_stats)
+        if (self->once && self->got_stats [index])
             return 0;
-        if (!(zsock_events (self->sub) & ZMQ_POLLIN))
+        if (!(zsock_events (sub) & ZMQ_POLLIN))
             return 0;
     }
     return 0;
@@ -153,9 +171,9 @@ s_draw (self_t *self)
     strftime (when, sizeof when, "%Y-%m-%d %H:%M:%S", localtime_r (&now, &local));
     if (self->tty)
         fputs ("\033[H\033[2J", stdout);
-    printf ("--- checkout-monitor %s events=%s%s\n", when, self->endpoint,
+    printf ("--- checkout-monitor %s events=%s%s\n", when, self->endpoints,
             self->tty? " (Ctrl-C quits)": "");
-    monitor_render_text (self->view, zclock_mono (), stdout);
+    monitor_render_group_text (self->group, zclock_mono (), stdout);
     if (!self->tty)
         printf ("\n");
     fflush (stdout);
@@ -181,38 +199,43 @@ s_sub_new (const char *endpoint, const ck_curve_keys_t *curve)
     return sub;
 }
 
-//  The loop of --once: the first stats after start, or the deadline
+//  The loop of --once: the first stats of every endpoint, or the deadline.
+//  When some came, the snapshot is printed even if others did not: it
+//  shows who is silent; the exit code says the snapshot is not whole.
 static int
-s_run_once (self_t *self, zpoller_t *poller, long timeout_ms)
+s_run_once (self_t *self, long timeout_ms)
 {
     int64_t deadline = zclock_mono () + timeout_ms;
-    while (!self->got_stats) {
+    while (self->stats_missing) {
         int64_t left = deadline - zclock_mono ();
         if (left <= 0)
             break;
-        void *which = zpoller_wait (poller, (int) left);
-        if (zpoller_terminated (poller) || (which && s_drain (self))) {
+        void *which = zpoller_wait (self->poller, (int) left);
+        if (zpoller_terminated (self->poller) || (which && s_drain (self, (zsock_t *) which))) {
             fprintf (stderr, "checkout-monitor: interrupted\n");
             return EXIT_DONE;
         }
     }
-    if (!self->got_stats) {
-        fprintf (stderr, "checkout-monitor: no stats from %s within %ld ms: "
-                 "is the coordinator running?\n", self->endpoint, timeout_ms);
+    for (size_t i = 0; i < monitor_group_size (self->group); i++)
+        if (!self->got_stats [i])
+            fprintf (stderr, "checkout-monitor: no stats from %s within %ld ms: "
+                     "is the coordinator running?\n",
+                     monitor_group_endpoint (self->group, i), timeout_ms);
+    if (self->stats_missing == monitor_group_size (self->group))
         return EXIT_NO_STATS;
-    }
     if (self->json)
-        monitor_render_json (self->view, zclock_mono (), stdout);
+        monitor_render_group_json (self->group, zclock_mono (), stdout);
     else
-        monitor_render_text (self->view, zclock_mono (), stdout);
+        monitor_render_group_text (self->group, zclock_mono (), stdout);
     fflush (stdout);
-    return EXIT_DONE;
+    return self->stats_missing? EXIT_NO_STATS: EXIT_DONE;
 }
 
 //  The loop of the live view and of --json: until a signal
 static int
-s_run_live (self_t *self, zpoller_t *poller)
+s_run_live (self_t *self)
 {
+    zpoller_t *poller = self->poller;
     int64_t next_draw = zclock_mono ();
     while (true) {
         int64_t now = zclock_mono ();
@@ -222,17 +245,55 @@ s_run_live (self_t *self, zpoller_t *poller)
         }
         int wait = self->json? REFRESH_MS: (int) (next_draw - now);
         void *which = zpoller_wait (poller, wait > 0? wait: 0);
-        if (zpoller_terminated (poller) || (which && s_drain (self)))
+        if (zpoller_terminated (poller) || (which && s_drain (self, (zsock_t *) which)))
             break;
     }
     return EXIT_DONE;
+}
+
+//  Adds each endpoint of one --events value ("EP" or "EP,EP") to the
+//  group with its SUB; -1 after a usage error
+static int
+s_add_endpoints (self_t *self, ck_config_t *config, const char *value,
+                 const ck_curve_keys_t *curve)
+{
+    char *copy = strdup (value);
+    assert (copy);
+    int rc = 0;
+    char *rest = copy;
+    do {
+        char *endpoint = strsep (&rest, ",");
+        size_t size = monitor_group_size (self->group);
+        int index = *endpoint? monitor_group_add (self->group, endpoint): -1;
+        if (index < 0) {
+            ck_config_usage_error (config, "--events '%.200s': %s", endpoint,
+                                   !*endpoint? "an empty endpoint in the list":
+                                   size == MONITOR_COORDINATORS_MAX?
+                                   "more endpoints than the monitor watches (16)":
+                                   "given twice, or too long");
+            rc = -1;
+        }
+        else
+        if (!(self->subs [index] = s_sub_new (endpoint, curve))) {
+            ck_config_usage_error (config, "--events '%.200s': not an endpoint to connect to",
+                                   endpoint);
+            rc = -1;
+        }
+        else {
+            size_t used = strlen (self->endpoints);
+            snprintf (self->endpoints + used, sizeof self->endpoints - used, "%s%s",
+                      used? ",": "", endpoint);
+            zpoller_add (self->poller, self->subs [index]);
+        }
+    } while (rc == 0 && rest);
+    free (copy);
+    return rc;
 }
 
 static int
 s_run (ck_config_t *config)
 {
     self_t self = {
-        .endpoint = ck_config_str (config, "events"),
         .json = ck_config_bool (config, "json"),
         .once = ck_config_bool (config, "once"),
         .tty = isatty (STDOUT_FILENO) == 1,
@@ -241,24 +302,28 @@ s_run (ck_config_t *config)
     ck_curve_keys_t curve;
     if (ck_curve_client_flags (config, &curve))
         return EXIT_USAGE;
-    self.sub = s_sub_new (self.endpoint, &curve);
-    if (!self.sub) {
-        ck_config_usage_error (config, "--events '%.200s': not an endpoint to connect to",
-                               self.endpoint);
-        return EXIT_USAGE;
-    }
-    self.view = monitor_view_new ();
-    zpoller_t *poller = zpoller_new (self.sub, NULL);
-    assert (self.view && poller);
+    self.group = monitor_group_new ();
+    self.poller = zpoller_new (NULL);
+    assert (self.group && self.poller);
     ck_buf_init (&self.scratch);
-    if (self.verbose)
-        zsys_info ("monitor: events=%s json=%d once=%d", self.endpoint, self.json, self.once);
-    int exit_code = self.once? s_run_once (&self, poller, ck_config_int (config, "timeout")):
-                               s_run_live (&self, poller);
+    int exit_code = EXIT_USAGE;
+    bool good = true;
+    for (size_t i = 0; good && i < ck_config_list_size (config, "events"); i++)
+        good = s_add_endpoints (&self, config, ck_config_list_at (config, "events", i),
+                                &curve) == 0;
+    self.stats_missing = monitor_group_size (self.group);
+    if (good) {
+        if (self.verbose)
+            zsys_info ("monitor: events=%s json=%d once=%d", self.endpoints, self.json,
+                       self.once);
+        exit_code = self.once? s_run_once (&self, ck_config_int (config, "timeout")):
+                               s_run_live (&self);
+    }
     ck_buf_free (&self.scratch);
-    zpoller_destroy (&poller);
-    monitor_view_destroy (&self.view);
-    zsock_destroy (&self.sub);
+    zpoller_destroy (&self.poller);
+    for (size_t i = 0; i < MONITOR_COORDINATORS_MAX; i++)
+        zsock_destroy (&self.subs [i]);
+    monitor_group_destroy (&self.group);
     return exit_code;
 }
 

@@ -362,3 +362,111 @@ monitor_view_apply (monitor_view_t *self, const char *topic, size_t topic_size,
     self->snap.by_kind [kind]++;
     return kind;
 }
+
+//  -------------------------------------------------------------------------
+//  several coordinators shown as one
+
+static void
+s_merge_stats (monitor_snapshot_t *snap, const monitor_snapshot_t *other)
+{
+    ck_ev_stats_t *sum = &snap->stats;
+    const ck_ev_stats_t *add = &other->stats;
+    if (!snap->have_stats || other->stats_ms < snap->stats_ms)
+        snap->stats_ms = other->stats_ms;
+    snap->have_stats = true;
+    //  uptime and latency do not add up: the longest and the worst
+    sum->uptime_ms = add->uptime_ms > sum->uptime_ms? add->uptime_ms: sum->uptime_ms;
+    sum->p50_us = add->p50_us > sum->p50_us? add->p50_us: sum->p50_us;
+    sum->p90_us = add->p90_us > sum->p90_us? add->p90_us: sum->p90_us;
+    sum->p99_us = add->p99_us > sum->p99_us? add->p99_us: sum->p99_us;
+    sum->max_us = add->max_us > sum->max_us? add->max_us: sum->max_us;
+    sum->started += add->started;
+    sum->confirmed += add->confirmed;
+    sum->failed += add->failed;
+    sum->stuck += add->stuck;
+    sum->bad_messages += add->bad_messages;
+    sum->retries += add->retries;
+    sum->ignored_replies += add->ignored_replies;
+    sum->overloaded += add->overloaded;
+    sum->dropped += add->dropped;
+    sum->refused += add->refused;
+    sum->in_flight += add->in_flight;
+    sum->latency_count += add->latency_count;
+    //  every participant serves every coordinator: one worker, its loads summed
+    for (uint32_t i = 0; i < add->worker_count; i++) {
+        const ck_worker_load_t *worker = &add->workers [i];
+        uint32_t at = 0;
+        while (at < sum->worker_count
+           && (sum->workers [at].service != worker->service
+            || strcmp (sum->workers [at].instance, worker->instance) != 0))
+            at++;
+        if (at < sum->worker_count) {
+            sum->workers [at].load += worker->load;
+            if (worker->capacity > sum->workers [at].capacity)
+                sum->workers [at].capacity = worker->capacity;
+        }
+        else
+        if (sum->worker_count < CK_MAX_WORKERS)
+            sum->workers [sum->worker_count++] = *worker;
+    }
+    s_services (snap);
+    if (other->have_rate) {
+        snap->sagas_per_s += other->sagas_per_s;
+        snap->started_per_s += other->started_per_s;
+        snap->have_rate = true;
+    }
+}
+
+//  The recent events of both, oldest first, the newest MONITOR_RECENT_MAX kept
+static void
+s_merge_recent (monitor_view_t *self, monitor_view_t *other)
+{
+    monitor_recent_t all [2 * MONITOR_RECENT_MAX];
+    uint32_t count = 0;
+    const monitor_recent_t *entry;
+    for (uint32_t i = 0; (entry = monitor_view_recent (self, i)); i++)
+        all [count++] = *entry;
+    for (uint32_t i = 0; (entry = monitor_view_recent (other, i)); i++) {
+        //  insertion by time keeps each side's order
+        uint32_t at = count;
+        while (at > 0 && all [at - 1].at_ms > entry->at_ms) {
+            all [at] = all [at - 1];
+            at--;
+        }
+        all [at] = *entry;
+        count++;
+    }
+    monitor_snapshot_t *snap = &self->snap;
+    snap->recent_count = 0;
+    snap->recent_next = 0;
+    for (uint32_t i = count > MONITOR_RECENT_MAX? count - MONITOR_RECENT_MAX: 0; i < count; i++)
+        s_recent_push (snap, all [i].at_ms, all [i].topic, all [i].detail);
+}
+
+void
+monitor_view_merge (monitor_view_t *self, monitor_view_t *other)
+{
+    assert (self && other && self != other);
+    monitor_snapshot_t *snap = &self->snap;
+    const monitor_snapshot_t *add = &other->snap;
+    if (add->have_stats)
+        s_merge_stats (snap, add);
+    snap->restarts += add->restarts;
+    if (add->notice_seq && (!snap->notice_seq || add->notice_ms >= snap->notice_ms)) {
+        memcpy (snap->notice, add->notice, sizeof snap->notice);
+        snap->notice_ms = add->notice_ms;
+    }
+    snap->notice_seq += add->notice_seq;
+    snap->events += add->events;
+    for (int kind = 0; kind < CK_EVENT_COUNT; kind++)
+        snap->by_kind [kind] += add->by_kind [kind];
+    if (add->malformed)
+        memcpy (snap->malformed_last, add->malformed_last, sizeof snap->malformed_last);
+    snap->malformed += add->malformed;
+    for (uint32_t i = 0; i < add->reason_count; i++)
+        s_reason_slot (snap, add->reasons [i].code)->count += add->reasons [i].count;
+    for (uint32_t i = 0; i < add->stuck_count; i++)
+        s_stuck_add (snap, add->stuck [i]);
+    snap->stuck_untracked += add->stuck_untracked;
+    s_merge_recent (self, other);
+}

@@ -120,6 +120,13 @@ bool monitor_view_is_stuck (monitor_view_t *self, const char *saga_id);
 //  The index-th recent event, 0 the oldest kept; NULL past the end.
 const monitor_recent_t *monitor_view_recent (monitor_view_t *self, uint32_t index);
 
+//  Adds what other shows into self, to show several coordinators as one:
+//  counters and rates summed, a worker seen by several coordinators once
+//  (its loads summed), the oldest stats' time (so one silent coordinator
+//  shows), the worst latency, and the lists merged within their bounds.
+//  Can't fail.
+void monitor_view_merge (monitor_view_t *self, monitor_view_t *other);
+
 #ifdef __cplusplus
 }
 #endif

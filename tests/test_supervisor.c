@@ -932,3 +932,193 @@ Test (supervisor, host_and_db_keys_are_checked)
         free (output);
     }
 }
+
+//  -------------------------------------------------------------------------
+//  Several coordinators: the command lines `start --dry-run` prints
+
+//  Writes a topology of two coordinators, c1 and c2, each with endpoints
+//  of its own in our dir, on db (NULL: no db key, SQLite), then extra
+static void
+s_topology_two (const char *db, const char *extra)
+{
+    FILE *file = fopen (s_ctx.topology, "w");
+    cr_assert (file);
+    for (int n = 1; n <= 2; n++) {
+        fprintf (file,
+            "coordinator\n"
+            "    instance = c%d\n"
+            "    endpoints\n"
+            "        frontend = ipc://%s/fe%d\n"
+            "        backend = ipc://%s/be%d\n"
+            "        events = ipc://%s/ev%d\n",
+            n, s_ctx.dir, n, s_ctx.dir, n, s_ctx.dir, n);
+        if (db)
+            fprintf (file, "    db = \"%s\"\n", db);
+    }
+    fprintf (file, "%s", extra);
+    fclose (file);
+}
+
+//  The line of process name in a dry run's output (caller frees), or NULL
+static char *
+s_plan_line (const char *output, const char *name)
+{
+    char prefix [64];
+    snprintf (prefix, sizeof prefix, "%s: ", name);
+    for (const char *at = output; at && *at; ) {
+        size_t length = strcspn (at, "\n");
+        if (strncmp (at, prefix, strlen (prefix)) == 0)
+            return strndup (at, length);
+        at = at [length]? at + length + 1: NULL;
+    }
+    return NULL;
+}
+
+//  True when a dry run's output has a line for process name
+static bool
+s_plan_has (const char *output, const char *name)
+{
+    char *line = s_plan_line (output, name);
+    free (line);
+    return line != NULL;
+}
+
+//  Expects the line of name to hold every one of needles (NULL-terminated)
+static void
+s_expect_plan (const char *output, const char *name, const char *const *needles)
+{
+    char *line = s_plan_line (output, name);
+    cr_expect (line, "no line for %s in:\n%s", name, output);
+    for (; line && *needles; needles++)
+        cr_expect (strstr (line, *needles), "'%s' not in: %s", *needles, line);
+    free (line);
+}
+
+Test (supervisor, one_coordinator_is_given_what_it_was_before)
+{
+    s_topology ("payment\n    instances = 2\n");
+    char *output = NULL;
+    cr_assert_eq (s_sup ("plan", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         "--dry-run", NULL), 0, "%s", output);
+    char backend [PATH_MAX], want [PATH_MAX + 64];
+    snprintf (backend, sizeof backend, "--coordinator ipc://%s/be --db", s_ctx.dir);
+    snprintf (want, sizeof want, "--frontend %s --backend ipc://%s/be --events ipc://%s/ev "
+              "--db %s/coordinator.db --curve-secret", s_ctx.frontend, s_ctx.dir, s_ctx.dir,
+              s_ctx.data);
+    s_expect_plan (output, "coordinator", (const char *[]) { want, "--heartbeat-ms 200", NULL });
+    s_expect_plan (output, "payment-2", (const char *[]) { backend, "--instance payment-2",
+                                                            NULL });
+    char *line = s_plan_line (output, "coordinator");
+    cr_expect (line && !strstr (line, "--instance") && !strstr (line, "--advertise"), "%s", line);
+    free (line);
+    cr_expect_eq (access (s_ctx.data, F_OK), -1, "a dry run made %s", s_ctx.data);
+    free (output);
+}
+
+Test (supervisor, several_coordinators_on_postgresql)
+{
+    s_topology_two ("postgresql://ck@127.0.0.1:5432/sagas",
+                    "coordinator\n"
+                    "    instance = c3\n"
+                    "    advertise = tcp://10.0.0.3:5570\n"
+                    "    db = postgresql://ck@127.0.0.1:5432/sagas\n"
+                    "    endpoints\n"
+                    "        backend = tcp://127.0.0.1:5591\n"
+                    "    flags\n"
+                    "        partitions = 64\n"
+                    "payment\n    instances = 2\n");
+    char *output = NULL;
+    cr_assert_eq (s_sup ("plan", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         "--dry-run", "--insecure", NULL), 0, "%s", output);
+    char c1 [PATH_MAX * 2], all [PATH_MAX * 2];
+    snprintf (c1, sizeof c1, "--frontend ipc://%s/fe1 --backend ipc://%s/be1 --events ipc://%s/ev1 "
+              "--db postgresql://ck@127.0.0.1:5432/sagas --instance c1", s_ctx.dir, s_ctx.dir,
+              s_ctx.dir);
+    s_expect_plan (output, "coordinator-c1", (const char *[]) { c1, NULL });
+    //  c3 takes the top level's frontend and events, its own backend
+    s_expect_plan (output, "coordinator-c3", (const char *[]) {
+        ("--frontend tcp://127.0.0.1:5570 --backend tcp://127.0.0.1:5591 "
+         "--events tcp://127.0.0.1:5572"), "--instance c3 --advertise tcp://10.0.0.3:5570",
+        "--partitions 64", NULL });
+    char *line = s_plan_line (output, "coordinator-c2");
+    cr_expect (line && !strstr (line, "--advertise") && !strstr (line, "--curve"), "%s", line);
+    free (line);
+    //  every participant connects to every coordinator
+    snprintf (all, sizeof all, "--coordinator ipc://%s/be1 --coordinator ipc://%s/be2 "
+              "--coordinator tcp://127.0.0.1:5591 --db", s_ctx.dir, s_ctx.dir);
+    const char *names [] = { "inventory-1", "payment-1", "payment-2", "order-1" };
+    for (size_t i = 0; i < sizeof names / sizeof names [0]; i++)
+        s_expect_plan (output, names [i], (const char *[]) { all, NULL });
+    cr_expect_not (s_plan_has (output, "coordinator"), "%s", output);
+    free (output);
+}
+
+Test (supervisor, several_coordinators_over_hosts)
+{
+    s_topology_two ("postgresql://ck@10.0.0.9/sagas", "");
+    //  c1 on host a, c2 on b with the participants
+    char *text = ph_slurp (s_ctx.topology);
+    cr_assert (text);
+    char *second = strstr (text, "coordinator\n    instance = c2\n");
+    cr_assert (second);
+    FILE *file = fopen (s_ctx.topology, "w");
+    cr_assert (file);
+    fprintf (file, "%.*s    host = a\n%s    host = b\n"
+             "inventory\n    hosts = b\npayment\n    hosts = b\norder\n    hosts = \"a b\"\n",
+             (int) (second - text), text, second);
+    fclose (file);
+    free (text);
+    char *output = NULL;
+    cr_assert_eq (s_sup ("plan-a", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         "--dry-run", "--host", "a", NULL), 0, "%s", output);
+    cr_expect (s_plan_has (output, "coordinator-c1") && s_plan_has (output, "order-a-1"),
+               "%s", output);
+    cr_expect (!strstr (output, "coordinator-c2") && !strstr (output, "payment"), "%s", output);
+    free (output);
+    cr_assert_eq (s_sup ("plan-b", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                         "--dry-run", "--host", "b", NULL), 0, "%s", output);
+    char both [PATH_MAX * 2];
+    snprintf (both, sizeof both, "--coordinator ipc://%s/be1 --coordinator ipc://%s/be2 ",
+              s_ctx.dir, s_ctx.dir);
+    s_expect_plan (output, "payment-b-1", (const char *[]) { both, NULL });
+    s_expect_plan (output, "coordinator-c2", (const char *[]) { "--instance c2", NULL });
+    cr_expect (!strstr (output, "coordinator-c1"), "%s", output);
+    free (output);
+}
+
+//  What several coordinators need is checked before anything starts
+Test (supervisor, several_coordinators_need_postgresql_and_their_own_names)
+{
+    char pg [] = "postgresql://ck@127.0.0.1/sagas";
+    struct {
+        const char *db, *extra, *needle;
+    } cases [] = {
+        { NULL, "", "topology.zpl:1: 2 coordinators need one shared PostgreSQL saga log" },
+        { "/tmp/one-file.db", "", "on SQLite each would keep its own log: run one coordinator" },
+        { pg, "coordinator\n    db = \"postgresql://ck@127.0.0.1/sagas\"\n",
+          "3 coordinators need instance = ID in each section" },
+        //  a section naming c1 again adds to c1: here a backend that c2 has
+        { pg, "coordinator\n    instance = c1\n    endpoints\n        backend = ipc://be2\n"
+              "coordinator\n    instance = c2\n    endpoints\n        backend = ipc://be2\n",
+          "coordinators c1 and c2 both have backend ipc://be2" },
+        { pg, "coordinator\n    instance = c3\n    db = \"postgresql://x@y/z\"\n"
+              "coordinator\n    instance = c4\n    db = \"postgresql://x@y/z\"\n",
+          "coordinators c3 and c4 both have frontend tcp://127.0.0.1:5570" },
+        { pg, "coordinator\n    instance = 'c 3'\n", "instance = 'c 3' is not an id: 1..64 letters" },
+        { pg, "coordinator\n    instance = c3\n    advertise = nowhere\n",
+          "advertise = 'nowhere' is not a tcp:// or ipc:// endpoint" },
+        { pg, "coordinator\n    instance = c3\n    flags\n        advertise = tcp://x:1\n",
+          "--advertise is set by the supervisor" },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        s_topology_two (cases [i].db, cases [i].extra);
+        char *output = NULL;
+        int rc = s_sup ("refused", 20000, &output, "start", s_ctx.topology, "--bin", s_ctx.bin,
+                        NULL);
+        cr_expect_eq (rc, 2, "case %zu: %s", i, output? output: "");
+        cr_expect (output && strstr (output, cases [i].needle), "case %zu: %s", i,
+                   output? output: "");
+        free (output);
+    }
+    cr_expect_eq (access (s_ctx.data, F_OK), -1, "a refused start made %s", s_ctx.data);
+}

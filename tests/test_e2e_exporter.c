@@ -1,5 +1,5 @@
 /*  test_e2e_exporter.c - checkout-exporter against the real, running system
-    After a known W1 load, /metrics must carry the coordinator's totals and pass promtool.
+    After a known W1 load, /metrics must carry the coordinators' totals and pass promtool.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -72,6 +72,15 @@ s_run_exporter (const char *name, const char *const *args, char **err_text)
     return ph_exit_code (status);
 }
 
+//  The series of metric for coordinator name, with more labels (may be
+//  ""), in buffer: as the exporter writes it, labels sorted by name
+static const char *
+s_series (char *buffer, size_t size, const char *metric, const char *name, const char *more)
+{
+    snprintf (buffer, size, "%s{coordinator=\"%s\"%s%s}", metric, name, *more? ",": "", more);
+    return buffer;
+}
+
 //  -------------------------------------------------------------------------
 
 Test (e2e_exporter, scrape_after_a_known_load_shows_the_totals)
@@ -100,31 +109,41 @@ Test (e2e_exporter, scrape_after_a_known_load_shows_the_totals)
     cr_assert_eq (failed, 24);
     cr_assert_eq (by_code [0] + by_code [1] + by_code [2], failed);
 
-    //  stats come once a second: wait for the one after the last RESULT
-    char *text = mh_scrape_until (port, "checkout_saga_duration_seconds_count", LOAD,
+    //  stats come once a second: wait for the one after the last RESULT.
+    //  The coordinator names no id on SQLite: its label is its endpoint
+    const char *name = s_group.events;
+    char series [PATH_MAX + 128];
+    char *text = mh_scrape_until (port, s_series (series, sizeof series,
+                                  "checkout_saga_duration_seconds_count", name, ""), LOAD,
                                   MH_WAIT_MS);
     cr_assert_not_null (text, "no answer on /metrics");
-    cr_expect_eq (mh_sample (text, "checkout_coordinator_up"), 1, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_sagas_started_total"), LOAD, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_sagas_confirmed_total"), LOAD - failed, "%s", text);
+#define S_VALUE(metric, more) \
+    mh_sample (text, s_series (series, sizeof series, (metric), name, (more)))
+    cr_expect_eq (S_VALUE ("checkout_coordinator_up", ""), 1, "%s", text);
+    cr_expect_eq (S_VALUE ("checkout_sagas_started_total", ""), LOAD, "%s", text);
+    cr_expect_eq (S_VALUE ("checkout_sagas_confirmed_total", ""), LOAD - failed, "%s", text);
     for (int i = 0; i < 3; i++) {
-        char series [128];
-        snprintf (series, sizeof series, "checkout_sagas_failed_total{reason=\"%s\"}", codes [i]);
-        cr_expect_eq (mh_sample (text, series), by_code [i], "%s: %s", series, text);
+        char reason [128];
+        snprintf (reason, sizeof reason, "reason=\"%s\"", codes [i]);
+        cr_expect_eq (S_VALUE ("checkout_sagas_failed_total", reason), by_code [i], "%s: %s",
+                      series, text);
     }
-    cr_expect_eq (mh_sample (text, "checkout_sagas_stuck_total"), 0, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_sagas_in_flight"), 0, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_bad_messages_total"), 0, "%s", text);
+    cr_expect_eq (S_VALUE ("checkout_sagas_stuck_total", ""), 0, "%s", text);
+    cr_expect_eq (S_VALUE ("checkout_sagas_in_flight", ""), 0, "%s", text);
+    cr_expect_eq (S_VALUE ("checkout_bad_messages_total", ""), 0, "%s", text);
+    cr_expect_null (strstr (text, "checkout_coordinator_partitions"), "SQLite: %s", text);
 
     //  the histogram: every ended saga counted once, buckets cumulative
     //  up to +Inf, which equals the count; the sum a plausible time
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_bucket{le=\"+Inf\"}"), LOAD,
+    cr_expect_eq (S_VALUE ("checkout_saga_duration_seconds_bucket", "le=\"+Inf\""), LOAD,
                   "%s", text);
-    double sum = mh_sample (text, "checkout_saga_duration_seconds_sum");
+    double sum = S_VALUE ("checkout_saga_duration_seconds_sum", "");
     cr_expect (sum > 0 && sum < LOAD * 10.0, "sum %g", sum);
     int buckets = 0;
     double previous = 0;
-    const char *prefix = "checkout_saga_duration_seconds_bucket{le=\"";
+    char prefix [PATH_MAX + 128];
+    snprintf (prefix, sizeof prefix, "checkout_saga_duration_seconds_bucket{coordinator=\"%s\","
+              "le=\"", name);
     for (const char *at = strstr (text, prefix); at; at = strstr (at + 1, prefix)) {
         double count = strtod (strchr (at, '}') + 2, NULL);
         cr_expect_geq (count, previous, "buckets not cumulative: %s", text);
@@ -137,15 +156,13 @@ Test (e2e_exporter, scrape_after_a_known_load_shows_the_totals)
     //  one worker of each service, with the capacity it announced
     const char *services [] = { "inventory", "payment", "order" };
     for (int i = 0; i < 3; i++) {
-        char series [128];
-        snprintf (series, sizeof series,
-                  "checkout_worker_capacity{service=\"%s\",worker=\"%s-1\"}",
-                  services [i], services [i]);
-        cr_expect_gt (mh_sample (text, series), 0, "%s: %s", series, text);
-        snprintf (series, sizeof series, "checkout_worker_load{service=\"%s\",worker=\"%s-1\"}",
-                  services [i], services [i]);
-        cr_expect_eq (mh_sample (text, series), 0, "%s: %s", series, text);
+        char worker [128];
+        snprintf (worker, sizeof worker, "service=\"%s\",worker=\"%s-1\"", services [i],
+                  services [i]);
+        cr_expect_gt (S_VALUE ("checkout_worker_capacity", worker), 0, "%s: %s", series, text);
+        cr_expect_eq (S_VALUE ("checkout_worker_load", worker), 0, "%s: %s", series, text);
     }
+#undef S_VALUE
 
     int rc = mh_promtool (text, s_group.dir);
     cr_expect_eq (rc, 0, "promtool check metrics exit %d (see %s/promtool.log)", rc, s_group.dir);
@@ -163,7 +180,9 @@ Test (e2e_exporter, unreachable_events_still_serves_up_0)
     cr_assert_gt (port, 0, "the exporter did not start (logs in %s)", s_group.dir);
     char *text = mh_get (port, "/metrics");
     cr_assert_not_null (text, "no answer on /metrics");
-    cr_expect_eq (mh_sample (text, "checkout_coordinator_up"), 0, "%s", text);
+    char series [PATH_MAX + 128];
+    cr_expect_eq (mh_sample (text, s_series (series, sizeof series, "checkout_coordinator_up",
+                                             events, "")), 0, "%s", text);
     cr_expect_null (strstr (text, "checkout_sagas_started_total"), "%s", text);
     int rc = mh_promtool (text, s_group.dir);
     cr_expect_eq (rc, 0, "promtool check metrics exit %d (see %s/promtool.log)", rc, s_group.dir);
@@ -189,6 +208,9 @@ Test (e2e_exporter, bad_flags_exit_2)
         { "--stale-ms", "0", NULL },
         { "--supervisor", "/nonexistent/dir", NULL },
         { "extra-argument", NULL },
+        { "--events", "ipc://a,,ipc://b", NULL },
+        { "--events", "ipc://a", "--events", "ipc://a", NULL },
+        { "--events", "ipc://a,nonsense://b", NULL },
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
         char *err = NULL;
@@ -274,7 +296,10 @@ Test (e2e_exporter, bad_stats_are_counted_and_good_ones_served)
                             MH_WAIT_MS);
     cr_assert_not_null (text);
     cr_expect_geq (mh_sample (text, series), 10, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_coordinator_up"), 0, "%s", text);
+    char up [PATH_MAX + 128], series_of [PATH_MAX + 128];
+    s_series (up, sizeof up, "checkout_coordinator_up", events, "");
+#define S_OF(metric, more) s_series (series_of, sizeof series_of, (metric), events, (more))
+    cr_expect_eq (mh_sample (text, up), 0, "%s", text);
     free (text);
 
     //  a good one after them: served, buckets cumulative, promtool happy
@@ -287,20 +312,27 @@ Test (e2e_exporter, bad_stats_are_counted_and_good_ones_served)
     ck_buf_t body;
     ck_buf_init (&body);
     cr_assert_eq (ck_encode_ev_stats (&stats, &body), 0);
-    text = s_publish_until (pub, body.data, body.size, port, "checkout_coordinator_up", 1,
-                            MH_WAIT_MS);
+    text = s_publish_until (pub, body.data, body.size, port, up, 1, MH_WAIT_MS);
     ck_buf_free (&body);
     cr_assert_not_null (text);
-    cr_expect_eq (mh_sample (text, "checkout_sagas_started_total"), 7, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_sagas_failed_total{reason=\"card_declined\"}"), 2,
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_sagas_started_total",
+                                         "")), 7,
                   "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_bucket{le=\"0.005\"}"), 3,
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_sagas_failed_total",
+                                         "reason=\"card_declined\"")), 2,
                   "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_bucket{le=\"0.01\"}"), 6,
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_saga_duration_seconds_bucket",
+                                         "le=\"0.005\"")), 3,
                   "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_bucket{le=\"+Inf\"}"), 7,
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_saga_duration_seconds_bucket",
+                                         "le=\"0.01\"")), 6,
                   "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_sum"), 0.07, "%s", text);
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_saga_duration_seconds_bucket",
+                                         "le=\"+Inf\"")), 7,
+                  "%s", text);
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_saga_duration_seconds_sum",
+                                         "")), 0.07,
+                  "%s", text);
     int rc = mh_promtool (text, s_group.dir);
     cr_expect_eq (rc, 0, "promtool check metrics exit %d (see %s/promtool.log)", rc, s_group.dir);
     free (text);
@@ -316,8 +348,115 @@ Test (e2e_exporter, bad_stats_are_counted_and_good_ones_served)
     ck_buf_free (&body);
     cr_assert_not_null (text);
     cr_expect_geq (mh_sample (text, series), before + 3, "%s", text);
-    cr_expect_eq (mh_sample (text, "checkout_saga_duration_seconds_bucket{le=\"0.01\"}"), 6,
+    cr_expect_eq (mh_sample (text, S_OF ("checkout_saga_duration_seconds_bucket",
+                                         "le=\"0.01\"")), 6,
                   "still the last good stats: %s", text);
     free (text);
     cr_expect (e2e_running (&s_group, e2e_slot (&s_group, "exporter")), "the exporter ended");
+#undef S_OF
+}
+
+//  Stats of coordinator id (NULL: none named) owning ranges of 64
+//  partitions (NULL: none reported), having started started sagas
+static void
+s_owner_stats (ck_buf_t *body, const char *id, const char *ranges, uint64_t started)
+{
+    ck_ev_stats_t stats = { .uptime_ms = 1500, .started = started, .confirmed = started,
+                            .ended = started, .ended_us = started * 1000,
+                            .latency_bucket_count = 1 };
+    stats.latency_buckets [0] = (ck_latency_bucket_t) { 5000, started };
+    if (id)
+        snprintf (stats.coordinator, sizeof stats.coordinator, "%s", id);
+    if (ranges) {
+        stats.partition_count = 64;
+        snprintf (stats.partitions, sizeof stats.partitions, "%s", ranges);
+    }
+    stats.worker_count = 1;
+    stats.workers [0] = (ck_worker_load_t) { CK_SERVICE_PAYMENT, "payment-1", 8, started };
+    ck_buf_init (body);
+    cr_assert_eq (ck_encode_ev_stats (&stats, body), 0);
+}
+
+//  Three coordinators on one exporter: c1 and c2 name themselves and their
+//  partitions, the third names nothing (its endpoint labels it).  Each has
+//  series of its own, which add up; promtool accepts the lot.
+Test (e2e_exporter, several_coordinators_each_labelled)
+{
+    char events [3][PATH_MAX + 16], list [3 * PATH_MAX + 64];
+    zsock_t *pubs [3];
+    for (int i = 0; i < 3; i++) {
+        snprintf (events [i], sizeof events [i], "ipc://%s/ev%d", s_group.dir, i + 1);
+        pubs [i] = e2e_keep (&s_group, zsock_new_pub (events [i]));
+        cr_assert_not_null (pubs [i]);
+    }
+    snprintf (list, sizeof list, "%s,%s", events [0], events [1]);
+    const char *extra [] = { "--events", events [2], NULL };
+    int port = s_start_exporter (list, extra);
+    cr_assert_gt (port, 0, "the exporter did not start (logs in %s)", s_group.dir);
+
+    ck_buf_t bodies [3];
+    s_owner_stats (&bodies [0], "c1", "0-21", 7);
+    s_owner_stats (&bodies [1], "c2", "22-63", 5);
+    s_owner_stats (&bodies [2], NULL, NULL, 3);
+    char up [3][PATH_MAX + 128];
+    s_series (up [0], sizeof up [0], "checkout_coordinator_up", "c1", "");
+    s_series (up [1], sizeof up [1], "checkout_coordinator_up", "c2", "");
+    s_series (up [2], sizeof up [2], "checkout_coordinator_up", events [2], "");
+    //  publish on all three until the exporter has each
+    char *text = NULL;
+    for (int64_t until = ph_now_ms () + MH_WAIT_MS; ph_now_ms () < until; zclock_sleep (100)) {
+        for (int i = 0; i < 3; i++) {
+            zmq_send (zsock_resolve (pubs [i]), "stats", 5, ZMQ_SNDMORE);
+            zmq_send (zsock_resolve (pubs [i]), bodies [i].data, bodies [i].size, 0);
+        }
+        free (text);
+        text = mh_get (port, "/metrics");
+        if (text && mh_sample (text, up [0]) == 1 && mh_sample (text, up [1]) == 1
+        &&  mh_sample (text, up [2]) == 1)
+            break;
+    }
+    for (int i = 0; i < 3; i++)
+        ck_buf_free (&bodies [i]);
+    cr_assert_not_null (text);
+    char series [PATH_MAX + 128];
+    const char *names [] = { "c1", "c2", events [2] };
+    const double started [] = { 7, 5, 3 };
+    for (int i = 0; i < 3; i++) {
+        cr_expect_eq (mh_sample (text, up [i]), 1, "%s", text);
+        s_series (series, sizeof series, "checkout_sagas_started_total", names [i], "");
+        cr_expect_eq (mh_sample (text, series), started [i], "%s: %s", series, text);
+        s_series (series, sizeof series, "checkout_saga_duration_seconds_count", names [i], "");
+        cr_expect_eq (mh_sample (text, series), started [i], "%s: %s", series, text);
+        //  the worker all three dispatch to, once per coordinator
+        s_series (series, sizeof series, "checkout_worker_load", names [i],
+                  "service=\"payment\",worker=\"payment-1\"");
+        cr_expect_eq (mh_sample (text, series), started [i], "%s: %s", series, text);
+    }
+    //  the partitions each owns, and the log's count as each sees it
+    s_series (series, sizeof series, "checkout_coordinator_partitions", "c1", "");
+    cr_expect_eq (mh_sample (text, series), 22, "%s", text);
+    s_series (series, sizeof series, "checkout_coordinator_partitions", "c2", "");
+    cr_expect_eq (mh_sample (text, series), 42, "%s", text);
+    s_series (series, sizeof series, "checkout_saga_log_partitions", "c2", "");
+    cr_expect_eq (mh_sample (text, series), 64, "%s", text);
+    s_series (series, sizeof series, "checkout_coordinator_partitions", events [2], "");
+    cr_expect_eq (mh_sample (text, series), -1, "no partitions without them: %s", text);
+    int rc = mh_promtool (text, s_group.dir);
+    cr_expect_eq (rc, 0, "promtool check metrics exit %d (see %s/promtool.log)", rc, s_group.dir);
+    free (text);
+
+    //  c2 stops: its series go, c1's stay; partitions past the count are
+    //  a bad event, not a gauge
+    ck_buf_t bad;
+    s_owner_stats (&bad, "c1", "0-64", 9);
+    text = s_publish_until (pubs [0], bad.data, bad.size, port,
+                            "checkout_exporter_bad_events_total", 1, MH_WAIT_MS);
+    ck_buf_free (&bad);
+    free (text);
+    text = mh_scrape_until (port, up [1], 0, MH_WAIT_MS + 6000);
+    cr_assert_not_null (text);
+    cr_expect_eq (mh_sample (text, up [1]), 0, "%s", text);
+    s_series (series, sizeof series, "checkout_sagas_started_total", "c2", "");
+    cr_expect_eq (mh_sample (text, series), -1, "%s", text);
+    free (text);
 }

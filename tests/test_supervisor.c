@@ -560,7 +560,11 @@ Test (supervisor, exporter_shows_restart_counts)
 
     const char *series =
         "checkout_supervisor_restarts_total{process=\"payment-1\",service=\"payment\"}";
-    char *text = mh_scrape_until (port, "checkout_coordinator_up", 1, MH_WAIT_MS);
+    //  one coordinator on SQLite names no id: its endpoint labels it
+    char up [PATH_MAX + 64];
+    snprintf (up, sizeof up, "checkout_coordinator_up{coordinator=\"%s\"}", events);
+    char *text = mh_scrape_until (port, up, 1, MH_WAIT_MS);
+    cr_expect_eq (mh_sample (text? text: "", up), 1, "%s", text);
     cr_assert_not_null (text);
     cr_expect_eq (mh_sample (text, "checkout_supervisor_up"), 1, "%s", text);
     cr_expect_eq (mh_sample (text, series), 0, "%s", text);

@@ -1,12 +1,13 @@
 #!/usr/bin/python3
-#  checkout-exporter - the coordinator's stats as Prometheus metrics
-#  SUB to the events socket's `stats`, served over HTTP at /metrics.
+#  checkout-exporter - the coordinators' stats as Prometheus metrics
+#  SUB to each events socket's `stats`, served over HTTP at /metrics.
 #
-#  The coordinator publishes its totals once a second (docs/protocol.md,
-#  "Events"); the exporter keeps the latest and turns it into metrics at
-#  each scrape.  Counters and histogram buckets are the coordinator's own
-#  totals since it started, so Prometheus' rate() and sum() work across
-#  coordinators and across restarts of the exporter.  With --supervisor,
+#  A coordinator publishes its totals once a second (docs/protocol.md#stats);
+#  the exporter keeps the latest of each and turns them into metrics at
+#  each scrape, labelled with the coordinator's name.  Counters and
+#  histogram buckets are each coordinator's own totals since it started,
+#  so Prometheus' rate() and sum() work across coordinators and across
+#  restarts of the exporter and of any one coordinator.  With --supervisor,
 #  restart counts come from the supervisor's control socket at each scrape.
 #
 #  Debian's python3 on purpose (/usr/bin/python3): it runs on Debian's
@@ -30,6 +31,8 @@ DEFAULT_EVENTS = "tcp://127.0.0.1:5572"
 DEFAULT_LISTEN = "127.0.0.1:9464"
 RCVHWM = 1000                           # stats only: a few per second at most
 MAXMSGSIZE = 1 << 17                    # a stats body is at most 64 KiB (CK_MAX_BODY)
+EVENTS_MAX = 16                         # coordinators watched at once
+PARTITIONS_MAX = 1024                   # CK_MAX_PARTITIONS
 POLL_MS = 200                           # how often the loop looks at the stop flag
 SUPERVISOR_TIMEOUT = 1.0                # s for the supervisor's status answer
 
@@ -44,6 +47,8 @@ Examples:
       scrape http://127.0.0.1:9464/metrics for tcp://127.0.0.1:5572
   checkout-exporter --events tcp://10.0.0.5:5572 --listen 0.0.0.0:9464
       a remote coordinator, served on every interface
+  checkout-exporter --events tcp://10.0.0.5:5572,tcp://10.0.0.6:5572
+      two coordinators sharing a saga log, each one's metrics labelled
   checkout-exporter --supervisor data
       also the restart counts of the supervisor running in ./data
 """
@@ -77,6 +82,21 @@ def parse_listen(text):
     return family, address[0], int(port)
 
 
+def parse_events(values):
+    """The endpoints of every --events (EP or EP,EP), each once; exits 2 when bad."""
+    endpoints = []
+    for value in values:
+        for endpoint in value.split(","):
+            if not endpoint:
+                usage_error("--events %s: an empty endpoint in the list" % value)
+            if endpoint in endpoints:
+                usage_error("--events %s: given twice" % endpoint)
+            endpoints.append(endpoint)
+    if len(endpoints) > EVENTS_MAX:
+        usage_error("--events: %d endpoints, at most %d" % (len(endpoints), EVENTS_MAX))
+    return endpoints
+
+
 def positive_int(text):
     if not text.isdigit() or not 0 < int(text) <= 86400000:
         raise argparse.ArgumentTypeError("expected 1..86400000, got '%s'" % text)
@@ -91,12 +111,13 @@ class Parser(argparse.ArgumentParser):
 def parse_args(argv):
     parser = Parser(prog=PROG, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter,
-                    description="Serve the checkout coordinator's stats as Prometheus "
+                    description="Serve the checkout coordinators' stats as Prometheus "
                                 "metrics at http://ADDR:PORT/metrics.")
     parser.add_argument("--version", action="version",
                         version="%s %s (protocol %s)" % (PROG, VERSION, PROTOCOL))
-    parser.add_argument("--events", metavar="EP", default=DEFAULT_EVENTS,
-                        help="the coordinator's events endpoint (default %s)" % DEFAULT_EVENTS)
+    parser.add_argument("--events", metavar="EP", action="append",
+                        help="a coordinator's events endpoint, or a comma list of several; "
+                             "repeatable (default %s)" % DEFAULT_EVENTS)
     parser.add_argument("--listen", metavar="ADDR:PORT", default=DEFAULT_LISTEN,
                         help="where to serve /metrics (default %s; port 0 picks a "
                              "free one, logged at start)" % DEFAULT_LISTEN)
@@ -112,6 +133,7 @@ def parse_args(argv):
                         help="stats older than this mean the coordinator is down "
                              "(default 5000; it publishes every second)")
     args = parser.parse_args(argv)
+    args.events = parse_events(args.events or [DEFAULT_EVENTS])
     args.listen_family, args.listen_host, args.listen_port = parse_listen(args.listen)
     if args.supervisor is not None and not os.path.isdir(args.supervisor):
         usage_error("--supervisor %s: not a directory" % args.supervisor)
@@ -125,7 +147,7 @@ def parse_args(argv):
 
 COUNTERS = ("uptime_ms", "started", "confirmed", "failed", "stuck", "bad_messages",
             "retries", "ignored_replies", "overloaded", "in_flight")
-OPTIONAL = ("dropped", "refused", "ended", "ended_us")
+OPTIONAL = ("dropped", "refused", "ended", "ended_us", "partition_count")
 
 
 def is_count(value):
@@ -134,6 +156,21 @@ def is_count(value):
 
 def is_text(value):
     return isinstance(value, str) and 0 < len(value) <= 64
+
+
+def owned_partitions(text, count):
+    """How many partitions ranges text ("0-20,42", "" for none) names
+    within 0..count-1, or None when it is not such ranges."""
+    owned = set()
+    for part in text.split(",") if text else []:
+        first, dash, last = part.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()):
+            return None
+        first, last = int(first), int(last) if dash else int(first)
+        if first > last or last >= count:
+            return None
+        owned.update(range(first, last + 1))
+    return len(owned)
 
 
 def check_stats(body):
@@ -146,6 +183,18 @@ def check_stats(body):
     for key in OPTIONAL:
         if key in body and not is_count(body[key]):
             return "%s: not a count" % key
+    #  with several coordinators: who publishes, and which partitions it owns
+    if "coordinator" in body and not is_text(body["coordinator"]):
+        return "coordinator: not a name"
+    count = body.get("partition_count", 0)
+    if count > PARTITIONS_MAX:
+        return "partition_count: more than %d" % PARTITIONS_MAX
+    if count:
+        ranges = body.get("partitions", "")
+        owned = owned_partitions(ranges, count) if isinstance(ranges, str) else None
+        if owned is None:
+            return "partitions: not ranges of 0..%d" % (count - 1)
+        body["owned_partitions"] = owned
     lists = {"workers": ("service", "instance", "capacity", "load"),
              "failed_reasons": ("code", "count"),
              "latency_buckets": ("le_us", "count")}
@@ -193,9 +242,12 @@ def curve_keys(secret_path, server_path):
 
 
 class Subscriber:
+    """One coordinator's events socket, and the latest stats it gave."""
+
     def __init__(self, endpoint, curve=None):
         import zmq
         self.zmq = zmq
+        self.endpoint = endpoint
         self.context = zmq.Context.instance()
         self.socket = self.context.socket(zmq.SUB)
         if curve:
@@ -214,10 +266,8 @@ class Subscriber:
         self.bad_events = 0
         self.last_warning = 0.0
 
-    def receive(self, timeout_ms):
-        """Takes what arrived within timeout_ms; keeps the newest good stats."""
-        if not self.socket.poll(timeout_ms):
-            return
+    def receive(self):
+        """Takes what has arrived; keeps the newest good stats."""
         while True:
             try:
                 frames = self.socket.recv_multipart(self.zmq.NOBLOCK)
@@ -245,8 +295,8 @@ class Subscriber:
         now = time.monotonic()
         if now - self.last_warning >= 60:
             self.last_warning = now
-            log("warning: bad stats event ignored: %s (bad_events=%d)"
-                % (what, self.bad_events))
+            log("warning: bad stats event ignored: %s (events=%s bad_events=%d)"
+                % (what, self.endpoint, self.bad_events))
 
     def close(self):
         self.socket.close()
@@ -286,30 +336,54 @@ def le_text(us):
 
 
 class Collector:
-    def __init__(self, subscriber, stale_s, supervisor_dir):
-        self.subscriber, self.stale_s, self.supervisor_dir = subscriber, stale_s, supervisor_dir
+    def __init__(self, subscribers, stale_s, supervisor_dir):
+        self.subscribers, self.stale_s, self.supervisor_dir = subscribers, stale_s, supervisor_dir
+
+    def names(self):
+        """(subscriber, name, fresh stats or None) for each coordinator.  The
+        name is the id its stats give, else its endpoint; an id another
+        endpoint already gave (a misconfiguration) falls back to the
+        endpoint, so that no two series are the same."""
+        named, used = [], set()
+        for subscriber in self.subscribers:
+            latest = subscriber.latest
+            fresh = latest is not None and time.monotonic() - latest[1] <= self.stale_s
+            name = latest[0].get("coordinator") if latest else None
+            if not name or name in used:
+                name = subscriber.endpoint
+            used.add(name)
+            named.append((subscriber, name, latest[0] if fresh else None))
+        return named
 
     def collect(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
-        latest = self.subscriber.latest
-        fresh = latest is not None and time.monotonic() - latest[1] <= self.stale_s
-        yield GaugeMetricFamily("checkout_coordinator_up",
-                                "1 while the coordinator's stats arrive, 0 when they stopped",
-                                value=1 if fresh else 0)
+        named = self.names()
+        up = GaugeMetricFamily("checkout_coordinator_up",
+                               "1 while the coordinator's stats arrive, 0 when they stopped",
+                               labels=["coordinator"])
+        for _, name, stats in named:
+            up.add_metric([name], 1 if stats else 0)
+        yield up
         yield CounterMetricFamily("checkout_exporter_bad_events",
                                   "stats events the exporter could not read",
-                                  value=self.subscriber.bad_events)
+                                  value=sum(s.bad_events for s in self.subscribers))
+        fresh = [(name, stats) for _, name, stats in named if stats]
         if fresh:
-            yield from self.coordinator(latest[0])
+            yield from self.coordinators(fresh)
         if self.supervisor_dir is not None:
             yield from self.supervisor()
 
-    def coordinator(self, stats):
+    #  Every series of a coordinator carries its name in the label
+    #  `coordinator`: each is a counter of its own, which sum() adds up
+    #  and rate() follows through one coordinator's restart
+    def coordinators(self, fresh):
         from prometheus_client.core import (CounterMetricFamily, GaugeMetricFamily,
                                             HistogramMetricFamily)
-        yield GaugeMetricFamily("checkout_coordinator_uptime_seconds",
-                                "seconds since the coordinator started",
-                                value=stats["uptime_ms"] / 1000)
+        uptime = GaugeMetricFamily("checkout_coordinator_uptime_seconds",
+                                   "seconds since the coordinator started", labels=["coordinator"])
+        for name, stats in fresh:
+            uptime.add_metric([name], stats["uptime_ms"] / 1000)
+        yield uptime
         counters = (
             ("checkout_sagas_started", "sagas started", "started"),
             ("checkout_sagas_confirmed", "sagas confirmed", "confirmed"),
@@ -324,39 +398,65 @@ class Collector:
              "dropped"),
             ("checkout_refused_connections", "client connections refused past the limit",
              "refused"))
-        for name, help_text, key in counters:
-            yield CounterMetricFamily(name, help_text, value=stats.get(key, 0))
+        for metric, help_text, key in counters:
+            family = CounterMetricFamily(metric, help_text, labels=["coordinator"])
+            for name, stats in fresh:
+                family.add_metric([name], stats.get(key, 0))
+            yield family
 
         failed = CounterMetricFamily("checkout_sagas_failed", "sagas failed, by reason code",
-                                     labels=["reason"])
-        listed = 0
-        for entry in stats.get("failed_reasons", []):
-            failed.add_metric([entry["code"]], entry["count"])
-            listed += entry["count"]
-        if stats["failed"] > listed:    # a coordinator without failed_reasons
-            failed.add_metric(["unknown"], stats["failed"] - listed)
+                                     labels=["coordinator", "reason"])
+        in_flight = GaugeMetricFamily("checkout_sagas_in_flight", "sagas not yet ended",
+                                      labels=["coordinator"])
+        for name, stats in fresh:
+            listed = 0
+            for entry in stats.get("failed_reasons", []):
+                failed.add_metric([name, entry["code"]], entry["count"])
+                listed += entry["count"]
+            if stats["failed"] > listed:    # a coordinator without failed_reasons
+                failed.add_metric([name, "unknown"], stats["failed"] - listed)
+            in_flight.add_metric([name], stats["in_flight"])
         yield failed
-        yield GaugeMetricFamily("checkout_sagas_in_flight", "sagas not yet ended",
-                                value=stats["in_flight"])
+        yield in_flight
 
-        if "latency_buckets" in stats:
-            buckets = [(le_text(b["le_us"]), b["count"]) for b in stats["latency_buckets"]]
-            buckets.append(("+Inf", stats.get("ended", 0)))
-            yield HistogramMetricFamily("checkout_saga_duration_seconds",
-                                        "time from CHECKOUT accepted to confirmed or failed",
-                                        buckets=buckets,
-                                        sum_value=stats.get("ended_us", 0) / 1e6)
+        duration = HistogramMetricFamily("checkout_saga_duration_seconds",
+                                         "time from CHECKOUT accepted to confirmed or failed",
+                                         labels=["coordinator"])
+        for name, stats in fresh:
+            if "latency_buckets" in stats:
+                buckets = [(le_text(b["le_us"]), b["count"]) for b in stats["latency_buckets"]]
+                buckets.append(("+Inf", stats.get("ended", 0)))
+                duration.add_metric([name], buckets, sum_value=stats.get("ended_us", 0) / 1e6)
+        if duration.samples:
+            yield duration
 
-        load = GaugeMetricFamily("checkout_worker_load", "requests in flight at a worker",
-                                 labels=["service", "worker"])
+        labels = ["coordinator", "service", "worker"]
+        load = GaugeMetricFamily("checkout_worker_load",
+                                 "requests in flight at a worker, from this coordinator",
+                                 labels=labels)
         capacity = GaugeMetricFamily("checkout_worker_capacity",
-                                     "requests a worker takes at once", labels=["service", "worker"])
-        for worker in stats.get("workers", []):
-            labels = [worker["service"], worker["instance"]]
-            load.add_metric(labels, worker["load"])
-            capacity.add_metric(labels, worker["capacity"])
+                                     "requests a worker takes at once", labels=labels)
+        for name, stats in fresh:
+            for worker in stats.get("workers", []):
+                worker_labels = [name, worker["service"], worker["instance"]]
+                load.add_metric(worker_labels, worker["load"])
+                capacity.add_metric(worker_labels, worker["capacity"])
         yield load
         yield capacity
+
+        owned = GaugeMetricFamily("checkout_coordinator_partitions",
+                                  "partitions of the shared saga log the coordinator owns",
+                                  labels=["coordinator"])
+        count = GaugeMetricFamily("checkout_saga_log_partitions",
+                                  "partitions of the shared saga log, as the coordinator sees it",
+                                  labels=["coordinator"])
+        for name, stats in fresh:
+            if stats.get("partition_count"):
+                owned.add_metric([name], stats["owned_partitions"])
+                count.add_metric([name], stats["partition_count"])
+        if owned.samples:           # one SQLite coordinator has no partitions
+            yield owned
+            yield count
 
     def supervisor(self):
         from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
@@ -416,7 +516,7 @@ def main(argv):
     args = parse_args(argv)
     try:
         import msgpack                  # noqa: F401 (checked before we start)
-        import zmq                      # noqa: F401
+        import zmq
         from prometheus_client import CollectorRegistry
     except ImportError as e:
         log("error: %s: install python3-prometheus-client, python3-zmq and "
@@ -427,25 +527,35 @@ def main(argv):
         signal.signal(sig, lambda *_: stop.set())
 
     curve = curve_keys(args.curve_secret, args.curve_server) if args.curve_secret else None
-    subscriber = Subscriber(args.events, curve)
+    subscribers = []
+    for endpoint in args.events:
+        subscribers.append(Subscriber(endpoint, curve))
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(Collector(subscriber, args.stale_ms / 1000, args.supervisor))
+    registry.register(Collector(subscribers, args.stale_ms / 1000, args.supervisor))
     try:
         server = make_server(args, registry)
     except OSError as e:
         log("error: cannot listen on %s: %s" % (args.listen, e.strerror or e))
-        subscriber.close()
+        for subscriber in subscribers:
+            subscriber.close()
         return EXIT_FAILURE
     host, port = server.server_address[:2]
     shown = "[%s]" % host if ":" in host else host
-    log("listening on http://%s:%d/metrics events=%s" % (shown, port, args.events))
+    log("listening on http://%s:%d/metrics events=%s" % (shown, port, ",".join(args.events)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
+    poller = zmq.Poller()
+    for subscriber in subscribers:
+        poller.register(subscriber.socket, zmq.POLLIN)
     while not stop.is_set():
-        subscriber.receive(POLL_MS)
+        ready = dict(poller.poll(POLL_MS))
+        for subscriber in subscribers:
+            if subscriber.socket in ready:
+                subscriber.receive()
     server.shutdown()
     server.server_close()
-    subscriber.close()
+    for subscriber in subscribers:
+        subscriber.close()
     log("stopped")
     return EXIT_DONE
 

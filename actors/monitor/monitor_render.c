@@ -83,11 +83,13 @@ s_text_stats (const monitor_snapshot_t *snap, FILE *out)
     else
         fprintf (out, "sagas_per_s: -\nstarted_per_s: -\n");
     s_text_counters (&snap->stats, out);
+    //  the built-in services and those a step table added, no free slot
     for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++) {
         const monitor_service_t *totals = &snap->services [service];
-        fprintf (out, "service.%s: instances=%u load=%" PRIu64 " capacity=%" PRIu64 "\n",
-                 ck_service_name ((ck_service_t) service), totals->instances,
-                 totals->load, totals->capacity);
+        const char *name = ck_service_name ((ck_service_t) service);
+        if (name)
+            fprintf (out, "service.%s: instances=%u load=%" PRIu64 " capacity=%" PRIu64 "\n",
+                     name, totals->instances, totals->load, totals->capacity);
     }
     for (uint32_t i = 0; i < snap->stats.worker_count; i++) {
         const ck_worker_load_t *worker = &snap->stats.workers [i];
@@ -159,9 +161,11 @@ s_json_stats (const monitor_snapshot_t *snap, FILE *out)
     fprintf (out, ",\"services\":{");
     for (int service = CK_SERVICE_NONE + 1; service < CK_SERVICE_MAX; service++) {
         const monitor_service_t *totals = &snap->services [service];
-        fprintf (out, "%s\"%s\":{\"instances\":%u,\"load\":%" PRIu64 ",\"capacity\":%" PRIu64 "}",
-                 service > CK_SERVICE_NONE + 1? ",": "", ck_service_name ((ck_service_t) service),
-                 totals->instances, totals->load, totals->capacity);
+        const char *name = ck_service_name ((ck_service_t) service);
+        if (name)
+            fprintf (out, "%s\"%s\":{\"instances\":%u,\"load\":%" PRIu64 ",\"capacity\":%"
+                     PRIu64 "}", service > CK_SERVICE_NONE + 1? ",": "", name,
+                     totals->instances, totals->load, totals->capacity);
     }
     fprintf (out, "},\"workers\":[");
     for (uint32_t i = 0; i < stats->worker_count; i++) {

@@ -1126,3 +1126,29 @@ Test (supervisor, several_coordinators_need_postgresql_and_their_own_names)
     }
     cr_expect_eq (access (s_ctx.data, F_OK), -1, "a refused start made %s", s_ctx.data);
 }
+
+//  The topologies shipped as examples stay valid: each dry run passes
+Test (supervisor, the_example_topologies_load)
+{
+    struct {
+        const char *file, *host, *needle;
+    } cases [] = {
+        { "default.zpl", NULL, "\ncoordinator: " },
+        { "three-hosts.zpl", "b", "\ninventory-b-1: " },
+        { "two-coordinators.zpl", NULL, "\ncoordinator-c2: " },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        char path [PATH_MAX], *output = NULL;
+        snprintf (path, sizeof path, "%s/scripts/topologies/%s", s_ctx.source, cases [i].file);
+        int rc = cases [i].host
+               ? s_sup ("example", 20000, &output, "start", path, "--bin", s_ctx.bin,
+                        "--dry-run", "--host", cases [i].host, NULL)
+               : s_sup ("example", 20000, &output, "start", path, "--bin", s_ctx.bin,
+                        "--dry-run", NULL);
+        char *lines = zsys_sprintf ("\n%s", output? output: "");
+        cr_expect_eq (rc, 0, "%s: %s", cases [i].file, lines);
+        cr_expect (strstr (lines, cases [i].needle), "%s: %s", cases [i].file, lines);
+        zstr_free (&lines);
+        free (output);
+    }
+}

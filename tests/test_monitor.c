@@ -654,6 +654,17 @@ Test (monitor, two_coordinators_that_split_the_partitions)
     s_expect_lines (text, lines, sizeof lines / sizeof lines [0]);
     cr_expect_null (strstr (text, "warning:"), "%s", text);
     cr_expect (strncmp (text, "coordinators: ", 14) == 0, "%s", text);
+    cr_expect_null (strstr (text, "notice:"), "%s", text);
+    free (text);
+    //  c2 restarts: the notice says which coordinator
+    ck_ev_stats_t again = s_stats (700, 0, 0, 0);
+    snprintf (again.coordinator, sizeof again.coordinator, "c2");
+    again.partition_count = 64;
+    snprintf (again.partitions, sizeof again.partitions, "22-63");
+    monitor_view_on_stats (monitor_group_view (s_ctx.group, 1), &again, 1400);
+    text = s_render_group (false, 1500);
+    cr_expect (strstr (text, "\nnotice: c2: coordinator back (uptime 0.7 s): restarted\n"), "%s",
+               text);
     free (text);
 }
 

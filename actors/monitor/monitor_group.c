@@ -113,8 +113,10 @@ monitor_group_merged (monitor_group_t *self)
     monitor_view_destroy (&self->merged);
     self->merged = monitor_view_new ();
     assert (self->merged);
+    //  several: a notice says whose it is
     for (size_t i = 0; i < self->size; i++)
-        monitor_view_merge (self->merged, self->members [i].view);
+        monitor_view_merge (self->merged, self->members [i].view,
+                            self->size > 1? monitor_group_name (self, i): NULL);
     return self->merged;
 }
 

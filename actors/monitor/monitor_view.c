@@ -444,7 +444,7 @@ s_merge_recent (monitor_view_t *self, monitor_view_t *other)
 }
 
 void
-monitor_view_merge (monitor_view_t *self, monitor_view_t *other)
+monitor_view_merge (monitor_view_t *self, monitor_view_t *other, const char *name)
 {
     assert (self && other && self != other);
     monitor_snapshot_t *snap = &self->snap;
@@ -453,7 +453,9 @@ monitor_view_merge (monitor_view_t *self, monitor_view_t *other)
         s_merge_stats (snap, add);
     snap->restarts += add->restarts;
     if (add->notice_seq && (!snap->notice_seq || add->notice_ms >= snap->notice_ms)) {
-        memcpy (snap->notice, add->notice, sizeof snap->notice);
+        char text [MONITOR_NOTICE_SIZE + CK_TEXT_SIZE];
+        snprintf (text, sizeof text, "%s%s%s", name? name: "", name? ": ": "", add->notice);
+        s_copy_printable (snap->notice, sizeof snap->notice, text, strlen (text));
         snap->notice_ms = add->notice_ms;
     }
     snap->notice_seq += add->notice_seq;

@@ -24,7 +24,7 @@ extern "C" {
 #define MONITOR_RECENT_MAX  8           //  recent socket and worker events kept
 #define MONITOR_TOPIC_SIZE  (CK_NAME_SIZE + 8)
 #define MONITOR_DETAIL_SIZE (CK_TEXT_SIZE + CK_NAME_SIZE + 16)
-#define MONITOR_NOTICE_SIZE 96
+#define MONITOR_NOTICE_SIZE 160         //  with a coordinator's name before it
 
 typedef enum {
     MONITOR_WAITING,                    //  no stats yet
@@ -123,9 +123,9 @@ const monitor_recent_t *monitor_view_recent (monitor_view_t *self, uint32_t inde
 //  Adds what other shows into self, to show several coordinators as one:
 //  counters and rates summed, a worker seen by several coordinators once
 //  (its loads summed), the oldest stats' time (so one silent coordinator
-//  shows), the worst latency, and the lists merged within their bounds.
-//  Can't fail.
-void monitor_view_merge (monitor_view_t *self, monitor_view_t *other);
+//  shows), the worst latency, the newest notice (after "name: " when name
+//  is not NULL), and the lists merged within their bounds.  Can't fail.
+void monitor_view_merge (monitor_view_t *self, monitor_view_t *other, const char *name);
 
 #ifdef __cplusplus
 }

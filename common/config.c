@@ -388,7 +388,8 @@ s_print_completion (ck_config_t *self)
         (const ck_option_t **) zmalloc (self->entry_count * sizeof (ck_option_t *));
     for (size_t i = 0; i < self->entry_count; i++)
         options [i] = self->entries [i].option;
-    ck_completion_bash (stdout, self->program->name, options, self->entry_count);
+    ck_completion_bash (stdout, self->program->name, options, self->entry_count,
+                        self->program->commands);
     fflush (stdout);
     free (options);
 }

@@ -14,9 +14,11 @@ extern "C" {
 //  Prints on out a bash completion script for the program named name,
 //  whose flags are the count options (its own and the builtins): every
 //  flag after "-", file names after a flag whose value is a FILE or PATH,
-//  the known values of --log-level and --sync.  Can't fail.
+//  the known values of --log-level and --sync, and commands (space-separated
+//  words, or NULL) for the first word that is neither a flag nor a flag's
+//  value.  Can't fail.
 void ck_completion_bash (FILE *out, const char *name, const ck_option_t *const *options,
-                         size_t count);
+                         size_t count, const char *commands);
 
 #ifdef __cplusplus
 }

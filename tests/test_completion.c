@@ -149,3 +149,48 @@ Test (completion, an_unknown_shell_is_a_usage_error)
     cr_expect_eq (s_bash ("none.out", script, &output), 2);
     free (output);
 }
+
+//  A program with commands completes them in the first word that is
+//  neither a flag nor a flag's value, and nothing after one
+Test (completion, commands_complete_first)
+{
+    char path [PATH_MAX];
+    s_write_script ("checkout-keys", path, sizeof path);
+    char *offered = s_complete ("checkout-keys", path, "''");
+    cr_expect_str_eq (offered, "allow\ninit\nlist\nnew\nrevoke\n");
+    free (offered);
+    offered = s_complete ("checkout-keys", path, "--config x.conf re");
+    cr_expect_str_eq (offered, "revoke\n");
+    free (offered);
+    offered = s_complete ("checkout-keys", path, "init ''");
+    cr_expect_str_eq (offered, "\n");
+    free (offered);
+    offered = s_complete ("checkout-keys", path, "--ver");
+    cr_expect_str_eq (offered, "--verbose\n--version\n");
+    free (offered);
+}
+
+//  The exporter (Python) prints its completion in the same form, from
+//  its argparse options
+Test (completion, the_exporter_completes_its_flags)
+{
+    char path [PATH_MAX], script [PATH_MAX * 2];
+    s_write_script ("checkout-exporter", path, sizeof path);
+    snprintf (script, sizeof script, "bash -n '%s'", path);
+    char *output = NULL;
+    cr_expect_eq (s_bash ("syntax.out", script, &output), 0, "%s", output? output: "");
+    free (output);
+    char *offered = s_complete ("checkout-exporter", path, "--");
+    cr_expect_str_eq (offered, "--curve-secret\n--curve-server\n--events\n--help\n"
+                               "--listen\n--stale-ms\n--supervisor\n--version\n");
+    free (offered);
+    offered = s_complete ("checkout-exporter", path, "--supervisor checkout-exp");
+    cr_expect_str_eq (offered, "checkout-exporter.bash\n");
+    free (offered);
+    offered = s_complete ("checkout-exporter", path, "--events tc");
+    cr_expect_str_eq (offered, "\n");
+    free (offered);
+    snprintf (script, sizeof script, "'%s/checkout-exporter' --completion zsh", s_bin);
+    cr_expect_eq (s_bash ("zsh.out", script, &output), 2);
+    free (output);
+}

@@ -20,7 +20,7 @@ static const ck_option_t s_options [] = {
 
 static const ck_program_t s_program = {
     "checkout-test", "Tests the config module.", "COMMAND [ID]", 2, s_options,
-    "  checkout-test --db x.db go\n", NULL
+    "  checkout-test --db x.db go\n", NULL, NULL
 };
 
 static char s_dir [64];

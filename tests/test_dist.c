@@ -78,8 +78,11 @@ Test (dist, an_install_has_programs_units_configs_and_docs)
         cr_expect (s_exists (prefix, relative), "%s", relative);
 #endif
     }
-    //  the exporter is Python: installed with its man page
+    //  the exporter is Python: installed with its man page and completion
     cr_expect (s_exists (prefix, "bin/checkout-exporter"));
+#if CK_DIST_DOCS
+    cr_expect (s_exists (prefix, "share/bash-completion/completions/checkout-exporter"));
+#endif
 #if CK_DIST_DOCS && CK_HAVE_MAN
     cr_expect (s_exists (prefix, "share/man/man1/checkout-exporter.1"));
 #endif

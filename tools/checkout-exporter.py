@@ -108,6 +108,38 @@ class Parser(argparse.ArgumentParser):
         usage_error(message)
 
 
+def completion_bash(parser):
+    """A bash completion script from the parser's options, in the form the
+    C programs print theirs (`--completion bash`)."""
+    flags, files, texts = [], [], []
+    for action in parser._actions:
+        for flag in action.option_strings:
+            if not flag.startswith("--"):
+                continue
+            flags.append(flag)
+            if action.nargs == 0:
+                continue
+            metavar = action.metavar or ""
+            (files if any(w in metavar for w in ("FILE", "DIR", "PATH")) else texts).append(flag)
+    lines = ["# bash completion for %s, generated from its options:" % PROG,
+             "# %s --completion bash" % PROG,
+             "_checkout_exporter ()", "{",
+             "    local cur=${COMP_WORDS[COMP_CWORD]}",
+             "    local prev=${COMP_WORDS[COMP_CWORD-1]}",
+             "    COMPREPLY=()",
+             "    case $prev in"]
+    if files:
+        lines += ["        %s)" % "|".join(files),
+                  '            COMPREPLY=($(compgen -f -- "$cur"))', "            return ;;"]
+    if texts:
+        lines += ["        %s)" % "|".join(texts), "            return ;;"]
+    lines += ["    esac",
+              "    if [[ $cur == -* ]]; then",
+              '        COMPREPLY=($(compgen -W "%s" -- "$cur"))' % " ".join(flags),
+              "    fi", "}", "complete -F _checkout_exporter %s" % PROG]
+    return "\n".join(lines) + "\n"
+
+
 def parse_args(argv):
     parser = Parser(prog=PROG, epilog=EPILOG,
                     formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -132,6 +164,13 @@ def parse_args(argv):
     parser.add_argument("--stale-ms", metavar="MS", type=positive_int, default=5000,
                         help="stats older than this mean the coordinator is down "
                              "(default 5000; it publishes every second)")
+    #  --completion SHELL, left out of --help as in the C programs: for packagers
+    if argv[:1] == ["--completion"]:
+        if argv[1:] != ["bash"]:
+            usage_error("--completion: '%s' is not a shell it knows (bash)"
+                        % " ".join(argv[1:]))
+        sys.stdout.write(completion_bash(parser))
+        sys.exit(0)
     args = parser.parse_args(argv)
     args.events = parse_events(args.events or [DEFAULT_EVENTS])
     args.listen_family, args.listen_host, args.listen_port = parse_listen(args.listen)

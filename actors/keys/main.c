@@ -32,6 +32,7 @@ static const ck_program_t s_program = {
                " revoke DIR NAME ROLE | list DIR",
     .args = "COMMAND DIR [NAME [ROLE]]",
     .max_args = 4,
+    .commands = "init new allow revoke list",
     .options = s_options,
     .examples =
         "  checkout-keys init data/keys        (every default process and role)\n"

@@ -49,6 +49,9 @@ typedef struct _ck_program_t {
     const ck_option_t *options;         //  ended by an entry with name NULL
     const char *examples;               //  lines for --help's Examples, or NULL
     const char *exit_codes;             //  --help's exit codes line, or NULL for 0/1/2
+    const char *commands;               //  the words the first positional argument
+                                        //  may be, space-separated, for completion;
+                                        //  or NULL
 } ck_program_t;
 
 typedef struct _ck_config_t ck_config_t;

@@ -42,7 +42,7 @@ typedef struct {
     participant_link_t *links [CK_PARTICIPANT_MAX_ENDPOINTS];
     size_t link_count;
     participant_batch_t *batch;
-    ck_buf_t ready;                     //  the READY body, encoded once
+    ck_buf_t ready [CK_PARTICIPANT_MAX_ENDPOINTS];    //  each link's READY body
     zsock_t *pipe;
     int64_t last_idle;
     bool stopping;
@@ -108,6 +108,8 @@ s_config_problem (const ck_participant_config_t *config)
         return "instance: must be 1..64 of [A-Za-z0-9._:-]";
     if (config->capacity < CK_MIN_CAPACITY || config->capacity > CK_MAX_CAPACITY)
         return "capacity: must be 1..1024";
+    if (config->endpoints && config->capacity < config->endpoint_count)
+        return "capacity: less than one per coordinator";
     if (config->reconnect_min_ms > config->reconnect_max_ms)
         return "reconnect_min_ms: exceeds reconnect_max_ms";
     if (config->max_batch > CK_PARTICIPANT_MAX_BATCH)
@@ -128,10 +130,10 @@ s_self_destroy (self_t **self_p)
     for (size_t i = 0; i < CK_PARTICIPANT_MAX_ENDPOINTS; i++) {
         participant_link_destroy (&self->links [i]);
         free (self->endpoints [i]);
+        ck_buf_free (&self->ready [i]);
     }
     participant_batch_destroy (&self->batch);
     free (self->instance);
-    ck_buf_free (&self->ready);
     free (self);
     *self_p = NULL;
 }
@@ -149,16 +151,32 @@ s_self_new (const ck_participant_config_t *config)
         self->endpoints [i] = strdup (config->endpoints [i]);
     self->config.endpoints = NULL;      //  the copies above are used instead
     self->batch = participant_batch_new (&self->config, self->links);
-    ck_buf_init (&self->ready);
+    for (size_t i = 0; i < CK_PARTICIPANT_MAX_ENDPOINTS; i++)
+        ck_buf_init (&self->ready [i]);
     self->last_idle = zclock_mono ();
 
-    ck_ready_t ready = { .service = config->service, .capacity = config->capacity };
+    ck_ready_t ready = { .service = config->service };
     snprintf (ready.instance, sizeof ready.instance, "%s", config->instance);
-    if (ck_encode_ready (&ready, &self->ready) == -1) {
-        zsys_error ("participant: READY does not encode instance=%s", config->instance);
-        s_self_destroy (&self);
+    for (size_t i = 0; i < self->link_count; i++) {
+        ready.capacity = ck_participant_share (config->capacity, self->link_count, i);
+        if (ck_encode_ready (&ready, &self->ready [i]) == -1) {
+            zsys_error ("participant: READY does not encode instance=%s", config->instance);
+            s_self_destroy (&self);
+            break;
+        }
     }
     return self;
+}
+
+//  The coordinators do not know of each other: each dispatches up to the
+//  capacity our READY gave it.  Shares that add up to the capacity keep
+//  the sum of what they may send us at once within what we can hold.
+uint32_t
+ck_participant_share (uint32_t capacity, size_t count, size_t index)
+{
+    assert (count > 0 && index < count && capacity >= count);
+    uint32_t share = (uint32_t) (capacity / count);
+    return index < capacity % count? share + 1: share;
 }
 
 //  --------------------------------------------------------------------------
@@ -308,7 +326,7 @@ s_start_links (self_t *self)
     for (size_t i = 0; i < self->link_count; i++) {
         participant_link_config_t config = {
             .endpoint = self->endpoints [i], .instance = self->instance, .index = i,
-            .ready = &self->ready, .heartbeat_ivl_ms = self->config.heartbeat_ivl_ms,
+            .ready = &self->ready [i], .heartbeat_ivl_ms = self->config.heartbeat_ivl_ms,
             .liveness = self->config.liveness,
             .reconnect_min_ms = self->config.reconnect_min_ms,
             .reconnect_max_ms = self->config.reconnect_max_ms,

@@ -32,7 +32,7 @@ static const ck_option_t s_common_options [] = {
       "the SQLite file (default SERVICE.db), or a postgresql:// URI" },
     { "instance", CK_OPT_STRING, NULL, 0, 0, "ID", "this instance's id (default host-PID)" },
     { "capacity", CK_OPT_INT, "64", CK_MIN_CAPACITY, CK_MAX_CAPACITY, "N",
-      "requests accepted at once" },
+      "requests accepted at once, split among the coordinators" },
     { "heartbeat-ms", CK_OPT_INT, "1000", 10, 60000, "MS", "heartbeat interval" },
     CK_CURVE_CLIENT_OPTIONS,
     { "liveness", CK_OPT_INT, "3", 1, 100, "N", "heartbeats missed before a coordinator is dead" },
@@ -129,6 +129,13 @@ s_configure (ck_config_t *config, ck_participant_config_t *runtime, const char *
                                " still running could find its answers gone; give more, 0"
                                " (for ever), or --allow-short-retention", retention,
                                RETENTION_MIN_S);
+        return 2;
+    }
+    //  READY's capacity is 1..1024: each coordinator needs a share of one
+    if ((size_t) ck_config_int (config, "capacity") < count) {
+        ck_config_usage_error (config, "--capacity: %ld is less than one per coordinator"
+                               " (%zu given); the capacity is split among them",
+                               ck_config_int (config, "capacity"), count);
         return 2;
     }
     if (ck_curve_client_flags (config, &runtime->curve))

@@ -775,6 +775,58 @@ Test (participant, each_coordinator_gets_its_own_replies)
     s_coord_destroy (&two);
 }
 
+//  7 over three coordinators: 3 + 2 + 2, never 7 each
+Test (participant, capacity_is_split_among_coordinators)
+{
+    coord_t coords [3];
+    const char *endpoints [3];
+    for (size_t i = 0; i < 3; i++) {
+        s_coord_init (&coords [i], "tcp://127.0.0.1:*");
+        endpoints [i] = coords [i].endpoint;
+    }
+    ck_participant_config_t config = s_config (endpoints);
+    config.endpoint_count = 3;
+    got_t got [3];
+    ck_participant_t *participant = s_start_with (&coords [0], &config, &got [0]);
+    uint32_t sum = got [0].ready.capacity;
+    for (size_t i = 1; i < 3; i++) {
+        cr_assert_eq (s_coord_expect (&coords [i], CK_CMD_READY, 2000, &got [i]), 0);
+        sum += got [i].ready.capacity;
+    }
+    cr_assert_eq (got [0].ready.capacity, 3);
+    cr_assert_eq (got [1].ready.capacity, 2);
+    cr_assert_eq (got [2].ready.capacity, 2);
+    cr_assert_eq (sum, 7);
+    //  the READY after a reconnect announces the same share
+    s_coord_send (&coords [2], CK_CMD_DISCONNECT);
+    got_t again;
+    cr_assert_eq (s_coord_expect (&coords [2], CK_CMD_READY, 2000, &again), 0);
+    cr_assert_eq (again.ready.capacity, 2);
+    ck_participant_destroy (&participant);
+    for (size_t i = 0; i < 3; i++)
+        s_coord_destroy (&coords [i]);
+}
+
+Test (participant, share_adds_up_to_capacity)
+{
+    for (uint32_t capacity = 1; capacity <= CK_MAX_CAPACITY; capacity += 37)
+        for (size_t count = 1; count <= CK_PARTICIPANT_MAX_ENDPOINTS && count <= capacity;
+             count++) {
+            uint32_t sum = 0, least = UINT32_MAX, most = 0;
+            for (size_t index = 0; index < count; index++) {
+                uint32_t share = ck_participant_share (capacity, count, index);
+                sum += share;
+                least = share < least? share: least;
+                most = share > most? share: most;
+            }
+            cr_assert_eq (sum, capacity, "capacity=%u count=%zu", capacity, count);
+            cr_assert (least >= 1 && most - least <= 1, "capacity=%u count=%zu",
+                       capacity, count);
+        }
+    cr_assert_eq (ck_participant_share (64, 3, 0), 22);
+    cr_assert_eq (ck_participant_share (64, 3, 2), 21);
+}
+
 //  capacity 1 parks at most 4: the rest is answered "overloaded" at once
 Test (participant, far_beyond_capacity_is_overloaded)
 {
@@ -888,6 +940,12 @@ Test (participant, bad_config_is_refused)
     config = s_config (&endpoint);
     config.capacity = 0;
     cr_assert_null (ck_participant_new (&config), "capacity 0");
+
+    const char *two [] = { endpoint, endpoint };
+    config = s_config (two);
+    config.endpoint_count = 2;
+    config.capacity = 1;
+    cr_assert_null (ck_participant_new (&config), "capacity under one per coordinator");
 
     config = s_config (&endpoint);
     config.instance = "an instance with spaces";

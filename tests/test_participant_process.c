@@ -696,6 +696,10 @@ Test (participant_process, bad_usage_exits_2)
     s_assert_usage_error (code, output, "--bogus-flag");
     code = s_run ("checkout-payment", "u2.log", &output, "--db", db, "--capacity", "0");
     s_assert_usage_error (code, output, "capacity");
+    //  READY's capacity is 1..1024: a share of one per coordinator at least
+    code = s_run ("checkout-payment", "u2b.log", &output, "--db", db, "--capacity", "2",
+                  "--coordinator", ep, "--coordinator", ep, "--coordinator", ep);
+    s_assert_usage_error (code, output, "less than one per coordinator");
     code = s_run ("checkout-inventory", "u3.log", &output, "--coordinator", ep,
                   "--db", db, "--seed", missing);
     s_assert_usage_error (code, output, "nonexistent.csv");

@@ -66,7 +66,9 @@ typedef int (ck_handler_fn) (void *state, const ck_request_t *request, ck_reply_
 typedef struct {
     ck_service_t service;               //  what READY announces
     const char *instance;               //  an id (docs/protocol.md#limits): unique per process
-    uint32_t capacity;                  //  1..1024, announced in READY
+    uint32_t capacity;                  //  1..1024, split among the READYs
+                                        //  (ck_participant_share): at least
+                                        //  one per endpoint
     const char *const *endpoints;       //  coordinator backends; one DEALER each
     size_t endpoint_count;              //  1..CK_PARTICIPANT_MAX_ENDPOINTS
     uint32_t heartbeat_ivl_ms;          //  0 = 1000
@@ -130,6 +132,12 @@ typedef struct {
 //  the runtime's thread and connects.  Returns a new participant owned by
 //  the caller, or NULL after logging why (bad config or endpoint).
 ck_participant_t *ck_participant_new (const ck_participant_config_t *config);
+
+//  The capacity the READY to endpoint index (of count) announces: capacity
+//  / count, one more to each of the first capacity % count, so that what
+//  the coordinators may send at once adds up to capacity.  capacity must
+//  be at least count.  Can't fail.
+uint32_t ck_participant_share (uint32_t capacity, size_t count, size_t index);
 
 //  Stops gracefully: sends DISCONNECT to every coordinator, reads no more,
 //  handles and answers the requests in hand (parked ones when they come

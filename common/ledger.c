@@ -118,6 +118,16 @@ ledger_reject_compensated (ledger_entry_t *answer, ck_type_t compensation)
               "%s already ran for this saga", ck_type_name (compensation));
 }
 
+void
+ledger_reject_duplicate (ledger_entry_t *answer, const char *checkout_id,
+                         const char *holder)
+{
+    answer->outcome = CK_OUTCOME_REJECTED;
+    snprintf (answer->reason.code, sizeof answer->reason.code, LEDGER_REASON_DUPLICATE);
+    snprintf (answer->reason.message, sizeof answer->reason.message,
+              "checkout %s is held by saga %s", checkout_id, holder);
+}
+
 //  The body of ledger_run, inside the request's unit of work.  The
 //  handler decides before anything is recorded, so a rejection is a
 //  refusal to act: the rules make sure it acted on nothing (the inventory
@@ -129,8 +139,12 @@ s_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
 {
     ledger_entry_t *answer = &entries [0];
     ledger_entry_t *other = &entries [1];
-    int found = ledger->find (ledger, request->saga_id, request->type, role->partner,
-                              answer, other);
+    ledger_query_t query = {
+        request->saga_id, request->checkout_id, request->type, role->partner,
+        role->forward && request->checkout_id [0]
+    };
+    char holder [CK_ID_SIZE];
+    int found = ledger->find (ledger, &query, answer, other, holder);
     if (found == -1)
         return -1;
     if (found & LEDGER_FOUND_OWN) {
@@ -144,6 +158,9 @@ s_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
     answer->detail [0] = 0;
     if (role->forward && (found & LEDGER_FOUND_PARTNER))
         ledger_reject_compensated (answer, role->partner);
+    else
+    if (role->forward && (found & LEDGER_FOUND_HELD))
+        ledger_reject_duplicate (answer, request->checkout_id, holder);
     else {
         const ledger_entry_t *forward = !role->forward && (found & LEDGER_FOUND_PARTNER)
                                      && other->outcome == CK_OUTCOME_OK? other: NULL;
@@ -151,7 +168,11 @@ s_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
             return -1;
         assert (answer->outcome == CK_OUTCOME_OK || answer->outcome == CK_OUTCOME_REJECTED);
     }
-    if (ledger->record (ledger, request->saga_id, request->type, answer))
+    //  Only an effect holds the checkout: a refusal leaves it free
+    bool effect = role->forward && answer->outcome == CK_OUTCOME_OK
+               && request->checkout_id [0];
+    if (ledger->record (ledger, request->saga_id, request->type,
+                        effect? request->checkout_id: NULL, answer))
         return -1;
     if (answer->outcome == CK_OUTCOME_OK && handler->apply
     &&  handler->apply (state, request, answer))

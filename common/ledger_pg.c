@@ -10,7 +10,7 @@
 //  The database stores outcomes and types as these numbers
 _Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");
 
-//  The first key of the sagas' advisory locks ("ck" + 1)
+//  The first key of the checkouts' advisory locks ("ck" + 1)
 #define LEDGER_PG_SAGA_LOCK "25452"
 
 typedef struct {
@@ -55,37 +55,58 @@ s_read_entry (PGresult *result, int row, ledger_entry_t *entry)
 }
 
 //  Both entries in one statement, by the unique index on (saga_id, type).
-//  With no partner $3 is NULL and matches nothing.
+//  With no partner $3 is NULL and matches nothing.  The same statement
+//  looks for another saga's effect on the checkout ($4, NULL: not
+//  looked for) by the partial index on checkout_id: kind 2, its saga id
+//  in the detail column.
 //
-//  First, in the same round trip, the saga's lock (held until the
-//  transaction ends): an instance's forward request and another's
-//  compensation of the same saga must not both miss each other's
-//  uncommitted entry (the compensation would leave a tombstone and the
-//  forward request take effect: stock held for a failed saga).  With the
-//  lock the second waits for the first's commit, and its lookup, a new
-//  statement, sees it.  Sagas whose ids hash alike just wait for each other.
+//  First, in the same round trip, the checkout's lock (held until the
+//  transaction ends), which every request of a saga takes (a saga has one
+//  checkout): an instance's forward request and another's compensation of
+//  the same saga must not both miss each other's uncommitted entry (the
+//  compensation would leave a tombstone and the forward request take
+//  effect: stock held for a failed saga), nor two sagas of one checkout
+//  each other's effect.  With the lock the second waits for the first's
+//  commit, and its lookup, a new statement, sees it.  Checkouts whose ids
+//  hash alike just wait for each other.  A request without a checkout
+//  (none comes from a coordinator) takes its saga's lock instead.
 static int
-s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
-        ledger_entry_t *own, ledger_entry_t *other)
+s_find (ledger_t *base, const ledger_query_t *query, ledger_entry_t *own,
+        ledger_entry_t *other, char *holder)
 {
     ledger_pg_t *self = (ledger_pg_t *) base;
     char type_text [24], partner_text [24];
+    const char *checkout = query->checkout_id? query->checkout_id: "";
+    const char *lock [] = { *checkout? checkout: query->saga_id };
     const char *values [] = {
-        saga_id, pg_int (type_text, ck_type_code (type)),
-        partner == CK_TYPE_NONE? NULL: pg_int (partner_text, ck_type_code (partner))
+        query->saga_id, pg_int (type_text, ck_type_code (query->type)),
+        query->partner == CK_TYPE_NONE
+            ? NULL: pg_int (partner_text, ck_type_code (query->partner)),
+        query->forward && *checkout? checkout: NULL
     };
-    PGresult *result = pg_query_after (self->pg,
-        "SELECT pg_advisory_xact_lock (" LEDGER_PG_SAGA_LOCK ", hashtext ($1))", 1, values,
+    static const char *sql =
         "SELECT id, outcome, reason_code, reason_message, reason_sku, detail,"
-        " type = $2::integer FROM ledger WHERE saga_id = $1"
-        " AND type IN ($2::integer, $3::integer)", 3, values, "ledger_find");
+        " (type = $2::integer)::integer FROM ledger WHERE saga_id = $1"
+        " AND type IN ($2::integer, $3::integer)"
+        " UNION ALL (SELECT 0, 0, NULL, NULL, NULL, saga_id, 2 FROM ledger"
+        " WHERE checkout_id = $4 AND saga_id <> $1 LIMIT 1)";
+    //  Without a checkout the caller holds the lock already (s_duplicate)
+    PGresult *result = query->checkout_id
+        ? pg_query_after (self->pg, "SELECT pg_advisory_xact_lock (" LEDGER_PG_SAGA_LOCK
+                          ", hashtext ($1))", 1, lock, sql, 4, values, "ledger_find")
+        : pg_query (self->pg, sql, 4, values, "ledger_find");
     if (!result)
         return -1;
     int found = 0;
     for (int row = 0; row < PQntuples (result); row++) {
-        bool mine = PQgetvalue (result, row, 6) [0] == 't';
-        s_read_entry (result, row, mine? own: other);
-        found |= mine? LEDGER_FOUND_OWN: LEDGER_FOUND_PARTNER;
+        int kind = atoi (PQgetvalue (result, row, 6));
+        if (kind == 2) {
+            s_copy (holder, CK_ID_SIZE, result, row, 5);
+            found |= LEDGER_FOUND_HELD;
+            continue;
+        }
+        s_read_entry (result, row, kind? own: other);
+        found |= kind? LEDGER_FOUND_OWN: LEDGER_FOUND_PARTNER;
     }
     PQclear (result);
     return found;
@@ -105,7 +126,9 @@ s_duplicate (ledger_pg_t *self, const char *saga_id, ck_type_t type, ledger_entr
         return -1;
     }
     ledger_entry_t other;
-    int found = s_find (&self->ops, saga_id, type, CK_TYPE_NONE, entry, &other);
+    char holder [CK_ID_SIZE];
+    ledger_query_t query = { saga_id, NULL, type, CK_TYPE_NONE, false };
+    int found = s_find (&self->ops, &query, entry, &other, holder);
     if (found == -1)
         return -1;
     if (!(found & LEDGER_FOUND_OWN)) {
@@ -125,7 +148,8 @@ s_optional (const char *text)
 }
 
 static int
-s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *entry)
+s_record (ledger_t *base, const char *saga_id, ck_type_t type, const char *checkout_id,
+          ledger_entry_t *entry)
 {
     ledger_pg_t *self = (ledger_pg_t *) base;
     assert (entry->outcome == CK_OUTCOME_OK || entry->outcome == CK_OUTCOME_REJECTED);
@@ -134,12 +158,13 @@ s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *e
         saga_id, pg_int (type_text, ck_type_code (type)), pg_int (outcome_text, entry->outcome),
         s_optional (entry->reason.code), s_optional (entry->reason.message),
         s_optional (entry->reason.sku), s_optional (entry->detail),
-        pg_int (now_text, zclock_time ())
+        pg_int (now_text, zclock_time ()), s_optional (checkout_id)
     };
     PGresult *result = pg_query (self->pg,
         "INSERT INTO ledger (saga_id, type, outcome, reason_code, reason_message,"
-        " reason_sku, detail, recorded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-        " ON CONFLICT (saga_id, type) DO NOTHING RETURNING id", 8, values, "ledger_record");
+        " reason_sku, detail, recorded_at, checkout_id) VALUES ($1, $2, $3, $4, $5, $6,"
+        " $7, $8, $9) ON CONFLICT (saga_id, type) DO NOTHING RETURNING id", 9, values,
+        "ledger_record");
     if (!result)
         return -1;
     int rows = PQntuples (result);
@@ -355,6 +380,7 @@ s_call_head (pg_statement_t *call, const ck_request_t *request, int64_t now)
     ledger_pg_param (call, forward && partner != CK_TYPE_NONE
                            ? compensated.reason.message: NULL);
     ledger_pg_param (call, pg_int (text, now));
+    ledger_pg_param (call, request->checkout_id);
     return true;
 }
 

@@ -46,27 +46,38 @@ s_read_entry (sqlite3_stmt *stmt, ledger_entry_t *entry)
 //  this is one seek on saga_id and a row or two.  The "+" keeps the IN off
 //  the index: as an index constraint SQLite 3.40 builds an ephemeral
 //  b-tree per run (20% more CPU per request than two lookups).  With no
-//  partner ?3 is NULL and matches nothing.
+//  partner ?3 is NULL and matches nothing.  The same statement looks for
+//  another saga's effect on the checkout (kind 2, its saga id in the
+//  detail column), one seek on the partial index; ?4 NULL skips it.
 static int
-s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
-        ledger_entry_t *own, ledger_entry_t *other)
+s_find (ledger_t *base, const ledger_query_t *query, ledger_entry_t *own,
+        ledger_entry_t *other, char *holder)
 {
     ledger_sqlite_t *self = (ledger_sqlite_t *) base;
     sqlite3_stmt *stmt = store_prepare (self->store,
         "SELECT id, outcome, reason_code, reason_message, reason_sku, detail,"
-        " type = ?2 FROM ledger WHERE saga_id = ?1 AND +type IN (?2, ?3)");
+        " type = ?2 FROM ledger WHERE saga_id = ?1 AND +type IN (?2, ?3)"
+        " UNION ALL SELECT * FROM (SELECT 0, 0, NULL, NULL, NULL, saga_id, 2"
+        " FROM ledger WHERE checkout_id = ?4 AND saga_id <> ?1 LIMIT 1)");
     if (!stmt)
         return -1;
-    sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
-    sqlite3_bind_int (stmt, 2, ck_type_code (type));
-    if (partner != CK_TYPE_NONE)
-        sqlite3_bind_int (stmt, 3, ck_type_code (partner));
+    sqlite3_bind_text (stmt, 1, query->saga_id, -1, SQLITE_STATIC);
+    sqlite3_bind_int (stmt, 2, ck_type_code (query->type));
+    if (query->partner != CK_TYPE_NONE)
+        sqlite3_bind_int (stmt, 3, ck_type_code (query->partner));
+    if (query->forward && query->checkout_id && *query->checkout_id)
+        sqlite3_bind_text (stmt, 4, query->checkout_id, -1, SQLITE_STATIC);
     int found = 0;
     int rc;
     while ((rc = store_step (self->store, stmt, "ledger_find")) == SQLITE_ROW) {
-        bool mine = sqlite3_column_int (stmt, 6) != 0;
-        s_read_entry (stmt, mine? own: other);
-        found |= mine? LEDGER_FOUND_OWN: LEDGER_FOUND_PARTNER;
+        int kind = sqlite3_column_int (stmt, 6);
+        if (kind == 2) {
+            s_copy_column (holder, CK_ID_SIZE, stmt, 5);
+            found |= LEDGER_FOUND_HELD;
+            continue;
+        }
+        s_read_entry (stmt, kind? own: other);
+        found |= kind? LEDGER_FOUND_OWN: LEDGER_FOUND_PARTNER;
     }
     if (rc == -1)
         return -1;
@@ -76,13 +87,14 @@ s_find (ledger_t *base, const char *saga_id, ck_type_t type, ck_type_t partner,
 
 //  The row's number is its rowid, read back from the insert: no MAX (id)
 static int
-s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *entry)
+s_record (ledger_t *base, const char *saga_id, ck_type_t type, const char *checkout_id,
+          ledger_entry_t *entry)
 {
     ledger_sqlite_t *self = (ledger_sqlite_t *) base;
     assert (entry->outcome == CK_OUTCOME_OK || entry->outcome == CK_OUTCOME_REJECTED);
     sqlite3_stmt *stmt = store_prepare (self->store,
         "INSERT INTO ledger (saga_id, type, outcome, reason_code, reason_message,"
-        " reason_sku, detail, recorded_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+        " reason_sku, detail, recorded_at, checkout_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
     if (!stmt)
         return -1;
     sqlite3_bind_text (stmt, 1, saga_id, -1, SQLITE_STATIC);
@@ -93,6 +105,7 @@ s_record (ledger_t *base, const char *saga_id, ck_type_t type, ledger_entry_t *e
     store_bind_optional (stmt, 6, entry->reason.sku);
     store_bind_optional (stmt, 7, entry->detail);
     sqlite3_bind_int64 (stmt, 8, zclock_time ());
+    store_bind_optional (stmt, 9, checkout_id);
     if (store_done (self->store, stmt, "ledger_record"))
         return -1;
     entry->id = sqlite3_last_insert_rowid (store_db (self->store));

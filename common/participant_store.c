@@ -70,12 +70,13 @@ s_view_sql (char *sql, size_t size, const char *create)
         if (prefix)
             fits = fits && s_append (sql, size, &at, " WHEN %s THEN '%s' || id", number, prefix);
     }
-    return fits && s_append (sql, size, &at, "%s%s", " END END AS result_id, recorded_at"
-                             " FROM ledger;", "");
+    return fits && s_append (sql, size, &at, "%s%s", " END END AS result_id, recorded_at,"
+                             " checkout_id FROM ledger;", "");
 }
 
-//  Creates the ledger in a new file, accepts a current one, refuses any
-//  other version, in the caller's transaction
+//  Creates the ledger in a new file, migrates one of schema 2 in place,
+//  accepts a current one, refuses any other version, in the caller's
+//  transaction (a failed migration leaves the file as it was)
 static int
 s_upgrade (participant_store_t *self, int version)
 {
@@ -86,7 +87,7 @@ s_upgrade (participant_store_t *self, int version)
                     PARTICIPANT_STORE_VERSION);
         return -1;
     }
-    if (version > 0 && version < PARTICIPANT_STORE_VERSION) {
+    if (version > 0 && version < 2) {
         zsys_error ("participant_store: path=%s error=written by an older version (schema %d,"
                     " this build reads %d); start from an empty --db, or finish its sagas"
                     " with the older build first", path, version, PARTICIPANT_STORE_VERSION);
@@ -98,8 +99,17 @@ s_upgrade (participant_store_t *self, int version)
     bool fits = s_view_sql (view, sizeof view, "CREATE VIEW IF NOT EXISTS");
     assert (fits);                      //  our own names
     (void) fits;
-    if (store_exec (self->store, LEDGER_SQLITE_SCHEMA)
-    ||  store_exec (self->store, view)
+    if (version == 2) {
+        zsys_notice ("participant_store: path=%s migrating schema 2 to %d (checkout_id)",
+                     path, PARTICIPANT_STORE_VERSION);
+        if (store_exec (self->store, LEDGER_SQLITE_MIGRATE_3 "DROP VIEW IF EXISTS"
+                        " processed_requests;"))
+            return -1;
+    }
+    else
+    if (store_exec (self->store, LEDGER_SQLITE_SCHEMA))
+        return -1;
+    if (store_exec (self->store, view)
     ||  store_set_user_version (self->store, PARTICIPANT_STORE_VERSION))
         return -1;
     return 0;
@@ -122,12 +132,13 @@ s_pg_version (pg_t *pg)
     return version;
 }
 
-//  Creates the ledger in a new database, accepts a current one, refuses
-//  any other version, in the caller's transaction
+//  Creates the ledger in a new database, migrates one of schema 2,
+//  accepts a current one, refuses any other version, in the caller's
+//  transaction (all or nothing: PostgreSQL's DDL is transactional)
 static int
 s_pg_upgrade (participant_store_t *self, int version)
 {
-    if (version != 0 && version != PARTICIPANT_STORE_VERSION) {
+    if (version != 0 && version != 2 && version != PARTICIPANT_STORE_VERSION) {
         zsys_error ("participant_store: db=%s error=written by %s version (schema %d, this"
                     " build reads %d)", pg_name (self->pg),
                     version > PARTICIPANT_STORE_VERSION? "a newer": "an older", version,
@@ -140,9 +151,12 @@ s_pg_upgrade (participant_store_t *self, int version)
     bool fits = s_view_sql (view, sizeof view, "CREATE OR REPLACE VIEW");
     assert (fits);                      //  our own names
     (void) fits;
-    if (pg_exec (self->pg, LEDGER_PG_SCHEMA, "schema")
+    if (version == 2)
+        zsys_notice ("participant_store: db=%s migrating schema 2 to %d (checkout_id)",
+                     pg_name (self->pg), PARTICIPANT_STORE_VERSION);
+    if (pg_exec (self->pg, version == 2? LEDGER_PG_MIGRATE_3: LEDGER_PG_SCHEMA, "schema")
     ||  pg_exec (self->pg, view, "schema")
-    ||  pg_exec (self->pg, "INSERT INTO schema_version VALUES (2)", "schema"))
+    ||  pg_exec (self->pg, "INSERT INTO schema_version VALUES (3)", "schema"))
         return -1;
     return 0;
 }

@@ -9,6 +9,14 @@
     which compensates which and which result id an ok answer returns come
     from the active step table (saga_def_active), not from the code.
 
+    One checkout, one saga (docs/protocol.md#participant-guarantees): an
+    ok forward answer records the checkout_id its effect belongs to, and a
+    forward request of another saga for that checkout is rejected
+    "duplicate_checkout", naming the saga that holds it, and does nothing.
+    Two coordinators that cannot see each other's sagas (each its own log)
+    can both start one for the same checkout; this is where the second
+    stops.
+
     An entry has a number, given when it is recorded; an ok forward
     answer's result id is derived from it ("res-<n>", "auth-<n>",
     "ord-<n>"), so it is short and unique in the file.  Types are stored
@@ -45,6 +53,19 @@ typedef struct {
 //  What find reports, as bits
 #define LEDGER_FOUND_OWN     1          //  the request's own entry
 #define LEDGER_FOUND_PARTNER 2          //  its partner's (see find)
+#define LEDGER_FOUND_HELD    4          //  another saga's effect on the checkout
+
+//  The rejection of a second saga for a checkout
+#define LEDGER_REASON_DUPLICATE "duplicate_checkout"
+
+//  What find looks up for one request
+typedef struct {
+    const char *saga_id;
+    const char *checkout_id;            //  the request's; "" or NULL: none
+    ck_type_t type;
+    ck_type_t partner;                  //  CK_TYPE_NONE: none
+    bool forward;                       //  look for another saga's effect
+} ledger_query_t;
 
 typedef struct _ledger_t ledger_t;
 
@@ -57,15 +78,19 @@ struct _ledger_t {
     //  become durable (the backend rolls back, or fails the batch).
     //  0, or -1 when the unit could not be made durable.
     int (*end) (ledger_t *self, bool failed);
-    //  Looks up the entries of (saga_id, type) into own and of (saga_id,
-    //  partner) into other, in one read; partner may be CK_TYPE_NONE.
-    //  Returns the LEDGER_FOUND_* bits found, or -1.
-    int (*find) (ledger_t *self, const char *saga_id, ck_type_t type,
-                 ck_type_t partner, ledger_entry_t *own, ledger_entry_t *other);
+    //  Looks up, in one read, the entries of (saga_id, type) into own and
+    //  of (saga_id, partner) into other, and when query->forward the saga
+    //  id of another saga with an effect recorded for checkout_id into
+    //  holder (CK_ID_SIZE bytes).  Returns the LEDGER_FOUND_* bits found,
+    //  or -1.
+    int (*find) (ledger_t *self, const ledger_query_t *query, ledger_entry_t *own,
+                 ledger_entry_t *other, char *holder);
     //  Records entry (outcome, reason, detail) as the answer to (saga_id,
-    //  type) and sets entry->id.  0, or -1 (also when already recorded).
+    //  type), with checkout_id (NULL: none) when it is an effect held for
+    //  that checkout, and sets entry->id.  0, or -1 (also when already
+    //  recorded).
     int (*record) (ledger_t *self, const char *saga_id, ck_type_t type,
-                   ledger_entry_t *entry);
+                   const char *checkout_id, ledger_entry_t *entry);
     //  Retention, outside any request or batch: deletes, in a transaction
     //  of its own, the entries among the max oldest (by number) that were
     //  recorded before before_ms (wall-clock ms), with the rows numbered
@@ -96,8 +121,10 @@ typedef struct {
 
 //  Answers request once, per the checkout saga's step table: a repeat
 //  gets the recorded answer; a forward request whose compensation came
-//  first is rejected "compensated"; otherwise the handler decides, the
-//  answer is recorded, and an ok one applied.  Sets reply's outcome,
+//  first is rejected "compensated", one whose checkout another saga holds
+//  "duplicate_checkout"; otherwise the handler decides, the answer is
+//  recorded (an ok forward one with its checkout_id), and an ok one
+//  applied.  Sets reply's outcome,
 //  reason and result id.  Returns 0, or -1 (a type the table does not
 //  have, the handler or the backend failed) with reply's answer cleared.
 int ledger_run (ledger_t *ledger, const ledger_handler_t *handler, void *state,
@@ -115,6 +142,11 @@ void ledger_answer (ck_reply_t *reply, const ledger_entry_t *entry);
 //  Sets answer to the rejection "compensated" of a forward request whose
 //  compensation ran first (and left a tombstone).  Can't fail.
 void ledger_reject_compensated (ledger_entry_t *answer, ck_type_t compensation);
+
+//  Sets answer to the rejection "duplicate_checkout" of a forward request
+//  for checkout_id, which saga holder holds.  Can't fail.
+void ledger_reject_duplicate (ledger_entry_t *answer, const char *checkout_id,
+                              const char *holder);
 
 //  The result id's prefix for type ("res-", "auth-", "ord-"; for a type
 //  of a loaded table, its result key without "_id", then "-"), or NULL

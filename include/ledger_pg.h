@@ -27,7 +27,9 @@
 extern "C" {
 #endif
 
-//  The ledger's table, for the participant's schema
+//  The ledger's table, for the participant's schema.  checkout_id is set
+//  on an ok forward answer only (an effect that holds the checkout), so
+//  the partial index holds only those.
 #define LEDGER_PG_SCHEMA \
     "CREATE TABLE IF NOT EXISTS ledger (" \
     " id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
@@ -39,7 +41,27 @@ extern "C" {
     " reason_sku TEXT," \
     " detail TEXT," \
     " recorded_at BIGINT NOT NULL," \
-    " UNIQUE (saga_id, type));"
+    " checkout_id TEXT," \
+    " UNIQUE (saga_id, type));" \
+    LEDGER_PG_CHECKOUT_INDEX
+
+#define LEDGER_PG_CHECKOUT_INDEX \
+    "CREATE INDEX IF NOT EXISTS ledger_checkout ON ledger (checkout_id)" \
+    " WHERE checkout_id IS NOT NULL;"
+
+//  From schema 2: the column and its index, and the services' functions of
+//  the old head (five parameters, without p_checkout) dropped, since a
+//  CREATE OR REPLACE with the new head would add an overload beside them;
+//  each service creates its own again when it opens the database.  Entries
+//  recorded before hold no checkout.
+#define LEDGER_PG_MIGRATE_3 \
+    "ALTER TABLE ledger ADD COLUMN IF NOT EXISTS checkout_id TEXT;" \
+    LEDGER_PG_CHECKOUT_INDEX \
+    "DO $$ DECLARE f regprocedure; BEGIN FOR f IN SELECT p.oid::regprocedure" \
+    " FROM pg_proc p WHERE p.pronamespace = current_schema ()::regnamespace" \
+    " AND p.proargnames [1:5] = ARRAY ['p_saga', 'p_type', 'p_partner'," \
+    " 'p_compensated', 'p_now'] AND p.proargnames [6] IS DISTINCT FROM 'p_checkout'" \
+    " LOOP EXECUTE 'DROP FUNCTION ' || f; END LOOP; END $$;"
 
 //  A ledger over pg (borrowed: it must outlive the ledger), whose schema
 //  is already there.  Returns the ledger, owned by the caller (destroy it
@@ -60,41 +82,58 @@ void ledger_pg_reset (ledger_t *self);
 void ledger_pg_batch (ledger_t *self, bool open);
 
 //  A whole batch in one round trip.  Each request is one call of a server
-//  function of its service, which takes the saga's lock, returns the
+//  function of its service, which takes the checkout's lock, returns the
 //  stored answer to a repeat, refuses "compensated" a forward request
-//  whose compensation came first, and otherwise acts and records the
+//  whose compensation came first and "duplicate_checkout" one whose
+//  checkout another saga holds, and otherwise acts and records the
 //  answer; the calls go between BEGIN and COMMIT in one pipeline
 //  (pg_batch_results).  Every function takes these first: $1 saga_id, $2
 //  type, $3 the partner type (NULL: none), $4 the "compensated" message,
-//  $5 the time (ms); the service's parameters follow from $6.  It returns
-//  one row: id, outcome, reason_code, reason_message, reason_sku.
-#define LEDGER_PG_HEAD 5
+//  $5 the time (ms), $6 checkout_id; the service's parameters follow from
+//  $7.  It returns one row: id, outcome, reason_code, reason_message,
+//  reason_sku.
+#define LEDGER_PG_HEAD 6
 
 //  Pieces of the services' server functions (PL/pgSQL), which return the
 //  answer in their OUT parameters r_id, r_outcome, r_code, r_message,
 //  r_sku (NULL outcome: a failure that kept nothing, reason in r_message)
 #define LEDGER_PG_ARGS \
-    "p_saga text, p_type integer, p_partner integer, p_compensated text, p_now bigint"
+    "p_saga text, p_type integer, p_partner integer, p_compensated text, p_now bigint," \
+    " p_checkout text"
 #define LEDGER_PG_OUT \
     "OUT r_id bigint, OUT r_outcome smallint, OUT r_code text, OUT r_message text," \
     " OUT r_sku text"
-//  The saga's lock (ledger_pg.c, s_find), then a repeat's stored answer
+//  The checkout's lock (ledger_pg.c, s_find; the saga's when there is no
+//  checkout), then a repeat's stored answer
 #define LEDGER_PG_REPEAT \
-    " PERFORM pg_advisory_xact_lock (25452, hashtext (p_saga));" \
+    " PERFORM pg_advisory_xact_lock (25452, hashtext (coalesce (nullif (p_checkout, '')," \
+    " p_saga)));" \
     " SELECT l.id, l.outcome, l.reason_code, l.reason_message, l.reason_sku" \
     " INTO r_id, r_outcome, r_code, r_message, r_sku" \
     " FROM ledger l WHERE l.saga_id = p_saga AND l.type = p_type;" \
     " IF FOUND THEN RETURN; END IF;"
-//  Records the answer in r_outcome, r_code, r_message, r_sku and detail
-#define LEDGER_PG_RECORD(detail) \
+//  Records the answer in r_outcome, r_code, r_message, r_sku and detail,
+//  holding checkout (an SQL expression) for an effect
+#define LEDGER_PG_RECORD_HOLDING(detail, checkout) \
     " INSERT INTO ledger (saga_id, type, outcome, reason_code, reason_message," \
-    " reason_sku, detail, recorded_at) VALUES (p_saga, p_type, r_outcome, r_code," \
-    " r_message, r_sku, " detail ", p_now) RETURNING id INTO r_id;"
-//  A forward request whose compensation came first: refused "compensated"
+    " reason_sku, detail, recorded_at, checkout_id) VALUES (p_saga, p_type, r_outcome," \
+    " r_code, r_message, r_sku, " detail ", p_now, " checkout ") RETURNING id INTO r_id;"
+//  A compensation's record: it holds nothing
+#define LEDGER_PG_RECORD(detail) LEDGER_PG_RECORD_HOLDING (detail, "NULL")
+//  A forward answer's record: an ok one holds the checkout
+#define LEDGER_PG_EFFECT(detail) LEDGER_PG_RECORD_HOLDING (detail, \
+    "CASE WHEN r_outcome = 1 THEN nullif (p_checkout, '') END")
+//  A forward request whose compensation came first: refused "compensated";
+//  one whose checkout another saga holds: refused "duplicate_checkout",
+//  with ledger_reject_duplicate's message
 #define LEDGER_PG_COMPENSATED \
     " IF EXISTS (SELECT 1 FROM ledger l WHERE l.saga_id = p_saga" \
     " AND l.type = p_partner) THEN r_outcome := 2; r_code := 'compensated';" \
-    " r_message := p_compensated;" LEDGER_PG_RECORD ("NULL") " RETURN; END IF;"
+    " r_message := p_compensated;" LEDGER_PG_RECORD ("NULL") " RETURN; END IF;" \
+    " SELECT 'checkout ' || p_checkout || ' is held by saga ' || l.saga_id INTO r_message" \
+    " FROM ledger l WHERE l.checkout_id = p_checkout AND l.saga_id <> p_saga LIMIT 1;" \
+    " IF FOUND THEN r_outcome := 2; r_code := '" LEDGER_REASON_DUPLICATE "';" \
+    LEDGER_PG_RECORD ("NULL") " RETURN; END IF;"
 
 //  Makes request's call: sets call->sql (a literal) and adds the service's
 //  parameters with ledger_pg_param.  0, or -1 when the request can't be

@@ -22,7 +22,9 @@
 extern "C" {
 #endif
 
-//  The ledger's table, for the participant's schema
+//  The ledger's table, for the participant's schema.  checkout_id is set
+//  on an ok forward answer only (an effect that holds the checkout), so
+//  the partial index holds only those.
 #define LEDGER_SQLITE_SCHEMA \
     "CREATE TABLE IF NOT EXISTS ledger (" \
     " id INTEGER PRIMARY KEY," \
@@ -34,7 +36,19 @@ extern "C" {
     " reason_sku TEXT," \
     " detail TEXT," \
     " recorded_at INTEGER NOT NULL," \
-    " UNIQUE (saga_id, type));"
+    " checkout_id TEXT," \
+    " UNIQUE (saga_id, type));" \
+    LEDGER_SQLITE_CHECKOUT_INDEX
+
+#define LEDGER_SQLITE_CHECKOUT_INDEX \
+    "CREATE INDEX IF NOT EXISTS ledger_checkout ON ledger (checkout_id)" \
+    " WHERE checkout_id IS NOT NULL;"
+
+//  From schema 2, whose ledger had no checkout_id: its entries hold no
+//  checkout (the guard covers what is recorded from now on)
+#define LEDGER_SQLITE_MIGRATE_3 \
+    "ALTER TABLE ledger ADD COLUMN checkout_id TEXT;" \
+    LEDGER_SQLITE_CHECKOUT_INDEX
 
 //  A ledger over store (borrowed: it must outlive the ledger), whose
 //  schema is already there.  Returns the ledger, owned by the caller

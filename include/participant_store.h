@@ -1,5 +1,5 @@
 /*  participant_store.h - a participant's store: SQLite file or PostgreSQL
-    Opens it at schema version 2, and gives the runtime its hooks.
+    Opens it at schema version 3, and gives the runtime its hooks.
 
     --db chooses the backend: a libpq URI (postgresql:// or postgres://)
     is a PostgreSQL database (pg.h, ledger_pg.h; its schema version is the
@@ -14,10 +14,13 @@
     refused at commit when a request of it failed after writing (see
     ledger_sqlite.h); the idle hook runs the WAL checkpoints.
 
-    PRAGMA user_version is the schema version.  A new file gets version 2;
-    a file of version 1 (written by an older build: other tables, text
-    ids) or of a newer version is refused with one log line saying what to
-    do, never read with the wrong shape.  See docs/participant-stores.md.
+    PRAGMA user_version is the schema version.  A new file gets version 3;
+    a file of version 2 (its ledger without checkout_id) is migrated in
+    place, in the opening transaction, all or nothing; a file of version 1
+    (written by an older build: other tables, text ids) or of a newer
+    version is refused with one log line saying what to do, never read
+    with the wrong shape.  A PostgreSQL database likewise (schema_version).
+    See docs/participant-stores.md.
 */
 #ifndef CK_PARTICIPANT_STORE_H_INCLUDED
 #define CK_PARTICIPANT_STORE_H_INCLUDED
@@ -31,7 +34,7 @@
 extern "C" {
 #endif
 
-#define PARTICIPANT_STORE_VERSION 2
+#define PARTICIPANT_STORE_VERSION 3
 
 typedef struct _participant_store_t participant_store_t;
 

@@ -248,6 +248,105 @@ Test (participant_store, the_own_answer_wins_and_compensations_run_once)
     cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"), 4);
 }
 
+//  --------------------------------------------------------------------------
+//  One checkout, one saga
+
+//  Runs one request of checkout through the ledger, outside any batch
+static int
+s_run_checkout (toy_t *toy, const char *saga_id, const char *checkout_id, ck_type_t type,
+                uint32_t attempt, ck_reply_t *reply)
+{
+    ck_request_t request;
+    s_request (&request, reply, saga_id, type, attempt);
+    snprintf (request.checkout_id, sizeof request.checkout_id, "%s", checkout_id);
+    return ledger_run (participant_store_ledger (s_store), &s_toy, toy, &request, reply);
+}
+
+Test (participant_store, a_second_saga_for_a_checkout_is_refused)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    ck_reply_t reply;
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (reply.result_id, "res-1");
+    for (uint32_t attempt = 1; attempt <= 2; attempt++) {
+        cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_RESERVE_INVENTORY,
+                                      attempt, &reply), 0);
+        cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+        cr_expect_str_eq (reply.reason.code, "duplicate_checkout");
+        cr_expect_str_eq (reply.reason.message, "checkout co-1 is held by saga saga-a");
+        cr_expect_str_empty (reply.result_id);
+    }
+    cr_expect_eq (toy.calls, 1, "the second saga's request did nothing");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1);
+    //  any forward type of the table, not only the first step's
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_AUTHORIZE_PAYMENT, 1,
+                                  &reply), 0);
+    cr_expect_str_eq (reply.reason.code, "duplicate_checkout");
+    cr_expect_eq (toy.calls, 1);
+    //  the first saga goes on: its repeat and its next step
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RESERVE_INVENTORY, 2,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (reply.result_id, "res-1");
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_AUTHORIZE_PAYMENT, 1,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (toy.calls, 2);
+    //  the second saga's compensations find no effect of theirs to undo
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_RELEASE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (toy.forward_id, 0, "no forward effect handed to the release");
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_VOID_PAYMENT, 1,
+                                  &reply), 0);
+    cr_expect_eq (toy.forward_id, 0);
+    //  while the first saga's release gets its reservation
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RELEASE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_eq (toy.forward_id, 1);
+    //  another checkout is free
+    cr_assert_eq (s_run_checkout (&toy, "saga-c", "co-2", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"
+                                 " WHERE checkout_id IS NOT NULL"), 3,
+                  "only ok forward answers hold a checkout");
+}
+
+//  A refusal is no effect: the checkout stays free for another saga
+Test (participant_store, a_refused_saga_does_not_hold_its_checkout)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_REJECTED, false, false, 0 };
+    ck_reply_t reply;
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_str_eq (reply.reason.code, "out_of_stock");
+    toy.outcome = CK_OUTCOME_OK;
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    cr_expect_eq (toy.calls, 2);
+}
+
+//  Inside one batch (one transaction) the second saga sees the first's
+//  uncommitted effect
+Test (participant_store, two_sagas_of_a_checkout_in_one_batch)
+{
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    ck_reply_t first, second;
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &first), 0);
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &second), 0);
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
+    cr_expect_eq (first.outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (second.reason.code, "duplicate_checkout");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM effects"), 1);
+}
+
 Test (participant_store, types_outside_the_step_table_are_refused)
 {
     toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
@@ -261,17 +360,30 @@ Test (participant_store, find_and_record)
     ledger_t *ledger = participant_store_ledger (s_store);
     ledger_entry_t entry = { .outcome = CK_OUTCOME_OK, .detail = "[1]" };
     ledger_entry_t own, other;
-    cr_expect_eq (ledger->find (ledger, "saga-12", CK_TYPE_RESERVE_INVENTORY,
-                                CK_TYPE_RELEASE_INVENTORY, &own, &other), 0);
-    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RESERVE_INVENTORY, &entry), 0);
+    char holder [CK_ID_SIZE] = "";
+    ledger_query_t reserve = {
+        "saga-12", "co-12", CK_TYPE_RESERVE_INVENTORY, CK_TYPE_RELEASE_INVENTORY, true
+    };
+    cr_expect_eq (ledger->find (ledger, &reserve, &own, &other, holder), 0);
+    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RESERVE_INVENTORY, "co-12",
+                                  &entry), 0);
     cr_expect_eq (entry.id, 1);
-    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RESERVE_INVENTORY, &entry), -1,
-                  "recorded once only");
+    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RESERVE_INVENTORY, "co-12",
+                                  &entry), -1, "recorded once only");
     entry.detail [0] = 0;
-    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RELEASE_INVENTORY, &entry), 0);
-    cr_expect_eq (ledger->find (ledger, "saga-12", CK_TYPE_RELEASE_INVENTORY,
-                                CK_TYPE_RESERVE_INVENTORY, &own, &other),
+    cr_expect_eq (ledger->record (ledger, "saga-12", CK_TYPE_RELEASE_INVENTORY, NULL,
+                                  &entry), 0);
+    ledger_query_t release = {
+        "saga-12", "co-12", CK_TYPE_RELEASE_INVENTORY, CK_TYPE_RESERVE_INVENTORY, false
+    };
+    cr_expect_eq (ledger->find (ledger, &release, &own, &other, holder),
                   LEDGER_FOUND_OWN | LEDGER_FOUND_PARTNER);
+    //  another saga's forward request of that checkout finds its holder
+    reserve.saga_id = "saga-13";
+    cr_expect_eq (ledger->find (ledger, &reserve, &own, &other, holder), LEDGER_FOUND_HELD);
+    cr_expect_str_eq (holder, "saga-12");
+    reserve.checkout_id = "co-13";
+    cr_expect_eq (ledger->find (ledger, &reserve, &own, &other, holder), 0);
     cr_expect_eq (own.id, 2, "numbers follow the rows");
     cr_expect_eq (other.id, 1);
     cr_expect_str_eq (other.detail, "[1]");
@@ -354,14 +466,93 @@ Test (participant_store, a_version_1_file_is_refused_untouched)
     store_destroy (&store);
 }
 
+//  Schema 2 as it was: the ledger without checkout_id
+#define SCHEMA_V2 \
+    "CREATE TABLE ledger (id INTEGER PRIMARY KEY, saga_id TEXT NOT NULL," \
+    " type INTEGER NOT NULL, outcome INTEGER NOT NULL CHECK (outcome IN (1, 2))," \
+    " reason_code TEXT, reason_message TEXT, reason_sku TEXT, detail TEXT," \
+    " recorded_at INTEGER NOT NULL, UNIQUE (saga_id, type));" \
+    "CREATE VIEW processed_requests AS SELECT saga_id, type, outcome FROM ledger;" \
+    "INSERT INTO ledger VALUES (1, 'saga-old', 1, 1, NULL, NULL, NULL, '[]', 1);" \
+    "PRAGMA user_version = 2;"
+
+//  Makes a file of schema 2 at path, with extra (more SQL) run in it
+static void
+s_make_v2 (const char *path, const char *extra)
+{
+    store_t *store = store_new (path, NULL);
+    cr_assert_not_null (store);
+    cr_assert_eq (store_exec (store, SCHEMA_V2), 0);
+    if (extra)
+        cr_assert_eq (store_exec (store, extra), 0);
+    store_destroy (&store);
+}
+
+Test (participant_store, a_version_2_file_is_migrated_in_place)
+{
+    char path [160];
+    snprintf (path, sizeof path, "%s/v2.db", s_dir);
+    s_make_v2 (path, NULL);
+    participant_store_destroy (&s_store);
+    s_store = participant_store_new (path, NULL);
+    cr_assert_not_null (s_store, "a version 2 file opens");
+    cr_expect_eq (store_user_version (participant_store_store (s_store)),
+                  PARTICIPANT_STORE_VERSION);
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM ledger"
+                                 " WHERE saga_id = 'saga-old' AND checkout_id IS NULL"), 1,
+                  "the old entry is kept");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM sqlite_schema"
+                                 " WHERE name = 'ledger_checkout'"), 1, "the index");
+    cr_expect_eq (pst_query_int (s_store, "SELECT COUNT (*) FROM processed_requests"
+                                 " WHERE checkout_id IS NULL AND result_id = 'res-1'"), 1,
+                  "the view as this version makes it");
+    //  the old entry's repeat is answered; new entries hold their checkout
+    cr_assert_eq (participant_store_schema (s_store,
+                  "CREATE TABLE IF NOT EXISTS effects (saga_id TEXT);"), 0);
+    toy_t toy = { s_store, 0, CK_OUTCOME_OK, false, false, 0 };
+    ck_reply_t reply;
+    cr_assert_eq (s_run_checkout (&toy, "saga-old", "co-old", CK_TYPE_RESERVE_INVENTORY, 2,
+                                  &reply), 0);
+    cr_expect_str_eq (reply.result_id, "res-1");
+    cr_assert_eq (s_run_checkout (&toy, "saga-a", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_assert_eq (s_run_checkout (&toy, "saga-b", "co-1", CK_TYPE_RESERVE_INVENTORY, 1,
+                                  &reply), 0);
+    cr_expect_str_eq (reply.reason.code, "duplicate_checkout");
+    participant_store_destroy (&s_store);
+    s_store = participant_store_new (path, NULL);
+    cr_expect_not_null (s_store, "and reopens as it is");
+}
+
+//  A migration that fails half-way leaves the file of schema 2, whole
+Test (participant_store, a_failed_migration_changes_nothing)
+{
+    char path [160];
+    snprintf (path, sizeof path, "%s/v2-bad.db", s_dir);
+    //  a table under the index's name makes the migration's last step fail
+    s_make_v2 (path, "CREATE TABLE ledger_checkout (x);");
+    participant_store_destroy (&s_store);
+    cr_expect_null (participant_store_new (path, NULL));
+    store_t *store = store_new (path, NULL);
+    cr_assert_not_null (store);
+    cr_expect_eq (store_user_version (store), 2);
+    sqlite3_stmt *stmt = store_prepare (store,
+        "SELECT COUNT (*) FROM pragma_table_info ('ledger') WHERE name = 'checkout_id'");
+    cr_assert_eq (sqlite3_step (stmt), SQLITE_ROW);
+    cr_expect_eq (sqlite3_column_int (stmt, 0), 0, "the column was not added");
+    sqlite3_reset (stmt);
+    store_destroy (&store);
+}
+
 Test (participant_store, a_newer_file_is_refused_and_a_current_one_reopens)
 {
     participant_store_destroy (&s_store);
     s_store = participant_store_new (s_path, NULL);
-    cr_assert_not_null (s_store, "version 2 reopens");
+    cr_assert_not_null (s_store, "the current version reopens");
     cr_expect_eq (store_user_version (participant_store_store (s_store)),
                   PARTICIPANT_STORE_VERSION);
-    cr_assert_eq (store_set_user_version (participant_store_store (s_store), 3), 0);
+    cr_assert_eq (store_set_user_version (participant_store_store (s_store),
+                                          PARTICIPANT_STORE_VERSION + 1), 0);
     participant_store_destroy (&s_store);
     cr_expect_null (participant_store_new (s_path, NULL));
 }

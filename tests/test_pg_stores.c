@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <czmq.h>
 #include "inventory_rules.h"
+#include "ledger_pg.h"
 #include "payment_rules.h"
 #include "pg_helpers.h"
 
@@ -59,6 +60,7 @@ s_request (ck_request_t *request, const char *saga_id, ck_type_t type, uint32_t 
 {
     memset (request, 0, sizeof *request);
     snprintf (request->saga_id, sizeof request->saga_id, "%s", saga_id);
+    snprintf (request->checkout_id, sizeof request->checkout_id, "co-%s", saga_id);
     request->type = type;
     request->attempt = attempt;
     va_list args;
@@ -599,4 +601,157 @@ Test (pg_stores, expire_takes_old_entries_and_their_details)
     cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
     payment_rules_destroy (&rules);
     participant_store_destroy (&store);
+}
+
+//  -------------------------------------------------------------------------
+//  One checkout, one saga
+
+Test (pg_stores, a_second_saga_for_a_checkout_is_refused_in_a_batch)
+{
+    ck_request_t requests [4];
+    ck_reply_t replies [4];
+    s_request (&requests [0], "d-a", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, NULL);
+    s_request (&requests [1], "d-b", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 3, NULL);
+    snprintf (requests [1].checkout_id, sizeof requests [1].checkout_id, "co-d-a");
+    requests [2] = requests [1];
+    requests [2].attempt = 2;
+    requests [3] = requests [0];
+    requests [3].attempt = 2;
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 4);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    for (int index = 1; index <= 2; index++) {
+        cr_expect_eq (replies [index].outcome, CK_OUTCOME_REJECTED);
+        cr_expect_str_eq (replies [index].reason.code, "duplicate_checkout");
+        cr_expect_str_eq (replies [index].reason.message, "checkout co-d-a is held by saga d-a");
+    }
+    cr_expect_eq (replies [3].outcome, CK_OUTCOME_OK);
+    cr_expect_str_eq (replies [3].result_id, replies [0].result_id);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 7, "taken once");
+
+    //  the second saga's compensation is a no-op; the first's gives back
+    s_request (&requests [0], "d-b", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    snprintf (requests [0].checkout_id, sizeof requests [0].checkout_id, "co-d-a");
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 1);
+    cr_expect_eq (replies [0].outcome, CK_OUTCOME_OK);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 7, "the hold stays");
+    s_request (&requests [0], "d-a", CK_TYPE_RELEASE_INVENTORY, 1, NULL);
+    s_batch (inventory_rules_batch, s_rules, requests, replies, 1);
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 10);
+    cr_expect_eq (s_sql ("SELECT count (*) FROM ledger WHERE checkout_id IS NOT NULL"), 1);
+}
+
+//  The same through the handlers (ledger_run over ledger_pg.c)
+Test (pg_stores, a_second_saga_for_a_checkout_is_refused_by_the_handler)
+{
+    ck_request_t request;
+    ck_reply_t reply;
+    s_request (&request, "h-a", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 2, NULL);
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_OK);
+    s_request (&request, "h-b", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-B", 2, NULL);
+    snprintf (request.checkout_id, sizeof request.checkout_id, "co-h-a");
+    cr_assert_eq (s_handle (&request, &reply), 0);
+    cr_expect_eq (reply.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (reply.reason.code, "duplicate_checkout");
+    cr_expect_str_eq (reply.reason.message, "checkout co-h-a is held by saga h-a");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-B"), 3);
+}
+
+//  A second instance's saga of the same checkout, while the first's
+//  reservation is not committed yet: it waits for the checkout's lock,
+//  then sees the reservation and is refused
+static void *
+s_duplicate_elsewhere (void *arg)
+{
+    ck_reply_t *reply = (ck_reply_t *) arg;
+    participant_store_t *store;
+    inventory_rules_t *rules = s_rules_on (&store);
+    ck_request_t request;
+    s_request (&request, "race-b", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
+    snprintf (request.checkout_id, sizeof request.checkout_id, "co-race");
+    s_reply_init (reply, &request);
+    const ck_request_t *handed [] = { &request };
+    ck_reply_t *answers [] = { reply };
+    if (rules)
+        inventory_rules_batch (rules, handed, answers, 1);
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+    return NULL;
+}
+
+Test (pg_stores, two_instances_never_run_two_sagas_of_a_checkout)
+{
+    ck_request_t request;
+    ck_reply_t reply, other;
+    s_request (&request, "race-a", CK_TYPE_RESERVE_INVENTORY, 1, "SKU-A", 4, NULL);
+    snprintf (request.checkout_id, sizeof request.checkout_id, "co-race");
+    s_reply_init (&reply, &request);
+    cr_assert_eq (participant_store_batch_begin (s_store), 0);
+    cr_assert_eq (inventory_rules_handle (s_rules, &request, &reply), 0);
+    cr_assert_eq (reply.outcome, CK_OUTCOME_OK);
+    pthread_t thread;
+    cr_assert_eq (pthread_create (&thread, NULL, s_duplicate_elsewhere, &other), 0);
+    zclock_sleep (500);                 //  the other waits for the checkout
+    cr_assert_eq (participant_store_batch_commit (s_store), 0);
+    pthread_join (thread, NULL);
+    cr_expect_eq (other.outcome, CK_OUTCOME_REJECTED);
+    cr_expect_str_eq (other.reason.code, "duplicate_checkout");
+    cr_expect_eq (inventory_rules_available (s_rules, "SKU-A"), 6, "held once");
+}
+
+//  Schema 2 as it was: the ledger without checkout_id, and a service
+//  function of the old head
+#define PG_SCHEMA_V2 \
+    "CREATE TABLE schema_version (version INTEGER NOT NULL);" \
+    "INSERT INTO schema_version VALUES (2);" \
+    "CREATE TABLE ledger (id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY," \
+    " saga_id TEXT NOT NULL, type INTEGER NOT NULL, outcome SMALLINT NOT NULL," \
+    " reason_code TEXT, reason_message TEXT, reason_sku TEXT, detail TEXT," \
+    " recorded_at BIGINT NOT NULL, UNIQUE (saga_id, type));" \
+    "INSERT INTO ledger (saga_id, type, outcome, detail, recorded_at)" \
+    " VALUES ('saga-old', 1, 1, '[]', 1);" \
+    "CREATE FUNCTION ck_release (p_saga text, p_type integer, p_partner integer," \
+    " p_compensated text, p_now bigint) RETURNS integer LANGUAGE sql AS 'SELECT 1';"
+
+Test (pg_stores, a_version_2_database_is_migrated)
+{
+    char uri [256];
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "old", uri, sizeof uri), 0);
+    cr_assert_eq (pg_query_int (uri, PG_SCHEMA_V2 "SELECT 1"), 1);
+    participant_store_t *store;
+    char saved [256];
+    snprintf (saved, sizeof saved, "%s", s_uri);
+    snprintf (s_uri, sizeof s_uri, "%s", uri);
+    inventory_rules_t *rules = s_rules_on (&store);
+    snprintf (s_uri, sizeof s_uri, "%s", saved);
+    cr_assert_not_null (rules, "a version 2 database opens");
+    cr_expect_eq (pg_query_int (uri, "SELECT max (version) FROM schema_version"),
+                  PARTICIPANT_STORE_VERSION);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM ledger WHERE saga_id ="
+                                " 'saga-old' AND checkout_id IS NULL"), 1, "kept");
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM pg_indexes"
+                                " WHERE indexname = 'ledger_checkout'"), 1);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM pg_proc"
+                                " WHERE proname = 'ck_release'"), 1, "the old head's is gone");
+    cr_expect_eq (pg_query_int (uri, "SELECT pronargs FROM pg_proc"
+                                " WHERE proname = 'ck_release'"), LEDGER_PG_HEAD);
+    inventory_rules_destroy (&rules);
+    participant_store_destroy (&store);
+}
+
+//  A migration that fails half-way changes nothing: here a view of the
+//  operators' depends on the old function the migration drops
+Test (pg_stores, a_failed_migration_changes_nothing)
+{
+    char uri [256];
+    cr_assert_eq (pg_cluster_createdb (&s_cluster, "stuck", uri, sizeof uri), 0);
+    cr_assert_eq (pg_query_int (uri, PG_SCHEMA_V2 "CREATE VIEW pinned AS SELECT ck_release"
+                                " ('s', 1, NULL, NULL, 0) AS one; SELECT 1"), 1);
+    participant_store_t *store = participant_store_new (uri, NULL);
+    cr_expect_null (store);
+    participant_store_destroy (&store);
+    cr_expect_eq (pg_query_int (uri, "SELECT max (version) FROM schema_version"), 2);
+    cr_expect_eq (pg_query_int (uri, "SELECT count (*) FROM information_schema.columns"
+                                " WHERE table_name = 'ledger' AND column_name = 'checkout_id'"),
+                  0, "the column was not added");
 }

@@ -52,7 +52,7 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     " WHERE sku = p_skus [i] AND available >= p_qtys [i];" \
     " EXIT WHEN NOT FOUND; v_taken := i; END LOOP;" \
     " IF v_taken = cardinality (p_skus) THEN r_outcome := 1;" \
-    LEDGER_PG_RECORD ("p_detail") " RETURN; END IF;" \
+    LEDGER_PG_EFFECT ("p_detail") " RETURN; END IF;" \
     " FOR i IN 1 .. v_taken LOOP UPDATE stock SET available = available + p_qtys [i]" \
     " WHERE sku = p_skus [i]; END LOOP;" \
     " FOR line IN 1 .. cardinality (p_line_skus) LOOP" \
@@ -65,7 +65,7 @@ _Static_assert (CK_TYPE_RESERVE_INVENTORY == 1 && CK_TYPE_RELEASE_INVENTORY == 2
     " CONTINUE WHEN v_left >= p_line_qtys [line]; r_code := 'out_of_stock';" \
     " r_message := format ('%s: %s wanted, %s left', p_line_skus [line]," \
     " p_line_qtys [line], v_left); END IF;" \
-    " r_outcome := 2; r_sku := p_line_skus [line];" LEDGER_PG_RECORD ("p_detail") \
+    " r_outcome := 2; r_sku := p_line_skus [line];" LEDGER_PG_EFFECT ("p_detail") \
     " RETURN; END LOOP;" \
     " r_message := 'cart refused but every line is in stock'; END $$;" \
     "CREATE OR REPLACE FUNCTION ck_release (" LEDGER_PG_ARGS ", " LEDGER_PG_OUT ")" \
@@ -309,12 +309,12 @@ s_call (inventory_repo_t *base, const ck_request_t *request, const char *detail,
 {
     repo_t *self = (repo_t *) base;
     if (request->type == CK_TYPE_RELEASE_INVENTORY) {
-        call->sql = "SELECT * FROM ck_release ($1, $2, $3, $4, $5)";
+        call->sql = "SELECT * FROM ck_release ($1, $2, $3, $4, $5, $6)";
         return 0;
     }
     assert (request->type == CK_TYPE_RESERVE_INVENTORY && detail);
     assert (request->item_count >= 1 && request->item_count <= CK_MAX_ITEMS);
-    call->sql = "SELECT * FROM ck_reserve ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)";
+    call->sql = "SELECT * FROM ck_reserve ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
     s_arrays (self, request->items, request->item_count, 1);
     ledger_pg_param (call, self->skus);
     ledger_pg_param (call, self->qtys);

@@ -35,16 +35,16 @@
 //  (p_outcome, p_code, p_message); an ok order keeps its details
 #define FUNCTIONS \
     "CREATE OR REPLACE FUNCTION ck_create_order (" LEDGER_PG_ARGS ", p_outcome smallint," \
-    " p_code text, p_message text, p_checkout text, p_cart text, p_customer text," \
+    " p_code text, p_message text, p_cart text, p_customer text," \
     " p_amount bigint, p_currency text, p_country text, p_reservation text," \
     " p_authorization text, p_lines text, " LEDGER_PG_OUT ")" \
     " LANGUAGE plpgsql AS $$ BEGIN" LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
     " r_outcome := p_outcome; r_code := p_code; r_message := p_message;" \
-    LEDGER_PG_RECORD ("NULL") \
+    LEDGER_PG_EFFECT ("NULL") \
     " IF r_outcome = 1 THEN INSERT INTO order_details (id, checkout_id, cart_id," \
     " customer_id, amount, currency, country, reservation_id, authorization_id, lines)" \
-    " VALUES (r_id, p_checkout, p_cart, p_customer, p_amount, p_currency, p_country," \
-    " p_reservation, p_authorization, p_lines); END IF; END $$;"
+    " VALUES (r_id, nullif (p_checkout, ''), p_cart, p_customer, p_amount, p_currency," \
+    " p_country, p_reservation, p_authorization, p_lines); END IF; END $$;"
 
 //  Longest lines text: 100 lines of ["<64-char sku>",10000,1000000000]
 #define LINES_SIZE (CK_MAX_ITEMS * 96 + 3)
@@ -115,7 +115,6 @@ s_call (order_repo_t *base, const ck_request_t *request, const ledger_entry_t *d
     ledger_pg_param (call, pg_int (text, decided->outcome));
     ledger_pg_param (call, s_optional (decided->reason.code));
     ledger_pg_param (call, s_optional (decided->reason.message));
-    ledger_pg_param (call, s_optional (request->checkout_id));
     ledger_pg_param (call, request->cart_id);
     ledger_pg_param (call, request->customer_id);
     ledger_pg_param (call, pg_int (text, (int64_t) request->amount));

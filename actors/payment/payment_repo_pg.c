@@ -32,13 +32,13 @@ _Static_assert (CK_TYPE_AUTHORIZE_PAYMENT == 3, "ledger type numbers of the view
 //  (p_outcome, p_code, p_message); an approval keeps its details
 #define FUNCTIONS \
     "CREATE OR REPLACE FUNCTION ck_authorize (" LEDGER_PG_ARGS ", p_outcome smallint," \
-    " p_code text, p_message text, p_checkout text, p_customer text, p_amount bigint," \
+    " p_code text, p_message text, p_customer text, p_amount bigint," \
     " p_currency text, p_method text, " LEDGER_PG_OUT ") LANGUAGE plpgsql AS $$ BEGIN" \
     LEDGER_PG_REPEAT LEDGER_PG_COMPENSATED \
     " r_outcome := p_outcome; r_code := p_code; r_message := p_message;" \
-    LEDGER_PG_RECORD ("NULL") \
+    LEDGER_PG_EFFECT ("NULL") \
     " IF r_outcome = 1 THEN INSERT INTO authorization_details (id, checkout_id," \
-    " customer_id, amount, currency, payment_method) VALUES (r_id, p_checkout," \
+    " customer_id, amount, currency, payment_method) VALUES (r_id, nullif (p_checkout, '')," \
     " p_customer, p_amount, p_currency, p_method); END IF; END $$;" \
     "CREATE OR REPLACE FUNCTION ck_void (" LEDGER_PG_ARGS ", " LEDGER_PG_OUT ")" \
     " LANGUAGE plpgsql AS $$ BEGIN" LEDGER_PG_REPEAT \
@@ -97,7 +97,7 @@ s_call (payment_repo_t *base, const ck_request_t *request, const ledger_entry_t 
 {
     (void) base;
     if (request->type == CK_TYPE_VOID_PAYMENT) {
-        call->sql = "SELECT * FROM ck_void ($1, $2, $3, $4, $5)";
+        call->sql = "SELECT * FROM ck_void ($1, $2, $3, $4, $5, $6)";
         return 0;
     }
     assert (request->type == CK_TYPE_AUTHORIZE_PAYMENT && decided);
@@ -108,7 +108,6 @@ s_call (payment_repo_t *base, const ck_request_t *request, const ledger_entry_t 
     ledger_pg_param (call, pg_int (text, decided->outcome));
     ledger_pg_param (call, decided->reason.code [0]? decided->reason.code: NULL);
     ledger_pg_param (call, decided->reason.message [0]? decided->reason.message: NULL);
-    ledger_pg_param (call, request->checkout_id [0]? request->checkout_id: NULL);
     ledger_pg_param (call, request->customer_id);
     ledger_pg_param (call, pg_int (text, (int64_t) request->amount));
     ledger_pg_param (call, request->currency);

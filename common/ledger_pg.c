@@ -11,7 +11,7 @@
 _Static_assert (CK_OUTCOME_OK == 1 && CK_OUTCOME_REJECTED == 2, "ledger outcome codes");
 
 //  The first key of the checkouts' advisory locks ("ck" + 1)
-#define LEDGER_PG_SAGA_LOCK "25452"
+#define LEDGER_PG_CHECKOUT_LOCK "25452"
 
 typedef struct {
     ledger_t ops;                       //  first: the ledger_t * is this
@@ -92,7 +92,7 @@ s_find (ledger_t *base, const ledger_query_t *query, ledger_entry_t *own,
         " WHERE checkout_id = $4 AND saga_id <> $1 LIMIT 1)";
     //  Without a checkout the caller holds the lock already (s_duplicate)
     PGresult *result = query->checkout_id
-        ? pg_query_after (self->pg, "SELECT pg_advisory_xact_lock (" LEDGER_PG_SAGA_LOCK
+        ? pg_query_after (self->pg, "SELECT pg_advisory_xact_lock (" LEDGER_PG_CHECKOUT_LOCK
                           ", hashtext ($1))", 1, lock, sql, 4, values, "ledger_find")
         : pg_query (self->pg, sql, 4, values, "ledger_find");
     if (!result)

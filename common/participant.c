@@ -43,6 +43,9 @@ typedef struct {
     size_t link_count;
     participant_batch_t *batch;
     ck_buf_t ready [CK_PARTICIPANT_MAX_ENDPOINTS];    //  each link's READY body
+    ck_ready_t ready_template;          //  service and instance
+    uint32_t shares [CK_PARTICIPANT_MAX_ENDPOINTS];   //  what each READY says
+    bool alive [CK_PARTICIPANT_MAX_ENDPOINTS];        //  links alive at that split
     zsock_t *pipe;
     int64_t last_idle;
     bool stopping;
@@ -155,11 +158,14 @@ s_self_new (const ck_participant_config_t *config)
         ck_buf_init (&self->ready [i]);
     self->last_idle = zclock_mono ();
 
-    ck_ready_t ready = { .service = config->service };
-    snprintf (ready.instance, sizeof ready.instance, "%s", config->instance);
+    ck_ready_t *ready = &self->ready_template;
+    ready->service = config->service;
+    snprintf (ready->instance, sizeof ready->instance, "%s", config->instance);
     for (size_t i = 0; i < self->link_count; i++) {
-        ready.capacity = ck_participant_share (config->capacity, self->link_count, i);
-        if (ck_encode_ready (&ready, &self->ready [i]) == -1) {
+        self->alive [i] = true;         //  as the links start
+        ready->capacity = self->shares [i] =
+            ck_participant_share (config->capacity, self->link_count, i);
+        if (ck_encode_ready (ready, &self->ready [i]) == -1) {
             zsys_error ("participant: READY does not encode instance=%s", config->instance);
             s_self_destroy (&self);
             break;
@@ -181,6 +187,61 @@ ck_participant_share (uint32_t capacity, size_t count, size_t index)
 
 //  --------------------------------------------------------------------------
 //  The actor
+
+//  The shares when some coordinators are silent: each silent one keeps 1
+//  (the least a READY says: its READY waits in a new socket and reaches it
+//  the moment it is back), the live ones split the rest as above.  While
+//  all are alive, or none (nothing to move), the static split.
+static void
+s_shares (self_t *self, const bool *alive, uint32_t *shares)
+{
+    size_t count = self->link_count, live = 0;
+    for (size_t i = 0; i < count; i++)
+        live += alive [i];
+    uint32_t capacity = self->config.capacity;
+    size_t rank = 0;
+    for (size_t i = 0; i < count; i++)
+        if (live == 0 || live == count)
+            shares [i] = ck_participant_share (capacity, count, i);
+        else
+            shares [i] = alive [i]
+                ? ck_participant_share (capacity - (uint32_t) (count - live), live, rank++)
+                : 1;
+}
+
+//  When a coordinator goes silent or is heard again, splits the capacity
+//  anew and sends READY with its new share on each link whose share
+//  changed.  The coordinators learn one by one: for the moment between a
+//  share that grew and one that shrank, they may send a little more than
+//  the capacity, which the runtime absorbs (over_capacity).
+static void
+s_resplit (self_t *self, int64_t now)
+{
+    bool alive [CK_PARTICIPANT_MAX_ENDPOINTS];
+    bool changed = false;
+    for (size_t i = 0; i < self->link_count; i++) {
+        alive [i] = participant_link_alive (self->links [i]);
+        changed = changed || alive [i] != self->alive [i];
+    }
+    if (!changed)
+        return;
+    uint32_t shares [CK_PARTICIPANT_MAX_ENDPOINTS];
+    s_shares (self, alive, shares);
+    for (size_t i = 0; i < self->link_count; i++) {
+        self->alive [i] = alive [i];
+        if (shares [i] == self->shares [i])
+            continue;
+        zsys_info ("participant: capacity share endpoint=%s alive=%s share=%u (was %u)",
+                   participant_link_endpoint (self->links [i]), alive [i]? "yes": "no",
+                   shares [i], self->shares [i]);
+        self->ready_template.capacity = self->shares [i] = shares [i];
+        //  can't fail: the same fields encoded at the start
+        int rc = ck_encode_ready (&self->ready_template, &self->ready [i]);
+        assert (rc == 0);
+        (void) rc;
+        participant_link_ready_changed (self->links [i], now);
+    }
+}
 
 //  Takes every message waiting on the links, round robin, until the batch
 //  is full; other messages are bounded too, so a flood can't starve timers.
@@ -286,6 +347,7 @@ s_turn (self_t *self)
     now = zclock_mono ();
     for (size_t i = 0; i < self->link_count; i++)
         participant_link_tick (self->links [i], now);
+    s_resplit (self, now);
     s_idle (self, handled, now);
     return 0;
 }

@@ -29,6 +29,8 @@ struct _participant_link_t {
     uint64_t reconnects;
     uint32_t heard;                     //  messages on this socket
     uint32_t refusals;                  //  READYs refused in a row
+    bool alive;                         //  see participant_link_alive
+    bool renewing;                      //  silent: connect again next tick
 };
 
 participant_link_t *
@@ -39,6 +41,7 @@ participant_link_new (const participant_link_config_t *config)
     self->config = *config;
     self->backoff_ms = config->reconnect_min_ms;
     self->reconnect_at = INT64_MAX;
+    self->alive = true;                 //  until silence says otherwise
     return self;
 }
 
@@ -110,6 +113,7 @@ static void
 s_back_off (participant_link_t *self, int64_t now)
 {
     zsock_destroy (&self->sock);
+    self->alive = false;
     self->reconnect_at = now + self->backoff_ms;
     zsys_info ("participant: reconnecting endpoint=%s in_ms=%u",
                self->config.endpoint, self->backoff_ms);
@@ -124,10 +128,22 @@ s_back_off (participant_link_t *self, int64_t now)
 //  reconnect_max until traffic resets it, only spaces the renewals while
 //  it stays away.  Closing the socket for the back-off instead left a
 //  participant away for up to reconnect_max after the coordinator's return.
+//  "At once" is the next tick, which the deadline makes the next turn:
+//  first the owner sees the link is not alive and may change its READY.
 static void
 s_renew (participant_link_t *self, int64_t now)
 {
     zsock_destroy (&self->sock);
+    self->alive = false;
+    self->renewing = true;
+    self->reconnect_at = now;
+}
+
+//  The renewal's connect, on the tick after s_renew
+static void
+s_renew_connect (participant_link_t *self, int64_t now)
+{
+    self->renewing = false;
     self->reconnects++;
     if (s_connect (self, now) == -1) {
         s_back_off (self, now);
@@ -175,6 +191,7 @@ participant_link_recv (participant_link_t *self, ck_message_t *message, int64_t 
     if (ck_message_recv (message, zsock_resolve (self->sock)) == -1)
         return -1;
     self->last_recv = now;
+    self->alive = true;
     self->backoff_ms = self->config.reconnect_min_ms;
     if (++self->heard > 1)
         self->refusals = 0;
@@ -252,6 +269,9 @@ participant_link_tick (participant_link_t *self, int64_t now)
     if (self->stopped)
         return;
     if (!self->sock) {
+        if (now >= self->reconnect_at && self->renewing)
+            s_renew_connect (self, now);
+        else
         if (now >= self->reconnect_at) {
             self->reconnects++;
             if (s_connect (self, now) == -1)
@@ -290,6 +310,27 @@ participant_link_deadline (participant_link_t *self)
     int64_t beat = self->last_send + self->config.heartbeat_ivl_ms;
     int64_t dead = self->last_recv + silence;
     return beat < dead? beat: dead;
+}
+
+bool
+participant_link_alive (participant_link_t *self)
+{
+    assert (self);
+    return self->alive;
+}
+
+//  A READY on the live connection: the coordinator takes it as that
+//  connection's registration again, with the new capacity
+void
+participant_link_ready_changed (participant_link_t *self, int64_t now)
+{
+    assert (self);
+    if (self->stopped || !self->sock)
+        return;
+    const ck_buf_t *ready = self->config.ready;
+    if (participant_link_send (self, CK_CMD_READY, ready->data, ready->size, now) == 0)
+        zsys_info ("participant: READY again endpoint=%s (capacity changed)",
+                   self->config.endpoint);
 }
 
 void

@@ -19,7 +19,8 @@ typedef struct {
     const char *endpoint;               //  borrowed: outlives the link
     const char *instance;               //  borrowed
     size_t index;                       //  of the endpoint, for the identity
-    const ck_buf_t *ready;              //  borrowed: the encoded READY body
+    const ck_buf_t *ready;              //  borrowed: the encoded READY body,
+                                        //  which the owner may re-encode
     uint32_t heartbeat_ivl_ms;
     uint32_t liveness;
     uint32_t reconnect_min_ms;
@@ -73,6 +74,16 @@ void participant_link_keepalive (participant_link_t *self, int64_t now);
 
 //  When participant_link_tick next has something to do; INT64_MAX for never.
 int64_t participant_link_deadline (participant_link_t *self);
+
+//  False once the coordinator went silent past its liveness (or could not
+//  be connected to), true again from the first message heard from it; true
+//  at the start.  A DISCONNECT is the coordinator heard: no change.
+bool participant_link_alive (participant_link_t *self);
+
+//  The READY body changed: sends it now on the current socket, if any, so
+//  that the coordinator takes the new capacity; later connects send it
+//  too.  Can't fail (a send that fails is logged; the next connect sends it).
+void participant_link_ready_changed (participant_link_t *self, int64_t now);
 
 //  Sends DISCONNECT and stops heartbeats and reconnects; the socket stays
 //  open so that remaining replies can still go out.  Can't fail.

@@ -807,6 +807,62 @@ Test (participant, capacity_is_split_among_coordinators)
         s_coord_destroy (&coords [i]);
 }
 
+//  Receives on every coordinator in turn (so that the beating ones beat)
+//  until coords [target] gets command; 0, or -1 after timeout_ms
+static int
+s_coords_expect (coord_t *coords, size_t count, size_t target, ck_command_t command,
+                 int timeout_ms, got_t *got)
+{
+    int64_t end = zclock_mono () + timeout_ms;
+    while (zclock_mono () < end)
+        for (size_t i = 0; i < count; i++) {
+            got_t any;
+            if (s_coord_recv (&coords [i], 5, &any) == 0 && i == target
+            &&  any.command == command) {
+                *got = any;
+                return 0;
+            }
+        }
+    return -1;
+}
+
+//  7 over three: 3 + 2 + 2; the third goes silent: it keeps 1 and the
+//  others split 6, 3 + 3; it is heard again: 3 + 2 + 2
+Test (participant, capacity_is_split_again_among_the_live_coordinators)
+{
+    coord_t coords [3];
+    const char *endpoints [3];
+    for (size_t i = 0; i < 3; i++) {
+        s_coord_init (&coords [i], "tcp://127.0.0.1:*");
+        coords [i].beating = true;
+        endpoints [i] = coords [i].endpoint;
+    }
+    ck_participant_config_t config = s_config (endpoints);
+    config.endpoint_count = 3;
+    got_t got;
+    ck_participant_t *participant = s_start_with (&coords [0], &config, &got);
+    for (size_t i = 1; i < 3; i++)
+        cr_assert_eq (s_coord_expect (&coords [i], CK_CMD_READY, 2000, &got), 0);
+
+    coords [2].beating = false;
+    cr_assert_eq (s_coords_expect (coords, 3, 1, CK_CMD_READY, 20 * IVL_MS, &got), 0,
+                  "no READY with the grown share");
+    cr_assert_eq (got.ready.capacity, 3);
+    cr_assert_eq (s_coords_expect (coords, 3, 2, CK_CMD_READY, 20 * IVL_MS, &got), 0,
+                  "no READY on the renewed connection");
+    cr_assert_eq (got.ready.capacity, 1, "a silent coordinator keeps the least");
+
+    coords [2].beating = true;          //  to the renewed connection
+    cr_assert_eq (s_coords_expect (coords, 3, 2, CK_CMD_READY, 20 * IVL_MS, &got), 0,
+                  "no READY once heard again");
+    cr_assert_eq (got.ready.capacity, 2);
+    cr_assert_eq (s_coords_expect (coords, 3, 1, CK_CMD_READY, 20 * IVL_MS, &got), 0);
+    cr_assert_eq (got.ready.capacity, 2, "back to the static split");
+    ck_participant_destroy (&participant);
+    for (size_t i = 0; i < 3; i++)
+        s_coord_destroy (&coords [i]);
+}
+
 Test (participant, share_adds_up_to_capacity)
 {
     for (uint32_t capacity = 1; capacity <= CK_MAX_CAPACITY; capacity += 37)

@@ -133,10 +133,12 @@ typedef struct {
 //  the caller, or NULL after logging why (bad config or endpoint).
 ck_participant_t *ck_participant_new (const ck_participant_config_t *config);
 
-//  The capacity the READY to endpoint index (of count) announces: capacity
-//  / count, one more to each of the first capacity % count, so that what
-//  the coordinators may send at once adds up to capacity.  capacity must
-//  be at least count.  Can't fail.
+//  The capacity the READY to endpoint index (of count) announces while all
+//  coordinators are alive: capacity / count, one more to each of the first
+//  capacity % count, so that what the coordinators may send at once adds
+//  up to capacity.  (While some are silent, each of those keeps 1 and the
+//  live ones split the rest the same way; see docs/participant-runtime.md.)
+//  capacity must be at least count.  Can't fail.
 uint32_t ck_participant_share (uint32_t capacity, size_t count, size_t index);
 
 //  Stops gracefully: sends DISCONNECT to every coordinator, reads no more,

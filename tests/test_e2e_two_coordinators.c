@@ -180,6 +180,43 @@ Test (e2e_two_coordinators, each_sees_its_share_of_the_capacity)
     }
 }
 
+//  Waits until sub's stats show each service with capacity; 0, or -1
+static int
+s_wait_capacity (zsock_t *sub, uint32_t capacity)
+{
+    int64_t deadline = ph_now_ms () + READY_MS;
+    ck_ev_stats_t stats;
+    while (ph_now_ms () < deadline) {
+        if (s_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())))
+            return -1;
+        if (s_capacity (&stats, CK_SERVICE_INVENTORY) == capacity
+        &&  s_capacity (&stats, CK_SERVICE_PAYMENT) == capacity
+        &&  s_capacity (&stats, CK_SERVICE_ORDER) == capacity
+        &&  e2e_stats_workers (&stats, CK_SERVICE_INVENTORY) == 1)
+            return 0;
+    }
+    return -1;
+}
+
+//  The second coordinator stops: the first is given all but the 1 the
+//  silent one keeps; it starts again: 4 and 3 again
+Test (e2e_two_coordinators, a_silent_coordinators_share_goes_to_the_other)
+{
+    ck_ev_stats_t first, second;
+    s_start (&first, &second);
+    zsock_t *sub_one = e2e_keep (&s_group, e2e_sub (&s_group, "stats"));
+    cr_assert_not_null (sub_one);
+    int slot = e2e_slot (&s_group, "coordinator-2");
+    cr_assert_eq (e2e_stop (&s_group, slot, SIGKILL, 5000), -1, "killed");
+    cr_assert_eq (s_wait_capacity (sub_one, atoi (CAPACITY) - 1), 0,
+                  "the first coordinator did not get the share (logs in %s)", s_group.dir);
+    cr_assert_geq (s_start_second (), 0);
+    zsock_t *sub_two = e2e_keep (&s_group, zsock_new_sub (s_events2, "stats"));
+    cr_assert_not_null (sub_two);
+    cr_assert_eq (s_wait_capacity (sub_two, 3), 0, "logs in %s", s_group.dir);
+    cr_assert_eq (s_wait_capacity (sub_one, 4), 0, "logs in %s", s_group.dir);
+}
+
 Test (e2e_two_coordinators, one_checkout_runs_one_saga)
 {
     ck_ev_stats_t first, second;

@@ -347,17 +347,15 @@ e2e_keep (e2e_group_t *g, zsock_t *sock)
     return NULL;
 }
 
-//  Receives the next stats event within timeout_ms into *stats.  Returns 0,
-//  or -1 on timeout.  The SUB is made on first use.
+//  Receives the next stats event on sub (a SUB to "stats") within
+//  timeout_ms into *stats.  Returns 0, or -1 on timeout.
 static inline int
-e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
+e2e_sub_next_stats (zsock_t *sub, ck_ev_stats_t *stats, int timeout_ms)
 {
-    if (!g->stats && !(g->stats = e2e_sub (g, "stats")))
-        return -1;
     int64_t deadline = ph_now_ms () + timeout_ms;
     while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (g->stats, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (g->stats);
+        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
+        zmsg_t *msg = zmsg_recv (sub);
         if (!msg)
             return -1;
         zframe_t *topic = zmsg_first (msg);
@@ -370,6 +368,15 @@ e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
             return 0;
     }
     return -1;
+}
+
+//  As e2e_sub_next_stats, on the group's SUB, made on first use
+static inline int
+e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
+{
+    if (!g->stats && !(g->stats = e2e_sub (g, "stats")))
+        return -1;
+    return e2e_sub_next_stats (g->stats, stats, timeout_ms);
 }
 
 //  Live instances of service in a stats event.  Can't fail.

@@ -69,28 +69,6 @@ s_client_second (void)
     return NULL;
 }
 
-//  The next stats event on sub within timeout_ms; 0, or -1
-static int
-s_next_stats (zsock_t *sub, ck_ev_stats_t *stats, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
-            return -1;
-        zframe_t *topic = zmsg_first (msg);
-        zframe_t *body = zmsg_next (msg);
-        ck_decode_error_t err;
-        int rc = topic && body && zframe_streq (topic, "stats")
-              ? ck_decode_ev_stats (zframe_data (body), zframe_size (body), stats, &err): -1;
-        zmsg_destroy (&msg);
-        if (rc == 0)
-            return 0;
-    }
-    return -1;
-}
-
 //  The capacity a stats event shows for service, summed over its workers
 static uint32_t
 s_capacity (const ck_ev_stats_t *stats, ck_service_t service)
@@ -110,7 +88,7 @@ s_wait_workers (zsock_t *sub)
     ck_ev_stats_t stats;
     int64_t deadline = ph_now_ms () + READY_MS;
     while (ph_now_ms () < deadline) {
-        cr_assert_eq (s_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())), 0,
+        cr_assert_eq (e2e_sub_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())), 0,
                       "no stats (logs in %s)", s_group.dir);
         if (e2e_stats_workers (&stats, CK_SERVICE_INVENTORY) == 1
         &&  e2e_stats_workers (&stats, CK_SERVICE_PAYMENT) == 1
@@ -187,7 +165,7 @@ s_wait_capacity (zsock_t *sub, uint32_t capacity)
     int64_t deadline = ph_now_ms () + READY_MS;
     ck_ev_stats_t stats;
     while (ph_now_ms () < deadline) {
-        if (s_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())))
+        if (e2e_sub_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())))
             return -1;
         if (s_capacity (&stats, CK_SERVICE_INVENTORY) == capacity
         &&  s_capacity (&stats, CK_SERVICE_PAYMENT) == capacity

@@ -1,9 +1,11 @@
 /*  client.c - the client library of the checkout protocol (docs/protocol.md#client)
-    One DEALER, typed sends through the codec, strict decoding of replies.
+    One DEALER per frontend, typed sends through the codec, strict decoding of
+    replies, not_owner followed to the owner.
 */
 #include <czmq.h>
 #include "checkout/client.h"
 #include "checkout/codec.h"
+#include "client_internal.h"
 #include "frame.h"
 
 //  A reply frame may be a little over CK_MAX_BODY so that the parser, not
@@ -11,17 +13,9 @@
 #define MAX_MSG_SIZE        (CK_MAX_BODY + 1024)
 #define RECONNECT_IVL_MS    100
 #define RECONNECT_MAX_MS    2000
-
-struct _ck_client_t {
-    zsock_t *dealer;
-    char endpoint [CK_TEXT_SIZE];
-    ck_buf_t buf;                       //  encoder output, reused
-    ck_message_t last;                  //  holds reply.body
-    ck_client_reply_t reply;
-    size_t malformed;
-    bool verbose;
-};
-
+#define BACKOFF_FIRST_MS    50          //  wait after owner "", doubling
+#define BACKOFF_MAX_MS      1000
+#define RESEND_AGAIN_MS     10          //  a due resend whose queue was full
 
 //  Copies up to 64 bytes of text for a log line, unprintable bytes as '?',
 //  so that a hostile value can't forge lines.
@@ -60,6 +54,93 @@ s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
     return dealer;
 }
 
+//  The link connected to endpoint, or -1
+static int
+s_link_find (ck_client_t *self, const char *endpoint)
+{
+    for (size_t i = 0; i < self->link_count; i++)
+        if (streq (self->links [i].endpoint, endpoint))
+            return (int) i;
+    return -1;
+}
+
+//  Connects a new link to endpoint (valid); its index, or -1 when it fails
+static int
+s_link_add (ck_client_t *self, const char *endpoint)
+{
+    assert (self->link_count < LINKS_MAX);
+    zsock_t *dealer = s_dealer_new (endpoint, self->curve_on? &self->curve: NULL);
+    if (!dealer)
+        return -1;
+    link_t *link = &self->links [self->link_count];
+    link->dealer = dealer;
+    snprintf (link->endpoint, sizeof link->endpoint, "%s", endpoint);
+    return (int) self->link_count++;
+}
+
+//  Adds one frontend given by the caller, skipping a repeat; -1 after a
+//  warning when it is not an endpoint, one too many, or fails to connect
+static int
+s_frontend_add (ck_client_t *self, const char *endpoint)
+{
+    char shown [80];
+    if (!ck_endpoint_valid (endpoint)) {
+        zsys_warning ("client: endpoint=%s error=\"not a tcp://, ipc:// or inproc:// "
+                      "endpoint\"", s_shown (endpoint, shown, sizeof shown));
+        return -1;
+    }
+    if (s_link_find (self, endpoint) >= 0)
+        return 0;
+    if (self->given == CK_CLIENT_FRONTENDS_MAX) {
+        zsys_warning ("client: endpoint=%s error=\"more than %d frontends\"",
+                      s_shown (endpoint, shown, sizeof shown), CK_CLIENT_FRONTENDS_MAX);
+        return -1;
+    }
+    if (s_link_add (self, endpoint) == -1)
+        return -1;
+    self->given++;
+    return 0;
+}
+
+//  Adds each endpoint of a comma-separated list
+static int
+s_frontends_add (ck_client_t *self, const char *list)
+{
+    if (!list) {
+        zsys_warning ("client: endpoint=(null) error=\"no frontend\"");
+        return -1;
+    }
+    char *copy = strdup (list);
+    assert (copy);
+    int rc = 0;
+    char *cursor = copy;
+    while (rc == 0) {
+        char *comma = strchr (cursor, ',');
+        if (comma)
+            *comma = 0;
+        rc = s_frontend_add (self, cursor);
+        if (!comma)
+            break;
+        cursor = comma + 1;
+    }
+    free (copy);
+    return rc;
+}
+
+static void
+s_endpoints_join (ck_client_t *self)
+{
+    size_t size = 1;
+    for (size_t i = 0; i < self->given; i++)
+        size += strlen (self->links [i].endpoint) + 1;
+    self->endpoints = (char *) zmalloc (size);
+    for (size_t i = 0; i < self->given; i++) {
+        if (i)
+            strcat (self->endpoints, ",");
+        strcat (self->endpoints, self->links [i].endpoint);
+    }
+}
+
 //  Creates a client connected to frontend; NULL for a bad endpoint.
 ck_client_t *
 ck_client_new (const char *frontend)
@@ -71,19 +152,39 @@ ck_client_new (const char *frontend)
 ck_client_t *
 ck_client_new_curve (const char *frontend, const ck_curve_keys_t *curve)
 {
-    if (!ck_endpoint_valid (frontend)) {
+    //  One endpoint: a comma here is a mistake, not a list
+    if (frontend && strchr (frontend, ',')) {
         char shown [80];
         zsys_warning ("client: endpoint=%s error=\"not a tcp://, ipc:// "
                       "or inproc:// endpoint\"", s_shown (frontend, shown, sizeof shown));
         return NULL;
     }
-    zsock_t *dealer = s_dealer_new (frontend, curve);
-    if (!dealer)
-        return NULL;
+    return ck_client_new_frontends (&frontend, 1, curve);
+}
+
+//  A client of several frontends (comma lists allowed); NULL after a warning.
+ck_client_t *
+ck_client_new_frontends (const char *const *frontends, size_t count,
+                         const ck_curve_keys_t *curve)
+{
+    assert (frontends || count == 0);
     ck_client_t *self = (ck_client_t *) zmalloc (sizeof (ck_client_t));
-    self->dealer = dealer;
-    snprintf (self->endpoint, sizeof self->endpoint, "%s", frontend);
+    if (curve && ck_curve_on (curve)) {
+        self->curve = *curve;
+        self->curve_on = true;
+    }
+    self->pending = ck_pendings_new (CK_CLIENT_PENDING_MAX);
     ck_buf_init (&self->buf);
+    int rc = count? 0: -1;
+    if (count == 0)
+        zsys_warning ("client: error=\"no frontend\"");
+    for (size_t i = 0; rc == 0 && i < count; i++)
+        rc = s_frontends_add (self, frontends [i]);
+    if (rc == -1) {
+        ck_client_destroy (&self);
+        return NULL;
+    }
+    s_endpoints_join (self);
     return self;
 }
 
@@ -96,21 +197,43 @@ ck_client_destroy (ck_client_t **self_p)
     if (!self)
         return;
     ck_message_close (&self->last);
-    zsock_destroy (&self->dealer);
+    for (size_t i = 0; i < self->link_count; i++)
+        zsock_destroy (&self->links [i].dealer);
+    ck_pendings_destroy (&self->pending);
     ck_buf_free (&self->buf);
+    free (self->endpoints);
     free (self);
     *self_p = NULL;
 }
 
-static int
-s_send (ck_client_t *self, ck_command_t command, bool with_body)
+//  Sends a request's bytes to one link without blocking; 0 or -1 (EAGAIN)
+int
+ck_client_send_link (ck_client_t *self, size_t link, ck_command_t command,
+           const void *body, size_t body_size)
 {
+    assert (link < self->link_count);
     if (self->verbose)
-        zsys_debug ("client: endpoint=%s sent=%s bytes=%zu", self->endpoint,
-                    ck_command_name (command), with_body? self->buf.size: 0);
-    return ck_frame_send (self->dealer, NULL, 0, CK_PROTO_CLIENT, command,
-                          with_body? self->buf.data: NULL,
-                          with_body? self->buf.size: 0);
+        zsys_debug ("client: endpoint=%s sent=%s bytes=%zu", self->links [link].endpoint,
+                    ck_command_name (command), body_size);
+    //  A body is never empty: size 0 means the command has none
+    return ck_frame_send (self->links [link].dealer, NULL, 0, CK_PROTO_CLIENT, command,
+                          body_size? body: NULL, body_size);
+}
+
+//  Sends the request in self->buf (with_body) to the frontend whose turn it
+//  is, keeping it for resending when it is about checkout_id (not NULL)
+static int
+s_send (ck_client_t *self, ck_command_t command, bool with_body, const char *checkout_id)
+{
+    const void *body = with_body? self->buf.data: NULL;
+    size_t size = with_body? self->buf.size: 0;
+    size_t link = self->next++ % self->given;
+    if (checkout_id)
+        ck_pendings_put (self->pending, checkout_id, command, body, size);
+    int rc = ck_client_send_link (self, link, command, body, size);
+    if (rc == -1 && checkout_id)
+        ck_pendings_remove (self->pending, checkout_id);
+    return rc;
 }
 
 //  Queues a CHECKOUT without blocking; 0, or -1 (refused or queue full).
@@ -124,14 +247,13 @@ ck_client_send_checkout (ck_client_t *self, const ck_checkout_t *checkout)
         errno = EINVAL;
         return -1;
     }
-    return s_send (self, CK_CMD_CHECKOUT, true);
+    return s_send (self, CK_CMD_CHECKOUT, true, checkout->checkout_id);
 }
 
-//  Queues a STATUS without blocking; 0, or -1 (bad id or queue full).
+//  Encodes a STATUS for checkout_id into self->buf; -1 for a bad id
 int
-ck_client_send_status (ck_client_t *self, const char *checkout_id)
+ck_client_encode_status (ck_client_t *self, const char *checkout_id)
 {
-    assert (self && checkout_id);
     ck_status_request_t request;
     memset (&request, 0, sizeof request);
     size_t len = strnlen (checkout_id, CK_ID_SIZE);
@@ -144,7 +266,17 @@ ck_client_send_status (ck_client_t *self, const char *checkout_id)
         errno = EINVAL;
         return -1;
     }
-    return s_send (self, CK_CMD_STATUS, true);
+    return 0;
+}
+
+//  Queues a STATUS without blocking; 0, or -1 (bad id or queue full).
+int
+ck_client_send_status (ck_client_t *self, const char *checkout_id)
+{
+    assert (self && checkout_id);
+    if (ck_client_encode_status (self, checkout_id) == -1)
+        return -1;
+    return s_send (self, CK_CMD_STATUS, true, checkout_id);
 }
 
 //  Queues a PING without blocking; 0, or -1 when the queue is full.
@@ -152,7 +284,15 @@ int
 ck_client_send_ping (ck_client_t *self)
 {
     assert (self);
-    return s_send (self, CK_CMD_PING, false);
+    return s_send (self, CK_CMD_PING, false, NULL);
+}
+
+//  Forgets the request about checkout_id kept for resending.
+void
+ck_client_forget (ck_client_t *self, const char *checkout_id)
+{
+    assert (self && checkout_id);
+    ck_pendings_remove (self->pending, checkout_id);
 }
 
 //  Decodes a frame's body into the reply member its command names.
@@ -182,6 +322,7 @@ s_decode (ck_client_reply_t *reply, const ck_frame_t *frame, ck_decode_error_t *
 static ck_command_t
 s_take (ck_client_t *self)
 {
+    const char *endpoint = self->links [self->answered].endpoint;
     ck_frame_t frame;
     ck_decode_error_t err;
     if (ck_message_parse (&self->last, CK_PROTO_CLIENT, false, &frame, &err) == 0)
@@ -189,7 +330,7 @@ s_take (ck_client_t *self)
     if (err.code != CK_OK) {
         self->malformed++;
         zsys_warning ("client: endpoint=%s malformed=%zu code=%s error=\"%s\"",
-                      self->endpoint, self->malformed, ck_error_code_name (err.code),
+                      endpoint, self->malformed, ck_error_code_name (err.code),
                       err.message);
         ck_message_close (&self->last);
         return CK_CMD_NONE;
@@ -198,25 +339,122 @@ s_take (ck_client_t *self)
     self->reply.body = frame.body;
     self->reply.body_size = frame.body_size;
     if (self->verbose)
-        zsys_debug ("client: endpoint=%s received=%s bytes=%zu", self->endpoint,
+        zsys_debug ("client: endpoint=%s received=%s bytes=%zu", endpoint,
                     ck_command_name (frame.command), frame.body_size);
     return frame.command;
 }
 
-//  Milliseconds left until deadline (0 when past), or -1 for no deadline
-static long
-s_remaining (int64_t deadline)
+//  Receives one message waiting on any link, looking at each in turn so
+//  that a busy one cannot starve the others; 0, or -1 when none waits
+static int
+s_recv_any (ck_client_t *self)
 {
-    if (deadline < 0)
-        return -1;
-    int64_t left = deadline - zclock_mono ();
-    return left > 0? (long) left: 0;
+    for (size_t i = 0; i < self->link_count; i++) {
+        size_t link = (self->scan + i) % self->link_count;
+        if (ck_message_recv (&self->last, zsock_resolve (self->links [link].dealer)) == 0) {
+            self->scan = link + 1;
+            self->answered = link;
+            self->has_answered = true;
+            return 0;
+        }
+    }
+    return -1;
 }
 
-static int64_t
-s_deadline (int timeout_ms)
+//  Hands a not_owner it will not follow up to the caller, saying why
+static bool
+s_give_up (ck_client_t *self, const char *why)
 {
-    return timeout_ms < 0? -1: zclock_mono () + timeout_ms;
+    ck_error_t *error = &self->reply.error;
+    char shown [80];
+    zsys_warning ("client: checkout=%s owner=%s error=\"%s\"", error->checkout_id,
+                  s_shown (error->owner, shown, sizeof shown), why);
+    snprintf (error->message, sizeof error->message, "%s (last from %s, owner '%s')",
+              why, self->links [self->answered].endpoint, shown);
+    ck_pendings_remove (self->pending, error->checkout_id);
+    return false;
+}
+
+//  The link to the owner's frontend, connecting one if new; -1 when it
+//  cannot (not an endpoint, too many owners, connect failed)
+static int
+s_owner_link (ck_client_t *self, const char *owner)
+{
+    int link = s_link_find (self, owner);
+    if (link >= 0 || !ck_endpoint_valid (owner) || self->link_count == LINKS_MAX)
+        return link;
+    return s_link_add (self, owner);
+}
+
+//  Follows an ERROR not_owner about a request kept for resending: sends it
+//  to the owner named, or, with owner "" (a takeover is under way), to
+//  another frontend after a back-off.  True when followed, so the caller
+//  never sees this answer; false to hand it up.
+static bool
+s_follow (ck_client_t *self, ck_command_t command)
+{
+    ck_error_t *error = &self->reply.error;
+    if (command != CK_CMD_ERROR || error->code != CK_NOT_OWNER || !error->checkout_id [0])
+        return false;
+    ck_pending_t *entry = ck_pendings_find (self->pending, error->checkout_id);
+    if (!entry)
+        return false;                   //  not sent by this library, or dropped
+    if (entry->hops >= CK_CLIENT_HOPS_MAX) {
+        char why [80];
+        snprintf (why, sizeof why, "not_owner %d times in a row: gave up",
+                  CK_CLIENT_HOPS_MAX);
+        return s_give_up (self, why);
+    }
+    entry->hops++;
+    self->redirects++;
+    if (error->owner [0] == 0) {
+        uint32_t shift = entry->hops - 1 < 5? entry->hops - 1: 5;
+        int64_t wait = BACKOFF_FIRST_MS << shift;
+        size_t link = self->answered < self->given? (self->answered + 1) % self->given
+                                                  : self->next++ % self->given;
+        ck_pendings_defer (self->pending, entry,
+                           zclock_mono () + (wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS), link);
+        return true;
+    }
+    int link = s_owner_link (self, error->owner);
+    if (link == -1)
+        return s_give_up (self, "cannot connect to the owner named");
+    if (self->verbose)
+        zsys_debug ("client: checkout=%s redirected=%s hops=%u", entry->checkout_id,
+                    self->links [link].endpoint, entry->hops);
+    if (ck_client_send_link (self, (size_t) link, entry->command, entry->body, entry->body_size))
+        ck_pendings_defer (self->pending, entry, zclock_mono () + RESEND_AGAIN_MS,
+                           (size_t) link);
+    return true;
+}
+
+//  Forgets the request a final answer settles: RESULT, DESCRIPTION or an
+//  ERROR about a checkout (ACCEPTED is not final: the RESULT follows)
+static void
+s_settle (ck_client_t *self, ck_command_t command)
+{
+    const char *checkout_id = NULL;
+    if (command == CK_CMD_RESULT)
+        checkout_id = self->reply.result.checkout_id;
+    else
+    if (command == CK_CMD_DESCRIPTION)
+        checkout_id = self->reply.description.checkout_id;
+    else
+    if (command == CK_CMD_ERROR)
+        checkout_id = self->reply.error.checkout_id;
+    if (checkout_id && checkout_id [0])
+        ck_pendings_remove (self->pending, checkout_id);
+}
+
+//  Sends the redirected requests whose back-off ended
+static void
+s_resend_due (ck_client_t *self)
+{
+    int64_t now = zclock_mono ();
+    ck_pending_t *entry;
+    while ((entry = ck_pendings_due (self->pending, now)))
+        if (ck_client_send_link (self, entry->link, entry->command, entry->body, entry->body_size))
+            ck_pendings_defer (self->pending, entry, now + RESEND_AGAIN_MS, entry->link);
 }
 
 //  Waits for one valid reply; CK_CMD_NONE on timeout or interrupt.
@@ -228,17 +466,32 @@ ck_client_recv (ck_client_t *self, int timeout_ms)
     self->reply.command = CK_CMD_NONE;
     self->reply.body = NULL;
     self->reply.body_size = 0;
-    int64_t deadline = s_deadline (timeout_ms);
-    zmq_pollitem_t item = { zsock_resolve (self->dealer), 0, ZMQ_POLLIN, 0 };
+    int64_t deadline = ck_client_deadline (timeout_ms);
+    zmq_pollitem_t items [LINKS_MAX];
     while (!zsys_interrupted) {
-        if (ck_message_recv (&self->last, zsock_resolve (self->dealer)) == 0) {
+        s_resend_due (self);
+        if (s_recv_any (self) == 0) {
             ck_command_t command = s_take (self);
-            if (command != CK_CMD_NONE)
-                return command;
-            continue;
+            if (command == CK_CMD_NONE)
+                continue;
+            if (s_follow (self, command)) {
+                ck_message_close (&self->last);
+                self->reply.command = CK_CMD_NONE;
+                self->reply.body = NULL;
+                self->reply.body_size = 0;
+                continue;
+            }
+            s_settle (self, command);
+            return command;
         }
-        long wait = s_remaining (deadline);
-        if (wait == 0 || zmq_poll (&item, 1, wait) <= 0)
+        long wait = ck_client_remaining (deadline);
+        long due = ck_client_timeout (self);
+        if (wait == 0)
+            break;
+        if (due >= 0 && (wait < 0 || due < wait))
+            wait = due;
+        size_t count = ck_client_poll_items (self, items, LINKS_MAX);
+        if (zmq_poll (items, (int) count, wait) < 0)
             break;
     }
     return CK_CMD_NONE;
@@ -252,151 +505,49 @@ ck_client_reply (ck_client_t *self)
     return &self->reply;
 }
 
-//  True when the last reply answers a request about checkout_id
-static bool
-s_answers (ck_client_t *self, ck_command_t command, const char *checkout_id)
-{
-    if (command == CK_CMD_RESULT)
-        return streq (self->reply.result.checkout_id, checkout_id);
-    if (command == CK_CMD_DESCRIPTION)
-        return streq (self->reply.description.checkout_id, checkout_id);
-    if (command == CK_CMD_SAGAS)
-        return checkout_id [0] == 0;
-    if (command == CK_CMD_ERROR)
-        return self->reply.error.checkout_id [0] == 0
-            || streq (self->reply.error.checkout_id, checkout_id);
-    return false;
-}
-
-//  Receives until the RESULT or ERROR about checkout_id, or the deadline
-static ck_command_t
-s_wait_answer (ck_client_t *self, const char *checkout_id, int timeout_ms)
-{
-    int64_t deadline = s_deadline (timeout_ms);
-    while (true) {
-        ck_command_t command = ck_client_recv (self, (int) s_remaining (deadline));
-        if (command == CK_CMD_NONE || s_answers (self, command, checkout_id))
-            return command;
-        if (self->verbose)
-            zsys_debug ("client: waiting=%s skipped=%s", checkout_id,
-                        ck_command_name (command));
-    }
-}
-
-//  Sends checkout and waits for its RESULT or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_submit (ck_client_t *self, const ck_checkout_t *checkout,
-                        int timeout_ms)
-{
-    assert (self && checkout);
-    if (ck_client_send_checkout (self, checkout) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, checkout->checkout_id, timeout_ms);
-}
-
-//  Sends STATUS and waits for its RESULT or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_status (ck_client_t *self, const char *checkout_id, int timeout_ms)
-{
-    assert (self && checkout_id);
-    if (ck_client_send_status (self, checkout_id) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, checkout_id, timeout_ms);
-}
-
-//  Sends PING and waits for a PONG; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_ping (ck_client_t *self, int timeout_ms)
-{
-    assert (self);
-    if (ck_client_send_ping (self) == -1)
-        return CK_CMD_NONE;
-    int64_t deadline = s_deadline (timeout_ms);
-    while (true) {
-        ck_command_t command = ck_client_recv (self, (int) s_remaining (deadline));
-        if (command == CK_CMD_NONE || command == CK_CMD_PONG)
-            return command;
-    }
-}
-
-//  Encodes an operator's request about checkout_id into self->buf with
-//  encode; -1 when it breaks the protocol
-static int
-s_operator (ck_client_t *self, const char *checkout_id, const char *by,
-            const char *reason, int (*encode) (const ck_operator_t *, ck_buf_t *))
-{
-    ck_operator_t request;
-    memset (&request, 0, sizeof request);
-    size_t len = strnlen (checkout_id, CK_ID_SIZE);
-    if (!ck_id_valid (checkout_id, len)
-    ||  (by && strlen (by) > CK_BY_MAX) || (reason && strlen (reason) > CK_CANCEL_REASON_MAX))
-        return -1;
-    memcpy (request.checkout_id, checkout_id, len);
-    snprintf (request.by, sizeof request.by, "%s", by? by: "");
-    snprintf (request.reason, sizeof request.reason, "%s", reason? reason: "");
-    return encode (&request, &self->buf);
-}
-
-//  Sends LIST and waits for SAGAS or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_list (ck_client_t *self, const ck_list_t *request, int timeout_ms)
-{
-    assert (self && request);
-    if (ck_encode_list (request, &self->buf) == -1
-    ||  s_send (self, CK_CMD_LIST, true) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, "", timeout_ms);
-}
-
-//  Sends DESCRIBE and waits for DESCRIPTION or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_describe (ck_client_t *self, const char *checkout_id, int timeout_ms)
-{
-    assert (self && checkout_id);
-    if (s_operator (self, checkout_id, NULL, NULL, ck_encode_describe) == -1
-    ||  s_send (self, CK_CMD_DESCRIBE, true) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, checkout_id, timeout_ms);
-}
-
-//  Sends RETRY and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_retry (ck_client_t *self, const char *checkout_id, const char *by,
-                       int timeout_ms)
-{
-    assert (self && checkout_id && by);
-    if (s_operator (self, checkout_id, by, NULL, ck_encode_retry) == -1
-    ||  s_send (self, CK_CMD_RETRY, true) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, checkout_id, timeout_ms);
-}
-
-//  Sends CANCEL and waits for RESULT or ERROR; CK_CMD_NONE on timeout.
-ck_command_t
-ck_client_cancel (ck_client_t *self, const char *checkout_id, const char *by,
-                        const char *reason, int timeout_ms)
-{
-    assert (self && checkout_id && by);
-    if (s_operator (self, checkout_id, by, reason, ck_encode_cancel) == -1
-    ||  s_send (self, CK_CMD_CANCEL, true) == -1)
-        return CK_CMD_NONE;
-    return s_wait_answer (self, checkout_id, timeout_ms);
-}
-
-//  Returns the client's DEALER (borrowed). Can't fail.
+//  Returns the first frontend's DEALER (borrowed). Can't fail.
 zsock_t *
 ck_client_socket (ck_client_t *self)
 {
     assert (self);
-    return self->dealer;
+    return self->links [0].dealer;
 }
 
-//  Returns the endpoint (borrowed). Can't fail.
+//  Fills one poll item per DEALER, at most max; returns how many.
+size_t
+ck_client_poll_items (ck_client_t *self, zmq_pollitem_t *items, size_t max)
+{
+    assert (self && (items || max == 0));
+    size_t count = 0;
+    for (; count < self->link_count && count < max; count++)
+        items [count] = (zmq_pollitem_t) {
+            zsock_resolve (self->links [count].dealer), 0, ZMQ_POLLIN, 0
+        };
+    return count;
+}
+
+//  Milliseconds until a back-off ends, 0 when due, -1 when none waits.
+long
+ck_client_timeout (ck_client_t *self)
+{
+    assert (self);
+    return ck_pendings_next_due (self->pending, zclock_mono ());
+}
+
+//  Returns the frontends given, joined by commas (borrowed). Can't fail.
 const char *
 ck_client_endpoint (ck_client_t *self)
 {
     assert (self);
-    return self->endpoint;
+    return self->endpoints;
+}
+
+//  Returns the frontend of the last reply, "" before any (borrowed).
+const char *
+ck_client_answered_by (ck_client_t *self)
+{
+    assert (self);
+    return self->has_answered? self->links [self->answered].endpoint: "";
 }
 
 //  Turns logging of every command on or off. Can't fail.
@@ -413,4 +564,20 @@ ck_client_malformed (ck_client_t *self)
 {
     assert (self);
     return self->malformed;
+}
+
+//  Returns the number of requests kept for resending. Can't fail.
+size_t
+ck_client_pending (ck_client_t *self)
+{
+    assert (self);
+    return ck_pendings_size (self->pending);
+}
+
+//  Returns the number of not_owner answers followed. Can't fail.
+size_t
+ck_client_redirects (ck_client_t *self)
+{
+    assert (self);
+    return self->redirects;
 }

@@ -8,6 +8,11 @@
     Before the answer it sends ACCEPTED when asked, and a RESULT about
     another checkout that a client must skip.  STATUS of "unknown-*" gets
     ERROR unknown_checkout, any other a RESULT with three history entries.
+
+    For several coordinators, a fake in MODE_NOT_OWNER owns nothing: it
+    answers every request about a checkout ERROR not_owner naming the
+    owner its pipe set (OWNER endpoint), or "" for the first few (BLANK n).
+    HITS asks a fake how many requests about a checkout it received.
 */
 #include <criterion/criterion.h>
 #include <czmq.h>
@@ -23,7 +28,8 @@
 typedef enum {
     MODE_ANSWER,                        //  answer everything as above
     MODE_SILENT,                        //  receive and never answer
-    MODE_MALFORMED                      //  two broken replies before each PONG
+    MODE_MALFORMED,                     //  two broken replies before each PONG
+    MODE_NOT_OWNER                      //  not_owner to requests about a checkout
 } fake_mode_t;
 
 //  -------------------------------------------------------------------------
@@ -34,6 +40,9 @@ typedef struct {
     const uint8_t *rid;
     size_t rid_size;
     ck_buf_t buf;
+    char owner [256];                   //  MODE_NOT_OWNER: the owner it names
+    int blank;                          //  MODE_NOT_OWNER: owner "" this often first
+    int hits;                           //  requests about a checkout received
 } fake_t;
 
 static void
@@ -53,6 +62,34 @@ s_fake_error (fake_t *fake, ck_error_code_t code, const char *checkout_id)
     error.code = code;
     snprintf (error.message, sizeof error.message, "%s", ck_error_code_text (code));
     snprintf (error.checkout_id, sizeof error.checkout_id, "%s", checkout_id);
+    s_fake_send (fake, CK_CMD_ERROR, ck_encode_error (&error, &fake->buf));
+}
+
+//  Answers not_owner naming the owner, or "" while blank lasts
+static void
+s_fake_not_owner (fake_t *fake, const ck_frame_t *frame)
+{
+    ck_status_request_t request;        //  CHECKOUT and STATUS both lead with it
+    ck_checkout_t checkout;
+    ck_decode_error_t err;
+    const char *checkout_id = "";
+    if (frame->command == CK_CMD_CHECKOUT
+    &&  ck_decode_checkout (frame->body, frame->body_size, &checkout, &err) == 0)
+        checkout_id = checkout.checkout_id;
+    else
+    if (frame->command == CK_CMD_STATUS
+    &&  ck_decode_status_request (frame->body, frame->body_size, &request, &err) == 0)
+        checkout_id = request.checkout_id;
+    cr_assert (checkout_id [0], "a request about a checkout");
+    ck_error_t error;
+    memset (&error, 0, sizeof error);
+    error.code = CK_NOT_OWNER;
+    snprintf (error.message, sizeof error.message, "%s", ck_error_code_text (CK_NOT_OWNER));
+    snprintf (error.checkout_id, sizeof error.checkout_id, "%s", checkout_id);
+    if (fake->blank > 0)
+        fake->blank--;
+    else
+        snprintf (error.owner, sizeof error.owner, "%s", fake->owner);
     s_fake_send (fake, CK_CMD_ERROR, ck_encode_error (&error, &fake->buf));
 }
 
@@ -168,6 +205,11 @@ s_fake_handle (fake_t *fake, fake_mode_t mode)
     }
     fake->rid = frame.routing_id;
     fake->rid_size = frame.routing_id_size;
+    if (frame.command == CK_CMD_CHECKOUT || frame.command == CK_CMD_STATUS)
+        fake->hits++;
+    if (mode == MODE_NOT_OWNER && frame.command != CK_CMD_PING)
+        s_fake_not_owner (fake, &frame);
+    else
     if (frame.command == CK_CMD_PING) {
         if (mode == MODE_MALFORMED)
             s_fake_malformed (fake);
@@ -201,9 +243,21 @@ s_fake_actor (zsock_t *pipe, void *args)
         if (which == fake.router)
             s_fake_handle (&fake, mode);
         else {
-            char *command = which? zstr_recv (pipe): NULL;
+            zmsg_t *msg = which? zmsg_recv (pipe): NULL;
+            char *command = msg? zmsg_popstr (msg): NULL;
+            char *value = msg? zmsg_popstr (msg): NULL;
             bool term = !command || streq (command, "$TERM");
+            if (command && streq (command, "OWNER"))
+                snprintf (fake.owner, sizeof fake.owner, "%s", value? value: "");
+            else
+            if (command && streq (command, "BLANK"))
+                fake.blank = value? atoi (value): 0;
+            else
+            if (command && streq (command, "HITS"))
+                zstr_sendf (pipe, "%d", fake.hits);
             free (command);
+            free (value);
+            zmsg_destroy (&msg);
             if (term)
                 break;
         }
@@ -211,6 +265,31 @@ s_fake_actor (zsock_t *pipe, void *args)
     zpoller_destroy (&poller);
     ck_buf_free (&fake.buf);
     zsock_destroy (&fake.router);
+}
+
+//  Starts a fake coordinator in mode; its endpoint goes to endpoint
+static zactor_t *
+s_fake_start (fake_mode_t *mode, char *endpoint, size_t size)
+{
+    zactor_t *fake = zactor_new (s_fake_actor, mode);
+    cr_assert_not_null (fake);
+    char *bound = zstr_recv (fake);
+    cr_assert_not_null (bound);
+    snprintf (endpoint, size, "%s", bound);
+    free (bound);
+    return fake;
+}
+
+//  How many requests about a checkout the fake received
+static int
+s_fake_hits (zactor_t *fake)
+{
+    zstr_send (fake, "HITS");
+    char *hits = zstr_recv (fake);
+    cr_assert_not_null (hits);
+    int count = atoi (hits);
+    free (hits);
+    return count;
 }
 
 //  -------------------------------------------------------------------------
@@ -223,16 +302,16 @@ static ck_client_t *s_client;
 static char s_dir [PATH_MAX];
 static pid_t s_pid;
 
+//  Two more fakes for the tests of several coordinators
+static fake_mode_t s_modes [2];
+static zactor_t *s_others [2];
+static char s_other_endpoints [2][256];
+
 static void
 s_start (fake_mode_t mode)
 {
     s_mode = mode;
-    s_fake = zactor_new (s_fake_actor, &s_mode);
-    cr_assert_not_null (s_fake);
-    char *endpoint = zstr_recv (s_fake);
-    cr_assert_not_null (endpoint);
-    snprintf (s_endpoint, sizeof s_endpoint, "%s", endpoint);
-    free (endpoint);
+    s_fake = s_fake_start (&s_mode, s_endpoint, sizeof s_endpoint);
     s_client = ck_client_new (s_endpoint);
     cr_assert_not_null (s_client);
 }
@@ -249,6 +328,8 @@ s_teardown (void)
     ph_kill_reap (&s_pid);
     ck_client_destroy (&s_client);
     zactor_destroy (&s_fake);
+    zactor_destroy (&s_others [0]);
+    zactor_destroy (&s_others [1]);
     ph_rmrf (s_dir);
 }
 
@@ -413,6 +494,246 @@ Test (checkout_client, refuses_to_send_what_breaks_the_protocol)
     cr_assert_eq (ck_client_submit (s_client, &checkout, 100), CK_CMD_NONE);
     cr_assert_eq (ck_client_send_status (s_client, "not an id"), -1);
     cr_assert_eq (ck_client_send_status (s_client, ""), -1);
+}
+
+//  -------------------------------------------------------------------------
+//  Several coordinators: s_others [0] owns everything, s_others [1] owns
+//  nothing and names the owner its pipe sets
+
+static void
+s_cluster (fake_mode_t first, fake_mode_t second)
+{
+    s_modes [0] = first;
+    s_modes [1] = second;
+    for (int i = 0; i < 2; i++)
+        s_others [i] = s_fake_start (&s_modes [i], s_other_endpoints [i],
+                                     sizeof s_other_endpoints [i]);
+}
+
+//  A client of the frontends given, in that order
+static ck_client_t *
+s_client_of (const char *first, const char *second)
+{
+    const char *frontends [] = { first, second };
+    ck_client_t *client = ck_client_new_frontends (frontends, second? 2: 1, NULL);
+    cr_assert_not_null (client);
+    return client;
+}
+
+Test (checkout_client, submit_follows_not_owner_to_the_owner)
+{
+    s_cluster (MODE_ANSWER, MODE_NOT_OWNER);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    //  The owner is not one of the frontends given: the client connects to it
+    s_client = s_client_of (s_other_endpoints [1], NULL);
+    zmq_pollitem_t items [4];
+    cr_assert_eq (ck_client_poll_items (s_client, items, 4), 1);
+    ck_checkout_t checkout;
+    s_sample_checkout (&checkout, "chk-own-1", true);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
+    cr_assert_str_eq (reply->result.checkout_id, "chk-own-1");
+    cr_assert_str_eq (ck_client_answered_by (s_client), s_other_endpoints [0]);
+    cr_assert_eq (ck_client_redirects (s_client), 1);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+    cr_assert_eq (ck_client_poll_items (s_client, items, 4), 2);
+    cr_assert_eq (ck_client_status (s_client, "chk-own-1", 5000), CK_CMD_RESULT);
+    cr_assert_str_eq (reply->result.checkout_id, "chk-own-1");
+    //  Each request reached the owner once: one saga, not two
+    cr_assert_eq (s_fake_hits (s_others [0]), 2);
+    cr_assert_eq (s_fake_hits (s_others [1]), 2);
+    //  Errors other than not_owner reach the caller as they are
+    s_sample_checkout (&checkout, "err-own", false);
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_ERROR);
+    cr_assert_eq (reply->error.code, CK_CONFLICT);
+    //  An owner that is not an endpoint: the not_owner reaches the caller
+    zstr_sendx (s_others [1], "OWNER", "not an endpoint", NULL);
+    cr_assert_eq (ck_client_status (s_client, "chk-own-2", 5000), CK_CMD_ERROR);
+    cr_assert_eq (reply->error.code, CK_NOT_OWNER);
+    cr_assert_not_null (strstr (reply->error.message, "cannot connect to the owner"),
+                        "%s", reply->error.message);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
+//  As checkout-bench drives it: many in flight, polled, none told not_owner
+Test (checkout_client, async_sends_follow_not_owner)
+{
+    s_cluster (MODE_ANSWER, MODE_NOT_OWNER);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    s_client = s_client_of (s_other_endpoints [1], s_other_endpoints [0]);
+    enum { COUNT = 40 };
+    bool done [COUNT] = { false };
+    for (int i = 0; i < COUNT; i++) {
+        ck_checkout_t checkout;
+        char id [32];
+        snprintf (id, sizeof id, "chk-async-%d", i);
+        s_sample_checkout (&checkout, id, i % 2 == 0);
+        cr_assert_eq (ck_client_send_checkout (s_client, &checkout), 0);
+    }
+    cr_assert_eq (ck_client_pending (s_client), COUNT);
+    int results = 0;
+    int64_t deadline = zclock_mono () + 10000;
+    while (results < COUNT && zclock_mono () < deadline) {
+        zmq_pollitem_t items [8];
+        size_t count = ck_client_poll_items (s_client, items, 8);
+        long timeout = ck_client_timeout (s_client);
+        zmq_poll (items, (int) count, timeout >= 0 && timeout < 1000? timeout: 1000);
+        ck_command_t command;
+        while ((command = ck_client_recv (s_client, 0)) != CK_CMD_NONE) {
+            const ck_client_reply_t *reply = ck_client_reply (s_client);
+            cr_assert_neq (command, CK_CMD_ERROR, "ERROR %s reached the caller",
+                           ck_error_code_name (reply->error.code));
+            int i = -1;
+            if (command == CK_CMD_RESULT
+            &&  sscanf (reply->result.checkout_id, "chk-async-%d", &i) == 1) {
+                cr_assert (i >= 0 && i < COUNT && !done [i], "%s", reply->result.checkout_id);
+                done [i] = true;
+                results++;
+            }
+        }
+    }
+    cr_assert_eq (results, COUNT);
+    //  The sends went to each frontend in turn; half were redirected once,
+    //  and every checkout reached the owner exactly once
+    cr_assert_eq (s_fake_hits (s_others [0]), COUNT);
+    cr_assert_eq (s_fake_hits (s_others [1]), COUNT / 2);
+    cr_assert_eq (ck_client_redirects (s_client), COUNT / 2);
+    cr_assert_eq (ck_client_pending (s_client), 0, "answered requests are freed");
+    //  A request the caller gives up on is forgotten
+    cr_assert_eq (ck_client_send_status (s_client, "chk-async-0"), 0);
+    ck_client_forget (s_client, "chk-async-0");
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
+//  owner "": a takeover is under way; the client waits and asks again
+Test (checkout_client, no_owner_yet_is_retried_after_a_pause)
+{
+    s_cluster (MODE_ANSWER, MODE_NOT_OWNER);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    zstr_sendx (s_others [1], "BLANK", "2", NULL);
+    s_client = s_client_of (s_other_endpoints [1], NULL);
+    ck_checkout_t checkout;
+    s_sample_checkout (&checkout, "chk-blank-1", false);
+    int64_t start = zclock_mono ();
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_RESULT);
+    int64_t took = zclock_mono () - start;
+    cr_assert_str_eq (ck_client_reply (s_client)->result.checkout_id, "chk-blank-1");
+    //  Two pauses, 50 then 100 ms, then the owner named
+    cr_assert_geq (took, 150, "took %lld ms", (long long) took);
+    cr_assert_lt (took, 3000, "took %lld ms", (long long) took);
+    cr_assert_eq (ck_client_redirects (s_client), 3);
+    cr_assert_eq (s_fake_hits (s_others [1]), 3);
+    cr_assert_eq (s_fake_hits (s_others [0]), 1);
+    //  Asynchronously: the pause shows in ck_client_timeout
+    zstr_sendx (s_others [1], "BLANK", "1", NULL);
+    s_sample_checkout (&checkout, "chk-blank-2", false);
+    cr_assert_eq (ck_client_send_checkout (s_client, &checkout), 0);
+    cr_assert_eq (ck_client_timeout (s_client), -1);
+    cr_assert_eq (ck_client_recv (s_client, 2000), CK_CMD_RESULT);
+    cr_assert_str_eq (ck_client_reply (s_client)->result.checkout_id, "someone-else");
+    cr_assert_eq (ck_client_recv (s_client, 2000), CK_CMD_RESULT);
+    cr_assert_str_eq (ck_client_reply (s_client)->result.checkout_id, "chk-blank-2");
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
+//  Two confused coordinators naming each other: a clear error, no hang
+Test (checkout_client, not_owner_ping_pong_ends_with_an_error)
+{
+    s_cluster (MODE_NOT_OWNER, MODE_NOT_OWNER);
+    zstr_sendx (s_others [0], "OWNER", s_other_endpoints [1], NULL);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    s_client = s_client_of (s_other_endpoints [0], s_other_endpoints [1]);
+    ck_checkout_t checkout;
+    s_sample_checkout (&checkout, "chk-loop-1", false);
+    int64_t start = zclock_mono ();
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 5000), CK_CMD_ERROR);
+    int64_t took = zclock_mono () - start;
+    cr_assert_lt (took, 2000, "took %lld ms", (long long) took);
+    const ck_client_reply_t *reply = ck_client_reply (s_client);
+    cr_assert_eq (reply->error.code, CK_NOT_OWNER);
+    cr_assert_str_eq (reply->error.checkout_id, "chk-loop-1");
+    cr_assert_not_null (strstr (reply->error.message, "gave up"), "%s", reply->error.message);
+    cr_assert_eq (ck_client_redirects (s_client), CK_CLIENT_HOPS_MAX);
+    cr_assert_eq (s_fake_hits (s_others [0]) + s_fake_hits (s_others [1]),
+                  CK_CLIENT_HOPS_MAX + 1);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+    //  The same through the asynchronous API
+    s_sample_checkout (&checkout, "chk-loop-2", false);
+    cr_assert_eq (ck_client_send_checkout (s_client, &checkout), 0);
+    cr_assert_eq (ck_client_recv (s_client, 5000), CK_CMD_ERROR);
+    cr_assert_eq (reply->error.code, CK_NOT_OWNER);
+    cr_assert_str_eq (reply->error.checkout_id, "chk-loop-2");
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
+//  A coordinator that is down: the blocking helpers try the next frontend
+Test (checkout_client, dead_frontend_gives_way_to_the_next)
+{
+    s_start (MODE_ANSWER);
+    ck_client_destroy (&s_client);
+    char dead [PATH_MAX + 16];
+    snprintf (dead, sizeof dead, "ipc://%s/nobody", s_dir);
+    s_client = s_client_of (dead, s_endpoint);
+    int64_t start = zclock_mono ();
+    cr_assert_eq (ck_client_ping (s_client, 2000), CK_CMD_PONG);
+    int64_t took = zclock_mono () - start;
+    //  The dead one had its share, half the time
+    cr_assert_geq (took, 990, "took %lld ms", (long long) took);
+    cr_assert_lt (took, 2000, "took %lld ms", (long long) took);
+    cr_assert_str_eq (ck_client_answered_by (s_client), s_endpoint);
+    //  The next call starts where the last answer came from
+    ck_checkout_t checkout;
+    s_sample_checkout (&checkout, "chk-dead-1", false);
+    start = zclock_mono ();
+    cr_assert_eq (ck_client_submit (s_client, &checkout, 2000), CK_CMD_RESULT);
+    took = zclock_mono () - start;
+    cr_assert_lt (took, 900, "took %lld ms", (long long) took);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+    //  All down: no answer within the timeout
+    zactor_destroy (&s_fake);
+    start = zclock_mono ();
+    cr_assert_eq (ck_client_status (s_client, "chk-dead-1", 600), CK_CMD_NONE);
+    took = zclock_mono () - start;
+    cr_assert_geq (took, 590, "took %lld ms", (long long) took);
+    cr_assert_lt (took, 1500, "took %lld ms", (long long) took);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
+Test (checkout_client, frontend_lists)
+{
+    char a [PATH_MAX + 16], b [PATH_MAX + 16], both [2 * PATH_MAX + 40];
+    snprintf (a, sizeof a, "ipc://%s/a", s_dir);
+    snprintf (b, sizeof b, "ipc://%s/b", s_dir);
+    snprintf (both, sizeof both, "%s,%s", a, b);
+    //  A comma list, an array, repeats skipped
+    const char *lists [][3] = { { both, NULL, NULL }, { a, b, NULL }, { a, both, b } };
+    size_t counts [] = { 1, 2, 3 };
+    for (size_t i = 0; i < 3; i++) {
+        ck_client_t *client = ck_client_new_frontends (lists [i], counts [i], NULL);
+        cr_assert_not_null (client, "list %zu", i);
+        cr_assert_str_eq (ck_client_endpoint (client), both);
+        zmq_pollitem_t items [4];
+        cr_assert_eq (ck_client_poll_items (client, items, 4), 2);
+        cr_assert_eq (ck_client_poll_items (client, items, 1), 1);
+        ck_client_destroy (&client);
+    }
+    //  Bad lists: an empty part, a bad endpoint, none, too many
+    char empty_part [2 * PATH_MAX + 40];
+    snprintf (empty_part, sizeof empty_part, "%s,,%s", a, a);
+    const char *bad [] = { empty_part, "tcp://127.0.0.1:1,nowhere", "", ",", NULL };
+    for (size_t i = 0; i < sizeof bad / sizeof bad [0]; i++)
+        cr_assert_null (ck_client_new_frontends (&bad [i], 1, NULL), "'%s'", bad [i]);
+    cr_assert_null (ck_client_new_frontends (bad, 0, NULL));
+    char many [CK_CLIENT_FRONTENDS_MAX + 1][64];
+    const char *pointers [CK_CLIENT_FRONTENDS_MAX + 1];
+    for (int i = 0; i <= CK_CLIENT_FRONTENDS_MAX; i++) {
+        snprintf (many [i], sizeof many [i], "tcp://127.0.0.1:%d", 1 + i);
+        pointers [i] = many [i];
+    }
+    ck_client_t *client = ck_client_new_frontends (pointers, CK_CLIENT_FRONTENDS_MAX, NULL);
+    cr_assert_not_null (client);
+    ck_client_destroy (&client);
+    cr_assert_null (ck_client_new_frontends (pointers, CK_CLIENT_FRONTENDS_MAX + 1, NULL));
 }
 
 //  -------------------------------------------------------------------------

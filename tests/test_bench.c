@@ -306,6 +306,23 @@ Test (bench, overloaded_is_retried)
     s_stop_system ();
 }
 
+//  Two frontends, one of them down: what went to the dead one is sent
+//  again after the silence, to the next frontend, and the run passes
+Test (bench, a_dead_frontend_is_survived_by_resubmits)
+{
+    s_start_system ("10000");
+    char frontends [600];
+    snprintf (frontends, sizeof frontends, "ipc://%s/nobody.ipc,%s", s_ctx.dir,
+              s_ctx.frontend);
+    int code = s_bench ("--frontend", frontends, "-n", "40", "-c", "8", "--resubmit-ms",
+                        "300", "--timeout", "20000", "--json");
+    cr_assert_eq (code, 0, "bench exit %d:\n%s", code, s_ctx.output);
+    cr_assert_eq (s_json_number ("results"), 40);
+    cr_assert_gt (s_json_number ("resubmits"), 0, "%s", s_ctx.output);
+    cr_assert_eq (s_json_number ("redirects"), 0, "%s", s_ctx.output);
+    s_stop_system ();
+}
+
 //  No coordinator: every checkout times out, and the run fails
 Test (bench, timeouts_are_counted)
 {
@@ -323,6 +340,7 @@ Test (bench, bad_usage_and_missing_files)
     cr_assert_eq (s_bench ("--c", "x"), 2);
     cr_assert_eq (s_bench ("--prefix", "no spaces"), 2);
     cr_assert_eq (s_bench ("--frontend", "http://x"), 2);
+    cr_assert_eq (s_bench ("--frontend", "tcp://127.0.0.1:5570,"), 2);
     cr_assert_eq (s_bench ("--pids", "12,abc"), 2);
     cr_assert_eq (s_bench ("--rss-of", "12"), 2);
     cr_assert_eq (s_bench ("--verify"), 2);

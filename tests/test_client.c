@@ -892,6 +892,38 @@ Test (checkout_client, cli_without_coordinator_exits_1_in_time)
     zstr_free (&endpoint);
 }
 
+//  Several frontends, repeated or comma-separated; not_owner never shows
+Test (checkout_client, cli_takes_several_frontends)
+{
+    s_cluster (MODE_ANSWER, MODE_NOT_OWNER);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    char both [600];
+    snprintf (both, sizeof both, "%s,%s", s_other_endpoints [1], s_other_endpoints [0]);
+    char *out = NULL;
+    int code = s_cli (&out, "--frontend", both, "submit", FLAGS_OF ("chk-cli-own"),
+                      "--payment-method", "pm_card_visa", "--country", "DE", NULL);
+    cr_assert_eq (code, 0, "%s", out);
+    cr_assert_not_null (strstr (out, "ord-2-600"), "%s", out);
+    free (out);
+    code = s_cli (&out, "--frontend", s_other_endpoints [1], "--frontend",
+                  s_other_endpoints [0], "status", "chk-cli-own", NULL);
+    cr_assert_eq (code, 0, "%s", out);
+    cr_assert_not_null (strstr (out, "checkout chk-cli-own: confirmed"), "%s", out);
+    free (out);
+    cr_assert_eq (s_fake_hits (s_others [0]), 2, "one CHECKOUT, one STATUS at the owner");
+    //  Nobody answers: the message names every frontend
+    char nobody [PATH_MAX + 16];
+    snprintf (nobody, sizeof nobody, "ipc://%s/nobody", s_dir);
+    code = s_cli (&out, "--frontend", nobody, "--frontend", nobody, "--frontend",
+                  "ipc:///tmp/ck-test-nobody-else", "--timeout", "300", "ping", NULL);
+    cr_assert_eq (code, 1, "%s", out);
+    cr_assert_not_null (strstr (out, "/nobody,ipc:///tmp/ck-test-nobody-else within 300 ms"),
+                        "%s", out);
+    free (out);
+    cr_assert_eq (s_cli (&out, "--frontend", both, "--frontend", "", "ping", NULL), 2);
+    free (out);
+}
+
 Test (checkout_client, cli_bad_usage_exits_2)
 {
     s_start (MODE_SILENT);

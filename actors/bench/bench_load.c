@@ -1,4 +1,4 @@
-/*  bench_load.c - the W1 closed loop: C checkouts in flight against a coordinator
+/*  bench_load.c - the W1 closed loop: C checkouts in flight against coordinators
     Slots hold the checkouts in flight; a RESULT frees one, the next k takes it.
 */
 #include <czmq.h>
@@ -14,6 +14,8 @@
 #define PROGRESS_US     100000          //  redraw of the progress bar
 #define BAR_WIDTH       30
 #define NO_CHECKOUT     UINT64_MAX      //  a free slot's k
+//  DEALERs of one client at most: its frontends and the owners it learns
+#define CLIENT_LINKS    (CK_CLIENT_FRONTENDS_MAX + CK_CLIENT_OWNERS_MAX)
 
 //  Where each checkout of the run stands
 typedef enum { K_PENDING = 0, K_IN_FLIGHT, K_DONE, K_TIMED_OUT } k_state_t;
@@ -30,7 +32,8 @@ typedef struct {
 struct _bench_load_t {
     bench_load_config_t config;
     ck_client_t **clients;
-    zmq_pollitem_t *items;
+    zmq_pollitem_t *items;              //  every client's DEALERs, polled
+    uint32_t *item_end;                 //  per client: the end of its items
     histogram_t *latency;
     bench_load_stats_t stats;
     ck_checkout_t checkout;             //  scratch: the one being sent
@@ -61,14 +64,13 @@ s_clients_new (bench_load_t *self)
 {
     uint32_t count = self->config.clients;
     self->clients = (ck_client_t **) zmalloc (count * sizeof (ck_client_t *));
-    self->items = (zmq_pollitem_t *) zmalloc (count * sizeof (zmq_pollitem_t));
+    self->items = (zmq_pollitem_t *) zmalloc (count * CLIENT_LINKS * sizeof (zmq_pollitem_t));
+    self->item_end = (uint32_t *) zmalloc (count * sizeof (uint32_t));
     for (uint32_t i = 0; i < count; i++) {
-        self->clients [i] = ck_client_new_curve (self->config.frontend,
-                                                       &self->config.curve);
+        self->clients [i] = ck_client_new_frontends (&self->config.frontend, 1,
+                                                     &self->config.curve);
         if (!self->clients [i])
             return -1;
-        zsock_t *socket = ck_client_socket (self->clients [i]);
-        self->items [i] = (zmq_pollitem_t) { zsock_resolve (socket), 0, ZMQ_POLLIN, 0 };
     }
     return 0;
 }
@@ -112,6 +114,7 @@ bench_load_destroy (bench_load_t **self_p)
         ck_client_destroy (&self->clients [i]);
     free (self->clients);
     free (self->items);
+    free (self->item_end);
     histogram_destroy (&self->latency);
     free (self->state);
     free (self->slot_of);
@@ -293,6 +296,15 @@ s_drain (bench_load_t *self, ck_client_t *client)
     }
 }
 
+//  Drops what the client keeps to resend checkout k, given up on
+static void
+s_forget (bench_load_t *self, uint64_t k)
+{
+    int rc = w1_checkout_prefixed (self->config.prefix, k, &self->checkout);
+    assert (rc == 0);                   //  main checked the prefix
+    ck_client_forget (self->clients [k % self->config.clients], self->checkout.checkout_id);
+}
+
 //  True when the slot's checkout has heard nothing for resubmit_ms since
 //  its last submit and waits for no overloaded retry: the coordinator may
 //  have died with it, so it is sent again (same checkout_id)
@@ -318,6 +330,7 @@ s_tick (bench_load_t *self, int64_t now)
             if (self->config.verbose)
                 zsys_warning ("bench: checkout=%llu timeout_ms=%d",
                               (unsigned long long) slot->k, self->config.timeout_ms);
+            s_forget (self, slot->k);
             s_finish (self, slot->k, BENCH_TIMEOUT);
         }
         else
@@ -361,25 +374,42 @@ s_progress (bench_load_t *self, int64_t now, bool final)
     fflush (stderr);
 }
 
-//  Waits for replies until the next tick is due
+//  Waits for replies until the next tick is due, or a client's redirected
+//  request is; a client gains a DEALER when it learns an owner's frontend,
+//  so the poll list is built afresh each time (a few items per client)
 static void
 s_wait (bench_load_t *self, int64_t now)
 {
     int64_t wait_us = self->next_tick_us - now;
     long wait_ms = wait_us <= 0? 0: (long) ((wait_us + 999) / 1000);
-    if (zmq_poll (self->items, (int) self->config.clients, wait_ms) <= 0)
+    uint32_t used = 0;
+    for (uint32_t i = 0; i < self->config.clients; i++) {
+        used += (uint32_t) ck_client_poll_items (self->clients [i], self->items + used,
+                                                 CLIENT_LINKS);
+        self->item_end [i] = used;
+        long due = ck_client_timeout (self->clients [i]);
+        if (due >= 0 && due < wait_ms)
+            wait_ms = due;
+    }
+    if (zmq_poll (self->items, (int) used, wait_ms) < 0)
         return;
-    for (uint32_t i = 0; i < self->config.clients; i++)
-        if (self->items [i].revents & ZMQ_POLLIN)
+    for (uint32_t i = 0, item = 0; i < self->config.clients; i++) {
+        bool ready = ck_client_timeout (self->clients [i]) == 0;
+        for (; item < self->item_end [i]; item++)
+            ready |= (self->items [item].revents & ZMQ_POLLIN) != 0;
+        if (ready)
             s_drain (self, self->clients [i]);
+    }
 }
 
 static void
 s_summarize (bench_load_t *self)
 {
     bench_load_stats_t *stats = &self->stats;
-    for (uint32_t i = 0; i < self->config.clients; i++)
+    for (uint32_t i = 0; i < self->config.clients; i++) {
         stats->malformed += ck_client_malformed (self->clients [i]);
+        stats->redirects += ck_client_redirects (self->clients [i]);
+    }
     if (self->last_result_us > self->first_submit_us)
         stats->elapsed_us = (uint64_t) (self->last_result_us - self->first_submit_us);
     if (stats->elapsed_us > 0)

@@ -1,8 +1,9 @@
-/*  bench_load.h - the W1 closed loop: C checkouts in flight against a coordinator
+/*  bench_load.h - the W1 closed loop: C checkouts in flight against coordinators
     Submits, retries on overloaded, times out, records latency and outcomes.
 
-    Checkouts first..first+count-1 go out in order over one or a few DEALER
-    clients; as each RESULT comes back, the next checkout takes its slot, so
+    Checkouts first..first+count-1 go out in order over one or a few
+    clients (each a DEALER per frontend, following not_owner to the owner:
+    client.h); as each RESULT comes back, the next checkout takes its slot, so
     exactly concurrency checkouts are in flight until the tail.  A checkout
     answered ERROR overloaded keeps its slot and is sent again after a short
     pause (5 ms, doubling to 100 ms).  One with no RESULT within timeout_ms
@@ -37,7 +38,7 @@ extern "C" {
 #define BENCH_LOAD_EXAMPLE_SIZE 160
 
 typedef struct {
-    const char *frontend;               //  the coordinator's frontend endpoint
+    const char *frontend;               //  coordinators' frontends, comma-separated
     ck_curve_keys_t curve;              //  CURVE client keys; off when ""
     const char *prefix;                 //  in front of W1's ids; NULL for none
     uint64_t first;                     //  first checkout k
@@ -64,6 +65,7 @@ typedef struct {
     uint64_t malformed;                 //  replies breaking the protocol
     uint64_t send_failures;             //  sends refused (queue full), retried
     uint64_t resubmits;                 //  sent again after resubmit_ms of silence
+    uint64_t redirects;                 //  not_owner answers the clients followed
     uint64_t outcome_errors;            //  outcome lines that could not be written
     uint64_t elapsed_us;                //  first submit to last RESULT
     double throughput;                  //  results per second over elapsed_us

@@ -179,6 +179,9 @@ s_text_counters (const bench_load_stats_t *stats, FILE *out)
         fprintf (out, "resubmitted after silence %llu, outcome lines not written %llu\n",
                  (unsigned long long) stats->resubmits,
                  (unsigned long long) stats->outcome_errors);
+    if (stats->redirects)
+        fprintf (out, "not_owner redirects followed %llu\n",
+                 (unsigned long long) stats->redirects);
     for (uint32_t i = 0; i < stats->example_count; i++)
         fprintf (out, "  mismatch: %s\n", stats->examples [i]);
 }
@@ -267,12 +270,14 @@ s_json_counters (const bench_load_stats_t *stats, FILE *out)
 {
     fprintf (out, "\"results\":%llu,\"mismatches\":%llu,\"overloaded_retries\":%llu,"
              "\"send_retries\":%llu,\"late\":%llu,\"duplicates\":%llu,\"unmatched\":%llu,"
-             "\"malformed\":%llu,\"resubmits\":%llu,\"outcome_errors\":%llu,\"examples\":[",
+             "\"malformed\":%llu,\"resubmits\":%llu,\"outcome_errors\":%llu,\"redirects\":%llu,"
+             "\"examples\":[",
              (unsigned long long) stats->results, (unsigned long long) stats->mismatches,
              (unsigned long long) stats->overloaded, (unsigned long long) stats->send_failures,
              (unsigned long long) stats->late, (unsigned long long) stats->duplicates,
              (unsigned long long) stats->unmatched, (unsigned long long) stats->malformed,
-             (unsigned long long) stats->resubmits, (unsigned long long) stats->outcome_errors);
+             (unsigned long long) stats->resubmits, (unsigned long long) stats->outcome_errors,
+             (unsigned long long) stats->redirects);
     for (uint32_t i = 0; i < stats->example_count; i++) {
         fprintf (out, "%s", i? ",": "");
         s_json_string (out, stats->examples [i]);

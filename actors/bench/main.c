@@ -4,6 +4,7 @@
 #include <czmq.h>
 #include <unistd.h>
 #include "checkout/curve.h"
+#include "checkout/client.h"
 #include "bench_load.h"
 #include "bench_report.h"
 #include "bench_verify.h"
@@ -16,7 +17,9 @@
 #define MAX_SHOWN       100             //  violations printed unless --verbose
 
 static const ck_option_t s_options [] = {
-    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the coordinator's frontend" },
+    { "frontend", CK_OPT_LIST, "tcp://127.0.0.1:5570", 0, 0, "EP[,EP...]",
+      "a coordinator's frontend; several (repeated or comma-separated) for "
+      "coordinators sharing a saga log" },
     { "n", CK_OPT_INT, NULL, 1, 10000000, "N",
       "checkouts to run, -n N (default 20000); --verify: every W1 checkout found" },
     { "c", CK_OPT_INT, "64", 1, 100000, "C", "checkouts in flight, -c C" },
@@ -128,17 +131,45 @@ s_report (ck_config_t *flags, bench_load_t *load, const bench_load_config_t *con
     fflush (stdout);
 }
 
+//  Joins the --frontend values into one comma-separated list, checking
+//  each endpoint; 0, or -1 after a usage error
+static int
+s_frontends (ck_config_t *flags, char *joined, size_t size)
+{
+    size_t used = 0, count = 0;
+    joined [0] = 0;
+    for (size_t i = 0; i < ck_config_list_size (flags, "frontend"); i++) {
+        char *list = strdup (ck_config_list_at (flags, "frontend", i));
+        assert (list);
+        char *rest = list;
+        const char *endpoint;
+        int rc = 0;
+        while (rc == 0 && (endpoint = strsep (&rest, ","))) {
+            if (!ck_endpoint_valid (endpoint) || ++count > CK_CLIENT_FRONTENDS_MAX) {
+                ck_config_usage_error (flags, "--frontend: '%.200s' is not a tcp://, ipc:// "
+                                       "or inproc:// endpoint, or one more than %d", endpoint,
+                                       CK_CLIENT_FRONTENDS_MAX);
+                rc = -1;
+            }
+            else
+                used += (size_t) snprintf (joined + used, size - used, "%s%s",
+                                           used? ",": "", endpoint);
+        }
+        free (list);
+        if (rc)
+            return -1;
+    }
+    return 0;
+}
+
 static int
 s_load (ck_config_t *flags)
 {
     bench_rss_t rss [BENCH_REPORT_MAX_PIDS];
     size_t rss_count = 0;
-    const char *frontend = ck_config_str (flags, "frontend");
-    if (!ck_endpoint_valid (frontend)) {
-        ck_config_usage_error (flags, "--frontend: '%s' is not a tcp://, ipc:// or inproc:// "
-                               "endpoint", frontend);
+    char frontend [CK_CLIENT_FRONTENDS_MAX * (CK_TEXT_SIZE + 1)];
+    if (s_frontends (flags, frontend, sizeof frontend))
         return 2;
-    }
     if (s_parse_rss (flags, rss, &rss_count))
         return 2;
     ck_curve_keys_t curve;
@@ -186,7 +217,8 @@ main (int argc, char *argv [])
 {
     ck_program_t program = {
         .name = "checkout-bench",
-        .summary = "runs workload W1 against a coordinator, or --verify its invariants "
+        .summary = "runs workload W1 against a coordinator (or several sharing a saga log), "
+                   "or --verify its invariants "
                    "in the SQLite files",
         .options = s_options,
         .examples =

@@ -22,8 +22,9 @@
 #define EXIT_ERROR          5           //  the coordinator answered ERROR
 
 static const ck_option_t s_options [] = {
-    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP",
-      "the coordinator's frontend" },
+    { "frontend", CK_OPT_LIST, "tcp://127.0.0.1:5570", 0, 0, "EP[,EP...]",
+      "a coordinator's frontend; several (repeated or comma-separated) for "
+      "coordinators sharing a saga log" },
     { "timeout", CK_OPT_INT, "10000", 1, 86400000, "MS", "how long to wait for the answer" },
     { "json", CK_OPT_BOOL, NULL, 0, 0, NULL, "print the reply body as one line of JSON" },
     { "checkout-id", CK_OPT_STRING, NULL, 0, 0, "ID", "submit: the idempotency key" },
@@ -65,6 +66,7 @@ static const ck_program_t s_program = {
     .options = s_options,
     .examples =
         "  checkout ping\n"
+        "  checkout --frontend tcp://10.0.0.1:5570,tcp://10.0.0.2:5570 status chk-1\n"
         "  checkout submit --w1 7 --ack\n"
         "  checkout submit --checkout-id chk-1 --customer c-1 --item SKU-0001:2:1999\n"
         "  checkout status chk-1 --json\n"
@@ -229,7 +231,7 @@ s_report (ck_config_t *config, ck_client_t *client, ck_command_t asked,
     }
     if (answer == CK_CMD_PONG) {
         if (!json)
-            cli_print_pong (stdout, ck_client_endpoint (client), &reply->pong);
+            cli_print_pong (stdout, ck_client_answered_by (client), &reply->pong);
         return EXIT_DONE;
     }
     if (asked == CK_CMD_LIST)
@@ -247,6 +249,26 @@ s_report (ck_config_t *config, ck_client_t *client, ck_command_t asked,
     if (!json)
         cli_print_result (stdout, &reply->result);
     return s_result_exit (&reply->result);
+}
+
+//  A client of every --frontend given; NULL after a usage error
+static ck_client_t *
+s_client_new (ck_config_t *config, const ck_curve_keys_t *curve)
+{
+    const char *frontends [CK_CLIENT_FRONTENDS_MAX];
+    size_t count = ck_config_list_size (config, "frontend");
+    if (count > CK_CLIENT_FRONTENDS_MAX) {
+        ck_config_usage_error (config, "--frontend: at most %d", CK_CLIENT_FRONTENDS_MAX);
+        return NULL;
+    }
+    for (size_t i = 0; i < count; i++)
+        frontends [i] = ck_config_list_at (config, "frontend", i);
+    ck_client_t *client = ck_client_new_frontends (frontends, count, curve);
+    if (!client)                        //  the warning above names the bad one
+        ck_config_usage_error (config, "--frontend: not endpoints to connect to "
+                               "(tcp://, ipc:// or inproc://, at most %d)",
+                               CK_CLIENT_FRONTENDS_MAX);
+    return client;
 }
 
 static int
@@ -267,16 +289,12 @@ s_run (ck_config_t *config)
         ck_config_usage_error (config, "--reason: at most %d bytes", CK_CANCEL_REASON_MAX);
         return EXIT_USAGE;
     }
-    const char *frontend = ck_config_str (config, "frontend");
     ck_curve_keys_t curve;
     if (ck_curve_client_flags (config, &curve))
         return EXIT_USAGE;
-    ck_client_t *client = ck_client_new_curve (frontend, &curve);
-    if (!client) {
-        ck_config_usage_error (config, "--frontend '%.64s': not an endpoint to connect to",
-                               frontend);
+    ck_client_t *client = s_client_new (config, &curve);
+    if (!client)
         return EXIT_USAGE;
-    }
     ck_client_set_verbose (client, ck_config_bool (config, "verbose"));
     int timeout = (int) ck_config_int (config, "timeout");
     ck_command_t answer = CK_CMD_NONE;

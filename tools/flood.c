@@ -1,7 +1,7 @@
 /*  flood.c - clients that submit W1 checkouts and never read a reply
     The hostile half of scripts/overload: its load is real, its replies pile up.
 
-    Usage: flood [--frontend EP] [--clients K] [--n N] [--prefix P]
+    Usage: flood [--frontend EP[,EP...]] [--clients K] [--n N] [--prefix P]
                  [--first K] [--hold-ms MS]
     Opens K client connections, sends N W1 checkouts (ids P + W1's) spread
     over them as fast as each queue takes them, never reads, keeps the
@@ -17,7 +17,8 @@
 #define MAX_CLIENTS 256
 
 static const ck_option_t s_options [] = {
-    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP", "the coordinator's frontend" },
+    { "frontend", CK_OPT_STRING, "tcp://127.0.0.1:5570", 0, 0, "EP[,EP...]",
+      "the coordinator's frontend, or several sharing a saga log" },
     { "clients", CK_OPT_INT, "4", 1, MAX_CLIENTS, "K", "connections that never read" },
     { "n", CK_OPT_INT, "10000", 1, 100000000, "N", "checkouts sent in all" },
     { "first", CK_OPT_INT, "0", 0, LONG_MAX, "K", "the first W1 checkout k" },
@@ -47,7 +48,7 @@ main (int argc, char *argv [])
     uint64_t first = (uint64_t) ck_config_int (config, "first");
     ck_client_t *client [MAX_CLIENTS] = { NULL };
     for (long i = 0; i < clients; i++)
-        if (!(client [i] = ck_client_new (frontend))) {
+        if (!(client [i] = ck_client_new_frontends (&frontend, 1, NULL))) {
             ck_config_usage_error (config, "--frontend: cannot connect to '%s'", frontend);
             exit_code = 2;
         }

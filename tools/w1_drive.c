@@ -1,7 +1,7 @@
 /*  w1_drive.c - a closed-loop W1 driver against a running coordinator
     Keeps C checkouts in flight on one client; prints throughput, latency and the outcomes vs the plan.
 
-    Usage: w1_drive [--frontend EP] [-n N] [-c C] [--prefix P]
+    Usage: w1_drive [--frontend EP[,EP...]] [-n N] [-c C] [--prefix P]
     Exit code 0 when every checkout ended as W1 plans, 1 otherwise, 2 on
     bad usage.  Not a test: a quick figure for a group started by hand.
 */
@@ -34,7 +34,7 @@ typedef struct {
 static int
 s_usage (const char *problem)
 {
-    fprintf (stderr, "w1_drive: %s\nusage: w1_drive [--frontend EP] [-n N] [-c C] "
+    fprintf (stderr, "w1_drive: %s\nusage: w1_drive [--frontend EP[,EP...]] [-n N] [-c C] "
              "[--prefix P]\n", problem);
     return 2;
 }
@@ -229,9 +229,10 @@ main (int argc, char *argv [])
         return rc;
     zsys_init ();
     zsys_set_logident ("w1_drive");
-    ck_client_t *client = ck_client_new (options.frontend);
+    //  EP may be a comma-separated list of coordinators sharing a saga log
+    ck_client_t *client = ck_client_new_frontends (&options.frontend, 1, NULL);
     if (!client)
-        return s_usage ("--frontend: not an endpoint");
+        return s_usage ("--frontend: not an endpoint or a comma-separated list of them");
     slot_t *slots = (slot_t *) calloc (options.count, sizeof (slot_t));
     histogram_t *latency = histogram_new ();
     tally_t tally = { 0 };

@@ -6,7 +6,8 @@ CK_BIN_DIR (the executables) and CK_SOURCE_DIR (the W1 catalog, the
 package) in the environment.  The group is a coordinator and one instance of
 each participant on ipc:// endpoints in a fresh temp dir; every process is
 killed by its PID at the end (and dies with this one if it is killed first).
-Set CK_E2E_KEEP=1 to keep the dir and its logs.
+Set CK_E2E_KEEP=1 to keep the dir and its logs.  Several coordinators
+(not_owner) are stand-in ROUTERs in threads of this process.
 """
 
 import ctypes
@@ -16,6 +17,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
 
@@ -332,6 +334,133 @@ class Replies(unittest.TestCase):
         command, pong = self.client.receive(5.0)
         self.assertEqual((command, pong.version, pong.uptime_ms), ("PONG", "1.0.0", 7))
         self.assertNotIn("later", pong)
+
+
+class Fake(threading.Thread):
+    """A ROUTER standing in for one of several coordinators: it owns every
+    checkout (RESULT confirmed, PONG), or none (not_owner naming owner, or
+    "" for the first `blank` requests).  hits counts requests about a
+    checkout."""
+
+    def __init__(self, endpoint, owns, owner="", blank=0):
+        super().__init__(daemon=True)
+        self.endpoint, self.owns, self.owner, self.blank = endpoint, owns, owner, blank
+        self.hits = 0
+        self.router = zmq.Context.instance().socket(zmq.ROUTER)
+        self.router.setsockopt(zmq.LINGER, 0)
+        self.router.bind(endpoint)
+        self.running = True
+        self.start()
+
+    def run(self):
+        while self.running:
+            if not self.router.poll(50):
+                continue
+            peer, _, _, command, *rest = self.router.recv_multipart()
+            body = msgpack.unpackb(rest[0]) if rest else {}
+            reply = self.answer(command.decode(), body)
+            self.router.send_multipart([peer, b"", b"CKC1", reply[0].encode(),
+                                        msgpack.packb(reply[1])])
+        self.router.close()
+
+    def answer(self, command, body):
+        if command == "PING":
+            return "PONG", {"version": "1.0.0", "uptime_ms": 1}
+        self.hits += 1
+        checkout_id = body["checkout_id"]
+        if self.owns:
+            return "RESULT", {"checkout_id": checkout_id, "saga_id": "saga-" + checkout_id,
+                              "status": "confirmed", "order_id": "ord-1", "elapsed_us": 1}
+        owner = "" if self.blank > 0 else self.owner
+        self.blank -= 1
+        return "ERROR", {"code": "not_owner", "message": "ask the owner",
+                         "checkout_id": checkout_id, "owner": owner}
+
+    def stop(self):
+        self.running = False
+        self.join(5)
+
+
+class SeveralCoordinators(unittest.TestCase):
+    """A client of several frontends follows not_owner: the caller never
+    sees it, and each request reaches the owner once."""
+
+    def setUp(self):
+        self.dir = tempfile.mkdtemp(prefix="ck-python-")
+        self.addCleanup(shutil.rmtree, self.dir, True)
+        self.owner = self.fake("owner", True)
+        self.other = self.fake("other", False, owner=self.owner.endpoint)
+
+    def fake(self, name, owns, **kwargs):
+        fake = Fake("ipc://%s/%s" % (self.dir, name), owns, **kwargs)
+        self.addCleanup(fake.stop)
+        return fake
+
+    def client(self, endpoint, timeout=5.0):
+        client = Client(endpoint, timeout=timeout)
+        self.addCleanup(client.close)
+        return client
+
+    def test_not_owner_is_followed_to_the_owner(self):
+        client = self.client(self.other.endpoint)   # the owner is not given
+        result = client.submit("chk-py-own", **dict(CART, payment_method="pm_card_visa"))
+        self.assertEqual((result.checkout_id, result.status), ("chk-py-own", "confirmed"))
+        self.assertEqual(client.answered_by, self.owner.endpoint)
+        self.assertEqual(client.status("chk-py-own").status, "confirmed")
+        self.assertEqual((self.owner.hits, self.other.hits), (2, 2))
+        #  a list given as one comma-separated text, or as a list
+        for endpoint in ("%s,%s" % (self.other.endpoint, self.owner.endpoint),
+                         [self.other.endpoint, self.owner.endpoint]):
+            client = self.client(endpoint)
+            self.assertEqual(client.status("chk-py-own").status, "confirmed")
+
+    def test_no_owner_yet_is_asked_again_after_a_pause(self):
+        self.other.blank = 2
+        client = self.client(self.other.endpoint)
+        started = time.monotonic()
+        self.assertEqual(client.status("chk-py-blank").status, "confirmed")
+        took = time.monotonic() - started
+        self.assertGreaterEqual(took, 0.15)          # 50 ms, then 100 ms
+        self.assertLess(took, 3.0)
+        self.assertEqual((self.other.hits, self.owner.hits), (3, 1))
+
+    def test_a_loop_of_redirects_ends_with_an_error(self):
+        confused = self.fake("confused", False, owner=self.other.endpoint)
+        self.other.owner = confused.endpoint
+        client = self.client([self.other.endpoint, confused.endpoint])
+        started = time.monotonic()
+        with self.assertRaises(CoordinatorError) as caught:
+            client.status("chk-py-loop")
+        self.assertLess(time.monotonic() - started, 2.0)
+        self.assertEqual(caught.exception.code, "not_owner")
+        self.assertIn("gave up", caught.exception.message)
+        self.assertEqual(self.other.hits + confused.hits, 17)
+        self.other.owner = "not an endpoint"
+        with self.assertRaises(CoordinatorError) as caught:
+            client.status("chk-py-loop")
+        self.assertIn("cannot connect to the owner", caught.exception.message)
+
+    def test_a_dead_frontend_gives_way_to_the_next(self):
+        dead = "ipc://%s/nobody" % self.dir
+        client = self.client([dead, self.owner.endpoint], timeout=2.0)
+        started = time.monotonic()
+        self.assertEqual(client.ping().version, "1.0.0")
+        took = time.monotonic() - started
+        self.assertGreaterEqual(took, 0.99)          # the dead one's share
+        self.assertLess(took, 2.0)
+        started = time.monotonic()                  # starts where the answer came from
+        self.assertEqual(client.status("chk-py-dead").status, "confirmed")
+        self.assertLess(time.monotonic() - started, 0.9)
+        self.owner.stop()
+        with self.assertRaises(CheckoutTimeout):
+            client.status("chk-py-dead", timeout=0.5)
+
+    def test_bad_frontend_lists(self):
+        for endpoint in ("", "ipc://%s/a,," % self.dir, [], ["nowhere"],
+                         ["tcp://127.0.0.1:%d" % (1 + i) for i in range(17)]):
+            with self.subTest(endpoint=endpoint):
+                with self.assertRaises(ValueError):
+                    Client(endpoint)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""A client of the coordinator's frontend: one DEALER, one request at a time."""
+"""A client of coordinators' frontends: a DEALER per frontend, one request at a
+time, not_owner followed to the owner (docs/protocol.md#partitions)."""
 
 import getpass
 import os
@@ -13,6 +14,11 @@ DEFAULT_ENDPOINT = "tcp://127.0.0.1:5570"
 DEFAULT_TIMEOUT = 10.0          # s to wait for an answer
 LINGER_MS = 100                 # close never hangs on unsent messages
 SNDHWM = 100000                 # requests queued while the coordinator is away
+FRONTENDS_MAX = 16              # frontends given to one client
+OWNERS_MAX = 8                  # other owners' frontends it may learn
+HOPS_MAX = 16                   # not_owner answers followed per request
+BACKOFF_FIRST = 0.05            # s to wait after owner "", doubling
+BACKOFF_MAX = 1.0
 
 
 class CheckoutError(Exception):
@@ -23,9 +29,10 @@ class CheckoutError(Exception):
 class CoordinatorError(CheckoutError):
     """The coordinator answered ERROR: code is one of protocol.ERROR_CODES."""
 
-    def __init__(self, code, message, checkout_id=None):
+    def __init__(self, code, message, checkout_id=None, owner=None):
         super().__init__("%s: %s" % (code, message))
         self.code, self.message, self.checkout_id = code, message, checkout_id
+        self.owner = owner
 
 
 class CheckoutTimeout(CheckoutError, TimeoutError):
@@ -40,7 +47,19 @@ class MalformedReply(CheckoutError, ProtocolError):
 
 
 class Client:
-    """Requests to a coordinator's frontend (docs/protocol.md, CKC1).
+    """Requests to coordinators' frontends (docs/protocol.md, CKC1).
+
+    endpoint is one frontend, several separated by commas, or a list of
+    them: coordinators sharing a saga log (docs/protocol.md#partitions).
+    The client keeps a DEALER per frontend and sends each request to one of
+    them.  A coordinator that does not own the checkout answers not_owner
+    naming the owner's frontend: the call sends the same request there
+    (connecting to it if it is not one of the frontends), or, with owner ""
+    (a takeover under way), to another frontend after a short pause; after
+    HOPS_MAX of them it raises CoordinatorError not_owner.  A frontend that
+    stays silent for its share of the timeout (the time left split over the
+    frontends not tried yet) is given up for the next; the call starts at
+    the frontend that answered last.  The owner is known for one call only.
 
     Each blocking call sends one request and waits up to timeout seconds for
     its answer, skipping ACCEPTED and replies about other checkouts (late
@@ -50,23 +69,47 @@ class Client:
     """
 
     def __init__(self, endpoint=DEFAULT_ENDPOINT, timeout=DEFAULT_TIMEOUT, context=None):
-        self.endpoint, self.timeout = endpoint, timeout
-        self._socket = (context or zmq.Context.instance()).socket(zmq.DEALER)
-        self._socket.setsockopt(zmq.LINGER, LINGER_MS)
-        self._socket.setsockopt(zmq.SNDHWM, SNDHWM)
+        given = endpoint.split(",") if isinstance(endpoint, str) else list(endpoint)
+        self.frontends = list(dict.fromkeys(given))         # in order, repeats dropped
+        if not self.frontends or len(self.frontends) > FRONTENDS_MAX:
+            raise ValueError("%r: give 1..%d frontends" % (endpoint, FRONTENDS_MAX))
+        self.endpoint, self.timeout = ",".join(self.frontends), timeout
+        self.answered_by = None         # the frontend of the last reply
+        self._context = context or zmq.Context.instance()
+        self._links = {}                # endpoint -> DEALER, the frontends first
+        self._current = 0               # the frontend the next call starts at
+        try:
+            for frontend in self.frontends:
+                self._link(frontend)
+        except ValueError:
+            self.close()
+            raise
+
+    def _link(self, endpoint):
+        """The DEALER connected to endpoint, made on first use."""
+        if endpoint in self._links:
+            return self._links[endpoint]
+        socket = self._context.socket(zmq.DEALER)
+        socket.setsockopt(zmq.LINGER, LINGER_MS)
+        socket.setsockopt(zmq.SNDHWM, SNDHWM)
         #  a little over the body limit: the parser, not the transport
         #  (which would drop the connection silently), names a large reply
-        self._socket.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_BODY + 1024)
+        socket.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_BODY + 1024)
         try:
-            self._socket.connect(endpoint)
+            if not isinstance(endpoint, str) or not endpoint:
+                raise zmq.ZMQError(zmq.EINVAL)
+            socket.connect(endpoint)
         except zmq.ZMQError as error:
-            self._socket.close(0)
-            raise ValueError("%s: not an endpoint ZeroMQ can connect to (%s)"
+            socket.close(0)
+            raise ValueError("%r: not an endpoint ZeroMQ can connect to (%s)"
                              % (endpoint, error)) from None
+        self._links[endpoint] = socket
+        return socket
 
     def close(self):
-        if not self._socket.closed:
-            self._socket.close()
+        for socket in self._links.values():
+            if not socket.closed:
+                socket.close()
 
     def __enter__(self):
         return self
@@ -161,50 +204,145 @@ class Client:
              check=True):
         """Sends command with body (a dict, None for PING) and waits for one
         of answers, or an ERROR, about checkout_id `about` ("" for none,
-        None for PING).  The building block of the calls above, and a way to
+        None for PING), following not_owner and giving a silent frontend up
+        for the next.  The building block of the calls above, and a way to
         send a body the helpers would not build (check=False sends it
         unchecked, to see what the coordinator says of it)."""
-        self.send(command, body, check)
+        frames = self._frames(command, body, check)
         timeout = self.timeout if timeout is None else timeout
-        deadline = time.monotonic() + timeout
+        call = _Call(self, frames, time.monotonic() + timeout)
+        call.send_to(self.frontends[self._current])
         while True:
             try:
-                command_in, reply = self.receive(max(0.0, deadline - time.monotonic()))
+                command_in, reply = self.receive(call.wait())
             except CheckoutTimeout:
-                raise CheckoutTimeout("no answer to %s from %s within %.3f s"
-                                      % (command, self.endpoint, timeout)) from None
-            if command_in == "ERROR":
+                if time.monotonic() >= call.deadline:
+                    raise CheckoutTimeout("no answer to %s from %s within %.3f s"
+                                          % (command, self.endpoint, timeout)) from None
+                call.due()
+                continue
+            if command_in == "ERROR" and reply.code == "not_owner" and about \
+                    and reply.checkout_id == about:
+                call.follow(reply)
+            elif command_in == "ERROR":
                 #  an ERROR without checkout_id answers whoever asked: the
                 #  coordinator could not read the id
                 if reply.checkout_id in (None, about):
-                    raise CoordinatorError(reply.code, reply.message, reply.checkout_id)
+                    raise CoordinatorError(reply.code, reply.message, reply.checkout_id,
+                                           reply.owner)
             elif command_in in answers and _about(command_in, reply) in (about, None):
+                if self.answered_by in self.frontends:
+                    self._current = self.frontends.index(self.answered_by)
                 return reply
             elif command_in == "ACCEPTED" and reply.checkout_id == about and on_accepted:
                 on_accepted(reply)
 
-    def send(self, command, body, check=True):
-        """Encodes and queues one request; ValueError when the body breaks
-        the contract (unless check is False).  Never blocks: zmq.Again past
-        SNDHWM queued requests."""
+    def send(self, command, body, check=True, endpoint=None):
+        """Encodes and queues one request to endpoint (default: the frontend
+        calls start at); ValueError when the body breaks the contract
+        (unless check is False).  Never blocks: zmq.Again past SNDHWM
+        queued requests."""
+        frames = self._frames(command, body, check)
+        self._link(endpoint or self.frontends[self._current]).send_multipart(
+            frames, flags=zmq.DONTWAIT)
+
+    def _frames(self, command, body, check):
         data = protocol.encode(command, body, check)
         frames = [b"", protocol.SIGNATURE, command.encode("ascii")]
         if data is not None:
             frames.append(data)
-        self._socket.send_multipart(frames, flags=zmq.DONTWAIT)
+        return frames
 
     def receive(self, timeout):
-        """The next reply within timeout seconds, as (command, Body);
-        CheckoutTimeout when none came, MalformedReply for one that breaks
-        the contract."""
-        if not self._socket.poll(int(timeout * 1000) if timeout > 0 else 0, zmq.POLLIN):
+        """The next reply from any frontend within timeout seconds, as
+        (command, Body); CheckoutTimeout when none came, MalformedReply for
+        one that breaks the contract."""
+        poller = zmq.Poller()
+        for socket in self._links.values():
+            poller.register(socket, zmq.POLLIN)
+        ready = poller.poll(int(timeout * 1000) if timeout > 0 else 0)
+        if not ready:
             raise CheckoutTimeout("no answer from %s within %.3f s" % (self.endpoint, timeout))
-        frames = self._socket.recv_multipart(zmq.DONTWAIT)
+        socket = ready[0][0]
+        self.answered_by = next(endpoint for endpoint, link in self._links.items()
+                                if link is socket)
+        frames = socket.recv_multipart(zmq.DONTWAIT)
         try:
             command, data = protocol.parse_frames(frames)
             return command, protocol.decode(command, data)
         except ProtocolError as error:
             raise MalformedReply(error.code, error.message, error.command) from None
+
+
+class _Call:
+    """One request of Client.call on its way: where it went, how often it
+    was redirected, when its frontend is given up, when a pause ends."""
+
+    def __init__(self, client, frames, deadline):
+        self.client, self.frames, self.deadline = client, frames, deadline
+        self.tried, self.hops = 0, 0
+        self.endpoint = None
+        self.attempt_end = deadline
+        self.resend_at = None           # after owner "": when to ask again
+        self.next_frontend = None
+
+    def send_to(self, endpoint):
+        """Sends the request to endpoint; a frontend gets the time left
+        shared among the frontends not tried yet."""
+        self.endpoint, self.resend_at = endpoint, None
+        if endpoint in self.client.frontends:
+            left = max(0.0, self.deadline - time.monotonic())
+            shares = max(1, len(self.client.frontends) - self.tried)
+            self.attempt_end = time.monotonic() + left / shares
+        self.client._link(endpoint).send_multipart(self.frames, flags=zmq.DONTWAIT)
+
+    def wait(self):
+        """Seconds to wait for a reply before something is due."""
+        until = min(self.deadline, self.attempt_end, self.resend_at or self.deadline)
+        return max(0.0, until - time.monotonic())
+
+    def due(self):
+        """Sends again when a pause ended, or to the next frontend when this
+        one stayed silent for its share."""
+        now = time.monotonic()
+        frontends = self.client.frontends
+        if self.resend_at is not None and now >= self.resend_at:
+            self.send_to(self.next_frontend)
+        elif now >= self.attempt_end and self.tried + 1 < len(frontends):
+            self.tried += 1
+            self.hops = 0
+            following = (frontends.index(self.endpoint) + 1) % len(frontends) \
+                if self.endpoint in frontends else self.tried % len(frontends)
+            self.send_to(frontends[following])
+        elif now >= self.attempt_end:
+            self.attempt_end = self.deadline
+
+    def follow(self, error):
+        """Sends the request to the owner error names, or after a pause to
+        another frontend when it names none; CoordinatorError when it was
+        redirected HOPS_MAX times, or the owner is not an endpoint."""
+        def give_up(why):
+            raise CoordinatorError("not_owner", "%s (last from %s, owner %r)"
+                                   % (why, self.client.answered_by, error.owner),
+                                   error.checkout_id, error.owner)
+        if self.hops >= HOPS_MAX:
+            give_up("not_owner %d times in a row: gave up" % HOPS_MAX)
+        self.hops += 1
+        frontends = self.client.frontends
+        if error.owner:
+            learned = len(self.client._links) - len(frontends)
+            if error.owner not in self.client._links and learned >= OWNERS_MAX:
+                give_up("more than %d owners not among the frontends" % OWNERS_MAX)
+            try:
+                self.send_to(error.owner)
+            except ValueError:
+                give_up("cannot connect to the owner named")
+            return
+        pause = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.hops - 1, 5))
+        here = self.client.answered_by
+        index = frontends.index(here) + 1 if here in frontends else self.hops
+        self.next_frontend = frontends[index % len(frontends)]
+        self.resend_at = time.monotonic() + pause
 
 
 def _line(item, index):

@@ -31,7 +31,8 @@ CANCEL_REASON_MAX = 160
 UINT64_MAX = 2 ** 64 - 1
 
 ERROR_CODES = ("bad_frame", "bad_request", "amount_mismatch", "unsupported_version",
-               "too_large", "overloaded", "conflict", "unknown_checkout")
+               "too_large", "overloaded", "conflict", "unknown_checkout", "forbidden",
+               "not_owner")
 STATUSES = ("confirmed", "failed", "pending", "stuck")
 SAGA_STATES = ("running", "stuck", "confirmed", "failed")
 OUTCOMES = ("ok", "rejected", "error", "timeout")
@@ -221,7 +222,7 @@ SCHEMAS = {
         "history": (O, array(HISTORY, 0, MAX_HISTORY)),
     }),
     "ERROR": record({"code": (R, one_of(ERROR_CODES)), "message": (R, text(0, TEXT_MAX)),
-                     "checkout_id": (O, identifier)}),
+                     "checkout_id": (O, identifier), "owner": (O, text(0, TEXT_MAX))}),
     "PONG": record({"version": (R, text(1, NAME_MAX)), "uptime_ms": (R, uint()),
                     "unserved": (O, array(identifier, 0, MAX_STEPS))}),
     "SAGAS": record({

@@ -497,6 +497,7 @@ ck_sample_diff_error (const ck_error_t *a, const ck_error_t *b)
     CK_SAMPLE_SAME (a, b, code);
     CK_SAMPLE_SAME_STR (a, b, message);
     CK_SAMPLE_SAME_STR (a, b, checkout_id);
+    CK_SAMPLE_SAME_STR (a, b, owner);
     return NULL;
 }
 
@@ -656,6 +657,9 @@ ck_sample_diff_ev_stats (const ck_ev_stats_t *a, const ck_ev_stats_t *b)
         CK_SAMPLE_SAME (a, b, latency_buckets [i].le_us);
         CK_SAMPLE_SAME (a, b, latency_buckets [i].count);
     }
+    CK_SAMPLE_SAME_STR (a, b, coordinator);
+    CK_SAMPLE_SAME (a, b, partition_count);
+    CK_SAMPLE_SAME_STR (a, b, partitions);
     return NULL;
 }
 

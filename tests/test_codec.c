@@ -179,6 +179,34 @@ Test (codec, error_of_every_code)
     }
 }
 
+//  not_owner names the owner's frontend, or "" while none owns the partition
+Test (codec, error_not_owner_names_the_owner)
+{
+    ck_error_t msg;
+    ck_sample_error (&msg, CK_NOT_OWNER);
+    ck_sample_set (msg.owner, "tcp://10.0.0.2:5570");
+    s_round_trip (CK_SAMPLE_ERROR, &msg, "not_owner with an owner");
+    ck_buf_t body, json;
+    ck_buf_init (&body);
+    ck_buf_init (&json);
+    cr_assert_eq (ck_encode_error (&msg, &body), 0);
+    cr_assert_eq (ck_body_to_json (body.data, body.size, &json), 0);
+    cr_assert_not_null (memmem (json.data, json.size, "\"owner\":\"tcp://10.0.0.2:5570\"", 29));
+    cr_assert_not_null (memmem (json.data, json.size, "\"code\":\"not_owner\"", 18));
+    msg.owner [0] = 0;
+    s_round_trip (CK_SAMPLE_ERROR, &msg, "not_owner, no owner right now");
+    //  Absent, the field reads as "" (an ERROR of a single coordinator)
+    ck_sample_error (&msg, CK_CONFLICT);
+    cr_assert_eq (ck_encode_error (&msg, &body), 0);
+    ck_error_t decoded;
+    ck_decode_error_t err;
+    memset (&decoded, 'x', sizeof decoded);
+    cr_assert_eq (ck_decode_error (body.data, body.size, &decoded, &err), 0);
+    cr_assert_str_eq (decoded.owner, "");
+    ck_buf_free (&body);
+    ck_buf_free (&json);
+}
+
 Test (codec, pong)
 {
     ck_pong_t msg;
@@ -298,6 +326,34 @@ Test (codec, ev_stats)
         snprintf (what, sizeof what, "stats with %u workers", counts [c]);
         s_round_trip (CK_SAMPLE_EV_STATS, msg, what);
     }
+    free (msg);
+}
+
+//  A coordinator among several names itself and the partitions it owns
+Test (codec, ev_stats_of_one_coordinator_among_several)
+{
+    ck_ev_stats_t *msg = malloc (sizeof *msg);
+    ck_sample_ev_stats (msg, 2);
+    ck_sample_set (msg->coordinator, "coordinator-a");
+    msg->partition_count = CK_DEFAULT_PARTITIONS;
+    ck_sample_set (msg->partitions, "0-20,42");
+    s_round_trip (CK_SAMPLE_EV_STATS, msg, "stats with partitions");
+    ck_buf_t body, json;
+    ck_buf_init (&body);
+    ck_buf_init (&json);
+    cr_assert_eq (ck_encode_ev_stats (msg, &body), 0);
+    cr_assert_eq (ck_body_to_json (body.data, body.size, &json), 0);
+    const char *keys [] = {
+        "\"coordinator\":\"coordinator-a\"", "\"partition_count\":64",
+        "\"partitions\":\"0-20,42\""
+    };
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_not_null (memmem (json.data, json.size, keys [i], strlen (keys [i])),
+                            "%s in %.*s", keys [i], (int) json.size, (char *) json.data);
+    msg->partition_count = CK_MAX_PARTITIONS;
+    s_round_trip (CK_SAMPLE_EV_STATS, msg, "stats with the most partitions");
+    ck_buf_free (&body);
+    ck_buf_free (&json);
     free (msg);
 }
 
@@ -623,6 +679,9 @@ Test (codec, encoders_refuse_bad_client_replies_and_events)
     ck_sample_error (&error, CK_BAD_REQUEST);
     memset (error.message, 'm', sizeof error.message);
     s_expect_refused (CK_SAMPLE_ERROR, &error, "unterminated error message");
+    ck_sample_error (&error, CK_NOT_OWNER);
+    memset (error.owner, 'o', sizeof error.owner);
+    s_expect_refused (CK_SAMPLE_ERROR, &error, "unterminated owner");
 
     ck_result_t *result = malloc (sizeof *result);
     ck_sample_result (result, CK_STATUS_CONFIRMED, 1);
@@ -650,6 +709,9 @@ Test (codec, encoders_refuse_bad_client_replies_and_events)
     ck_sample_ev_stats (stats, 2);
     stats->failed_reasons [1].code [0] = 0;
     s_expect_refused (CK_SAMPLE_EV_STATS, stats, "stats with a failed reason without code");
+    ck_sample_ev_stats (stats, 2);
+    stats->partition_count = CK_MAX_PARTITIONS + 1;
+    s_expect_refused (CK_SAMPLE_EV_STATS, stats, "stats with 1025 partitions");
     free (stats);
 }
 

@@ -173,7 +173,7 @@ ck_client_new_frontends (const char *const *frontends, size_t count,
         self->curve = *curve;
         self->curve_on = true;
     }
-    self->pending = ck_pendings_new (CK_CLIENT_PENDING_MAX);
+    self->pending = client_pending_new (CK_CLIENT_PENDING_MAX);
     ck_buf_init (&self->buf);
     int rc = count? 0: -1;
     if (count == 0)
@@ -199,7 +199,7 @@ ck_client_destroy (ck_client_t **self_p)
     ck_message_close (&self->last);
     for (size_t i = 0; i < self->link_count; i++)
         zsock_destroy (&self->links [i].dealer);
-    ck_pendings_destroy (&self->pending);
+    client_pending_destroy (&self->pending);
     ck_buf_free (&self->buf);
     free (self->endpoints);
     free (self);
@@ -208,8 +208,8 @@ ck_client_destroy (ck_client_t **self_p)
 
 //  Sends a request's bytes to one link without blocking; 0 or -1 (EAGAIN)
 int
-ck_client_send_link (ck_client_t *self, size_t link, ck_command_t command,
-           const void *body, size_t body_size)
+client_send_link (ck_client_t *self, size_t link, ck_command_t command,
+                  const void *body, size_t body_size)
 {
     assert (link < self->link_count);
     if (self->verbose)
@@ -229,10 +229,10 @@ s_send (ck_client_t *self, ck_command_t command, bool with_body, const char *che
     size_t size = with_body? self->buf.size: 0;
     size_t link = self->next++ % self->given;
     if (checkout_id)
-        ck_pendings_put (self->pending, checkout_id, command, body, size);
-    int rc = ck_client_send_link (self, link, command, body, size);
+        client_pending_put (self->pending, checkout_id, command, body, size);
+    int rc = client_send_link (self, link, command, body, size);
     if (rc == -1 && checkout_id)
-        ck_pendings_remove (self->pending, checkout_id);
+        client_pending_remove (self->pending, checkout_id);
     return rc;
 }
 
@@ -252,7 +252,7 @@ ck_client_send_checkout (ck_client_t *self, const ck_checkout_t *checkout)
 
 //  Encodes a STATUS for checkout_id into self->buf; -1 for a bad id
 int
-ck_client_encode_status (ck_client_t *self, const char *checkout_id)
+client_encode_status (ck_client_t *self, const char *checkout_id)
 {
     ck_status_request_t request;
     memset (&request, 0, sizeof request);
@@ -274,7 +274,7 @@ int
 ck_client_send_status (ck_client_t *self, const char *checkout_id)
 {
     assert (self && checkout_id);
-    if (ck_client_encode_status (self, checkout_id) == -1)
+    if (client_encode_status (self, checkout_id) == -1)
         return -1;
     return s_send (self, CK_CMD_STATUS, true, checkout_id);
 }
@@ -292,7 +292,7 @@ void
 ck_client_forget (ck_client_t *self, const char *checkout_id)
 {
     assert (self && checkout_id);
-    ck_pendings_remove (self->pending, checkout_id);
+    client_pending_remove (self->pending, checkout_id);
 }
 
 //  Decodes a frame's body into the reply member its command names.
@@ -371,7 +371,7 @@ s_give_up (ck_client_t *self, const char *why)
                   s_shown (error->owner, shown, sizeof shown), why);
     snprintf (error->message, sizeof error->message, "%s (last from %s, owner '%s')",
               why, self->links [self->answered].endpoint, shown);
-    ck_pendings_remove (self->pending, error->checkout_id);
+    client_pending_remove (self->pending, error->checkout_id);
     return false;
 }
 
@@ -396,7 +396,7 @@ s_follow (ck_client_t *self, ck_command_t command)
     ck_error_t *error = &self->reply.error;
     if (command != CK_CMD_ERROR || error->code != CK_NOT_OWNER || !error->checkout_id [0])
         return false;
-    ck_pending_t *entry = ck_pendings_find (self->pending, error->checkout_id);
+    client_request_t *entry = client_pending_find (self->pending, error->checkout_id);
     if (!entry)
         return false;                   //  not sent by this library, or dropped
     if (entry->hops >= CK_CLIENT_HOPS_MAX) {
@@ -412,7 +412,7 @@ s_follow (ck_client_t *self, ck_command_t command)
         int64_t wait = BACKOFF_FIRST_MS << shift;
         size_t link = self->answered < self->given? (self->answered + 1) % self->given
                                                   : self->next++ % self->given;
-        ck_pendings_defer (self->pending, entry,
+        client_pending_defer (self->pending, entry,
                            zclock_mono () + (wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS), link);
         return true;
     }
@@ -422,8 +422,8 @@ s_follow (ck_client_t *self, ck_command_t command)
     if (self->verbose)
         zsys_debug ("client: checkout=%s redirected=%s hops=%u", entry->checkout_id,
                     self->links [link].endpoint, entry->hops);
-    if (ck_client_send_link (self, (size_t) link, entry->command, entry->body, entry->body_size))
-        ck_pendings_defer (self->pending, entry, zclock_mono () + RESEND_AGAIN_MS,
+    if (client_send_link (self, (size_t) link, entry->command, entry->body, entry->body_size))
+        client_pending_defer (self->pending, entry, zclock_mono () + RESEND_AGAIN_MS,
                            (size_t) link);
     return true;
 }
@@ -443,7 +443,7 @@ s_settle (ck_client_t *self, ck_command_t command)
     if (command == CK_CMD_ERROR)
         checkout_id = self->reply.error.checkout_id;
     if (checkout_id && checkout_id [0])
-        ck_pendings_remove (self->pending, checkout_id);
+        client_pending_remove (self->pending, checkout_id);
 }
 
 //  Sends the redirected requests whose back-off ended
@@ -451,10 +451,10 @@ static void
 s_resend_due (ck_client_t *self)
 {
     int64_t now = zclock_mono ();
-    ck_pending_t *entry;
-    while ((entry = ck_pendings_due (self->pending, now)))
-        if (ck_client_send_link (self, entry->link, entry->command, entry->body, entry->body_size))
-            ck_pendings_defer (self->pending, entry, now + RESEND_AGAIN_MS, entry->link);
+    client_request_t *entry;
+    while ((entry = client_pending_due (self->pending, now)))
+        if (client_send_link (self, entry->link, entry->command, entry->body, entry->body_size))
+            client_pending_defer (self->pending, entry, now + RESEND_AGAIN_MS, entry->link);
 }
 
 //  Waits for one valid reply; CK_CMD_NONE on timeout or interrupt.
@@ -466,7 +466,7 @@ ck_client_recv (ck_client_t *self, int timeout_ms)
     self->reply.command = CK_CMD_NONE;
     self->reply.body = NULL;
     self->reply.body_size = 0;
-    int64_t deadline = ck_client_deadline (timeout_ms);
+    int64_t deadline = client_deadline (timeout_ms);
     zmq_pollitem_t items [LINKS_MAX];
     while (!zsys_interrupted) {
         s_resend_due (self);
@@ -484,7 +484,7 @@ ck_client_recv (ck_client_t *self, int timeout_ms)
             s_settle (self, command);
             return command;
         }
-        long wait = ck_client_remaining (deadline);
+        long wait = client_remaining (deadline);
         long due = ck_client_timeout (self);
         if (wait == 0)
             break;
@@ -531,7 +531,7 @@ long
 ck_client_timeout (ck_client_t *self)
 {
     assert (self);
-    return ck_pendings_next_due (self->pending, zclock_mono ());
+    return client_pending_next_due (self->pending, zclock_mono ());
 }
 
 //  Returns the frontends given, joined by commas (borrowed). Can't fail.
@@ -571,7 +571,7 @@ size_t
 ck_client_pending (ck_client_t *self)
 {
     assert (self);
-    return ck_pendings_size (self->pending);
+    return client_pending_size (self->pending);
 }
 
 //  Returns the number of not_owner answers followed. Can't fail.

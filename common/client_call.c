@@ -42,12 +42,12 @@ static int
 s_call_send (ck_client_t *self, call_t *call)
 {
     if (call->checkout_id [0])
-        ck_pendings_put (self->pending, call->checkout_id, call->command,
+        client_pending_put (self->pending, call->checkout_id, call->command,
                          call->body, call->body_size);
-    long left = ck_client_remaining (call->deadline);
+    long left = client_remaining (call->deadline);
     call->attempt_end = left < 0? -1
                       : zclock_mono () + left / (long) (self->given - call->tried);
-    return ck_client_send_link (self, call->link, call->command, call->body,
+    return client_send_link (self, call->link, call->command, call->body,
                                 call->body_size);
 }
 
@@ -61,7 +61,7 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
     call_t call = {
         .command = command, .checkout_id = checkout_id,
         .body_size = with_body? self->buf.size: 0,
-        .link = self->current, .deadline = ck_client_deadline (timeout_ms)
+        .link = self->current, .deadline = client_deadline (timeout_ms)
     };
     call.body = (uint8_t *) malloc (call.body_size? call.body_size: 1);
     assert (call.body);
@@ -70,8 +70,8 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
     ck_command_t answer = CK_CMD_NONE;
     int rc = s_call_send (self, &call);
     while (rc == 0) {
-        long wait = ck_client_remaining (call.deadline);
-        long attempt = ck_client_remaining (call.attempt_end);
+        long wait = client_remaining (call.deadline);
+        long attempt = client_remaining (call.attempt_end);
         answer = ck_client_recv (self, (int) (attempt >= 0 && attempt < wait? attempt: wait));
         if (answer != CK_CMD_NONE && s_answers (self, answer, checkout_id, want))
             break;
@@ -81,9 +81,9 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
                             ck_command_name (answer));
             continue;
         }
-        if (zsys_interrupted || ck_client_remaining (call.deadline) == 0)
+        if (zsys_interrupted || client_remaining (call.deadline) == 0)
             break;
-        if (ck_client_remaining (call.attempt_end) == 0 && call.tried + 1 < self->given) {
+        if (client_remaining (call.attempt_end) == 0 && call.tried + 1 < self->given) {
             zsys_info ("client: endpoint=%s error=\"no answer, trying the next frontend\"",
                        self->links [call.link].endpoint);
             call.tried++;
@@ -95,7 +95,7 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
     if (answer != CK_CMD_NONE && self->answered < self->given)
         self->current = self->answered;
     if (checkout_id [0])
-        ck_pendings_remove (self->pending, checkout_id);
+        client_pending_remove (self->pending, checkout_id);
     free (call.body);
     return answer;
 }
@@ -119,7 +119,7 @@ ck_command_t
 ck_client_status (ck_client_t *self, const char *checkout_id, int timeout_ms)
 {
     assert (self && checkout_id);
-    if (ck_client_encode_status (self, checkout_id) == -1)
+    if (client_encode_status (self, checkout_id) == -1)
         return CK_CMD_NONE;
     return s_call (self, CK_CMD_STATUS, true, checkout_id, CK_CMD_NONE, timeout_ms);
 }

@@ -1,8 +1,8 @@
 /*  client_internal.h - what the client library's files share, not its users
     The client object's fields and the calls between client.c and client_call.c.
 */
-#ifndef CK_CLIENT_INTERNAL_H_INCLUDED
-#define CK_CLIENT_INTERNAL_H_INCLUDED
+#ifndef CLIENT_INTERNAL_H_INCLUDED
+#define CLIENT_INTERNAL_H_INCLUDED
 
 #include <czmq.h>
 #include "checkout/client.h"
@@ -30,7 +30,7 @@ struct _ck_client_t {
     char *endpoints;                    //  the given ones, joined by commas
     ck_curve_keys_t curve;
     bool curve_on;
-    ck_pendings_t *pending;
+    client_pending_t *pending;
     size_t redirects;
     ck_buf_t buf;                       //  encoder output, reused
     ck_message_t last;                  //  holds reply.body
@@ -41,23 +41,23 @@ struct _ck_client_t {
 
 
 //  Sends a request's bytes to one link without blocking; 0, or -1 (EAGAIN).
-int ck_client_send_link (ck_client_t *self, size_t link, ck_command_t command,
-                         const void *body, size_t body_size);
+int client_send_link (ck_client_t *self, size_t link, ck_command_t command,
+                      const void *body, size_t body_size);
 
 //  Encodes a STATUS for checkout_id into self->buf; 0, or -1 (EINVAL) for
 //  an id that breaks the protocol.
-int ck_client_encode_status (ck_client_t *self, const char *checkout_id);
+int client_encode_status (ck_client_t *self, const char *checkout_id);
 
 //  The zclock_mono deadline of a timeout (-1: for ever, none).
 static inline int64_t
-ck_client_deadline (int timeout_ms)
+client_deadline (int timeout_ms)
 {
     return timeout_ms < 0? -1: zclock_mono () + timeout_ms;
 }
 
 //  Milliseconds left until deadline (0 when past), or -1 for none.
 static inline long
-ck_client_remaining (int64_t deadline)
+client_remaining (int64_t deadline)
 {
     if (deadline < 0)
         return -1;

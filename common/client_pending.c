@@ -3,8 +3,8 @@
 */
 #include "client_pending.h"
 
-struct _ck_pendings_t {
-    zhashx_t *by_id;                    //  checkout_id -> ck_pending_t *
+struct _client_pending_t {
+    zhashx_t *by_id;                    //  checkout_id -> client_request_t *
     zlistx_t *order;                    //  oldest first
     zlistx_t *waiting;                  //  entries in back-off; few
     size_t max;
@@ -12,11 +12,11 @@ struct _ck_pendings_t {
 };
 
 //  Creates an empty table of at most max entries.
-ck_pendings_t *
-ck_pendings_new (size_t max)
+client_pending_t *
+client_pending_new (size_t max)
 {
     assert (max >= 1);
-    ck_pendings_t *self = (ck_pendings_t *) zmalloc (sizeof (ck_pendings_t));
+    client_pending_t *self = (client_pending_t *) zmalloc (sizeof (client_pending_t));
     self->by_id = zhashx_new ();
     self->order = zlistx_new ();
     self->waiting = zlistx_new ();
@@ -25,7 +25,7 @@ ck_pendings_new (size_t max)
 }
 
 static void
-s_entry_free (ck_pending_t *entry)
+s_entry_free (client_request_t *entry)
 {
     free (entry->body);
     free (entry);
@@ -33,14 +33,14 @@ s_entry_free (ck_pending_t *entry)
 
 //  Destroys the table and its entries; safe on NULL, nulls the pointer.
 void
-ck_pendings_destroy (ck_pendings_t **self_p)
+client_pending_destroy (client_pending_t **self_p)
 {
     assert (self_p);
-    ck_pendings_t *self = *self_p;
+    client_pending_t *self = *self_p;
     if (!self)
         return;
-    for (ck_pending_t *entry = (ck_pending_t *) zlistx_first (self->order); entry;
-         entry = (ck_pending_t *) zlistx_next (self->order))
+    for (client_request_t *entry = (client_request_t *) zlistx_first (self->order); entry;
+         entry = (client_request_t *) zlistx_next (self->order))
         s_entry_free (entry);
     zlistx_destroy (&self->waiting);
     zlistx_destroy (&self->order);
@@ -51,7 +51,7 @@ ck_pendings_destroy (ck_pendings_t **self_p)
 
 //  Unlinks entry from every index and frees it
 static void
-s_drop (ck_pendings_t *self, ck_pending_t *entry)
+s_drop (client_pending_t *self, client_request_t *entry)
 {
     zhashx_delete (self->by_id, entry->checkout_id);
     zlistx_delete (self->order, entry->order);
@@ -62,17 +62,17 @@ s_drop (ck_pendings_t *self, ck_pending_t *entry)
 
 //  Keeps a copy of the request; replaces an entry of that id, drops the
 //  oldest when full.
-ck_pending_t *
-ck_pendings_put (ck_pendings_t *self, const char *checkout_id, ck_command_t command,
-                 const void *body, size_t body_size)
+client_request_t *
+client_pending_put (client_pending_t *self, const char *checkout_id, ck_command_t command,
+                    const void *body, size_t body_size)
 {
     assert (self && checkout_id);
-    ck_pendings_remove (self, checkout_id);
+    client_pending_remove (self, checkout_id);
     if (zhashx_size (self->by_id) >= self->max) {
-        s_drop (self, (ck_pending_t *) zlistx_first (self->order));
+        s_drop (self, (client_request_t *) zlistx_first (self->order));
         self->dropped++;
     }
-    ck_pending_t *entry = (ck_pending_t *) zmalloc (sizeof (ck_pending_t));
+    client_request_t *entry = (client_request_t *) zmalloc (sizeof (client_request_t));
     snprintf (entry->checkout_id, sizeof entry->checkout_id, "%s", checkout_id);
     entry->command = command;
     entry->body = (uint8_t *) malloc (body_size? body_size: 1);
@@ -86,26 +86,27 @@ ck_pendings_put (ck_pendings_t *self, const char *checkout_id, ck_command_t comm
 }
 
 //  The entry of checkout_id, or NULL.
-ck_pending_t *
-ck_pendings_find (ck_pendings_t *self, const char *checkout_id)
+client_request_t *
+client_pending_find (client_pending_t *self, const char *checkout_id)
 {
     assert (self && checkout_id);
-    return (ck_pending_t *) zhashx_lookup (self->by_id, checkout_id);
+    return (client_request_t *) zhashx_lookup (self->by_id, checkout_id);
 }
 
 //  Drops the entry of checkout_id if any.
 void
-ck_pendings_remove (ck_pendings_t *self, const char *checkout_id)
+client_pending_remove (client_pending_t *self, const char *checkout_id)
 {
     assert (self && checkout_id);
-    ck_pending_t *entry = ck_pendings_find (self, checkout_id);
+    client_request_t *entry = client_pending_find (self, checkout_id);
     if (entry)
         s_drop (self, entry);
 }
 
 //  Makes entry wait until at, then go to link.
 void
-ck_pendings_defer (ck_pendings_t *self, ck_pending_t *entry, int64_t at, size_t link)
+client_pending_defer (client_pending_t *self, client_request_t *entry, int64_t at,
+                      size_t link)
 {
     assert (self && entry);
     entry->resend_at = at;
@@ -115,12 +116,12 @@ ck_pendings_defer (ck_pendings_t *self, ck_pending_t *entry, int64_t at, size_t 
 }
 
 //  The first waiting entry due by now, off the waiting list; or NULL.
-ck_pending_t *
-ck_pendings_due (ck_pendings_t *self, int64_t now)
+client_request_t *
+client_pending_due (client_pending_t *self, int64_t now)
 {
     assert (self);
-    for (ck_pending_t *entry = (ck_pending_t *) zlistx_first (self->waiting); entry;
-         entry = (ck_pending_t *) zlistx_next (self->waiting))
+    for (client_request_t *entry = (client_request_t *) zlistx_first (self->waiting); entry;
+         entry = (client_request_t *) zlistx_next (self->waiting))
         if (entry->resend_at <= now) {
             zlistx_delete (self->waiting, entry->waiting);
             entry->waiting = NULL;
@@ -132,12 +133,12 @@ ck_pendings_due (ck_pendings_t *self, int64_t now)
 
 //  Milliseconds until the next wait ends, 0 when due, -1 when none waits.
 long
-ck_pendings_next_due (ck_pendings_t *self, int64_t now)
+client_pending_next_due (client_pending_t *self, int64_t now)
 {
     assert (self);
     long soonest = -1;
-    for (ck_pending_t *entry = (ck_pending_t *) zlistx_first (self->waiting); entry;
-         entry = (ck_pending_t *) zlistx_next (self->waiting)) {
+    for (client_request_t *entry = (client_request_t *) zlistx_first (self->waiting); entry;
+         entry = (client_request_t *) zlistx_next (self->waiting)) {
         long left = entry->resend_at > now? (long) (entry->resend_at - now): 0;
         if (soonest == -1 || left < soonest)
             soonest = left;
@@ -147,7 +148,7 @@ ck_pendings_next_due (ck_pendings_t *self, int64_t now)
 
 //  Entries in the table.
 size_t
-ck_pendings_size (ck_pendings_t *self)
+client_pending_size (client_pending_t *self)
 {
     assert (self);
     return zhashx_size (self->by_id);
@@ -155,7 +156,7 @@ ck_pendings_size (ck_pendings_t *self)
 
 //  Entries dropped because the table was full.
 size_t
-ck_pendings_dropped (ck_pendings_t *self)
+client_pending_dropped (client_pending_t *self)
 {
     assert (self);
     return self->dropped;

@@ -9,8 +9,8 @@
     about it then reaches the caller).  Entries whose owner was "" wait
     here for their back-off in a short list of their own.
 */
-#ifndef CK_CLIENT_PENDING_H_INCLUDED
-#define CK_CLIENT_PENDING_H_INCLUDED
+#ifndef CLIENT_PENDING_H_INCLUDED
+#define CLIENT_PENDING_H_INCLUDED
 
 #include <czmq.h>
 #include "checkout/protocol.h"
@@ -29,44 +29,46 @@ typedef struct {
     int64_t resend_at;                  //  zclock_mono; 0 when not waiting
     void *order;                        //  handle in the oldest-first list
     void *waiting;                      //  handle in the waiting list, or NULL
-} ck_pending_t;
+} client_request_t;
 
-typedef struct _ck_pendings_t ck_pendings_t;
+typedef struct _client_pending_t client_pending_t;
 
 //  Creates an empty table of at most max entries (>= 1); owned by the caller.
-ck_pendings_t *ck_pendings_new (size_t max);
+client_pending_t *client_pending_new (size_t max);
 
 //  Destroys the table and its entries; safe on NULL, nulls the pointer.
-void ck_pendings_destroy (ck_pendings_t **self_p);
+void client_pending_destroy (client_pending_t **self_p);
 
 //  Keeps a copy of the request about checkout_id, replacing any entry of
 //  that id (its hops start over) and dropping the oldest when full.
 //  Returns the entry, borrowed until it is removed.
-ck_pending_t *ck_pendings_put (ck_pendings_t *self, const char *checkout_id,
-                               ck_command_t command, const void *body, size_t body_size);
+client_request_t *client_pending_put (client_pending_t *self, const char *checkout_id,
+                                      ck_command_t command, const void *body,
+                                      size_t body_size);
 
 //  The entry of checkout_id (borrowed), or NULL.
-ck_pending_t *ck_pendings_find (ck_pendings_t *self, const char *checkout_id);
+client_request_t *client_pending_find (client_pending_t *self, const char *checkout_id);
 
 //  Drops the entry of checkout_id if there is one. Can't fail.
-void ck_pendings_remove (ck_pendings_t *self, const char *checkout_id);
+void client_pending_remove (client_pending_t *self, const char *checkout_id);
 
 //  Makes entry wait until at (zclock_mono ms), then go to link. Can't fail.
-void ck_pendings_defer (ck_pendings_t *self, ck_pending_t *entry, int64_t at, size_t link);
+void client_pending_defer (client_pending_t *self, client_request_t *entry, int64_t at,
+                           size_t link);
 
 //  The first waiting entry due by now, taken off the waiting list (it stays
 //  in the table), or NULL.
-ck_pending_t *ck_pendings_due (ck_pendings_t *self, int64_t now);
+client_request_t *client_pending_due (client_pending_t *self, int64_t now);
 
 //  Milliseconds from now until the next wait ends (0 when one is due), or
 //  -1 when none waits. Can't fail.
-long ck_pendings_next_due (ck_pendings_t *self, int64_t now);
+long client_pending_next_due (client_pending_t *self, int64_t now);
 
 //  Entries in the table. Can't fail.
-size_t ck_pendings_size (ck_pendings_t *self);
+size_t client_pending_size (client_pending_t *self);
 
 //  Entries dropped because the table was full. Can't fail.
-size_t ck_pendings_dropped (ck_pendings_t *self);
+size_t client_pending_dropped (client_pending_t *self);
 
 #ifdef __cplusplus
 }

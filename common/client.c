@@ -31,8 +31,11 @@ s_shown (const char *text, char *dest, size_t size)
     return text? dest: "(null)";
 }
 
+//  A DEALER connected to endpoint.  immediate: queue only on a connection
+//  that is up, so that a send to a coordinator that is down fails at once
+//  (EAGAIN) and the request can go to another frontend instead
 static zsock_t *
-s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
+s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve, bool immediate)
 {
     zsock_t *dealer = zsock_new (ZMQ_DEALER);
     if (!dealer)
@@ -43,6 +46,7 @@ s_dealer_new (const char *endpoint, const ck_curve_keys_t *curve)
     zsock_set_maxmsgsize (dealer, MAX_MSG_SIZE);
     zsock_set_reconnect_ivl (dealer, RECONNECT_IVL_MS);
     zsock_set_reconnect_ivl_max (dealer, RECONNECT_MAX_MS);
+    zsock_set_immediate (dealer, immediate);
     //  Receives never block: recv waits in zmq_poll, where it can time out
     zsock_set_rcvtimeo (dealer, 0);
     ck_curve_client_apply (curve, dealer);
@@ -69,7 +73,9 @@ static int
 s_link_add (ck_client_t *self, const char *endpoint)
 {
     assert (self->link_count < LINKS_MAX);
-    zsock_t *dealer = s_dealer_new (endpoint, self->curve_on? &self->curve: NULL);
+    //  Not immediate: a request redirected to an owner waits for the
+    //  connection to come up rather than bounce
+    zsock_t *dealer = s_dealer_new (endpoint, self->curve_on? &self->curve: NULL, false);
     if (!dealer)
         return -1;
     link_t *link = &self->links [self->link_count];
@@ -78,8 +84,8 @@ s_link_add (ck_client_t *self, const char *endpoint)
     return (int) self->link_count++;
 }
 
-//  Adds one frontend given by the caller, skipping a repeat; -1 after a
-//  warning when it is not an endpoint, one too many, or fails to connect
+//  Notes one frontend given by the caller, skipping a repeat; -1 after a
+//  warning when it is not an endpoint or one too many
 static int
 s_frontend_add (ck_client_t *self, const char *endpoint)
 {
@@ -96,9 +102,24 @@ s_frontend_add (ck_client_t *self, const char *endpoint)
                       s_shown (endpoint, shown, sizeof shown), CK_CLIENT_FRONTENDS_MAX);
         return -1;
     }
-    if (s_link_add (self, endpoint) == -1)
-        return -1;
-    self->given++;
+    snprintf (self->links [self->given].endpoint, CK_TEXT_SIZE, "%s", endpoint);
+    self->link_count = ++self->given;
+    return 0;
+}
+
+//  Connects a DEALER to each frontend noted.  With one, requests queue
+//  while it is down (ZeroMQ connects when it comes up); with several, a
+//  frontend that is down refuses them at once, so they go to another.
+static int
+s_frontends_connect (ck_client_t *self)
+{
+    for (size_t i = 0; i < self->given; i++) {
+        link_t *link = &self->links [i];
+        link->dealer = s_dealer_new (link->endpoint, self->curve_on? &self->curve: NULL,
+                                     self->given > 1);
+        if (!link->dealer)
+            return -1;
+    }
     return 0;
 }
 
@@ -180,7 +201,7 @@ ck_client_new_frontends (const char *const *frontends, size_t count,
         zsys_warning ("client: error=\"no frontend\"");
     for (size_t i = 0; rc == 0 && i < count; i++)
         rc = s_frontends_add (self, frontends [i]);
-    if (rc == -1) {
+    if (rc == -1 || s_frontends_connect (self) == -1) {
         ck_client_destroy (&self);
         return NULL;
     }
@@ -220,20 +241,35 @@ client_send_link (ck_client_t *self, size_t link, ck_command_t command,
                           body_size? body: NULL, body_size);
 }
 
+//  Sends a request to the first frontend from first on that takes it;
+//  that frontend, or -1 (EAGAIN) when none does (down, or queue full)
+int
+client_send_any (ck_client_t *self, size_t first, ck_command_t command,
+                 const void *body, size_t body_size)
+{
+    for (size_t i = 0; i < self->given; i++) {
+        size_t link = (first + i) % self->given;
+        if (client_send_link (self, link, command, body, body_size) == 0)
+            return (int) link;
+    }
+    errno = EAGAIN;
+    return -1;
+}
+
 //  Sends the request in self->buf (with_body) to the frontend whose turn it
-//  is, keeping it for resending when it is about checkout_id (not NULL)
+//  is (or the next up), keeping it for resending when it is about
+//  checkout_id (not NULL)
 static int
 s_send (ck_client_t *self, ck_command_t command, bool with_body, const char *checkout_id)
 {
     const void *body = with_body? self->buf.data: NULL;
     size_t size = with_body? self->buf.size: 0;
-    size_t link = self->next++ % self->given;
     if (checkout_id)
         client_pending_put (self->pending, checkout_id, command, body, size);
-    int rc = client_send_link (self, link, command, body, size);
-    if (rc == -1 && checkout_id)
+    int link = client_send_any (self, self->next++ % self->given, command, body, size);
+    if (link == -1 && checkout_id)
         client_pending_remove (self->pending, checkout_id);
-    return rc;
+    return link == -1? -1: 0;
 }
 
 //  Queues a CHECKOUT without blocking; 0, or -1 (refused or queue full).
@@ -412,8 +448,8 @@ s_follow (ck_client_t *self, ck_command_t command)
         int64_t wait = BACKOFF_FIRST_MS << shift;
         size_t link = self->answered < self->given? (self->answered + 1) % self->given
                                                   : self->next++ % self->given;
-        client_pending_defer (self->pending, entry,
-                           zclock_mono () + (wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS), link);
+        wait = wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS;
+        client_pending_defer (self->pending, entry, zclock_mono () + wait, link);
         return true;
     }
     int link = s_owner_link (self, error->owner);
@@ -424,7 +460,7 @@ s_follow (ck_client_t *self, ck_command_t command)
                     self->links [link].endpoint, entry->hops);
     if (client_send_link (self, (size_t) link, entry->command, entry->body, entry->body_size))
         client_pending_defer (self->pending, entry, zclock_mono () + RESEND_AGAIN_MS,
-                           (size_t) link);
+                              (size_t) link);
     return true;
 }
 
@@ -452,9 +488,16 @@ s_resend_due (ck_client_t *self)
 {
     int64_t now = zclock_mono ();
     client_request_t *entry;
-    while ((entry = client_pending_due (self->pending, now)))
-        if (client_send_link (self, entry->link, entry->command, entry->body, entry->body_size))
+    while ((entry = client_pending_due (self->pending, now))) {
+        //  After owner "": any frontend up; to an owner: that one
+        int rc = entry->link < self->given
+            ? client_send_any (self, entry->link, entry->command, entry->body,
+                               entry->body_size)
+            : client_send_link (self, entry->link, entry->command, entry->body,
+                                entry->body_size);
+        if (rc == -1)
             client_pending_defer (self->pending, entry, now + RESEND_AGAIN_MS, entry->link);
+    }
 }
 
 //  Waits for one valid reply; CK_CMD_NONE on timeout or interrupt.

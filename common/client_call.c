@@ -3,6 +3,8 @@
 */
 #include "client_internal.h"
 
+#define SEND_AGAIN_MS       20          //  when no frontend took the request
+
 //  True when the last reply answers a request about checkout_id ("" for
 //  LIST); with want set, only a reply of that command does (PING)
 static bool
@@ -35,20 +37,28 @@ typedef struct {
     int64_t attempt_end;                //  when its frontend is given up
 } call_t;
 
-//  Sends the call to its frontend, kept for resending when about a
-//  checkout (a resend starts its redirects over); the attempt there may
-//  last the time left shared among the frontends not tried yet
+//  Sends the call to its frontend, or the next that takes it (with
+//  several, one that is down refuses at once: it counts as tried), kept
+//  for resending when about a checkout (a resend starts its redirects
+//  over); the attempt there may last the time left shared among the
+//  frontends not tried yet.  -1 when no frontend took it.
 static int
 s_call_send (ck_client_t *self, call_t *call)
 {
     if (call->checkout_id [0])
         client_pending_put (self->pending, call->checkout_id, call->command,
-                         call->body, call->body_size);
+                            call->body, call->body_size);
+    int link = client_send_any (self, call->link, call->command, call->body,
+                                call->body_size);
+    if (link == -1)
+        return -1;
+    size_t skipped = ((size_t) link + self->given - call->link) % self->given;
+    call->tried = call->tried + skipped < self->given? call->tried + skipped: self->given - 1;
+    call->link = (size_t) link;
     long left = client_remaining (call->deadline);
     call->attempt_end = left < 0? -1
                       : zclock_mono () + left / (long) (self->given - call->tried);
-    return client_send_link (self, call->link, call->command, call->body,
-                                call->body_size);
+    return 0;
 }
 
 //  Sends the request in self->buf (with_body) about checkout_id ("" for
@@ -69,10 +79,12 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
         memcpy (call.body, self->buf.data, call.body_size);
     ck_command_t answer = CK_CMD_NONE;
     int rc = s_call_send (self, &call);
-    while (rc == 0) {
+    while (true) {
+        //  Not sent yet (no frontend up, or queues full): try again shortly
         long wait = client_remaining (call.deadline);
-        long attempt = client_remaining (call.attempt_end);
-        answer = ck_client_recv (self, (int) (attempt >= 0 && attempt < wait? attempt: wait));
+        long attempt = rc == 0? client_remaining (call.attempt_end): SEND_AGAIN_MS;
+        answer = ck_client_recv (self, (int) (attempt >= 0 && (wait < 0 || attempt < wait)
+                                              ? attempt: wait));
         if (answer != CK_CMD_NONE && s_answers (self, answer, checkout_id, want))
             break;
         if (answer != CK_CMD_NONE) {
@@ -83,6 +95,9 @@ s_call (ck_client_t *self, ck_command_t command, bool with_body, const char *che
         }
         if (zsys_interrupted || client_remaining (call.deadline) == 0)
             break;
+        if (rc == -1)
+            rc = s_call_send (self, &call);
+        else
         if (client_remaining (call.attempt_end) == 0 && call.tried + 1 < self->given) {
             zsys_info ("client: endpoint=%s error=\"no answer, trying the next frontend\"",
                        self->links [call.link].endpoint);

@@ -44,6 +44,11 @@ struct _ck_client_t {
 int client_send_link (ck_client_t *self, size_t link, ck_command_t command,
                       const void *body, size_t body_size);
 
+//  Sends a request to the first frontend from first on that takes it;
+//  returns that frontend, or -1 (EAGAIN) when none does.
+int client_send_any (ck_client_t *self, size_t first, ck_command_t command,
+                     const void *body, size_t body_size);
+
 //  Encodes a STATUS for checkout_id into self->buf; 0, or -1 (EINVAL) for
 //  an id that breaks the protocol.
 int client_encode_status (ck_client_t *self, const char *checkout_id);

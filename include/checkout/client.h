@@ -28,17 +28,25 @@
     A not_owner the library follows is not returned.  A program driving
     many clients polls their sockets (ck_client_poll_items), waits no
     longer than ck_client_timeout, and calls ck_client_recv (client, 0)
-    on the clients that are ready or due.  The asynchronous sends go to
-    the frontends in turn; they cannot tell a frontend that is down (its
-    DEALER queues): the caller sends again after a silence, as
-    checkout-bench --resubmit-ms does (the owner dedupes by checkout_id).
+    on the clients that are ready or due.
+
+    A coordinator that is down: with several frontends, the DEALERs queue
+    only on a connection that is up (ZMQ_IMMEDIATE), so a request goes to
+    the next frontend whose connection is, and a send fails (EAGAIN) only
+    while none is (at start, until the connections are made: send again
+    after a pause).  A coordinator that takes a request and dies before
+    answering cannot be told from a slow one: the asynchronous caller sends
+    again after a silence, as checkout-bench --resubmit-ms does (the owner
+    dedupes by checkout_id).  With one frontend, requests queue while it is
+    down, as they always did.
 
     The blocking helpers (submit, status, ping, ...) send and then wait for
     the answer to THAT request, skipping any other reply: for one request at
     a time, e.g. the CLI.  They start at the frontend that answered last;
     one that stays silent for its share of the timeout (the time left split
     over the frontends not tried yet) is given up for the next, to which the
-    request is sent again.
+    request is sent again.  While no frontend takes it, they try again
+    every 20 ms within their timeout.
 */
 #ifndef CK_CHECKOUT_CLIENT_H_INCLUDED
 #define CK_CHECKOUT_CLIENT_H_INCLUDED
@@ -99,9 +107,10 @@ ck_client_t *ck_client_new_frontends (const char *const *frontends, size_t count
 //  CK_CLIENT_LINGER_MS for unsent messages.
 void ck_client_destroy (ck_client_t **self_p);
 
-//  Queues a CHECKOUT without blocking.  Returns 0, or -1 when the checkout
-//  breaks a rule of the protocol (the codec refuses to encode it) or the
-//  queue is full (errno EAGAIN).
+//  Queues a CHECKOUT without blocking, to the frontend whose turn it is or
+//  the next one up.  Returns 0, or -1 when the checkout breaks a rule of
+//  the protocol (the codec refuses to encode it) or no frontend takes it:
+//  queue full, or with several frontends none connected (errno EAGAIN).
 int ck_client_send_checkout (ck_client_t *self, const ck_checkout_t *checkout);
 
 //  Queues a STATUS for checkout_id without blocking; 0, or -1 as above

@@ -19,6 +19,7 @@ OWNERS_MAX = 8                  # other owners' frontends it may learn
 HOPS_MAX = 16                   # not_owner answers followed per request
 BACKOFF_FIRST = 0.05            # s to wait after owner "", doubling
 BACKOFF_MAX = 1.0
+SEND_AGAIN = 0.02               # s to wait when no frontend took a request
 
 
 class CheckoutError(Exception):
@@ -56,10 +57,12 @@ class Client:
     naming the owner's frontend: the call sends the same request there
     (connecting to it if it is not one of the frontends), or, with owner ""
     (a takeover under way), to another frontend after a short pause; after
-    HOPS_MAX of them it raises CoordinatorError not_owner.  A frontend that
-    stays silent for its share of the timeout (the time left split over the
-    frontends not tried yet) is given up for the next; the call starts at
-    the frontend that answered last.  The owner is known for one call only.
+    HOPS_MAX of them it raises CoordinatorError not_owner.  With several
+    frontends, one whose connection is down takes no request (ZMQ_IMMEDIATE)
+    and the next gets it at once; one that takes it and stays silent for
+    its share of the timeout (the time left split over the frontends not
+    tried yet) is given up for the next.  A call starts at the frontend that
+    answered last.  The owner is known for one call only.
 
     Each blocking call sends one request and waits up to timeout seconds for
     its answer, skipping ACCEPTED and replies about other checkouts (late
@@ -80,18 +83,21 @@ class Client:
         self._current = 0               # the frontend the next call starts at
         try:
             for frontend in self.frontends:
-                self._link(frontend)
+                self._link(frontend, immediate=len(self.frontends) > 1)
         except ValueError:
             self.close()
             raise
 
-    def _link(self, endpoint):
-        """The DEALER connected to endpoint, made on first use."""
+    def _link(self, endpoint, immediate=False):
+        """The DEALER connected to endpoint, made on first use.  immediate:
+        it queues only on a connection that is up, so a request to a
+        coordinator that is down fails at once and goes elsewhere."""
         if endpoint in self._links:
             return self._links[endpoint]
         socket = self._context.socket(zmq.DEALER)
         socket.setsockopt(zmq.LINGER, LINGER_MS)
         socket.setsockopt(zmq.SNDHWM, SNDHWM)
+        socket.setsockopt(zmq.IMMEDIATE, 1 if immediate else 0)
         #  a little over the body limit: the parser, not the transport
         #  (which would drop the connection silently), names a large reply
         socket.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_BODY + 1024)
@@ -241,7 +247,8 @@ class Client:
         """Encodes and queues one request to endpoint (default: the frontend
         calls start at); ValueError when the body breaks the contract
         (unless check is False).  Never blocks: zmq.Again past SNDHWM
-        queued requests."""
+        queued requests, or with several frontends while that one is not
+        connected."""
         frames = self._frames(command, body, check)
         self._link(endpoint or self.frontends[self._current]).send_multipart(
             frames, flags=zmq.DONTWAIT)
@@ -287,14 +294,30 @@ class _Call:
         self.next_frontend = None
 
     def send_to(self, endpoint):
-        """Sends the request to endpoint; a frontend gets the time left
-        shared among the frontends not tried yet."""
-        self.endpoint, self.resend_at = endpoint, None
-        if endpoint in self.client.frontends:
+        """Sends the request to endpoint, or when it is a frontend that
+        takes nothing (down), to the next that does, each skipped counting
+        as tried; a frontend gets the time left shared among the frontends
+        not tried yet.  With none taking it, asks again a moment later."""
+        self.resend_at = None
+        frontends = self.client.frontends
+        if endpoint not in frontends:
+            self.endpoint = endpoint
+            self.client._link(endpoint).send_multipart(self.frames, flags=zmq.DONTWAIT)
+            return
+        first = frontends.index(endpoint)
+        for skipped in range(len(frontends)):
+            candidate = frontends[(first + skipped) % len(frontends)]
+            try:
+                self.client._link(candidate).send_multipart(self.frames, flags=zmq.DONTWAIT)
+            except zmq.Again:
+                continue
+            self.endpoint = candidate
+            self.tried = min(self.tried + skipped, len(frontends) - 1)
             left = max(0.0, self.deadline - time.monotonic())
-            shares = max(1, len(self.client.frontends) - self.tried)
-            self.attempt_end = time.monotonic() + left / shares
-        self.client._link(endpoint).send_multipart(self.frames, flags=zmq.DONTWAIT)
+            self.attempt_end = time.monotonic() + left / (len(frontends) - self.tried)
+            return
+        self.endpoint, self.next_frontend = endpoint, endpoint
+        self.resend_at = time.monotonic() + SEND_AGAIN
 
     def wait(self):
         """Seconds to wait for a reply before something is due."""

@@ -15,7 +15,7 @@
 #define RECONNECT_MAX_MS    2000
 #define BACKOFF_FIRST_MS    50          //  wait after owner "", doubling
 #define BACKOFF_MAX_MS      1000
-#define RESEND_AGAIN_MS     10          //  a due resend whose queue was full
+#define RESEND_AGAIN_MS     10          //  a due resend no frontend took
 
 //  Copies up to 64 bytes of text for a log line, unprintable bytes as '?',
 //  so that a hostile value can't forge lines.
@@ -422,10 +422,25 @@ s_owner_link (ck_client_t *self, const char *owner)
     return s_link_add (self, owner);
 }
 
+//  Makes entry wait, 50 ms doubling up to 1 s with its hops, then go to
+//  the frontend after the one that answered
+static void
+s_back_off (ck_client_t *self, client_request_t *entry)
+{
+    uint32_t shift = entry->hops - 1 < 5? entry->hops - 1: 5;
+    int64_t wait = BACKOFF_FIRST_MS << shift;
+    wait = wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS;
+    size_t link = self->answered < self->given? (self->answered + 1) % self->given
+                                              : self->next++ % self->given;
+    client_pending_defer (self->pending, entry, zclock_mono () + wait, link);
+}
+
 //  Follows an ERROR not_owner about a request kept for resending: sends it
 //  to the owner named, or, with owner "" (a takeover is under way), to
-//  another frontend after a back-off.  True when followed, so the caller
-//  never sees this answer; false to hand it up.
+//  another frontend after a back-off.  An owner named whose frontend takes
+//  nothing (its connection is down: it has just died, and the others have
+//  not yet seen its lease run out) is waited out the same way.  True when
+//  followed, so the caller never sees this answer; false to hand it up.
 static bool
 s_follow (ck_client_t *self, ck_command_t command)
 {
@@ -443,24 +458,18 @@ s_follow (ck_client_t *self, ck_command_t command)
     }
     entry->hops++;
     self->redirects++;
-    if (error->owner [0] == 0) {
-        uint32_t shift = entry->hops - 1 < 5? entry->hops - 1: 5;
-        int64_t wait = BACKOFF_FIRST_MS << shift;
-        size_t link = self->answered < self->given? (self->answered + 1) % self->given
-                                                  : self->next++ % self->given;
-        wait = wait < BACKOFF_MAX_MS? wait: BACKOFF_MAX_MS;
-        client_pending_defer (self->pending, entry, zclock_mono () + wait, link);
-        return true;
+    int link = -1;
+    if (error->owner [0]) {
+        link = s_owner_link (self, error->owner);
+        if (link == -1)
+            return s_give_up (self, "cannot connect to the owner named");
     }
-    int link = s_owner_link (self, error->owner);
-    if (link == -1)
-        return s_give_up (self, "cannot connect to the owner named");
     if (self->verbose)
         zsys_debug ("client: checkout=%s redirected=%s hops=%u", entry->checkout_id,
-                    self->links [link].endpoint, entry->hops);
-    if (client_send_link (self, (size_t) link, entry->command, entry->body, entry->body_size))
-        client_pending_defer (self->pending, entry, zclock_mono () + RESEND_AGAIN_MS,
-                              (size_t) link);
+                    link >= 0? self->links [link].endpoint: "(none)", entry->hops);
+    if (link == -1 || client_send_link (self, (size_t) link, entry->command, entry->body,
+                                        entry->body_size) == -1)
+        s_back_off (self, entry);
     return true;
 }
 
@@ -488,16 +497,10 @@ s_resend_due (ck_client_t *self)
 {
     int64_t now = zclock_mono ();
     client_request_t *entry;
-    while ((entry = client_pending_due (self->pending, now))) {
-        //  After owner "": any frontend up; to an owner: that one
-        int rc = entry->link < self->given
-            ? client_send_any (self, entry->link, entry->command, entry->body,
-                               entry->body_size)
-            : client_send_link (self, entry->link, entry->command, entry->body,
-                                entry->body_size);
-        if (rc == -1)
+    while ((entry = client_pending_due (self->pending, now)))
+        if (client_send_any (self, entry->link, entry->command, entry->body,
+                             entry->body_size) == -1)
             client_pending_defer (self->pending, entry, now + RESEND_AGAIN_MS, entry->link);
-    }
 }
 
 //  Waits for one valid reply; CK_CMD_NONE on timeout or interrupt.

@@ -665,6 +665,34 @@ Test (checkout_client, no_owner_yet_is_retried_after_a_pause)
     cr_assert_eq (ck_client_pending (s_client), 0);
 }
 
+//  The owner named has just died (its frontend takes nothing) and the
+//  others still name it until its lease runs out: the client waits as for
+//  owner "", without burning its redirects, and gets there once another
+//  is named
+Test (checkout_client, a_dead_owner_named_is_waited_out)
+{
+    s_cluster (MODE_ANSWER, MODE_NOT_OWNER);
+    char dead [ENDPOINT_SIZE];
+    snprintf (dead, sizeof dead, "ipc://%s/dead-owner", s_dir);
+    zstr_sendx (s_others [1], "OWNER", dead, NULL);
+    s_client = s_client_of (s_other_endpoints [1], dead);
+    ck_checkout_t checkout;
+    s_sample_checkout (&checkout, "chk-dead-owner", false);
+    s_send_retrying (&checkout);
+    cr_assert_eq (ck_client_recv (s_client, 400), CK_CMD_NONE);
+    //  50 ms, then 100, then 200: a few redirects, not dozens
+    size_t redirects = ck_client_redirects (s_client);
+    cr_assert (redirects >= 2 && redirects <= 4, "%zu redirects in 400 ms", redirects);
+    cr_assert_eq (ck_client_pending (s_client), 1);
+    zstr_sendx (s_others [1], "OWNER", s_other_endpoints [0], NULL);
+    cr_assert_eq (ck_client_recv (s_client, 3000), CK_CMD_RESULT);
+    cr_assert_str_eq (ck_client_reply (s_client)->result.checkout_id, "someone-else");
+    cr_assert_eq (ck_client_recv (s_client, 3000), CK_CMD_RESULT);
+    cr_assert_str_eq (ck_client_reply (s_client)->result.checkout_id, "chk-dead-owner");
+    cr_assert_eq (s_fake_hits (s_others [0]), 1);
+    cr_assert_eq (ck_client_pending (s_client), 0);
+}
+
 //  Two confused coordinators naming each other: a clear error, no hang
 Test (checkout_client, not_owner_ping_pong_ends_with_an_error)
 {

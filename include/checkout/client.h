@@ -13,10 +13,11 @@
     about it; another answers ERROR not_owner naming the owner's frontend.
     The library follows that answer by itself: it sends the same request
     there (connecting to the owner when it is not one of the frontends),
-    or, when no coordinator owns the partition right now (owner ""), to
-    another frontend after a short back-off.  After CK_CLIENT_HOPS_MAX
-    redirects the not_owner reaches the caller, with a message that says
-    so.  To resend, the client keeps each request about a checkout until
+    or, when no coordinator owns the partition right now (owner "") or the
+    owner named is a frontend whose connection is down (it just died), to
+    another frontend after a back-off (50 ms doubling to 1 s).  After
+    CK_CLIENT_HOPS_MAX redirects the not_owner reaches the caller, with a
+    message that says so.  To resend, the client keeps each request about a checkout until
     its answer (RESULT, ERROR, DESCRIPTION), at most CK_CLIENT_PENDING_MAX
     of them (the oldest are dropped; their not_owner reaches the caller).
     The owner is remembered for the life of a request only: a new request

@@ -440,6 +440,21 @@ class SeveralCoordinators(unittest.TestCase):
             client.status("chk-py-loop")
         self.assertIn("cannot connect to the owner", caught.exception.message)
 
+    def test_a_dead_owner_named_is_waited_out(self):
+        dead = "ipc://%s/dead-owner" % self.dir
+        self.other.owner = dead                     # its lease has not run out yet
+        client = self.client([self.other.endpoint, dead])
+
+        def takeover():
+            time.sleep(0.4)
+            self.other.owner = self.owner.endpoint
+        threading.Thread(target=takeover, daemon=True).start()
+        started = time.monotonic()
+        self.assertEqual(client.status("chk-py-dead-owner").status, "confirmed")
+        self.assertGreaterEqual(time.monotonic() - started, 0.35)
+        self.assertLessEqual(self.other.hits, 6)    # paused, not hammered
+        self.assertEqual(self.owner.hits, 1)
+
     def test_a_dead_frontend_gives_way_to_the_next(self):
         dead = "ipc://%s/nobody" % self.dir
         client = self.client([dead, self.owner.endpoint], timeout=2.0)

@@ -342,8 +342,9 @@ class _Call:
 
     def follow(self, error):
         """Sends the request to the owner error names, or after a pause to
-        another frontend when it names none; CoordinatorError when it was
-        redirected HOPS_MAX times, or the owner is not an endpoint."""
+        another frontend when it names none or its connection is down (it
+        has just died); CoordinatorError when it was redirected HOPS_MAX
+        times, or the owner is not an endpoint."""
         def give_up(why):
             raise CoordinatorError("not_owner", "%s (last from %s, owner %r)"
                                    % (why, self.client.answered_by, error.owner),
@@ -357,10 +358,15 @@ class _Call:
             if error.owner not in self.client._links and learned >= OWNERS_MAX:
                 give_up("more than %d owners not among the frontends" % OWNERS_MAX)
             try:
-                self.send_to(error.owner)
+                socket = self.client._link(error.owner)
             except ValueError:
                 give_up("cannot connect to the owner named")
-            return
+            try:
+                socket.send_multipart(self.frames, flags=zmq.DONTWAIT)
+                self.endpoint, self.resend_at = error.owner, None
+                return
+            except zmq.Again:
+                pass                    # down: wait as for no owner
         pause = min(BACKOFF_MAX, BACKOFF_FIRST * 2 ** min(self.hops - 1, 5))
         here = self.client.answered_by
         index = frontends.index(here) + 1 if here in frontends else self.hops

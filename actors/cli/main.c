@@ -63,6 +63,7 @@ static const ck_program_t s_program = {
                "retry CHECKOUT_ID, cancel CHECKOUT_ID",
     .args = "COMMAND [CHECKOUT_ID]",
     .max_args = 2,
+    .commands = "submit status ping list describe retry cancel",
     .options = s_options,
     .examples =
         "  checkout ping\n"

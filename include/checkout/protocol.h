@@ -177,7 +177,7 @@ const char *ck_type_result_key (ck_type_t type);
 int32_t ck_type_code (ck_type_t type);
 
 //  The partition of the saga log a checkout belongs to when coordinators
-//  share it: FNV-1a (32-bit) over the
+//  share it (docs/protocol.md#partitions): FNV-1a (32-bit) over the
 //  checkout_id's bytes, modulo count.  Part of the contract: a client may
 //  compute it to reach the owner first.  0 when count is 0.
 uint32_t ck_partition_of (const char *checkout_id, uint32_t count);

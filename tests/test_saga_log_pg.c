@@ -1,13 +1,13 @@
 /*  test_saga_log_pg.c - tests of the coordinator's saga log on PostgreSQL
-    Round trips, dedupe, recovery, rollback, reopen, one coordinator per
-    database, batches past one pipeline chunk, a failed turn, a lost server.
+    Round trips, dedupe, recovery, rollback, reopen, batches past one
+    pipeline chunk, a failed turn, a lost server (leases and fencing:
+    test_saga_log_lease.c).
 
     Every test starts its own throwaway cluster (pg_helpers.h) and removes
     it afterwards.  The sagas and checks are the SQLite suite's
     (saga_log_helpers.h): the two backends must agree.
 */
 #include <criterion/criterion.h>
-#include <pthread.h>
 #include "saga_log_helpers.h"
 #include "pg_helpers.h"
 #include "pg.h"
@@ -202,44 +202,6 @@ Test (saga_log_pg, list_pages_newest_first_bytewise_with_filters)
     PQfinish (conn);
 }
 
-Test (saga_log_pg, a_second_coordinator_on_the_database_is_refused)
-{
-    saga_log_t *second = saga_log_new (s_uri, NULL);
-    cr_expect_null (second, "the database is taken");
-    saga_log_destroy (&s_log);
-    second = saga_log_new (s_uri, NULL);
-    cr_expect_not_null (second, "free again once the first is gone");
-    saga_log_destroy (&second);
-}
-
-//  A coordinator restarted at once after a crash may find its predecessor's
-//  session still holding the lock: it waits for it instead of refusing
-static void *
-s_release_later (void *holder)
-{
-    zclock_sleep (1000);
-    PQfinish ((PGconn *) holder);
-    return NULL;
-}
-
-Test (saga_log_pg, a_lock_released_soon_after_is_waited_for)
-{
-    saga_log_destroy (&s_log);
-    PGconn *holder = PQconnectdb (s_uri);
-    cr_assert_eq (PQstatus (holder), CONNECTION_OK);
-    PGresult *locked = PQexec (holder, "SELECT pg_advisory_lock (25453)");
-    cr_assert_eq (PQresultStatus (locked), PGRES_TUPLES_OK);
-    PQclear (locked);
-    pthread_t thread;
-    cr_assert_eq (pthread_create (&thread, NULL, s_release_later, holder), 0);
-    int64_t started = zclock_mono ();
-    s_log = saga_log_new (s_uri, NULL);
-    int64_t waited = zclock_mono () - started;
-    pthread_join (thread, NULL);
-    cr_expect_not_null (s_log, "refused although the lock came free after 1 s");
-    cr_expect_geq (waited, 900, "opened in %" PRId64 " ms while the lock was held", waited);
-}
-
 //  A turn is all or nothing: one failing statement (an update of a saga
 //  the log does not have) fails the commit and nothing of the turn stays
 Test (saga_log_pg, a_failed_statement_fails_the_whole_turn)
@@ -335,10 +297,10 @@ Test (saga_log_pg, a_lost_server_fails_the_turn_and_keeps_what_committed)
 Test (saga_log_pg, another_version_or_no_server_is_refused)
 {
     saga_log_destroy (&s_log);
-    cr_assert_eq (pg_query_int (s_uri, "WITH u AS (UPDATE saga_log_version SET version = 3"
+    cr_assert_eq (pg_query_int (s_uri, "WITH u AS (UPDATE saga_log_version SET version = 4"
                                 " RETURNING 1) SELECT count (*) FROM u"), 1);
     cr_expect_null (saga_log_new (s_uri, NULL));
-    cr_expect_eq (pg_query_int (s_uri, "SELECT max (version) FROM saga_log_version"), 3);
+    cr_expect_eq (pg_query_int (s_uri, "SELECT max (version) FROM saga_log_version"), 4);
     cr_expect_eq (pg_query_int (s_uri, "SELECT count (*) FROM saga_log_version"), 1);
 
     char uri [300];

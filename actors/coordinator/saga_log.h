@@ -20,6 +20,7 @@
 
 #include "store.h"
 #include "saga_engine.h"
+#include "leases.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -118,6 +119,15 @@ struct _saga_log_t {
                  saga_log_list_fn *fn, void *arg);
     //  Closes the log, rolling back an open transaction; nulls the pointer.
     void (*destroy) (saga_log_t **self_p);
+    //  Optional (PostgreSQL): each_active for the sagas of partitions
+    //  [0..count) only, for a coordinator that has just taken them.
+    int (*each_active_in) (saga_log_t *self, const uint32_t *partitions, size_t count,
+                           saga_log_active_fn *fn, void *arg);
+    //  The partitions this coordinator holds when several share the log
+    //  (PostgreSQL opened with saga_log_pg_open), else NULL: every commit
+    //  is then fenced by their epochs, and list, load and find_checkout
+    //  still read every partition.
+    leases_t *leases;
 };
 
 //  Opens the log that db names, creating it if needed; options apply to
@@ -129,8 +139,23 @@ saga_log_t *saga_log_new (const char *db, const store_options_t *options);
 //  The SQLite backend, on the file at path.
 saga_log_t *saga_log_sqlite_new (const char *path, const store_options_t *options);
 
-//  The PostgreSQL backend, in the database uri (a libpq URI) names.
+//  The same, for the coordinator: *refused when another process has the
+//  file open as its log (one coordinator per SQLite log; logged).
+saga_log_t *saga_log_sqlite_open (const char *path, const store_options_t *options,
+                                  bool *refused);
+
+//  The PostgreSQL backend, in the database uri (a libpq URI) names, for
+//  tools and tests: no leases, no fence, the partition count the log
+//  records (CK_DEFAULT_PARTITIONS for a new one).
 saga_log_t *saga_log_pg_new (const char *uri);
+
+//  The PostgreSQL backend for a coordinator among several: records
+//  member->partitions in a new log, and refuses a log that records
+//  another count (*refused set: a one-line reason is logged); then
+//  member takes part in the leases (log->leases), holding nothing until
+//  its first leases_renew.  NULL after logging.
+saga_log_t *saga_log_pg_open (const char *uri, const leases_member_t *member,
+                              bool *refused);
 
 //  Destroys the log; safe on NULL, nulls the pointer.
 void saga_log_destroy (saga_log_t **self_p);
@@ -198,6 +223,15 @@ static inline int
 saga_log_each_active (saga_log_t *self, saga_log_active_fn *fn, void *arg)
 {
     return self->each_active (self, fn, arg);
+}
+
+//  each_active_in, or each_active when the log has no partitions
+static inline int
+saga_log_each_active_in (saga_log_t *self, const uint32_t *partitions, size_t count,
+                         saga_log_active_fn *fn, void *arg)
+{
+    return self->each_active_in? self->each_active_in (self, partitions, count, fn, arg)
+                               : self->each_active (self, fn, arg);
 }
 
 static inline int

@@ -9,10 +9,13 @@
     never needs an uncommitted row back (it holds running sagas in memory
     and answers STATUS after the commit).
 
-    One coordinator per database: a session advisory lock taken at open
-    refuses a second (after SAGA_LOG_PG_CLAIM_MS, for a crashed one's
-    session that the server has not closed yet).  A lost connection fails the next begin or commit,
-    and the coordinator stops; its restart resumes from what is durable.
+    Several coordinators may share the database (docs/coordinators.md):
+    each saga row carries its partition, and a coordinator opened with
+    saga_log_pg_open holds some partitions through leases (leases_pg.c).
+    Its commit then starts with saga_log_fence, which locks the lease rows
+    of the partitions the turn writes (FOR SHARE: a takeover waits for the
+    commit) and fails the whole transaction unless this coordinator still
+    holds each under the epoch it knows, unexpired on the server's clock.
 */
 #include <assert.h>
 #include <inttypes.h>
@@ -23,59 +26,14 @@
 #include "pg.h"
 #include "saga_log.h"
 #include "saga_record.h"
+#include "saga_log_pg_schema.h"
 
-//  The log's session lock ("ck" + 3), and its schema lock (shared with
-//  the participants' databases, which a coordinator never opens)
-#define SAGA_LOG_PG_LOCK    "25453"
-//  How long the lock is waited for at open, and how often it is asked
-#define SAGA_LOG_PG_CLAIM_MS        10000
-#define SAGA_LOG_PG_CLAIM_RETRY_MS  500
-#define SAGA_LOG_PG_SCHEMA_LOCK "25451"
-
-//  docs/saga-log.md: the same columns as SQLite's; fillfactor leaves room
-//  in each page for the next version of a row (most transitions change no
-//  indexed column, so PostgreSQL updates them in place: HOT)
-#define SCHEMA \
-    "CREATE TABLE IF NOT EXISTS sagas (" \
-    " saga_id TEXT PRIMARY KEY," \
-    " checkout_id TEXT NOT NULL," \
-    " cart_digest BIGINT NOT NULL," \
-    " phase TEXT NOT NULL," \
-    " reason_code TEXT," \
-    " cart BYTEA NOT NULL," \
-    " state BYTEA NOT NULL) WITH (fillfactor = 70);" \
-    "CREATE UNIQUE INDEX IF NOT EXISTS sagas_checkout ON sagas (checkout_id);" \
-    "CREATE INDEX IF NOT EXISTS sagas_active ON sagas (phase)" \
-    " WHERE phase IN ('running', 'compensating');" \
-    "CREATE INDEX IF NOT EXISTS sagas_list ON sagas (saga_id COLLATE \"C\");" \
-    "CREATE TABLE IF NOT EXISTS saga_table (" \
-    " id INTEGER PRIMARY KEY CHECK (id = 1)," \
-    " steps TEXT NOT NULL);" \
-    "CREATE TABLE IF NOT EXISTS saga_log_version (version INTEGER NOT NULL);" \
-    SAGA_ENDS \
-    "CREATE OR REPLACE FUNCTION saga_log_updated (changed BIGINT, saga_id TEXT)" \
-    " RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF changed <> 1 THEN" \
-    " RAISE EXCEPTION 'saga_log: no such saga: %', saga_id USING ERRCODE = 'P0002';" \
-    " END IF; END $$;"
-
-#define ACTIVE "phase IN ('running', 'compensating')"
-#define TERMINAL "phase IN ('confirmed', 'failed')"
-
-//  When each terminal saga ended, for expire; a log written before
-//  retention gets the table on open, its terminal sagas dated now, once
-//  (see saga_log_sqlite.c)
-#define SAGA_ENDS \
-    "CREATE TABLE IF NOT EXISTS saga_ends (" \
-    " ended_ms BIGINT NOT NULL," \
-    " saga_id TEXT NOT NULL," \
-    " PRIMARY KEY (ended_ms, saga_id));" \
-    "INSERT INTO saga_ends (ended_ms, saga_id)" \
-    " SELECT (extract (epoch FROM now ()) * 1000)::bigint, saga_id FROM sagas" \
-    " WHERE " TERMINAL " AND NOT EXISTS (SELECT 1 FROM saga_ends);"
+#define ACTIVE SAGA_LOG_PG_ACTIVE
+#define TERMINAL SAGA_LOG_PG_TERMINAL
 
 #define SQL_INSERT \
-    "INSERT INTO sagas (saga_id, state, phase, reason_code, checkout_id, cart_digest, cart)" \
-    " VALUES ($1, $2, $3, $4, $5, $6, $7)"
+    "INSERT INTO sagas (saga_id, state, phase, reason_code, checkout_id, cart_digest, cart," \
+    " partition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
 //  An update of a saga the log does not have is a bug: it fails on the
 //  server, so that its turn's COMMIT, sent in the same round trip, fails too
 #define SQL_UPDATED(update) \
@@ -89,22 +47,27 @@
     "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE saga_id = $1"
 #define SQL_SELECT_ACTIVE \
     "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE " ACTIVE
+#define SQL_SELECT_ACTIVE_IN SQL_SELECT_ACTIVE " AND partition = ANY ($1::integer[])"
+#define SQL_FENCE "SELECT saga_log_fence ($1, $2::integer[], $3::bigint[])"
 #define SQL_FIND_CHECKOUT \
     "SELECT saga_id, cart_digest FROM sagas WHERE checkout_id = $1"
 #define SQL_FIND_CHECKOUTS \
     "SELECT checkout_id, saga_id, cart_digest FROM sagas WHERE checkout_id = ANY ($1::text[])"
 #define SQL_SELECT_STATE "SELECT state FROM sagas WHERE saga_id = $1"
 #define SQL_COUNT "SELECT count (*) FROM sagas WHERE phase = $1"
-#define SQL_ENDED "INSERT INTO saga_ends (ended_ms, saga_id) VALUES ($1, $2)"
+#define SQL_ENDED "INSERT INTO saga_ends (ended_ms, saga_id, partition) VALUES ($1, $2, $3)"
 //  The oldest ends, at most $2, and their sagas if terminal, in one
 //  statement (one round trip, its own transaction)
-#define SQL_EXPIRE \
+#define SQL_EXPIRE_OF(where) \
     "WITH ends AS (DELETE FROM saga_ends WHERE (ended_ms, saga_id) IN" \
-    " (SELECT ended_ms, saga_id FROM saga_ends WHERE ended_ms < $1" \
+    " (SELECT ended_ms, saga_id FROM saga_ends WHERE ended_ms < $1" where \
     " ORDER BY ended_ms LIMIT $2) RETURNING saga_id)," \
     " gone AS (DELETE FROM sagas WHERE saga_id IN (SELECT saga_id FROM ends)" \
     " AND " TERMINAL " RETURNING 1)" \
     " SELECT count (*) FROM gone"
+#define SQL_EXPIRE SQL_EXPIRE_OF ("")
+//  A coordinator among several expires the sagas of its own partitions
+#define SQL_EXPIRE_IN SQL_EXPIRE_OF (" AND partition = ANY ($3::integer[])")
 //  list: newest first from a cursor, bytewise as in SQLite (the database's
 //  own collation may sort ids otherwise): sagas_list is that order, so a
 //  page reads its index down from the cursor and stops after $2 rows that
@@ -142,6 +105,10 @@ typedef struct {
     size_t batch_size;
     ck_buf_t cart, state;               //  the saga being encoded
     zhashx_t *prefetched;               //  checkout_id -> found_t, or NULL
+    uint32_t count;                     //  partitions
+    bool *touched;                      //  [count]: the turn writes to it
+    uint32_t *touched_list;
+    size_t touched_count;
 } saga_log_pg_t;
 
 static void s_found_destroy (void **item_p);
@@ -225,6 +192,50 @@ s_pending_clear (saga_log_pg_t *self)
 {
     self->pending_count = 0;
     self->arena_used = 0;
+    for (size_t index = 0; index < self->touched_count; index++)
+        self->touched [self->touched_list [index]] = false;
+    self->touched_count = 0;
+}
+
+//  Notes that the turn writes to the saga's partition; returns it
+static uint32_t
+s_touch (saga_log_pg_t *self, const char *checkout_id)
+{
+    uint32_t partition = ck_partition_of (checkout_id, self->count);
+    if (!self->touched [partition]) {
+        self->touched [partition] = true;
+        self->touched_list [self->touched_count++] = partition;
+    }
+    return partition;
+}
+
+//  The fence's parameters: this coordinator, the partitions the turn
+//  writes and the epochs it holds them under, as array texts; -1 when out
+//  of memory
+static int
+s_fence (saga_log_pg_t *self, pending_t *fence)
+{
+    size_t size = self->touched_count * 22 + 3;
+    char *parts = (char *) malloc (size), *epochs = (char *) malloc (size);
+    size_t at = 0, epochs_at = 0;
+    if (parts && epochs) {
+        parts [at++] = epochs [epochs_at++] = '{';
+        for (size_t index = 0; index < self->touched_count; index++) {
+            uint32_t partition = self->touched_list [index];
+            at += (size_t) sprintf (parts + at, "%s%u", index? ",": "", partition);
+            epochs_at += (size_t) sprintf (epochs + epochs_at, "%s%" PRId64, index? ",": "",
+                                           leases_epoch (self->ops.leases, partition));
+        }
+        memcpy (parts + at, "}", 2);
+        memcpy (epochs + epochs_at, "}", 2);
+    }
+    int rc = !parts || !epochs
+          || s_text_param (self, fence, 0, leases_instance (self->ops.leases))
+          || s_text_param (self, fence, 1, parts)
+          || s_text_param (self, fence, 2, epochs)? -1: 0;
+    free (parts);
+    free (epochs);
+    return rc;
 }
 
 
@@ -242,6 +253,9 @@ s_destroy (saga_log_t **self_p)
     ck_buf_free (&self->cart);
     ck_buf_free (&self->state);
     zhashx_destroy (&self->prefetched);
+    leases_destroy (&self->ops.leases);
+    free (self->touched);
+    free (self->touched_list);
     free (self);
     *self_p = NULL;
 }
@@ -258,6 +272,9 @@ s_begin (saga_log_t *base)
         return -1;
     s_pending_clear (self);
     self->in_turn = true;
+    //  the fence goes first; its parameters are known at commit
+    if (self->ops.leases && !s_pending_new (self, SQL_FENCE, 3))
+        return -1;
     return 0;
 }
 
@@ -271,8 +288,16 @@ s_commit (saga_log_t *base)
     assert (self && self->in_turn);
     self->in_turn = false;
     zhashx_purge (self->prefetched);
-    if (self->pending_count == 0)
+    size_t first = self->ops.leases? 1: 0;      //  the fence's slot
+    if (self->pending_count == first) {
+        s_pending_clear (self);
         return 0;
+    }
+    if (first && s_fence (self, &self->pending [0])) {
+        s_pending_clear (self);
+        zsys_error ("saga_log: db=%s op=commit error=out of memory", pg_name (self->pg));
+        return -1;
+    }
     if (self->batch_size < self->pending_count) {
         pg_statement_t *larger = (pg_statement_t *) realloc (self->batch,
             self->pending_size * sizeof *larger);
@@ -297,6 +322,10 @@ s_commit (saga_log_t *base)
     }
     int rc = pg_batch (self->pg, self->batch, self->pending_count, "commit");
     s_pending_clear (self);
+    if (rc && streq (pg_sqlstate (self->pg), SAGA_LOG_PG_FENCED))
+        zsys_warning ("saga_log: db=%s op=commit fenced: a partition of the turn is no"
+                      " longer this coordinator's; nothing of the turn was written",
+                      pg_name (self->pg));
     return rc;
 }
 
@@ -321,7 +350,10 @@ static int
 s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_digest)
 {
     bool phase_changed = saga->phase != saga->phase_logged;
-    pending_t *write = created? s_pending_new (self, SQL_INSERT, 7)
+    uint32_t partition = s_touch (self, saga->checkout_id);
+    char partition_text [24];
+    pg_int (partition_text, partition);
+    pending_t *write = created? s_pending_new (self, SQL_INSERT, 8)
                      : s_pending_new (self, phase_changed? SQL_UPDATE_PHASE: SQL_UPDATE_STATE,
                                       phase_changed? 4: 3);
     if (!write)
@@ -336,7 +368,8 @@ s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_di
                 || s_text_param (self, write, 3, reason)
                 || s_text_param (self, write, 4, saga->checkout_id)
                 || s_text_param (self, write, 5, pg_int (digest, (int64_t) cart_digest))
-                || s_param (self, write, 6, self->cart.data, self->cart.size, true);
+                || s_param (self, write, 6, self->cart.data, self->cart.size, true)
+                || s_text_param (self, write, 7, partition_text);
     }
     else {
         rc = rc || s_text_param (self, write, 2, reason);
@@ -345,10 +378,11 @@ s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_di
     }
     if (!rc && saga_record_ends (saga, created)) {
         char now [24];
-        pending_t *ended = s_pending_new (self, SQL_ENDED, 2);
+        pending_t *ended = s_pending_new (self, SQL_ENDED, 3);
         rc = !ended
           || s_text_param (self, ended, 0, pg_int (now, zclock_time ()))
-          || s_text_param (self, ended, 1, saga->saga_id);
+          || s_text_param (self, ended, 1, saga->saga_id)
+          || s_text_param (self, ended, 2, partition_text);
     }
     return rc? -1: 0;
 }
@@ -540,11 +574,13 @@ s_load (saga_log_t *base, const char *saga_id)
 //  Passes every active saga, restored, to fn; how many, or -1.
 
 static int
-s_each_active (saga_log_t *base, saga_log_active_fn *fn, void *arg)
+s_each_active_of (saga_log_pg_t *self, const char *partitions, saga_log_active_fn *fn,
+                  void *arg)
 {
-    saga_log_pg_t *self = (saga_log_pg_t *) base;
-    assert (self && fn);
-    PGresult *result = pg_query (self->pg, SQL_SELECT_ACTIVE, 0, NULL, "each_active");
+    const char *values [] = { partitions };
+    PGresult *result = partitions
+        ? pg_query (self->pg, SQL_SELECT_ACTIVE_IN, 1, values, "each_active")
+        : pg_query (self->pg, SQL_SELECT_ACTIVE, 0, NULL, "each_active");
     if (!result)
         return -1;
     int rows = PQntuples (result);
@@ -567,6 +603,45 @@ s_each_active (saga_log_t *base, saga_log_active_fn *fn, void *arg)
     free (sagas);
     PQclear (result);
     return rows;
+}
+
+static int
+s_each_active (saga_log_t *base, saga_log_active_fn *fn, void *arg)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && fn);
+    return s_each_active_of (self, NULL, fn, arg);
+}
+
+//  "{a,b,c}" of partitions [0..count): a new string, or NULL when out of
+//  memory
+static char *
+s_partition_array (const uint32_t *partitions, size_t count)
+{
+    char *array = (char *) malloc (count * 12 + 3);
+    if (!array)
+        return NULL;
+    size_t at = 0;
+    array [at++] = '{';
+    for (size_t index = 0; index < count; index++)
+        at += (size_t) sprintf (array + at, "%s%u", index? ",": "", partitions [index]);
+    memcpy (array + at, "}", 2);
+    return array;
+}
+
+//  The active sagas of some partitions only: a coordinator taking them over
+static int
+s_each_active_in (saga_log_t *base, const uint32_t *partitions, size_t count,
+                  saga_log_active_fn *fn, void *arg)
+{
+    saga_log_pg_t *self = (saga_log_pg_t *) base;
+    assert (self && fn && (count == 0 || partitions));
+    if (count == 0)
+        return 0;
+    char *array = s_partition_array (partitions, count);
+    int rc = array? s_each_active_of (self, array, fn, arg): -1;
+    free (array);
+    return rc;
 }
 
 
@@ -677,10 +752,30 @@ s_expire (saga_log_t *base, uint64_t before_ms, int max)
     assert (max > 0);
     zhashx_purge (self->prefetched);
     char before [24], limit [24];
-    const char *values [] = { pg_int (before, (int64_t) before_ms), pg_int (limit, max) };
-    if (pg_ready (self->pg))
+    char *held = NULL;
+    if (self->ops.leases) {
+        uint32_t *partitions = (uint32_t *) calloc (self->count, sizeof (uint32_t));
+        size_t count = 0;
+        for (uint32_t partition = 0; partitions && partition < self->count; partition++)
+            if (leases_held (self->ops.leases, partition))
+                partitions [count++] = partition;
+        held = partitions? s_partition_array (partitions, count): NULL;
+        free (partitions);
+        if (!held)
+            return -1;
+        if (count == 0) {
+            free (held);
+            return 0;
+        }
+    }
+    const char *values [] = { pg_int (before, (int64_t) before_ms), pg_int (limit, max), held };
+    if (pg_ready (self->pg)) {
+        free (held);
         return -1;
-    PGresult *result = pg_query (self->pg, SQL_EXPIRE, 2, values, "expire");
+    }
+    PGresult *result = held? pg_query (self->pg, SQL_EXPIRE_IN, 3, values, "expire")
+                           : pg_query (self->pg, SQL_EXPIRE, 2, values, "expire");
+    free (held);
     if (!result)
         return -1;
     int count = atoi (PQgetvalue (result, 0, 0));
@@ -719,77 +814,22 @@ s_use_table (saga_log_t *base, const saga_def_t *def)
     return result? 0: -1;
 }
 
-//  Creates the tables of a new database, or checks an existing one's
-//  version, in one transaction under the schema lock
-static int
-s_schema (saga_log_pg_t *self)
-{
-    if (pg_begin (self->pg)
-    ||  pg_exec (self->pg, "SELECT pg_advisory_xact_lock (" SAGA_LOG_PG_SCHEMA_LOCK ")", "schema")
-    ||  pg_exec (self->pg, SCHEMA, "schema"))
-        return -1;
-    PGresult *result = pg_query (self->pg, "SELECT max (version) FROM saga_log_version", 0,
-                                 NULL, "schema");
-    if (!result)
-        return -1;
-    int version = PQgetisnull (result, 0, 0)? 0: atoi (PQgetvalue (result, 0, 0));
-    PQclear (result);
-    if (version != 0 && version != SAGA_LOG_VERSION) {
-        zsys_error ("saga_log: db=%s holds a version-%d saga log; this coordinator reads"
-                    " version %d", pg_name (self->pg), version, SAGA_LOG_VERSION);
-        return -1;
-    }
-    if (version == 0
-    &&  pg_exec (self->pg, "INSERT INTO saga_log_version VALUES (2)", "schema"))
-        return -1;
-    return pg_commit (self->pg);
-}
-
-//  Takes the database for this coordinator; -1 when another has it.  A
-//  coordinator restarted at once after a crash can find its predecessor's
-//  session still on the server, closing: the lock is waited for a while.
-static int
-s_claim (saga_log_pg_t *self)
-{
-    int64_t deadline = zclock_mono () + SAGA_LOG_PG_CLAIM_MS;
-    for (bool waited = false; ; waited = true) {
-        PGresult *result = pg_query (self->pg, "SELECT pg_try_advisory_lock ("
-                                     SAGA_LOG_PG_LOCK ")", 0, NULL, "claim");
-        if (!result)
-            return -1;
-        bool claimed = PQgetvalue (result, 0, 0) [0] == 't';
-        PQclear (result);
-        if (claimed)
-            return 0;
-        if (zclock_mono () >= deadline)
-            break;
-        if (!waited)
-            zsys_info ("saga_log: db=%s waiting for the log's lock, held by another session",
-                       pg_name (self->pg));
-        zclock_sleep (SAGA_LOG_PG_CLAIM_RETRY_MS);
-    }
-    zsys_error ("saga_log: db=%s error=another coordinator runs on this database;"
-                " one coordinator per saga log", pg_name (self->pg));
-    return -1;
-}
-
-
 //  Opens the log in the database uri names; NULL after logging.
-
-saga_log_t *
-saga_log_pg_new (const char *uri)
+static saga_log_t *
+s_open (const char *uri, const leases_member_t *member, bool *refused)
 {
     assert (uri);
-    _Static_assert (SAGA_LOG_VERSION == 2, "the schema's version row");
     saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
     self->prefetched = zhashx_new ();
     zhashx_set_destructor (self->prefetched, s_found_destroy);
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_prefetch,
-        s_load, s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
+        s_load, s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy,
+        s_each_active_in, NULL
     };
     self->pg = pg_new (uri, "checkout-coordinator");
-    if (!self->pg || s_claim (self) || s_schema (self)) {
+    if (!self->pg
+    ||  saga_log_pg_schema (self->pg, member? member->partitions: 0, &self->count, refused)) {
         if (self->pg)
             pg_rollback (self->pg);
         zsys_error ("saga_log: db=%s op=open error=cannot open the log",
@@ -798,5 +838,24 @@ saga_log_pg_new (const char *uri)
         s_destroy (&base);
         return NULL;
     }
+    self->touched = (bool *) zmalloc (self->count * sizeof (bool));
+    self->touched_list = (uint32_t *) zmalloc (self->count * sizeof (uint32_t));
+    if (member)
+        self->ops.leases = leases_new (self->pg, member);
     return &self->ops;
+}
+
+saga_log_t *
+saga_log_pg_new (const char *uri)
+{
+    bool refused = false;
+    return s_open (uri, NULL, &refused);
+}
+
+saga_log_t *
+saga_log_pg_open (const char *uri, const leases_member_t *member, bool *refused)
+{
+    assert (member && refused);
+    *refused = false;
+    return s_open (uri, member, refused);
 }

@@ -6,6 +6,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <czmq.h>
 #include "saga_log.h"
 #include "saga_record.h"
@@ -127,6 +129,7 @@ typedef struct {
     sqlite3_stmt *statements [S_STATEMENTS];    //  borrowed from the store
     ck_buf_t cart;                              //  the cart being inserted
     ck_buf_t state;                             //  the state being written
+    int owner_fd;                               //  holds the file's flock, or -1
 } saga_log_sqlite_t;
 
 //  The statement, prepared on first use; NULL after logging.  Every use
@@ -166,6 +169,8 @@ s_destroy (saga_log_t **self_p)
     if (!self)
         return;
     store_destroy (&self->store);
+    if (self->owner_fd >= 0)
+        close (self->owner_fd);         //  releases the flock
     ck_buf_free (&self->cart);
     ck_buf_free (&self->state);
     free (self);
@@ -612,15 +617,55 @@ s_use_table (saga_log_t *base, const saga_def_t *def)
 
 //  Opens the log at path; NULL after logging.
 
+//  One coordinator per file: two would both resume its running sagas.  An
+//  exclusive flock on the file says so; the kernel drops it when the
+//  process dies, however it dies.  (A flock and SQLite's own fcntl locks
+//  do not meet on a local file system.)  0, or -1 after logging.
+static int
+s_own (saga_log_sqlite_t *self, const char *path, bool *refused)
+{
+    self->owner_fd = open (path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (self->owner_fd < 0) {
+        zsys_error ("saga_log: path=%s error=%s", path, strerror (errno));
+        return -1;
+    }
+    if (flock (self->owner_fd, LOCK_EX | LOCK_NB) == 0)
+        return 0;
+    if (errno == EWOULDBLOCK) {
+        zsys_error ("saga_log: path=%s error=another coordinator runs on this file;"
+                    " one coordinator per SQLite log (several share one on PostgreSQL)",
+                    path);
+        *refused = true;
+    }
+    else
+        zsys_error ("saga_log: path=%s error=cannot lock: %s", path, strerror (errno));
+    return -1;
+}
+
 saga_log_t *
 saga_log_sqlite_new (const char *path, const store_options_t *options)
 {
-    assert (path);
+    bool refused = false;
+    return saga_log_sqlite_open (path, options, &refused);
+}
+
+saga_log_t *
+saga_log_sqlite_open (const char *path, const store_options_t *options, bool *refused)
+{
+    assert (path && refused);
+    *refused = false;
     saga_log_sqlite_t *self = (saga_log_sqlite_t *) zmalloc (sizeof (saga_log_sqlite_t));
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, NULL, s_load,
-        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy
+        s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy,
+        NULL, NULL
     };
+    self->owner_fd = -1;
+    if (s_own (self, path, refused)) {
+        saga_log_t *base = &self->ops;
+        s_destroy (&base);
+        return NULL;
+    }
     self->store = store_new (path, options);
     if (!self->store
     ||  s_check_version (self, path)

@@ -10,8 +10,11 @@
     ones go while the commit's fsync runs on the participants' time, the
     rest after it.  A commit that fails stops the coordinator, and the log,
     which never saw those transitions, is what the next start resumes.
+    With several coordinators on PostgreSQL a failed commit does not stop
+    it: coordinator_leases.c reloads the turn's partitions from the log.
 */
 #include "coordinator_internal.h"
+#include "pg.h"
 
 #define TURN_MESSAGES 512               //  most messages read per socket per turn
 #define MAX_POLL_MS   1000
@@ -50,13 +53,15 @@ coordinator_entry_new (core_t *self, saga_t *saga, uint64_t cart_digest)
     entry_t *entry = (entry_t *) zmalloc (sizeof (entry_t));
     entry->saga = saga;
     entry->cart_digest = cart_digest;
+    if (self->leases)
+        entry->partition = ck_partition_of (saga->checkout_id, leases_count (self->leases));
     zhashx_insert (self->by_saga, saga->saga_id, entry);
     zhashx_insert (self->by_checkout, saga->checkout_id, entry);
     return entry;
 }
 
-static void
-s_entry_destroy (core_t *self, entry_t **entry_p)
+void
+coordinator_entry_destroy (core_t *self, entry_t **entry_p)
 {
     entry_t *entry = *entry_p;
     backend_forget (self->backend, entry);
@@ -93,9 +98,14 @@ coordinator_apply (core_t *self, entry_t *entry, saga_actions_t *actions)
         saga_action_t *action = &actions->list [i];
         switch (action->kind) {
             case SAGA_ACTION_PERSIST:
+                coordinator_leases_touch (self, entry);
                 if (!self->in_transaction) {
                     if (saga_log_begin (self->log)) {
-                        self->failed = true;
+                        //  with leases the turn is reloaded (s_commit)
+                        if (self->leases)
+                            self->fenced = true;
+                        else
+                            self->failed = true;
                         return;
                     }
                     self->in_transaction = true;
@@ -189,8 +199,15 @@ static bool
 s_commit (core_t *self)
 {
     if (!self->in_transaction)
-        return !self->failed;
+        return !self->failed && !self->fenced;
     self->in_transaction = false;
+    if (!self->failed && self->leases) {
+        if (!self->fenced && saga_log_commit (self->log) == 0)
+            return true;
+        saga_log_rollback (self->log);
+        self->fenced = true;
+        return false;
+    }
     if (self->failed || saga_log_commit (self->log)) {
         saga_log_rollback (self->log);
         self->failed = true;
@@ -244,9 +261,16 @@ coordinator_flush (core_t *self)
     }
     if (self->failed)
         return;
+    if (self->fenced) {
+        //  nothing more of the turn goes out; its sagas are reloaded
+        self->outbox_size = 0;
+        coordinator_leases_fenced (self);
+        return;
+    }
+    coordinator_leases_committed (self);
     for (size_t i = 0; i < self->outbox_size; i++)
         if (self->outbox [i].action.kind == SAGA_ACTION_NONE)
-            s_entry_destroy (self, &self->outbox [i].entry);
+            coordinator_entry_destroy (self, &self->outbox [i].entry);
     self->outbox_size = 0;
 }
 
@@ -368,7 +392,7 @@ s_self_destroy (core_t **self_p)
     if (self->by_saga && self->backend) {
         for (entry_t *entry = (entry_t *) zhashx_first (self->by_saga); entry;
              entry = (entry_t *) zhashx_first (self->by_saga))
-            s_entry_destroy (self, &entry);
+            coordinator_entry_destroy (self, &entry);
     }
     frontend_destroy (&self->frontend);
     backend_destroy (&self->backend);
@@ -377,14 +401,36 @@ s_self_destroy (core_t **self_p)
     deadlines_destroy (&self->deadlines);
     keyring_destroy (&self->keyring);
     saga_engine_destroy (&self->engine);
+    //  a clean stop hands its partitions over at once, not after the TTL
+    if (self->leases && !self->failed)
+        leases_release_all (self->leases);
+    coordinator_leases_destroy (self);
     saga_log_destroy (&self->log);
     free (self->outbox);
     free (self);
     *self_p = NULL;
 }
 
+//  Opens the log --db names: on PostgreSQL as one of the coordinators
+//  sharing it; NULL after logging (*refused: another coordinator's file,
+//  or another partition count)
+static saga_log_t *
+s_log_open (const coordinator_config_t *config, bool *refused)
+{
+    if (!pg_uri_is (config->db)) {
+        store_options_t options = { .sync = config->sync };
+        return saga_log_sqlite_open (config->db, &options, refused);
+    }
+    leases_member_t member = {
+        .instance = config->instance, .advertise = config->advertise,
+        .partitions = config->partitions? config->partitions: CK_DEFAULT_PARTITIONS,
+        .ttl_ms = config->lease_ttl_ms
+    };
+    return saga_log_pg_open (config->db, &member, refused);
+}
+
 static core_t *
-s_self_new (zsock_t *pipe, const coordinator_config_t *config)
+s_self_new (zsock_t *pipe, const coordinator_config_t *config, bool *refused)
 {
     core_t *self = (core_t *) zmalloc (sizeof (core_t));
     self->pipe = pipe;
@@ -393,8 +439,9 @@ s_self_new (zsock_t *pipe, const coordinator_config_t *config)
     self->by_saga = zhashx_new ();
     self->by_checkout = zhashx_new ();
     self->deadlines = deadlines_new ();
-    store_options_t options = { .sync = config->sync };
-    self->log = saga_log_new (config->db, &options);
+    self->log = s_log_open (config, refused);
+    if (self->log)
+        coordinator_leases_init (self);
     self->engine = saga_engine_new (saga_def_active (), &config->policy);
     if (config->curve_allow)
         self->keyring = keyring_new (config->curve_allow);
@@ -490,6 +537,10 @@ s_turn (core_t *self, int64_t *due_ms)
     int64_t backend_due = backend_tick (self->backend, now_ms);
     int64_t events_due = events_tick (self->events, now_ms);
     *due_ms = backend_due < events_due? backend_due: events_due;
+    if (self->leases && leases_due (self->leases) < *due_ms)
+        *due_ms = leases_due (self->leases);
+    if (self->leases && frontend_parked_due (self->frontend) < *due_ms)
+        *due_ms = frontend_parked_due (self->frontend);
     if (self->keyring && self->keys_due_ms < *due_ms)
         *due_ms = self->keys_due_ms;
     coordinator_flush (self);
@@ -504,6 +555,15 @@ s_turn (core_t *self, int64_t *due_ms)
         if (expire_due < *due_ms)
             *due_ms = expire_due;
     }
+    //  between turns, never inside one's transaction
+    if (!self->failed && self->leases && zclock_mono () >= leases_due (self->leases)) {
+        coordinator_leases_tick (self);
+        if (leases_due (self->leases) < *due_ms)
+            *due_ms = leases_due (self->leases);
+    }
+    else
+    if (!self->failed && self->leases && zclock_mono () >= frontend_parked_due (self->frontend))
+        frontend_leases_changed (self->frontend);
     return self->failed? -1: 0;
 }
 
@@ -513,15 +573,26 @@ s_turn (core_t *self, int64_t *due_ms)
 static void
 s_actor (zsock_t *pipe, void *args)
 {
-    core_t *self = s_self_new (pipe, (const coordinator_config_t *) args);
+    bool refused = false;
+    core_t *self = s_self_new (pipe, (const coordinator_config_t *) args, &refused);
     zsock_signal (pipe, 0);
-    zsock_signal (pipe, self? 0: 1);
+    zsock_signal (pipe, self? 0: refused? 2: 1);
     if (!self)
         return;
-    int resumed = s_recover (self);
-    zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d curve=%s",
-               self->config.frontend, self->config.backend, self->config.events,
-               self->config.db, resumed, self->keyring? "on": "off");
+    //  with leases, the first tick takes partitions and resumes their sagas
+    int resumed = 0;
+    if (self->leases)
+        coordinator_leases_tick (self);
+    else
+        resumed = s_recover (self);
+    char partitions [CK_TEXT_SIZE] = "";
+    if (self->leases)
+        leases_ranges (self->leases, partitions, sizeof partitions);
+    zsys_info ("coordinator: frontend=%s backend=%s events=%s db=%s resumed=%d curve=%s%s%s"
+               "%s%s", self->config.frontend, self->config.backend, self->config.events,
+               self->config.db, resumed, self->keyring? "on": "off",
+               self->leases? " instance=": "", self->leases? self->config.instance: "",
+               self->leases? " partitions=": "", partitions);
     int64_t due_ms = 0;
     while (!self->failed && s_turn (self, &due_ms) == 0)
         ;
@@ -541,10 +612,19 @@ struct _coordinator_t {
 coordinator_t *
 coordinator_new (const coordinator_config_t *config)
 {
+    return coordinator_start (config, NULL);
+}
+
+coordinator_t *
+coordinator_start (const coordinator_config_t *config, bool *refused)
+{
     assert (config);
     coordinator_t *self = (coordinator_t *) zmalloc (sizeof (coordinator_t));
     self->actor = zactor_new (s_actor, (void *) config);
-    if (!self->actor || zsock_wait (self->actor) != 0)
+    int status = self->actor? zsock_wait (self->actor): 1;
+    if (refused)
+        *refused = status == 2;
+    if (status != 0)
         coordinator_destroy (&self);
     return self;
 }

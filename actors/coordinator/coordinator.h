@@ -22,7 +22,7 @@ typedef struct {
     const char *frontend;               //  endpoints to bind
     const char *backend;
     const char *events;
-    const char *db;                     //  the saga log's SQLite file
+    const char *db;                     //  the saga log: a SQLite file or a URI
     store_sync_t sync;
     saga_policy_t policy;
     uint32_t max_inflight;              //  admission limit; default 10000
@@ -32,6 +32,12 @@ typedef struct {
     ck_curve_keys_t curve;              //  the server's keys; CURVE off when ""
     const char *curve_allow;            //  the allow-lists' root (keyring.h)
     bool verbose;
+    //  With the log on PostgreSQL, one of several coordinators
+    //  (docs/coordinators.md)
+    const char *instance;               //  this coordinator's id
+    const char *advertise;              //  its frontend, as clients reach it
+    uint32_t partitions;                //  0: CK_DEFAULT_PARTITIONS
+    uint32_t lease_ttl_ms;              //  0: LEASES_TTL_MS
 } coordinator_config_t;
 
 typedef struct _coordinator_t coordinator_t;
@@ -41,6 +47,11 @@ typedef struct _coordinator_t coordinator_t;
 //  coordinator owned by the caller, or NULL after logging why it could
 //  not start.
 coordinator_t *coordinator_new (const coordinator_config_t *config);
+
+//  The same; when it returns NULL, *refused (if not NULL) says whether the
+//  log was refused (another coordinator's SQLite file, another partition
+//  count or layout) rather than failed.
+coordinator_t *coordinator_start (const coordinator_config_t *config, bool *refused);
 
 //  Stops the coordinator: it stops reading, commits what it holds and
 //  closes.  Safe on NULL, nulls the pointer.

@@ -271,6 +271,13 @@ s_stats (events_t *self)
     stats.p90_us = histogram_percentile (self->latency, 90);
     stats.p99_us = histogram_percentile (self->latency, 99);
     stats.max_us = histogram_max (self->latency);
+    if (self->core->leases) {
+        //  which coordinator speaks, and what it holds (docs/coordinators.md)
+        snprintf (stats.coordinator, sizeof stats.coordinator, "%s",
+                  leases_instance (self->core->leases));
+        stats.partition_count = leases_count (self->core->leases);
+        leases_ranges (self->core->leases, stats.partitions, sizeof stats.partitions);
+    }
     histogram_reset (self->latency);
     saga_totals_fill (self->totals, &stats);
     backend_each_worker (self->core->backend, s_stats_worker, &stats);

@@ -17,6 +17,18 @@
 //  and counted; with MAX_CLIENTS this bounds the frontend's queues (see
 //  docs/reliability.md for the ceiling)
 #define FRONTEND_SNDHWM 1000
+//  With several coordinators: a request for a partition no coordinator
+//  holds right now (its owner died and its lease has not run out) waits
+//  here at most this long, for this coordinator to take it, rather than
+//  bounce; past it, or past PARKED_MAX waiting, it is answered not_owner
+#define PARKED_MS  (LEASES_TTL_MS + 2 * LEASES_RENEW_MS)
+#define PARKED_MAX 10000
+
+//  A client message waiting for its partition
+typedef struct {
+    ck_message_t message;
+    int64_t since_ms;
+} parked_t;
 
 struct _frontend_t {
     core_t *core;
@@ -24,14 +36,17 @@ struct _frontend_t {
     ck_buf_t body;                      //  scratch encode buffer
     ck_result_t *result;                //  scratch RESULT (large)
     zlist_t *deferred;                  //  ck_message_t * to answer after commit
-    char id_prefix [32];                //  saga ids: prefix + sequence
-    uint64_t id_sequence;
+    char id_tag [16];                   //  saga ids: time + this process' tag
+    uint64_t id_last_us;
     operator_t *operator_;              //  LIST, DESCRIBE, RETRY, CANCEL
     ck_message_t *inbox;                //  a turn's messages, when prefetching
     size_t inbox_size;
     char (*ids) [CK_ID_SIZE];           //  their new checkout_ids
     const char **id_list;
     ck_checkout_t *checkout;            //  scratch
+    zlist_t *parked;                    //  parked_t *, oldest first
+    int64_t handling_since_ms;          //  the message being handled waits since
+    bool park;                          //  and is to wait for its partition
 };
 
 //  FNV-1a over bytes, continuing from hash
@@ -215,6 +230,8 @@ s_checkout (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame, bo
         s_error (self, peer, err.code, err.message, NULL);
         return true;
     }
+    if (frontend_not_mine (self, peer, checkout.checkout_id))
+        return true;
     uint64_t digest = s_cart_digest (&checkout);
     char saga_id [CK_ID_SIZE];
     uint64_t logged_digest = 0;
@@ -241,9 +258,15 @@ s_checkout (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame, bo
     }
     if (s_unserved (self, peer, checkout.checkout_id))
         return true;
-    //  fixed width: ids sort in creation order, so the log appends
-    snprintf (saga_id, sizeof saga_id, "%s%012llx", self->id_prefix,
-              (unsigned long long) ++self->id_sequence);
+    //  The creation time in microseconds, fixed width, strictly growing in
+    //  this process, then its random tag: ids sort in creation order across
+    //  restarts and coordinators (as far as their clocks agree), so the log
+    //  appends and LIST reads newest first; the tag keeps two coordinators'
+    //  ids apart even in the same microsecond
+    uint64_t now_us = coordinator_wall_us ();
+    self->id_last_us = now_us > self->id_last_us? now_us: self->id_last_us + 1;
+    snprintf (saga_id, sizeof saga_id, "sg-%013llx-%s",
+              (unsigned long long) self->id_last_us, self->id_tag);
     saga_t *saga = saga_new (saga_id, &checkout);
     if (!saga) {
         s_error (self, peer, CK_OVERLOADED, "out of memory: retry later", checkout.checkout_id);
@@ -270,6 +293,8 @@ s_status (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame)
         s_error (self, peer, err.code, err.message, NULL);
         return;
     }
+    if (frontend_not_mine (self, peer, request.checkout_id))
+        return;
     entry_t *entry = (entry_t *) zhashx_lookup (self->core->by_checkout, request.checkout_id);
     char saga_id [CK_ID_SIZE];
     uint64_t digest;
@@ -386,6 +411,15 @@ s_handle (frontend_t *self, ck_message_t *message, bool committed)
                                  ? ck_message_user_id (message): NULL);
             break;
     }
+    if (self->park) {
+        self->park = false;
+        parked_t *parked = (parked_t *) malloc (sizeof (parked_t));
+        assert (parked);
+        ck_message_move (&parked->message, message);
+        parked->since_ms = self->handling_since_ms? self->handling_since_ms: zclock_mono ();
+        zlist_append (self->parked, parked);
+    }
+    else
     if (!answered) {
         //  kept, to be handled after the commit
         ck_message_t *kept = (ck_message_t *) malloc (sizeof (ck_message_t));
@@ -511,6 +545,70 @@ frontend_error (frontend_t *self, const peer_id_t *peer, ck_error_code_t code,
     s_error (self, peer, code, message, checkout_id);
 }
 
+bool
+frontend_not_mine (frontend_t *self, const peer_id_t *peer, const char *checkout_id)
+{
+    leases_t *leases = self->core->leases;
+    if (!leases)
+        return false;
+    uint32_t partition = ck_partition_of (checkout_id, leases_count (leases));
+    if (leases_held (leases, partition))
+        return false;
+    const char *owner = leases_owner (leases, partition);
+    int64_t since_ms = self->handling_since_ms? self->handling_since_ms: zclock_mono ();
+    if (!*owner && zclock_mono () - since_ms < PARKED_MS
+    &&  zlist_size (self->parked) < PARKED_MAX) {
+        self->park = true;
+        return true;
+    }
+    frontend_not_owner (self, peer, checkout_id, owner);
+    return true;
+}
+
+void
+frontend_leases_changed (frontend_t *self)
+{
+    if (zlist_size (self->parked) == 0)
+        return;
+    zlist_t *waiting = self->parked;
+    self->parked = zlist_new ();
+    parked_t *parked;
+    while (!self->core->failed && (parked = (parked_t *) zlist_pop (waiting))) {
+        self->handling_since_ms = parked->since_ms;
+        s_handle (self, &parked->message, true);
+        self->handling_since_ms = 0;
+        ck_message_close (&parked->message);
+        free (parked);
+        coordinator_flush (self->core);
+    }
+    while ((parked = (parked_t *) zlist_pop (waiting))) {
+        ck_message_close (&parked->message);
+        free (parked);
+    }
+    zlist_destroy (&waiting);
+}
+
+int64_t
+frontend_parked_due (frontend_t *self)
+{
+    parked_t *oldest = (parked_t *) zlist_first (self->parked);
+    return oldest? oldest->since_ms + PARKED_MS: INT64_MAX;
+}
+
+void
+frontend_not_owner (frontend_t *self, const peer_id_t *peer, const char *checkout_id,
+                    const char *owner)
+{
+    ck_error_t error = { .code = CK_NOT_OWNER };
+    snprintf (error.message, sizeof error.message, "%s", *owner
+              ? "another coordinator runs this checkout: send it to owner"
+              : "no coordinator runs this checkout right now: retry shortly");
+    snprintf (error.checkout_id, sizeof error.checkout_id, "%s", checkout_id);
+    snprintf (error.owner, sizeof error.owner, "%s", owner);
+    if (ck_encode_error (&error, &self->body) == 0)
+        s_send (self, peer, CK_CMD_ERROR);
+}
+
 zsock_t *
 frontend_socket (frontend_t *self)
 {
@@ -525,10 +623,11 @@ frontend_new (core_t *core)
     ck_buf_init (&self->body);
     self->result = (ck_result_t *) zmalloc (sizeof (ck_result_t));
     self->deferred = zlist_new ();
+    self->parked = zlist_new ();
     self->checkout = (ck_checkout_t *) zmalloc (sizeof (ck_checkout_t));
-    //  saga ids stay unique across restarts: the prefix is the start time
-    snprintf (self->id_prefix, sizeof self->id_prefix, "sg-%llx-",
-              (unsigned long long) coordinator_wall_us ());
+    zuuid_t *uuid = zuuid_new ();
+    snprintf (self->id_tag, sizeof self->id_tag, "%.8s", uuid? zuuid_str_canonical (uuid): "0");
+    zuuid_destroy (&uuid);
     self->socket = coordinator_socket (core, ZMQ_ROUTER, "frontend",
                                      FRONTEND_SNDHWM, FRONTEND_RCVHWM, true);
     self->operator_ = operator_new (core, self);
@@ -550,6 +649,12 @@ frontend_destroy (frontend_t **self_p)
         free (message);
     }
     zlist_destroy (&self->deferred);
+    parked_t *parked;
+    while ((parked = (parked_t *) zlist_pop (self->parked))) {
+        ck_message_close (&parked->message);
+        free (parked);
+    }
+    zlist_destroy (&self->parked);
     operator_destroy (&self->operator_);
     free (self->inbox);
     free (self->ids);

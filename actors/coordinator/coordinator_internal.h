@@ -53,6 +53,7 @@ typedef struct {
     ck_type_t sent_type;                //  the request in flight, if one is
     uint32_t sent_attempt;
     uint64_t sent_number;               //  its assignment's (dispatcher_assign)
+    uint32_t partition;                 //  of its checkout_id, with leases
 } entry_t;
 
 //  An action waiting for the turn's commit, or, when early (it follows a
@@ -94,6 +95,15 @@ typedef struct {
     bool in_transaction;                //  this turn wrote to the log
     bool terminated;                    //  $TERM received
     bool failed;                        //  the log failed: stop
+    //  Several coordinators on one log (coordinator_leases.c): the leases
+    //  (the log's), the partitions this turn wrote, and clients waiting for
+    //  sagas dropped after a fenced commit until they are loaded again
+    leases_t *leases;
+    bool fenced;                        //  this turn's commit failed: resync
+    bool *turn_partitions;
+    uint32_t *turn_list;
+    size_t turn_count;
+    zhashx_t *stashed;                  //  checkout_id -> stash_t
     counters_t counters;
     uint64_t started_us;
     int64_t expire_due_ms;              //  next retention batch (monotonic)
@@ -111,6 +121,26 @@ saga_clock_t coordinator_clock (void);
 void coordinator_apply (core_t *core, entry_t *entry, saga_actions_t *actions);
 entry_t *coordinator_entry_new (core_t *core, saga_t *saga, uint64_t cart_digest);
 void coordinator_flush (core_t *core);
+//  Frees a saga's entry (and its saga) at once: out of the maps, its
+//  deadline and its request forgotten
+void coordinator_entry_destroy (core_t *core, entry_t **entry_p);
+
+//  coordinator_leases.c: several coordinators on one log.  All are no-ops
+//  without leases (SQLite).
+//  Renews the leases, drops the sagas of partitions lost, loads and
+//  resumes those of partitions gained
+void coordinator_leases_tick (core_t *core);
+//  The turn's commit was refused (fenced, or the database failed): its
+//  partitions' sagas go from memory, their clients kept aside, and the
+//  next tick, due at once, takes the partitions again and reloads them
+void coordinator_leases_fenced (core_t *core);
+//  Notes that the turn writes to the saga of entry
+void coordinator_leases_touch (core_t *core, entry_t *entry);
+//  The turn's commit went through: forgets what it wrote
+void coordinator_leases_committed (core_t *core);
+//  Sets up the leases' part once the log is open, and frees it
+void coordinator_leases_init (core_t *core);
+void coordinator_leases_destroy (core_t *core);
 
 //  coordinator_frontend.c: clients.  Before the turn's commit (committed
 //  false) a message whose answer reads saga state is kept for after it;
@@ -127,6 +157,17 @@ void frontend_send (frontend_t *self, const peer_id_t *peer, ck_command_t comman
                     const ck_buf_t *body);
 void frontend_error (frontend_t *self, const peer_id_t *peer, ck_error_code_t code,
                      const char *message, const char *checkout_id);
+//  ERROR not_owner for checkout_id, naming owner ("" when none is live)
+void frontend_not_owner (frontend_t *self, const peer_id_t *peer, const char *checkout_id,
+                         const char *owner);
+//  With leases: true when checkout_id's partition is not this
+//  coordinator's, after answering not_owner, or after marking the message
+//  being handled to wait, when no coordinator holds the partition now
+bool frontend_not_mine (frontend_t *self, const peer_id_t *peer, const char *checkout_id);
+//  After the leases changed: the waiting messages are handled again
+void frontend_leases_changed (frontend_t *self);
+//  When the oldest waiting message is to be answered (monotonic ms)
+int64_t frontend_parked_due (frontend_t *self);
 
 //  coordinator_operator.c: operators' commands on the frontend (LIST,
 //  DESCRIBE, RETRY, CANCEL), all in one place: where a check of the

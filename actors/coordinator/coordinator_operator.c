@@ -46,7 +46,7 @@ s_page_add (void *arg, const saga_t *saga)
     page_t *page = (page_t *) arg;
     ck_sagas_t *sagas = page->self->sagas;
     snprintf (page->last, sizeof page->last, "%s", saga->saga_id);
-    //  saga ids grow with time (a start-time prefix, then a sequence), so
+    //  saga ids grow with time (their creation time comes first), so
     //  the first one older than since ends the list
     if (page->request->since_ms && saga->accepted_us / 1000 < page->request->since_ms) {
         page->reached_since = true;
@@ -167,10 +167,12 @@ s_change (operator_t *self, const peer_id_t *peer, const ck_operator_t *request,
 {
     entry_t *entry;
     saga_t *loaded;
-    if (s_find (self, peer, request->checkout_id, &entry, &loaded))
+    //  only the partition's owner changes a saga (DESCRIBE reads the log)
+    if (frontend_not_mine (self->frontend, peer, request->checkout_id)
+    ||  s_find (self, peer, request->checkout_id, &entry, &loaded))
         return;
     if (!entry) {
-        //  every saga that has not ended is in memory
+        //  every saga of its partitions that has not ended is in memory
         saga_destroy (&loaded);
         frontend_error (self->frontend, peer, CK_CONFLICT,
                         saga_refused_text (SAGA_REFUSED_ENDED), request->checkout_id);

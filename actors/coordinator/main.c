@@ -42,6 +42,11 @@ static const ck_option_t s_options [] = {
       "the allow-lists, one directory of public certificates per role" },
     { "insecure", CK_OPT_BOOL, NULL, 0, 0, NULL,
       "run without CURVE, saying so (the default when no key is given)" },
+    { "instance", CK_OPT_STRING, NULL, 0, 0, "ID", "this coordinator's id (default host-PID)" },
+    { "partitions", CK_OPT_INT, "64", 1, CK_MAX_PARTITIONS, "N",
+      "partitions of a PostgreSQL log, the same for every coordinator of it" },
+    { "advertise", CK_OPT_STRING, NULL, 0, 0, "EP",
+      "the frontend as clients reach it (default --frontend)" },
     { .name = NULL }
 };
 
@@ -86,6 +91,65 @@ s_exposed (const char *endpoint)
     const char *host = endpoint + 6;
     return strncmp (host, "127.", 4) != 0 && strncmp (host, "localhost:", 10) != 0
         && strncmp (host, "[::1]:", 6) != 0 && strncmp (host, "lo:", 3) != 0;
+}
+
+//  True when endpoint binds every interface (tcp://*:5570, 0.0.0.0, [::]):
+//  no client can be sent there
+static bool
+s_wildcard (const char *endpoint)
+{
+    return strncmp (endpoint, "tcp://*:", 8) == 0 || strncmp (endpoint, "tcp://0.0.0.0:", 14) == 0
+        || strncmp (endpoint, "tcp://[::]:", 11) == 0;
+}
+
+//  --instance, or host-PID made into a valid id; false when --instance is
+//  not a valid id
+static bool
+s_instance (ck_config_t *flags, char *instance, size_t size)
+{
+    const char *given = ck_config_str (flags, "instance");
+    if (given) {
+        snprintf (instance, size, "%s", given);
+        return ck_id_valid (given, strlen (given));
+    }
+    char host [64] = "host";
+    gethostname (host, sizeof host - 1);
+    host [sizeof host - 1] = 0;
+    for (char *c = host; *c; c++)
+        if (!ck_id_valid (c, 1))
+            *c = '-';
+    snprintf (instance, size, "%.40s-%d", host, (int) getpid ());
+    return true;
+}
+
+//  Several coordinators on PostgreSQL: who this one is and where clients
+//  reach it; 0, or 2 after reporting
+static int
+s_members (ck_config_t *flags, coordinator_config_t *config)
+{
+    static char instance [CK_ID_SIZE];
+    if (!s_instance (flags, instance, sizeof instance)) {
+        ck_config_usage_error (flags, "--instance: '%s' is not an id (1-64 of A-Z a-z 0-9"
+                               " . _ : -)", ck_config_str (flags, "instance"));
+        return 2;
+    }
+    const char *advertise = ck_config_str (flags, "advertise");
+    if (advertise && (!ck_endpoint_valid (advertise) || s_wildcard (advertise)
+                      || strlen (advertise) > CK_TEXT_MAX)) {
+        ck_config_usage_error (flags, "--advertise: '%s' is not a tcp:// or ipc:// endpoint"
+                               " that clients can connect to", advertise);
+        return 2;
+    }
+    if (!advertise && pg_uri_is (config->db) && s_wildcard (config->frontend)) {
+        ck_config_usage_error (flags, "--frontend %s binds every interface: give --advertise,"
+                               " the endpoint other coordinators send clients to",
+                               config->frontend);
+        return 2;
+    }
+    config->instance = instance;
+    config->advertise = advertise? advertise: config->frontend;
+    config->partitions = (uint32_t) ck_config_int (flags, "partitions");
+    return 0;
 }
 
 //  Fills config from the parsed flags; 0, or 2 after reporting
@@ -137,7 +201,7 @@ s_configure (ck_config_t *flags, coordinator_config_t *config, ck_log_level_t *l
     config->liveness = (uint32_t) ck_config_int (flags, "liveness");
     config->retention_ms = (uint64_t) ck_config_int (flags, "retention") * 1000;
     config->verbose = ck_config_bool (flags, "verbose");
-    return 0;
+    return s_members (flags, config);
 }
 
 int
@@ -179,7 +243,13 @@ main (int argc, char *argv [])
                                   " participant or monitor (docs/operations.md, Keys)",
                                   endpoints [i]);
         }
-        coordinator_t *coordinator = coordinator_new (&config);
+        bool refused = false;
+        coordinator_t *coordinator = coordinator_start (&config, &refused);
+        if (!coordinator && refused) {
+            fprintf (stderr, "checkout-coordinator: the saga log is refused (see the log)\n");
+            exit_code = 2;
+        }
+        else
         if (!coordinator) {
             fprintf (stderr, "checkout-coordinator: could not start (see the log)\n");
             exit_code = 1;

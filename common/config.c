@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <unistd.h>
 #include "completion.h"
+#include "checkout/codec.h"
 #include "checkout/config.h"
 #include "checkout/protocol.h"
 #include "checkout/version.h"
@@ -689,6 +691,24 @@ ck_config_usage_error (ck_config_t *self, const char *format, ...)
     va_start (args, format);
     s_vreport (self->program->name, format, args);
     va_end (args);
+}
+
+bool
+ck_config_instance (ck_config_t *self, char *instance, size_t size)
+{
+    const char *given = ck_config_str (self, "instance");
+    if (given) {
+        snprintf (instance, size, "%s", given);
+        return ck_id_valid (given, strlen (given));
+    }
+    char host [64] = "host";
+    gethostname (host, sizeof host - 1);
+    host [sizeof host - 1] = 0;
+    for (char *c = host; *c; c++)
+        if (!ck_id_valid (c, 1))
+            *c = '-';
+    snprintf (instance, size, "%.40s-%d", host, (int) getpid ());
+    return true;
 }
 
 const char *

@@ -71,27 +71,6 @@ s_add_options (ck_option_t *all, size_t *count, const ck_option_t *list)
 }
 
 
-//  Fills instance with --instance or host-PID made into a valid id;
-//  false when --instance is not a valid id
-static bool
-s_instance (ck_config_t *config, char *instance, size_t size)
-{
-    const char *given = ck_config_str (config, "instance");
-    if (given) {
-        snprintf (instance, size, "%s", given);
-        return ck_id_valid (given, strlen (given));
-    }
-    char host [64] = "host";
-    gethostname (host, sizeof host - 1);
-    host [sizeof host - 1] = 0;
-    for (char *c = host; *c; c++)
-        if (!ck_id_valid (c, 1))
-            *c = '-';
-    snprintf (instance, size, "%.40s-%d", host, (int) getpid ());
-    return true;
-}
-
-
 //  Checks what config can't: endpoints, instance, sync level.  Fills the
 //  runtime's transport settings; 0, or 2 after reporting
 static int
@@ -112,7 +91,7 @@ s_configure (ck_config_t *config, ck_participant_config_t *runtime, const char *
             return 2;
         }
     }
-    if (!s_instance (config, instance, instance_size)) {
+    if (!ck_config_instance (config, instance, instance_size)) {
         ck_config_usage_error (config, "--instance: must be 1..64 characters of "
                                "A-Z a-z 0-9 . _ : -");
         return 2;

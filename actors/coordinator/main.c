@@ -102,33 +102,13 @@ s_wildcard (const char *endpoint)
         || strncmp (endpoint, "tcp://[::]:", 11) == 0;
 }
 
-//  --instance, or host-PID made into a valid id; false when --instance is
-//  not a valid id
-static bool
-s_instance (ck_config_t *flags, char *instance, size_t size)
-{
-    const char *given = ck_config_str (flags, "instance");
-    if (given) {
-        snprintf (instance, size, "%s", given);
-        return ck_id_valid (given, strlen (given));
-    }
-    char host [64] = "host";
-    gethostname (host, sizeof host - 1);
-    host [sizeof host - 1] = 0;
-    for (char *c = host; *c; c++)
-        if (!ck_id_valid (c, 1))
-            *c = '-';
-    snprintf (instance, size, "%.40s-%d", host, (int) getpid ());
-    return true;
-}
-
 //  Several coordinators on PostgreSQL: who this one is and where clients
 //  reach it; 0, or 2 after reporting
 static int
 s_members (ck_config_t *flags, coordinator_config_t *config)
 {
     static char instance [CK_ID_SIZE];
-    if (!s_instance (flags, instance, sizeof instance)) {
+    if (!ck_config_instance (flags, instance, sizeof instance)) {
         ck_config_usage_error (flags, "--instance: '%s' is not an id (1-64 of A-Z a-z 0-9"
                                " . _ : -)", ck_config_str (flags, "instance"));
         return 2;

@@ -80,6 +80,11 @@ bool ck_config_bool (ck_config_t *self, const char *name);
 size_t ck_config_list_size (ck_config_t *self, const char *name);
 const char *ck_config_list_at (ck_config_t *self, const char *name, size_t index);
 
+//  Fills instance (size bytes, CK_ID_SIZE will do) with the --instance
+//  option's value, or when unset with the host name and the PID made into
+//  an id ("web-3-4711").  Returns false when --instance is not a valid id.
+bool ck_config_instance (ck_config_t *self, char *instance, size_t size);
+
 //  Positional arguments, in order (borrowed).
 int ck_config_arg_count (ck_config_t *self);
 const char *ck_config_arg (ck_config_t *self, int index);

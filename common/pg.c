@@ -84,9 +84,16 @@ pg_new (const char *uri, const char *application)
     assert (application);
     pg_t *self = (pg_t *) zmalloc (sizeof (pg_t));
     s_redact (uri, self->name, sizeof self->name);
-    //  expand_dbname: the URI is parsed; the keys after it override its own
-    const char *keys [] = { "dbname", "connect_timeout", "application_name", NULL };
-    const char *values [] = { uri, "5", application, NULL };
+    //  expand_dbname: the URI is parsed; it overrides the keys before it,
+    //  the keys after it override its own.  A server that went silent (its
+    //  host died, the network cut) closes nothing: without keepalives and a
+    //  user timeout a reply lost in the cut is waited for until the kernel's
+    //  two hours of keepalive, and the process with it.  With them the
+    //  session is seen dead within about 5 s and reconnects.
+    const char *keys [] = { "keepalives_idle", "keepalives_interval", "keepalives_count",
+                            "tcp_user_timeout", "dbname", "connect_timeout",
+                            "application_name", NULL };
+    const char *values [] = { "2", "1", "3", "5000", uri, "5", application, NULL };
     self->conn = PQconnectdbParams (keys, values, 1);
     if (!self->conn || PQstatus (self->conn) != CONNECTION_OK) {
         const char *why = self->conn? PQerrorMessage (self->conn): "out of memory";

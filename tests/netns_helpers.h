@@ -205,4 +205,46 @@ nh_spawn (const nh_net_t *net, int h, const char *program, char *const argv [],
     _exit (127);
 }
 
+//  Moves the calling thread into host h's network namespace: the sockets
+//  it opens from then on, the threads and processes it starts, are on h.
+//  Returns a descriptor of the namespace it left, for nh_leave, or -1.
+static inline int
+nh_enter (const nh_net_t *net, int h)
+{
+    char path [64];
+    snprintf (path, sizeof path, "/run/netns/%s", net->hosts [h]);
+    int home = open ("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    int fd = open (path, O_RDONLY | O_CLOEXEC);
+    int rc = home >= 0 && fd >= 0? setns (fd, CLONE_NEWNET): -1;
+    if (fd >= 0)
+        close (fd);
+    if (rc && home >= 0) {
+        close (home);
+        home = -1;
+    }
+    return home;
+}
+
+//  Takes the calling thread back to the namespace nh_enter left and closes
+//  its descriptor.  Safe on -1 and twice.
+static inline void
+nh_leave (int *home_p)
+{
+    if (*home_p >= 0) {
+        setns (*home_p, CLONE_NEWNET);
+        close (*home_p);
+    }
+    *home_p = -1;
+}
+
+//  Sets host h's link to the switch up or down: down, its packets go
+//  nowhere and none reach it, without a word to its peers, as when a
+//  cable is pulled.  Returns 0, or -1.
+static inline int
+nh_link (const nh_net_t *net, int h, bool up)
+{
+    return nh_ip (net, "/dev/null", "-n", net->hosts [h], "link", "set", "eth0",
+                  up? "up": "down", NULL)? -1: 0;
+}
+
 #endif

@@ -227,4 +227,19 @@ pg_query_int (const char *uri, const char *sql)
     return value;
 }
 
+//  Runs a statement returning no rows on uri.  Returns 0, or -1.
+static inline int
+pg_query_exec (const char *uri, const char *sql)
+{
+    PGconn *conn = PQconnectdb (uri);
+    int rc = -1;
+    if (PQstatus (conn) == CONNECTION_OK) {
+        PGresult *result = PQexec (conn, sql);
+        rc = PQresultStatus (result) == PGRES_COMMAND_OK? 0: -1;
+        PQclear (result);
+    }
+    PQfinish (conn);
+    return rc;
+}
+
 #endif

@@ -9,7 +9,8 @@
     RESULT W1 plans, no not_owner reaches the caller, each checkout has one
     saga in the log, and some requests were redirected.  Then one
     coordinator is killed: the blocking helpers give its frontend up for the
-    other, which takes its partitions over and answers.
+    other, which takes its partitions over and answers.  And one CHECKOUT
+    sent four times through one DEALER connected to both runs one saga.
 */
 #include <criterion/criterion.h>
 #include "e2e_helpers.h"
@@ -220,4 +221,67 @@ Test (e2e_partitions, one_client_follows_not_owner_across_two_coordinators)
     fprintf (stderr, "e2e_partitions: %zu redirects; after the kill, %d STATUS in %lld ms\n",
              ck_client_redirects (s_client), CHECKOUTS / 11 + 1,
              (long long) (ph_now_ms () - start));
+}
+
+//  A DEALER connected to both frontends sends its requests round robin, so
+//  the same CHECKOUT sent again reaches the other coordinator: the owner of
+//  its partition runs one saga, the other answers not_owner, and there is
+//  one authorization and one order
+Test (e2e_partitions, one_checkout_through_one_dealer_on_two_coordinators_runs_one_saga)
+{
+    s_start ();
+    zsock_t *dealer = zsock_new (ZMQ_DEALER);
+    cr_assert_not_null (dealer);
+    e2e_keep (&s_group, dealer);
+    for (int m = 0; m < COORDINATORS; m++)
+        cr_assert_eq (zsock_connect (dealer, "%s", s_frontends [m]), 0);
+    zclock_sleep (200);                 //  both connected: round robin
+    uint64_t k = 0;
+    while (w1_expected (k).status != CK_STATUS_CONFIRMED)
+        k++;
+    ck_checkout_t checkout;
+    w1_checkout (k, &checkout);
+    ck_buf_t body;
+    ck_buf_init (&body);
+    cr_assert_eq (ck_encode_checkout (&checkout, &body), 0);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq (zsock_send (dealer, "zssb", CK_SIGNATURE_CLIENT, "CHECKOUT",
+                                  body.data, body.size), 0);
+    ck_buf_free (&body);
+
+    //  not_owner from the other for each of its two, and the RESULT from
+    //  the owner (one per connection that waits: both of its two may)
+    int results = 0, not_owner = 0, others = 0;
+    int64_t deadline = ph_now_ms () + 20000;
+    while (ph_now_ms () < deadline && (results == 0 || not_owner < 2)) {
+        zsock_set_rcvtimeo (dealer, (int) (deadline - ph_now_ms ()));
+        char *signature = NULL, *command = NULL;
+        zframe_t *reply = NULL;
+        if (zsock_recv (dealer, "zssf", &signature, &command, &reply))
+            break;
+        static ck_result_t result;
+        ck_error_t error;
+        ck_decode_error_t err;
+        if (streq (command, "RESULT") && reply
+        &&  ck_decode_result (zframe_data (reply), zframe_size (reply), &result, &err) == 0) {
+            results++;
+            cr_expect_eq (result.status, CK_STATUS_CONFIRMED);
+        }
+        else
+        if (streq (command, "ERROR") && reply
+        &&  ck_decode_error (zframe_data (reply), zframe_size (reply), &error, &err) == 0
+        &&  error.code == CK_NOT_OWNER)
+            not_owner++;
+        else
+            others++;
+        zstr_free (&signature);
+        zstr_free (&command);
+        zframe_destroy (&reply);
+    }
+    cr_expect_geq (results, 1, "the owner's RESULT (logs in %s)", s_group.dir);
+    cr_expect_eq (not_owner, 2, "the other names the owner");
+    cr_expect_eq (others, 0);
+    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas"), 1, "one saga");
+    cr_expect_eq (pg_query_int (s_uri [1], "SELECT count (*) FROM authorizations"), 1);
+    cr_expect_eq (pg_query_int (s_uri [2], "SELECT count (*) FROM orders"), 1);
 }

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include "process_helpers.h"
 
 #define MAX_ARGS        24
@@ -49,17 +50,48 @@ s_init (void)
     snprintf (s_ctx.data, sizeof s_ctx.data, "%s/data", s_ctx.dir);
 }
 
-//  The PID in run i's supervisor lock file when that process still runs
-//  with our directory on its command line (not a recycled PID), else 0
+//  The PID in the supervisor lock file of the group in data/SUB when that
+//  process still runs with our directory on its command line (not a
+//  recycled PID), else 0
 static pid_t
-s_live_supervisor (int run)
+s_live_supervisor_in (const char *sub)
 {
     char path [PATH_MAX];
-    snprintf (path, sizeof path, "%s/run-%d/run/supervisor.lock", s_ctx.data, run);
+    snprintf (path, sizeof path, "%s/%s/run/supervisor.lock", s_ctx.data, sub);
     char *text = ph_slurp (path);
     pid_t pid = text? (pid_t) atoi (text): 0;
     free (text);
     return pid > 0 && ph_cmdline_has (pid, s_ctx.dir)? pid: 0;
+}
+
+//  The same for run i of scripts/bench
+static pid_t
+s_live_supervisor (int run)
+{
+    char sub [16];
+    snprintf (sub, sizeof sub, "run-%d", run);
+    return s_live_supervisor_in (sub);
+}
+
+//  scripts/bench-coordinators' groups, one per count and the takeover's
+static const char *s_coordinator_groups [] = { "n1", "n2", "n3", "takeover" };
+#define COORDINATOR_GROUPS (sizeof s_coordinator_groups / sizeof s_coordinator_groups [0])
+
+//  scripts/bench-coordinators' PostgreSQL cluster, if a run left it up
+static void
+s_stop_cluster (void)
+{
+    char pid_file [PATH_MAX];
+    snprintf (pid_file, sizeof pid_file, "%s/pg/data/postmaster.pid", s_ctx.data);
+    if (access (pid_file, F_OK) != 0)
+        return;
+    char script [1100], cluster [PATH_MAX];
+    snprintf (script, sizeof script, "%s/scripts/pg", s_ctx.source);
+    snprintf (cluster, sizeof cluster, "%s/pg", s_ctx.data);
+    char *argv [] = { script, "stop", cluster, "--immediate", NULL };
+    pid_t pid = ph_spawn2 (script, argv, "/dev/null", "/dev/null");
+    if (pid > 0)
+        ph_wait (pid, 30000, NULL);
 }
 
 static void
@@ -70,6 +102,12 @@ s_fini (void)
         if (pid > 0)
             kill (pid, SIGKILL);
     }
+    for (size_t i = 0; i < COORDINATOR_GROUPS; i++) {
+        pid_t pid = s_live_supervisor_in (s_coordinator_groups [i]);
+        if (pid > 0)
+            kill (pid, SIGKILL);
+    }
+    s_stop_cluster ();
     free (s_ctx.output);
     free (s_ctx.errors);
     ph_rmrf (s_ctx.dir);
@@ -80,23 +118,20 @@ TestSuite (bench_script, .init = s_init, .fini = s_fini, .timeout = 180);
 //  -------------------------------------------------------------------------
 //  Running the script
 
-//  Runs scripts/bench with the NULL-terminated extra arguments, keeps its
-//  stdout and stderr in s_ctx; returns its exit code
+//  Runs scripts/NAME with the argument list, keeps its stdout and stderr
+//  in s_ctx; returns its exit code
 static int
-s_bench (const char *bin, ...)
+s_script (const char *name, const char *bin, va_list args)
 {
     char script [1100];
-    snprintf (script, sizeof script, "%s/scripts/bench", s_ctx.source);
+    snprintf (script, sizeof script, "%s/scripts/%s", s_ctx.source, name);
     char *argv [MAX_ARGS] = { script, "--no-setup", "--bin", (char *) bin,
                               "--data", s_ctx.data };
     int argc = 6;
-    va_list args;
-    va_start (args, bin);
     for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
         cr_assert_lt (argc, MAX_ARGS - 1);
         argv [argc++] = arg;
     }
-    va_end (args);
     char out [PATH_MAX], err [PATH_MAX];
     snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
     snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
@@ -105,13 +140,35 @@ s_bench (const char *bin, ...)
     pid_t pid = ph_spawn2 (script, argv, out, err);
     cr_assert_gt (pid, 0);
     int status = 0;
-    cr_assert_eq (ph_wait (pid, SCRIPT_MS, &status), 0, "scripts/bench did not end");
+    cr_assert_eq (ph_wait (pid, SCRIPT_MS, &status), 0, "scripts/%s did not end", name);
     free (s_ctx.output);
     free (s_ctx.errors);
     s_ctx.output = ph_slurp (out);
     s_ctx.errors = ph_slurp (err);
     cr_assert_not_null (s_ctx.output);
     return ph_exit_code (status);
+}
+
+//  Runs scripts/bench with the NULL-terminated extra arguments
+static int
+s_bench (const char *bin, ...)
+{
+    va_list args;
+    va_start (args, bin);
+    int rc = s_script ("bench", bin, args);
+    va_end (args);
+    return rc;
+}
+
+//  Runs scripts/bench-coordinators with the NULL-terminated extra arguments
+static int
+s_bench_coordinators (const char *bin, ...)
+{
+    va_list args;
+    va_start (args, bin);
+    int rc = s_script ("bench-coordinators", bin, args);
+    va_end (args);
+    return rc;
 }
 
 //  Asserts that no supervisor of runs 1..runs is still up
@@ -185,4 +242,45 @@ Test (bench_script, bad_usage_exits_2)
     cr_expect_eq (s_bench (s_ctx.bin, "--payment", NULL), 2);
     cr_expect_eq (s_bench ("/nonexistent", NULL), 2);
     s_expect_all_stopped (1);
+}
+
+//  scripts/bench-coordinators, shortened further than --quick: W1 against
+//  1, 2 and 3 coordinators sharing a PostgreSQL saga log, one SIGKILL
+//  timed to the others holding every partition, the invariants checked
+Test (bench_script, coordinators_quick_passes_and_stops_everything, .timeout = 240)
+{
+    //  the server runs as user postgres (we are root): it must reach data/pg
+    cr_assert_eq (chmod (s_ctx.dir, 0755), 0);
+    int rc = s_bench_coordinators (s_ctx.bin, "--quick", "-n", "600", "--kills", "1",
+                                   "--chunk", "500", NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    for (int count = 1; count <= 3; count++) {
+        char pattern [256];
+        snprintf (pattern, sizeof pattern, "^coordinators=%d sagas_per_s=[0-9]+ p50_ms=[0-9.]+ "
+                  "p99_ms=[0-9.]+ max_ms=[0-9.]+ cpu_us_per_saga=coordinators:[0-9]+,"
+                  "participants:[0-9]+,server:[0-9]+,total:[0-9]+ invariants=PASS$", count);
+        cr_expect (ph_has_line (s_ctx.output, pattern), "%s", s_ctx.output);
+    }
+    cr_expect (ph_has_line (s_ctx.output, "^kill=1 victim=c1 pid=[0-9]+ takeover_ms=[0-9]+ "
+                            "held=c2:[0-9]+,c3:[0-9]+$"), "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.output, "^takeover kills=1 p50_ms=[0-9]+ max_ms=[0-9]+ "
+                            "checkouts=[1-9][0-9]* load_worst_p99_ms=[0-9.]+ invariants=PASS$"),
+               "%s", s_ctx.output);
+    cr_expect (ph_has_line (s_ctx.output, "^load_average=[0-9.]+,[0-9.]+,[0-9.]+ cpus=[0-9]+$"),
+               "%s", s_ctx.output);
+    for (size_t i = 0; i < COORDINATOR_GROUPS; i++)
+        cr_expect_eq (s_live_supervisor_in (s_coordinator_groups [i]), 0,
+                      "group %s is still up", s_coordinator_groups [i]);
+    char pid_file [PATH_MAX];
+    snprintf (pid_file, sizeof pid_file, "%s/pg/data/postmaster.pid", s_ctx.data);
+    cr_expect_neq (access (pid_file, F_OK), 0, "PostgreSQL is still up");
+}
+
+Test (bench_script, coordinators_bad_usage_exits_2)
+{
+    cr_expect_eq (s_bench_coordinators (s_ctx.bin, "--bogus", NULL), 2);
+    cr_expect (ph_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect_eq (s_bench_coordinators (s_ctx.bin, "--kills", "0", NULL), 2);
+    cr_expect_eq (s_bench_coordinators (s_ctx.bin, "--only", "both", NULL), 2);
+    cr_expect_eq (s_bench_coordinators ("/nonexistent", NULL), 2);
 }

@@ -247,7 +247,7 @@ Test (bench_script, bad_usage_exits_2)
 //  scripts/bench-coordinators, shortened further than --quick: W1 against
 //  1, 2 and 3 coordinators sharing a PostgreSQL saga log, one SIGKILL
 //  timed to the others holding every partition, the invariants checked
-Test (bench_script, coordinators_quick_passes_and_stops_everything, .timeout = 240)
+Test (bench_script, coordinators_quick_passes_and_stops_everything)
 {
     //  the server runs as user postgres (we are root): it must reach data/pg
     cr_assert_eq (chmod (s_ctx.dir, 0755), 0);

@@ -30,7 +30,11 @@ struct _participant_batch_t {
     const ck_request_t **handed;        //  max_batch slots: batch_handler's
     ck_reply_t **answers;               //  max_batch slots: its replies
     size_t size;
-    job_t *parked;                      //  delayed requests, unordered
+    //  Requests waiting, oldest first, from parked_head to parked_size:
+    //  due times never decrease, so they run (and are answered) in the
+    //  order they came, which the coordinator counts on (see s_park)
+    job_t *parked;
+    size_t parked_head;
     size_t parked_size;
     size_t parked_alloc;
     ck_buf_t out;                       //  reused for every REPLY
@@ -270,32 +274,39 @@ void
 participant_batch_take_due (participant_batch_t *self, int64_t now)
 {
     assert (self);
-    size_t i = 0;
-    while (i < self->parked_size && !participant_batch_full (self)) {
-        if (self->parked [i].due <= now) {
-            self->jobs [self->size++] = self->parked [i];
-            self->parked [i] = self->parked [--self->parked_size];
-        }
-        else
-            i++;
-    }
+    while (self->parked_head < self->parked_size && !participant_batch_full (self)
+       &&  self->parked [self->parked_head].due <= now)
+        self->jobs [self->size++] = self->parked [self->parked_head++];
+    if (self->parked_head == self->parked_size)
+        self->parked_head = self->parked_size = 0;
 }
 
 //  --------------------------------------------------------------------------
 //  Parking
 
-//  Parks a request until due; answers "overloaded" when too many wait
+//  Parks a request until due, behind every request parked before it:
+//  a request of no delay that comes while others wait waits for them.  The
+//  coordinator frees the slots of requests it gave up on when we answer a
+//  later one (docs/protocol.md#dispatch): answering out
+//  of order would have it send us more than our capacity.  Answers
+//  "overloaded" when too many wait.
 static void
 s_park (participant_batch_t *self, size_t link, const ck_request_t *request, int64_t due,
         int64_t now)
 {
     size_t limit = (size_t) self->config->capacity * PARK_LIMIT_FACTOR;
-    if (self->parked_size >= limit) {
+    size_t waiting = self->parked_size - self->parked_head;
+    if (waiting >= limit) {
         zsys_warning ("participant: overloaded saga=%s parked=%zu", request->saga_id,
-                      self->parked_size);
+                      waiting);
         s_answer_error (self, link, request, CK_REASON_OVERLOADED,
                         "too many requests in hand", now);
         return;
+    }
+    if (self->parked_size == self->parked_alloc && self->parked_head > 0) {
+        memmove (self->parked, self->parked + self->parked_head, waiting * sizeof (job_t));
+        self->parked_head = 0;
+        self->parked_size = waiting;
     }
     if (self->parked_size == self->parked_alloc) {
         size_t alloc = self->parked_alloc? self->parked_alloc * 2: 16;
@@ -307,9 +318,10 @@ s_park (participant_batch_t *self, size_t link, const ck_request_t *request, int
         self->parked = grown;
         self->parked_alloc = alloc;
     }
+    int64_t last = participant_batch_last_due (self);
     job_t *job = &self->parked [self->parked_size++];
     job->link = link;
-    job->due = due;
+    job->due = due > last? due: last;
     job->expires = now + request->deadline_ms;
     job->request = *request;
     self->stats.parked++;
@@ -319,29 +331,23 @@ int64_t
 participant_batch_next_due (participant_batch_t *self)
 {
     assert (self);
-    int64_t earliest = INT64_MAX;
-    for (size_t i = 0; i < self->parked_size; i++)
-        if (self->parked [i].due < earliest)
-            earliest = self->parked [i].due;
-    return earliest;
+    return self->parked_head < self->parked_size? self->parked [self->parked_head].due
+                                                 : INT64_MAX;
 }
 
 int64_t
 participant_batch_last_due (participant_batch_t *self)
 {
     assert (self);
-    int64_t latest = INT64_MIN;
-    for (size_t i = 0; i < self->parked_size; i++)
-        if (self->parked [i].due > latest)
-            latest = self->parked [i].due;
-    return latest;
+    return self->parked_head < self->parked_size? self->parked [self->parked_size - 1].due
+                                                 : INT64_MIN;
 }
 
 size_t
 participant_batch_parked (participant_batch_t *self)
 {
     assert (self);
-    return self->parked_size;
+    return self->parked_size - self->parked_head;
 }
 
 const ck_participant_stats_t *
@@ -392,11 +398,11 @@ s_handle_request (participant_batch_t *self, size_t link, const ck_frame_t *fram
                         "this participant does not serve this request type", now);
         return;
     }
-    if (self->parked_size + self->size >= self->config->capacity)
+    if (participant_batch_parked (self) + self->size >= self->config->capacity)
         self->stats.over_capacity++;
     uint32_t delay = self->config->delay_ms?
         self->config->delay_ms (self->config->state, request): 0;
-    if (delay > 0)
+    if (delay > 0 || participant_batch_parked (self) > 0)
         s_park (self, link, request, now + delay, now);
     else {
         job->link = link;

@@ -88,7 +88,9 @@ typedef struct {
     //  cannot answer gets outcome error with a reason code
     void (*batch_handler) (void *state, const ck_request_t *const *requests,
                            ck_reply_t *const *replies, size_t count);
-    //  Optional simulated latency: the request is handled N ms after receipt
+    //  Optional simulated latency: the request is handled N ms after receipt,
+    //  or after the requests parked before it if later (answers keep the
+    //  order requests came in)
     uint32_t (*delay_ms) (void *state, const ck_request_t *request);
     //  Optional: called in turns that handled no request, and at least once
     //  a second under load (e.g. a WAL checkpoint)

@@ -77,14 +77,15 @@ Test (e2e_capacity, timed_out_requests_keep_their_slots)
     cr_assert_gt (expired, 0, "requests nobody waited for any more were run");
 }
 
-//  Three checkouts reach a capacity-1 payment instance that takes 100 ms
-//  each: the third waits 200 ms for its turn, then runs 100 ms.  With a
-//  250 ms step timeout counted from the send, no attempt times out; the
-//  coordinator used to count the wait in the queue too and retry it.
+//  Three checkouts reach a capacity-1 payment instance that takes 400 ms
+//  each: the third waits 800 ms for its turn, then runs 400 ms.  With a
+//  1,000 ms step timeout counted from the send, no attempt times out (600
+//  ms to spare for a loaded machine); the coordinator used to count the
+//  wait in the queue too and retry it.
 Test (e2e_capacity, the_step_timeout_starts_when_the_request_is_sent)
 {
-    const char *coordinator [] = { "--step-timeout-ms", "250", NULL };
-    const char *slow [] = { "--capacity", "1", "--latency-ms", "100", NULL };
+    const char *coordinator [] = { "--step-timeout-ms", "1000", NULL };
+    const char *slow [] = { "--capacity", "1", "--latency-ms", "400", NULL };
     cr_assert_geq (e2e_start_group_with (&s_group, coordinator, slow, READY_MS), 0,
                    "the group did not come up (logs in %s)", s_group.dir);
 

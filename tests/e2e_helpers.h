@@ -24,6 +24,7 @@
 #include "frame.h"
 #include "process_helpers.h"
 #include "checkout/protocol.h"
+#include "stats_helpers.h"
 #include "w1.h"
 
 #define E2E_MAX_PROCS       8
@@ -347,29 +348,6 @@ e2e_keep (e2e_group_t *g, zsock_t *sock)
     return NULL;
 }
 
-//  Receives the next stats event on sub (a SUB to "stats") within
-//  timeout_ms into *stats.  Returns 0, or -1 on timeout.
-static inline int
-e2e_sub_next_stats (zsock_t *sub, ck_ev_stats_t *stats, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
-            return -1;
-        zframe_t *topic = zmsg_first (msg);
-        zframe_t *body = zmsg_next (msg);
-        ck_decode_error_t err;
-        int rc = topic && body && zframe_streq (topic, "stats")
-              ? ck_decode_ev_stats (zframe_data (body), zframe_size (body), stats, &err): -1;
-        zmsg_destroy (&msg);
-        if (rc == 0)
-            return 0;
-    }
-    return -1;
-}
-
 //  As e2e_sub_next_stats, on the group's SUB, made on first use
 static inline int
 e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
@@ -377,16 +355,6 @@ e2e_next_stats (e2e_group_t *g, ck_ev_stats_t *stats, int timeout_ms)
     if (!g->stats && !(g->stats = e2e_sub (g, "stats")))
         return -1;
     return e2e_sub_next_stats (g->stats, stats, timeout_ms);
-}
-
-//  Live instances of service in a stats event.  Can't fail.
-static inline int
-e2e_stats_workers (const ck_ev_stats_t *stats, ck_service_t service)
-{
-    int count = 0;
-    for (uint32_t i = 0; i < stats->worker_count; i++)
-        count += stats->workers [i].service == service;
-    return count;
 }
 
 //  Waits up to timeout_ms until the coordinator answers PING and its stats

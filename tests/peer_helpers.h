@@ -12,6 +12,7 @@
 #include "checkout/codec.h"
 #include "frame.h"
 #include "process_helpers.h"
+#include "stats_helpers.h"
 
 //  Sends READY for service as instance, of capacity, from peer.  Returns
 //  ck_frame_send's 0 or -1.
@@ -45,29 +46,6 @@ peer_next_command (zsock_t *peer, int timeout_ms)
                          ? frame.command: CK_CMD_NONE;
     zmsg_destroy (&msg);
     return command;
-}
-
-//  The next event of topic on sub within timeout_ms, its body in *body
-//  (caller frees); 0, or -1
-static inline int
-peer_next_event (zsock_t *sub, const char *topic, zframe_t **body, int timeout_ms)
-{
-    int64_t deadline = ph_now_ms () + timeout_ms;
-    while (ph_now_ms () < deadline) {
-        zsock_set_rcvtimeo (sub, (int) (deadline - ph_now_ms ()));
-        zmsg_t *msg = zmsg_recv (sub);
-        if (!msg)
-            return -1;
-        zframe_t *first = zmsg_pop (msg);
-        bool found = first && zframe_streq (first, topic);
-        zframe_destroy (&first);
-        if (found)
-            *body = zmsg_pop (msg);
-        zmsg_destroy (&msg);
-        if (found)
-            return *body? 0: -1;
-    }
-    return -1;
 }
 
 //  The next worker event of topic ("worker.joined", "worker.lost") for

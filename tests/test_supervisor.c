@@ -18,6 +18,7 @@
 #include "metrics_helpers.h"
 #include "process_helpers.h"
 #include "checkout/protocol.h"
+#include "stats_helpers.h"
 #include "w1.h"
 
 #define MAX_SEEN        64
@@ -385,22 +386,56 @@ s_stop_order (void)
 //  -------------------------------------------------------------------------
 //  Checkouts (workload W1: chk-<k>, outcome decided by k)
 
+//  The group's keys of role (client, monitor): the supervisor runs the
+//  group under CURVE by default, with keys it made in the data dir, or in
+//  the test's shared dir when the topology names one
+static void
+s_keys (const char *role, ck_curve_keys_t *keys)
+{
+    char dir [PATH_MAX], secret [PATH_MAX + 64], server [PATH_MAX + 32], error [512];
+    snprintf (dir, sizeof dir, "%s/keys", s_ctx.dir);
+    if (access (dir, F_OK))
+        snprintf (dir, sizeof dir, "%s/keys", s_ctx.data);
+    snprintf (secret, sizeof secret, "%s/%s.key_secret", dir, role);
+    snprintf (server, sizeof server, "%s/coordinator.key", dir);
+    cr_assert_eq (ck_curve_keys_load (keys, secret, server, error, sizeof error), 0,
+                  "%s", error);
+}
+
+//  Waits until the coordinator's stats list an instance of every service.
+//  "up" says each process started, not that its READY reached the
+//  coordinator, which refuses a checkout no instance would take.
+static void
+s_wait_serving (void)
+{
+    ck_curve_keys_t keys;
+    s_keys ("monitor", &keys);
+    zsock_t *sub = zsock_new (ZMQ_SUB);
+    cr_assert (sub);
+    ck_curve_client_apply (&keys, sub);
+    zsock_set_subscribe (sub, "stats");
+    char events [PATH_MAX];
+    snprintf (events, sizeof events, "ipc://%s/ev", s_ctx.dir);
+    cr_assert_eq (zsock_connect (sub, "%s", events), 0);
+    int64_t deadline = ph_now_ms () + UP_MS;
+    ck_ev_stats_t stats;
+    bool serving = false;
+    while (!serving && ph_now_ms () < deadline
+       &&  e2e_sub_next_stats (sub, &stats, (int) (deadline - ph_now_ms ())) == 0)
+        serving = e2e_stats_workers (&stats, CK_SERVICE_INVENTORY) > 0
+               && e2e_stats_workers (&stats, CK_SERVICE_PAYMENT) > 0
+               && e2e_stats_workers (&stats, CK_SERVICE_ORDER) > 0;
+    zsock_destroy (&sub);
+    cr_assert (serving, "no stats with an instance of every service within %d ms", UP_MS);
+}
+
 static void
 s_send (uint64_t first, size_t count, bool ack)
 {
     if (!s_ctx.client) {
-        //  the supervisor runs the group under CURVE by default, with the
-        //  keys it made in the data dir
-        //  keys made in the data dir, or the test's shared one
-        char dir [PATH_MAX], secret [PATH_MAX + 32], server [PATH_MAX + 32], error [512];
-        snprintf (dir, sizeof dir, "%s/keys", s_ctx.dir);
-        if (access (dir, F_OK))
-            snprintf (dir, sizeof dir, "%s/keys", s_ctx.data);
-        snprintf (secret, sizeof secret, "%s/client.key_secret", dir);
-        snprintf (server, sizeof server, "%s/coordinator.key", dir);
+        s_wait_serving ();
         ck_curve_keys_t keys;
-        cr_assert_eq (ck_curve_keys_load (&keys, secret, server, error, sizeof error), 0,
-                      "%s", error);
+        s_keys ("client", &keys);
         s_ctx.client = ck_client_new_curve (s_ctx.frontend, &keys);
     }
     cr_assert (s_ctx.client);

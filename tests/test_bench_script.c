@@ -1,5 +1,6 @@
 /*  test_bench_script.c - scripts/bench end to end: summary line, exit codes, nothing left up
-    Runs the real script on a small W1 load over ipc endpoints in a temp dir.
+    Runs the real script on a small W1 load over ipc endpoints in a temp dir;
+    bench-coordinators and pg-floor on their own throwaway PostgreSQL.
 
     scripts/bench starts its group with `supervisor start --detach`, so the
     supervisor is not our child: s_fini SIGKILLs, by the PID in each run's
@@ -274,6 +275,71 @@ Test (bench_script, coordinators_quick_passes_and_stops_everything)
     char pid_file [PATH_MAX];
     snprintf (pid_file, sizeof pid_file, "%s/pg/data/postmaster.pid", s_ctx.data);
     cr_expect_neq (access (pid_file, F_OK), 0, "PostgreSQL is still up");
+}
+
+//  Runs scripts/pg-floor (no --bin, --data) with the NULL-terminated
+//  arguments, output in s_ctx; returns its exit code
+static int
+s_pg_floor (const char *first, ...)
+{
+    char script [1100];
+    snprintf (script, sizeof script, "%s/scripts/pg-floor", s_ctx.source);
+    char *argv [MAX_ARGS] = { script, "--no-setup" };
+    int argc = 2;
+    va_list args;
+    va_start (args, first);
+    for (const char *arg = first; arg; arg = va_arg (args, const char *)) {
+        cr_assert_lt (argc, MAX_ARGS - 1);
+        argv [argc++] = (char *) arg;
+    }
+    va_end (args);
+    char out [PATH_MAX], err [PATH_MAX];
+    snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
+    snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
+    pid_t pid = ph_spawn2 (script, argv, out, err);
+    cr_assert_gt (pid, 0);
+    int status = 0;
+    cr_assert_eq (ph_wait (pid, SCRIPT_MS, &status), 0, "scripts/pg-floor did not end");
+    free (s_ctx.output);
+    free (s_ctx.errors);
+    s_ctx.output = ph_slurp (out);
+    s_ctx.errors = ph_slurp (err);
+    cr_assert_not_null (s_ctx.output);
+    return ph_exit_code (status);
+}
+
+//  scripts/pg-floor, one second per shape: a line per shape with figures,
+//  and its cluster stopped and its dir removed
+Test (bench_script, pg_floor_prints_every_shape_and_cleans_up)
+{
+    cr_assert_eq (chmod (s_ctx.dir, 0755), 0);
+    char dir [PATH_MAX];
+    snprintf (dir, sizeof dir, "%s/floor", s_ctx.dir);
+    int rc = s_pg_floor ("--seconds", "1", "--clients", "4", "--batch", "4", "--dir", dir,
+                         NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.output, "^pg-floor: PostgreSQL [0-9.]+, [0-9]+ CPUs, 1s per "
+                            "shape, B=4, fsync=on synchronous_commit=on$"), "%s", s_ctx.output);
+    const char *shapes [] = { "one    C=4", "chain  C=4", "batch  C=4", "stores C=4" };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes [0]; i++) {
+        char pattern [256];
+        snprintf (pattern, sizeof pattern, "^%s sagas/s=[1-9][0-9]* p50_ms=[0-9.]+ "
+                  "p99_ms=[0-9.]+ server_cpu_us_per_saga=[1-9][0-9]* sagas=[1-9][0-9]*$",
+                  shapes [i]);
+        cr_expect (ph_has_line (s_ctx.output, pattern), "%s: %s", shapes [i], s_ctx.output);
+    }
+    cr_expect_neq (access (dir, F_OK), 0, "%s is still there", dir);
+}
+
+Test (bench_script, pg_floor_bad_usage_exits_2)
+{
+    cr_expect_eq (s_pg_floor ("--bogus", NULL), 2);
+    cr_expect (ph_has_line (s_ctx.errors, "unknown argument '--bogus'"), "%s", s_ctx.errors);
+    cr_expect_eq (s_pg_floor ("--clients", "0", NULL), 2);
+    cr_expect_eq (s_pg_floor ("--shape", "square", NULL), 2);
+    cr_expect_eq (s_pg_floor ("--batch", "x", NULL), 2);
+    cr_expect_eq (s_pg_floor ("--dir", s_ctx.dir, NULL), 2, "an existing dir is refused");
+    cr_expect (ph_has_line (s_ctx.errors, "exists"), "%s", s_ctx.errors);
 }
 
 Test (bench_script, coordinators_bad_usage_exits_2)

@@ -4,15 +4,11 @@
     coordinator on one SQLite file, refused.
 
     Real coordinators, real participants (their stores on the same
-    throwaway cluster) connected to all three.  The test's client keeps a
-    connection per frontend and follows not_owner itself: to the owner it
-    names, or, when none is named, to the next coordinator a moment later.
-    It asks again about every checkout it has no answer for, as a client
-    whose coordinator went away does.
+    throwaway cluster) connected to all three, and the client of
+    members_helpers.h, which follows not_owner itself.
 */
 #include <criterion/criterion.h>
-#include "e2e_helpers.h"
-#include "pg_helpers.h"
+#include "members_helpers.h"
 
 #define COORDINATORS 3
 #define PARTITIONS   64
@@ -31,26 +27,8 @@ static char s_uri [3][256];             //  inventory, payment, order
 static char s_log_uri [256];
 
 static const char *s_services [] = { "inventory", "payment", "order" };
-
-//  One coordinator of the three
-typedef struct {
-    char name [8];                      //  its --instance, c1..c3
-    char frontend [128], backend [128], events [128];
-    int slot;
-    ck_client_t *client;                //  borrowed from the group
-    bool down;                          //  killed, or stopped, by the test
-} member_t;
-
-static member_t s_members [COORDINATORS];
-
-//  Where each checkout was sent last, and when
-typedef struct {
-    int target;
-    int64_t sent_ms;
-    int64_t resend_ms;                  //  0: no resend planned
-} route_t;
-
-static route_t *s_routes;
+static cm_t s_cm = { .count = COORDINATORS, .partitions = PARTITIONS, .log_uri = s_log_uri,
+                     .book = &s_book, .resend_ms = RESEND_MS, .bounce_ms = BOUNCE_MS };
 
 static void
 s_init (void)
@@ -67,8 +45,7 @@ s_init (void)
 static void
 s_fini (void)
 {
-    free (s_routes);
-    s_routes = NULL;
+    cm_fini (&s_cm);
     e2e_book_fini (&s_book);
     e2e_group_fini (&s_group);
     pg_cluster_stop (&s_cluster);
@@ -77,7 +54,7 @@ s_fini (void)
 TestSuite (coordinators, .init = s_init, .fini = s_fini, .timeout = 300);
 
 static void
-s_start_coordinator (member_t *member)
+s_start_coordinator (cm_member_t *member)
 {
     char heartbeat [16], liveness [16];
     snprintf (heartbeat, sizeof heartbeat, "%d", s_group.heartbeat_ms);
@@ -102,8 +79,8 @@ s_start_participant (int i)
     snprintf (program, sizeof program, "checkout-%s", s_services [i]);
     snprintf (instance, sizeof instance, "%s-1", s_services [i]);
     const char *args [E2E_MAX_ARGS] = {
-        "--coordinator", s_members [0].backend, "--coordinator", s_members [1].backend,
-        "--coordinator", s_members [2].backend, "--db", s_uri [i], "--instance", instance,
+        "--coordinator", s_cm.members [0].backend, "--coordinator", s_cm.members [1].backend,
+        "--coordinator", s_cm.members [2].backend, "--db", s_uri [i], "--instance", instance,
         "--heartbeat-ms", heartbeat, "--liveness", liveness, NULL
     };
     int argc = 14;
@@ -115,51 +92,13 @@ s_start_participant (int i)
     cr_assert_geq (e2e_spawn (&s_group, instance, program, args), 0);
 }
 
-//  Partitions whose live lease is held by owner (NULL: by anyone)
-static long long
-s_held_by (const char *owner)
-{
-    char sql [256];
-    snprintf (sql, sizeof sql, "SELECT count (*) FROM saga_partitions WHERE expires_at > now ()"
-              " AND owner %s%.8s%s", owner? "= '": "IS NOT NULL", owner? owner: "",
-              owner? "'": "");
-    return pg_query_int (s_log_uri, sql);
-}
-
-//  Partitions held by a coordinator the test has not taken down
-static long long
-s_held_by_live (void)
-{
-    long long held = 0;
-    for (int m = 0; m < COORDINATORS; m++)
-        if (!s_members [m].down)
-            held += s_held_by (s_members [m].name);
-    return held;
-}
-
-//  True when every coordinator up holds a share and together all of them
-static bool
-s_balanced (void)
-{
-    long long held = 0;
-    for (int m = 0; m < COORDINATORS; m++) {
-        if (s_members [m].down)
-            continue;
-        long long mine = s_held_by (s_members [m].name);
-        if (mine <= 0)
-            return false;
-        held += mine;
-    }
-    return held == PARTITIONS;
-}
-
 //  Three coordinators, the participants, a client per frontend; returns
 //  once every coordinator serves every step and the partitions are shared
 static void
 s_start (void)
 {
     for (int m = 0; m < COORDINATORS; m++) {
-        member_t *member = &s_members [m];
+        cm_member_t *member = &s_cm.members [m];
         snprintf (member->name, sizeof member->name, "c%d", m + 1);
         snprintf (member->frontend, sizeof member->frontend, "ipc://%s/fe%d", s_group.dir, m);
         snprintf (member->backend, sizeof member->backend, "ipc://%s/be%d", s_group.dir, m);
@@ -169,147 +108,40 @@ s_start (void)
     }
     for (int i = 0; i < 3; i++)
         s_start_participant (i);
-    int64_t deadline = ph_now_ms () + READY_MS;
-    for (int m = 0; m < COORDINATORS; m++) {
-        member_t *member = &s_members [m];
-        snprintf (s_group.frontend, sizeof s_group.frontend, "%s", member->frontend);
-        member->client = e2e_client (&s_group);
-        cr_assert_not_null (member->client);
-        bool served = false;
-        while (!served && ph_now_ms () < deadline)
-            served = ck_client_ping (member->client, 250) == CK_CMD_PONG
-                  && ck_client_reply (member->client)->pong.unserved_count == 0;
-        cr_assert (served, "%s does not serve (logs in %s)", member->name, s_group.dir);
-    }
-    while (!s_balanced () && ph_now_ms () < deadline)
-        zclock_sleep (100);
-    cr_assert (s_balanced (), "the partitions are not shared (logs in %s)", s_group.dir);
-}
-
-//  The member whose frontend is endpoint, or -1
-static int
-s_member_of (const char *endpoint)
-{
-    for (int m = 0; m < COORDINATORS; m++)
-        if (streq (s_members [m].frontend, endpoint))
-            return m;
-    return -1;
-}
-
-//  The first coordinator up from m on
-static int
-s_up_from (int m)
-{
-    for (int step = 0; step < COORDINATORS; step++) {
-        int candidate = (m + step) % COORDINATORS;
-        if (!s_members [candidate].down)
-            return candidate;
-    }
-    return -1;
-}
-
-static void
-s_send (size_t k, int target)
-{
-    target = s_up_from (target);
-    cr_assert_geq (target, 0);
-    s_routes [k] = (route_t) { target, ph_now_ms (), 0 };
-    cr_assert_eq (e2e_send_range (s_members [target].client, k, 1, false), 1);
-}
-
-//  Files a reply; follows not_owner
-static void
-s_reply (const ck_client_reply_t *reply)
-{
-    e2e_book_record (&s_book, reply);
-    if (reply->command != CK_CMD_ERROR)
-        return;
-    long k = e2e_book_index (&s_book, reply->error.checkout_id);
-    if (k < 0 || s_book.items [k].terminal)
-        return;
-    int owner = reply->error.code == CK_NOT_OWNER? s_member_of (reply->error.owner): -1;
-    if (owner >= 0 && !s_members [owner].down)
-        s_send ((size_t) k, owner);
-    else
-        s_routes [k].resend_ms = ph_now_ms () + BOUNCE_MS;
-}
-
-//  Takes what the clients have, for up to wait_ms, and resends what is due
-static void
-s_pump (int wait_ms)
-{
-    zmq_pollitem_t items [COORDINATORS];
-    for (int m = 0; m < COORDINATORS; m++)
-        items [m] = (zmq_pollitem_t) { zsock_resolve (ck_client_socket (s_members [m].client)),
-                                       0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (items, COORDINATORS, wait_ms) > 0)
-        for (int m = 0; m < COORDINATORS; m++)
-            while (ck_client_recv (s_members [m].client, 0) != CK_CMD_NONE)
-                s_reply (ck_client_reply (s_members [m].client));
-    int64_t now = ph_now_ms ();
-    for (size_t k = 0; k < s_book.count; k++) {
-        route_t *route = &s_routes [k];
-        if (s_book.items [k].terminal || route->sent_ms == 0)
-            continue;
-        if (route->resend_ms && now >= route->resend_ms)
-            s_send (k, route->target + 1);
-        else
-        if (now - route->sent_ms >= RESEND_MS)
-            s_send (k, s_members [route->target].down? route->target + 1: route->target);
-    }
+    char problem [E2E_PROBLEM_SIZE];
+    cr_assert_eq (cm_wait_serving (&s_cm, &s_group, READY_MS, problem), 0, "%s", problem);
 }
 
 //  A stats event of member m names it and what it holds
 static void
 s_check_stats (int m)
 {
-    snprintf (s_group.events, sizeof s_group.events, "%s", s_members [m].events);
+    snprintf (s_group.events, sizeof s_group.events, "%s", s_cm.members [m].events);
     zsock_destroy (&s_group.stats);
     ck_ev_stats_t stats;
     cr_assert_eq (e2e_next_stats (&s_group, &stats, 5000), 0);
-    cr_expect_str_eq (stats.coordinator, s_members [m].name);
+    cr_expect_str_eq (stats.coordinator, s_cm.members [m].name);
     cr_expect_eq (stats.partition_count, PARTITIONS);
-    cr_expect_neq (stats.partitions [0], 0, "%s holds nothing", s_members [m].name);
+    cr_expect_neq (stats.partitions [0], 0, "%s holds nothing", s_cm.members [m].name);
     zsock_destroy (&s_group.stats);
 }
 
-//  The participants' databases agree with the RESULTs: one order, one live
-//  authorization and one held reservation per confirmed checkout
+//  The stores agree with the RESULTs, one saga per checkout
 static void
 s_check (void)
 {
     char first [E2E_PROBLEM_SIZE];
-    int problems = e2e_check_plan (&s_book, first);
+    const char *const uris [3] = { s_uri [0], s_uri [1], s_uri [2] };
+    int problems = cm_check_stores (&s_cm, uris, first);
     cr_expect_eq (problems, 0, "%d problems; first: %s", problems, first);
-    long long confirmed = 0;
-    for (size_t k = 0; k < s_book.count; k++)
-        confirmed += s_book.items [k].result.status == CK_STATUS_CONFIRMED;
-    cr_expect_gt (confirmed, 0);
-    cr_expect_eq (pg_query_int (s_uri [2], "SELECT count (*) FROM orders"), confirmed);
-    cr_expect_eq (pg_query_int (s_uri [1], "SELECT count (*) FROM authorizations"
-                                " WHERE status = 'authorized'"), confirmed);
-    cr_expect_eq (pg_query_int (s_uri [0], "SELECT count (*) FROM reservations"
-                                " WHERE status = 'held'"), confirmed);
-    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas"),
-                  (long long) s_book.count, "one saga per checkout");
-    cr_expect_eq (pg_query_int (s_log_uri, "SELECT count (*) FROM sagas WHERE phase IN"
-                                " ('running', 'compensating')"), 0);
 }
 
 //  checkout-bench --verify over the four databases: 0 when it passes
 static int
 s_verify (void)
 {
-    const char *names [] = { "inventory.uri", "payment.uri", "order.uri", "coordinator.uri" };
-    const char *uris [] = { s_uri [0], s_uri [1], s_uri [2], s_log_uri };
-    for (int i = 0; i < 4; i++) {
-        char path [PATH_MAX];
-        e2e_path (&s_group, names [i], path, sizeof path);
-        FILE *file = fopen (path, "w");
-        cr_assert_not_null (file);
-        fprintf (file, "%s\n", uris [i]);
-        fclose (file);
-    }
+    const char *const uris [3] = { s_uri [0], s_uri [1], s_uri [2] };
+    cr_assert_eq (cm_write_uris (&s_cm, &s_group, uris), 0);
     char exe [PATH_MAX + 32], log [PATH_MAX], n [24];
     snprintf (exe, sizeof exe, "%s/checkout-bench", s_group.bin);
     e2e_path (&s_group, "verify.txt", log, sizeof log);
@@ -330,13 +162,11 @@ static void
 s_load (size_t count)
 {
     cr_assert_eq (e2e_book_init (&s_book, count), 0);
-    s_routes = (route_t *) calloc (count, sizeof (route_t));
-    cr_assert_not_null (s_routes);
-    for (size_t k = 0; k < count; k++)
-        s_send (k, (int) (k % COORDINATORS));
+    cr_assert_eq (cm_routes_new (&s_cm), 0);
+    cr_assert_eq (cm_send_range (&s_cm, 0, count), 0);
     int64_t deadline = ph_now_ms () + RUN_MS;
     while (s_book.terminal < count / 4 && ph_now_ms () < deadline)
-        s_pump (100);
+        cm_pump (&s_cm, 100);
     cr_assert_lt (s_book.terminal, count, "all done already: make the load longer");
 }
 
@@ -344,10 +174,7 @@ s_load (size_t count)
 static void
 s_finish (void)
 {
-    int64_t deadline = ph_now_ms () + RUN_MS;
-    while (s_book.terminal < s_book.count && ph_now_ms () < deadline)
-        s_pump (100);
-    cr_assert_eq (s_book.terminal, s_book.count, "%zu of %zu terminal (logs in %s)",
+    cr_assert_eq (cm_finish (&s_cm, RUN_MS), 0, "%zu of %zu terminal (logs in %s)",
                   s_book.terminal, s_book.count, s_group.dir);
 }
 
@@ -357,9 +184,9 @@ static int64_t
 s_wait_takeover (int64_t since_ms)
 {
     int64_t deadline = since_ms + TAKEOVER_MS + 5000;
-    while (s_held_by_live () < PARTITIONS && ph_now_ms () < deadline)
-        s_pump (50);
-    cr_assert_eq (s_held_by_live (), PARTITIONS, "the partitions did not move (logs in %s)",
+    while (cm_held_by_live (&s_cm) < PARTITIONS && ph_now_ms () < deadline)
+        cm_pump (&s_cm, 50);
+    cr_assert_eq (cm_held_by_live (&s_cm), PARTITIONS, "the partitions did not move (logs in %s)",
                   s_group.dir);
     return ph_now_ms () - since_ms;
 }
@@ -369,7 +196,7 @@ static bool
 s_logged (int m, const char *text)
 {
     char stem [32], path [PATH_MAX];
-    snprintf (stem, sizeof stem, "%s.log", s_members [m].name);
+    snprintf (stem, sizeof stem, "%s.log", s_cm.members [m].name);
     e2e_path (&s_group, stem, path, sizeof path);
     char *log = ph_slurp (path);
     bool found = log && strstr (log, text);
@@ -384,8 +211,8 @@ Test (coordinators, a_killed_coordinators_partitions_are_taken_over)
         s_check_stats (m);
     s_load (900);
     int64_t killed_ms = ph_now_ms ();
-    s_members [1].down = true;
-    cr_assert_eq (e2e_stop (&s_group, s_members [1].slot, SIGKILL, 10000), -1);
+    s_cm.members [1].down = true;
+    cr_assert_eq (e2e_stop (&s_group, s_cm.members [1].slot, SIGKILL, 10000), -1);
     int64_t takeover_ms = s_wait_takeover (killed_ms);
     fprintf (stderr, "coordinators: SIGKILL of c2 -> c1 and c3 hold all %d partitions in"
              " %" PRId64 " ms (lease TTL 3000 ms)\n", PARTITIONS, takeover_ms);
@@ -394,7 +221,8 @@ Test (coordinators, a_killed_coordinators_partitions_are_taken_over)
     s_check ();
     cr_expect_eq (s_verify (), 0);
     for (int m = 0; m < COORDINATORS; m += 2)
-        cr_expect (e2e_running (&s_group, s_members [m].slot), "%s exited", s_members [m].name);
+        cr_expect (e2e_running (&s_group, s_cm.members [m].slot), "%s exited",
+                   s_cm.members [m].name);
 }
 
 //  c2 stops past its lease with a commit in flight: the others take its
@@ -423,13 +251,13 @@ s_pause_c2 (void)
     while (pg_query_int (s_log_uri, "SELECT count (*) FROM pg_stat_activity WHERE"
                          " wait_event_type = 'Lock' AND query LIKE '%saga_log_fence%'") < 1
     &&  ph_now_ms () < deadline)
-        s_pump (20);
+        cm_pump (&s_cm, 20);
     int64_t stopped_ms = ph_now_ms ();
-    s_members [1].down = true;
-    cr_assert_eq (kill (s_group.pids [s_members [1].slot], SIGSTOP), 0);
+    s_cm.members [1].down = true;
+    cr_assert_eq (kill (s_group.pids [s_cm.members [1].slot], SIGSTOP), 0);
     deadline = ph_now_ms () + TAKEOVER_MS;
-    while (s_held_by ("c2") > 0 && ph_now_ms () < deadline)
-        s_pump (50);
+    while (cm_held_by (&s_cm, "c2") > 0 && ph_now_ms () < deadline)
+        cm_pump (&s_cm, 50);
     result = PQexec (holder, "COMMIT");
     PQclear (result);
     PQfinish (holder);
@@ -437,13 +265,13 @@ s_pause_c2 (void)
     //  the others go on for a while before c2 wakes
     int64_t until = ph_now_ms () + 2000;
     while (ph_now_ms () < until)
-        s_pump (100);
-    cr_assert_eq (kill (s_group.pids [s_members [1].slot], SIGCONT), 0);
-    s_members [1].down = false;
+        cm_pump (&s_cm, 100);
+    cr_assert_eq (kill (s_group.pids [s_cm.members [1].slot], SIGCONT), 0);
+    s_cm.members [1].down = false;
     deadline = ph_now_ms () + TAKEOVER_MS + 5000;
-    while (!s_balanced () && ph_now_ms () < deadline)
-        s_pump (100);
-    cr_expect (s_balanced (), "c2 did not get a share again (logs in %s)", s_group.dir);
+    while (!cm_balanced (&s_cm) && ph_now_ms () < deadline)
+        cm_pump (&s_cm, 100);
+    cr_expect (cm_balanced (&s_cm), "c2 did not get a share again (logs in %s)", s_group.dir);
     cr_expect (s_logged (1, "dropped from memory"),
                "c2 kept the sagas of partitions it lost (logs in %s)", s_group.dir);
     return takeover_ms;
@@ -466,7 +294,8 @@ Test (coordinators, a_paused_coordinator_is_fenced_out_and_rejoins)
     s_check ();
     cr_expect_eq (s_verify (), 0);
     for (int m = 0; m < COORDINATORS; m++)
-        cr_expect (e2e_running (&s_group, s_members [m].slot), "%s exited", s_members [m].name);
+        cr_expect (e2e_running (&s_group, s_cm.members [m].slot), "%s exited",
+                   s_cm.members [m].name);
 }
 
 //  SIGTERM: the coordinator finishes its turn and gives its partitions up,
@@ -475,8 +304,8 @@ Test (coordinators, a_stopped_coordinator_hands_its_partitions_over_at_once)
 {
     s_start ();
     s_load (600);
-    s_members [2].down = true;
-    cr_assert_eq (e2e_stop (&s_group, s_members [2].slot, SIGTERM, 10000), 0, "exit 0");
+    s_cm.members [2].down = true;
+    cr_assert_eq (e2e_stop (&s_group, s_cm.members [2].slot, SIGTERM, 10000), 0, "exit 0");
     int64_t exited_ms = ph_now_ms ();
     int64_t takeover_ms = s_wait_takeover (exited_ms);
     fprintf (stderr, "coordinators: c3 stopped by SIGTERM -> c1 and c2 hold all %d partitions"
@@ -518,7 +347,7 @@ Test (coordinators, a_coordinator_that_does_not_fit_the_log_is_refused)
     log = ph_slurp (path);
     cr_expect (log && strstr (log, "give --advertise"), "%s", log? log: "");
     free (log);
-    cr_expect_eq (s_held_by (NULL), PARTITIONS, "the others go on");
+    cr_expect_eq (cm_held_by (&s_cm, NULL), PARTITIONS, "the others go on");
 }
 
 //  One coordinator per SQLite file: a second is refused at once, exit 2,

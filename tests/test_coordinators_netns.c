@@ -5,8 +5,8 @@
     c1, host b coordinator c2, host c coordinator c3 and the three
     participants (their stores on a's server), connected to all three
     coordinators.  The test itself joins host a's namespace: its client
-    (a connection per frontend, following not_owner as test_coordinators.c
-    does) and its queries go over the hosts' addresses like any program of
+    (members_helpers.h's: a connection per frontend, following not_owner)
+    and its queries go over the hosts' addresses like any program of
     host a.  Under W1 load, host b's link goes down: c2 hears nothing more,
     neither from the server nor from anyone.  The others must take all its
     partitions; c2 must write nothing under the leases it lost; once the
@@ -17,9 +17,8 @@
     whatever still runs inside its namespaces, then deletes them.
 */
 #include <criterion/criterion.h>
-#include "e2e_helpers.h"
+#include "members_helpers.h"
 #include "netns_helpers.h"
-#include "pg_helpers.h"
 
 #define HOST_A          0
 #define HOST_B          1
@@ -49,31 +48,15 @@ static struct {
     char log_uri [128];                 //  the coordinators' saga log
 } s_ctx = { .home = -1 };
 
-//  One coordinator, on host h == its index
-typedef struct {
-    char name [8];                      //  its --instance, c1..c3
-    char frontend [64], backend [64], events [64];
-    int slot;
-    ck_client_t *client;                //  borrowed from the group
-    bool down;                          //  cut off by the test
-} member_t;
+//  Coordinator m on host m
+static cm_t s_cm = { .count = COORDINATORS, .partitions = PARTITIONS, .log_uri = s_ctx.log_uri,
+                     .book = &s_ctx.book, .resend_ms = RESEND_MS, .bounce_ms = BOUNCE_MS };
 
-static member_t s_members [COORDINATORS];
-
-//  Where each checkout was sent last, and when
-typedef struct {
-    int target;
-    int64_t sent_ms;
-    int64_t resend_ms;                  //  0: no resend planned
-} route_t;
-
-static route_t *s_routes;
 
 static void
 s_fini (void)
 {
-    free (s_routes);
-    s_routes = NULL;
+    cm_fini (&s_cm);
     e2e_book_fini (&s_ctx.book);
     //  the processes first, the server next, the namespaces last
     for (int i = 0; i < E2E_MAX_PROCS; i++)
@@ -180,7 +163,7 @@ s_setup (void)
 static void
 s_start_coordinator (int m)
 {
-    member_t *member = &s_members [m];
+    cm_member_t *member = &s_cm.members [m];
     char heartbeat [16], liveness [16];
     snprintf (heartbeat, sizeof heartbeat, "%d", s_ctx.group.heartbeat_ms);
     snprintf (liveness, sizeof liveness, "%d", s_ctx.group.liveness);
@@ -203,8 +186,8 @@ s_start_participant (int i)
     snprintf (program, sizeof program, "checkout-%s", s_services [i]);
     snprintf (instance, sizeof instance, "%s-1", s_services [i]);
     const char *args [E2E_MAX_ARGS] = {
-        "--coordinator", s_members [0].backend, "--coordinator", s_members [1].backend,
-        "--coordinator", s_members [2].backend, "--db", s_ctx.uri [i], "--instance", instance,
+        "--coordinator", s_cm.members [0].backend, "--coordinator", s_cm.members [1].backend,
+        "--coordinator", s_cm.members [2].backend, "--db", s_ctx.uri [i], "--instance", instance,
         "--heartbeat-ms", heartbeat, "--liveness", liveness, NULL
     };
     if (i == 0) {
@@ -213,43 +196,6 @@ s_start_participant (int i)
         args [16] = NULL;
     }
     s_spawn_in (HOST_C, instance, program, args);
-}
-
-//  Partitions whose live lease owner holds
-static long long
-s_held_by (const char *owner)
-{
-    char sql [160];
-    snprintf (sql, sizeof sql, "SELECT count (*) FROM saga_partitions WHERE"
-              " expires_at > now () AND owner = '%.8s'", owner);
-    return pg_query_int (s_ctx.log_uri, sql);
-}
-
-//  Partitions held by the coordinators not cut off
-static long long
-s_held_by_live (void)
-{
-    long long held = 0;
-    for (int m = 0; m < COORDINATORS; m++)
-        if (!s_members [m].down)
-            held += s_held_by (s_members [m].name);
-    return held;
-}
-
-//  True when every coordinator not cut off holds a share and together all
-static bool
-s_balanced (void)
-{
-    long long held = 0;
-    for (int m = 0; m < COORDINATORS; m++) {
-        if (s_members [m].down)
-            continue;
-        long long mine = s_held_by (s_members [m].name);
-        if (mine <= 0)
-            return false;
-        held += mine;
-    }
-    return held == PARTITIONS;
 }
 
 //  The server's clock in ms: lease times are the server's, so are the
@@ -293,7 +239,7 @@ static void
 s_start (void)
 {
     for (int m = 0; m < COORDINATORS; m++) {
-        member_t *member = &s_members [m];
+        cm_member_t *member = &s_cm.members [m];
         const char *address = s_ctx.net.address [m];
         snprintf (member->name, sizeof member->name, "c%d", m + 1);
         snprintf (member->frontend, sizeof member->frontend, "tcp://%s:5570", address);
@@ -303,105 +249,8 @@ s_start (void)
     }
     for (int i = 0; i < 3; i++)
         s_start_participant (i);
-    int64_t deadline = ph_now_ms () + READY_MS;
-    for (int m = 0; m < COORDINATORS; m++) {
-        member_t *member = &s_members [m];
-        snprintf (s_ctx.group.frontend, sizeof s_ctx.group.frontend, "%s", member->frontend);
-        member->client = e2e_client (&s_ctx.group);
-        cr_assert_not_null (member->client);
-        bool served = false;
-        while (!served && ph_now_ms () < deadline)
-            served = ck_client_ping (member->client, 250) == CK_CMD_PONG
-                  && ck_client_reply (member->client)->pong.unserved_count == 0;
-        cr_assert (served, "%s does not serve (logs in %s)", member->name, s_ctx.group.dir);
-    }
-    while (!s_balanced () && ph_now_ms () < deadline)
-        zclock_sleep (100);
-    cr_assert (s_balanced (), "the partitions are not shared (logs in %s)", s_ctx.group.dir);
-}
-
-//  -------------------------------------------------------------------------
-//  The client: a connection per frontend, not_owner followed
-
-//  The member whose frontend is endpoint, or -1
-static int
-s_member_of (const char *endpoint)
-{
-    for (int m = 0; m < COORDINATORS; m++)
-        if (streq (s_members [m].frontend, endpoint))
-            return m;
-    return -1;
-}
-
-//  The first coordinator not cut off from m on
-static int
-s_up_from (int m)
-{
-    for (int step = 0; step < COORDINATORS; step++) {
-        int candidate = (m + step) % COORDINATORS;
-        if (!s_members [candidate].down)
-            return candidate;
-    }
-    return -1;
-}
-
-static void
-s_send (size_t k, int target)
-{
-    target = s_up_from (target);
-    cr_assert_geq (target, 0);
-    s_routes [k] = (route_t) { target, ph_now_ms (), 0 };
-    cr_assert_eq (e2e_send_range (s_members [target].client, k, 1, false), 1);
-}
-
-//  Files a reply; follows not_owner
-static void
-s_reply (const ck_client_reply_t *reply)
-{
-    e2e_book_record (&s_ctx.book, reply);
-    if (reply->command != CK_CMD_ERROR)
-        return;
-    long k = e2e_book_index (&s_ctx.book, reply->error.checkout_id);
-    if (k < 0 || s_ctx.book.items [k].terminal)
-        return;
-    int owner = reply->error.code == CK_NOT_OWNER? s_member_of (reply->error.owner): -1;
-    if (owner >= 0 && !s_members [owner].down)
-        s_send ((size_t) k, owner);
-    else
-        s_routes [k].resend_ms = ph_now_ms () + BOUNCE_MS;
-}
-
-//  Takes what the clients have, for up to wait_ms, and resends what is due
-static void
-s_pump (int wait_ms)
-{
-    zmq_pollitem_t items [COORDINATORS];
-    for (int m = 0; m < COORDINATORS; m++)
-        items [m] = (zmq_pollitem_t) { zsock_resolve (ck_client_socket (s_members [m].client)),
-                                       0, ZMQ_POLLIN, 0 };
-    if (zmq_poll (items, COORDINATORS, wait_ms) > 0)
-        for (int m = 0; m < COORDINATORS; m++)
-            while (ck_client_recv (s_members [m].client, 0) != CK_CMD_NONE)
-                s_reply (ck_client_reply (s_members [m].client));
-    int64_t now = ph_now_ms ();
-    for (size_t k = 0; k < s_ctx.book.count; k++) {
-        route_t *route = &s_routes [k];
-        if (s_ctx.book.items [k].terminal || route->sent_ms == 0)
-            continue;
-        if (route->resend_ms && now >= route->resend_ms)
-            s_send (k, route->target + 1);
-        else
-        if (now - route->sent_ms >= RESEND_MS)
-            s_send (k, s_members [route->target].down? route->target + 1: route->target);
-    }
-}
-
-//  Sends checkouts first..last-1 round robin
-static void
-s_send_range (size_t first, size_t last)
-{
-    for (size_t k = first; k < last; k++)
-        s_send (k, (int) (k % COORDINATORS));
+    char problem [E2E_PROBLEM_SIZE];
+    cr_assert_eq (cm_wait_serving (&s_cm, &s_ctx.group, READY_MS, problem), 0, "%s", problem);
 }
 
 //  Sends the first FIRST checkouts, then pumps until a quarter of them is
@@ -410,12 +259,11 @@ static void
 s_load (void)
 {
     cr_assert_eq (e2e_book_init (&s_ctx.book, CHECKOUTS), 0);
-    s_routes = (route_t *) calloc (CHECKOUTS, sizeof (route_t));
-    cr_assert_not_null (s_routes);
-    s_send_range (0, FIRST);
+    cr_assert_eq (cm_routes_new (&s_cm), 0);
+    cr_assert_eq (cm_send_range (&s_cm, 0, FIRST), 0);
     int64_t deadline = ph_now_ms () + RUN_MS;
     while (s_ctx.book.terminal < FIRST / 4 && ph_now_ms () < deadline)
-        s_pump (100);
+        cm_pump (&s_cm, 100);
     cr_assert_lt (s_ctx.book.terminal, FIRST * 2 / 3, "too much done already: make the load"
                   " longer");
 }
@@ -424,36 +272,21 @@ s_load (void)
 static void
 s_finish (void)
 {
-    int64_t deadline = ph_now_ms () + RUN_MS;
-    while (s_ctx.book.terminal < s_ctx.book.count && ph_now_ms () < deadline)
-        s_pump (100);
-    cr_assert_eq (s_ctx.book.terminal, s_ctx.book.count, "%zu of %zu terminal (logs in %s)",
+    cr_assert_eq (cm_finish (&s_cm, RUN_MS), 0, "%zu of %zu terminal (logs in %s)",
                   s_ctx.book.terminal, s_ctx.book.count, s_ctx.group.dir);
 }
 
 //  -------------------------------------------------------------------------
 //  Checks
 
-//  The participants' databases agree with the RESULTs, one saga each
+//  The stores agree with the RESULTs, one saga per checkout
 static void
 s_check (void)
 {
     char first [E2E_PROBLEM_SIZE];
-    int problems = e2e_check_plan (&s_ctx.book, first);
+    const char *const uris [3] = { s_ctx.uri [0], s_ctx.uri [1], s_ctx.uri [2] };
+    int problems = cm_check_stores (&s_cm, uris, first);
     cr_expect_eq (problems, 0, "%d problems; first: %s", problems, first);
-    long long confirmed = 0;
-    for (size_t k = 0; k < s_ctx.book.count; k++)
-        confirmed += s_ctx.book.items [k].result.status == CK_STATUS_CONFIRMED;
-    cr_expect_gt (confirmed, 0);
-    cr_expect_eq (pg_query_int (s_ctx.uri [2], "SELECT count (*) FROM orders"), confirmed);
-    cr_expect_eq (pg_query_int (s_ctx.uri [1], "SELECT count (*) FROM authorizations"
-                                " WHERE status = 'authorized'"), confirmed);
-    cr_expect_eq (pg_query_int (s_ctx.uri [0], "SELECT count (*) FROM reservations"
-                                " WHERE status = 'held'"), confirmed);
-    cr_expect_eq (pg_query_int (s_ctx.log_uri, "SELECT count (*) FROM sagas"),
-                  (long long) s_ctx.book.count, "one saga per checkout");
-    cr_expect_eq (pg_query_int (s_ctx.log_uri, "SELECT count (*) FROM sagas WHERE phase IN"
-                                " ('running', 'compensating')"), 0);
 }
 
 //  checkout-bench --verify over the four databases, run from host a like
@@ -461,16 +294,8 @@ s_check (void)
 static int
 s_verify (void)
 {
-    const char *names [] = { "inventory.uri", "payment.uri", "order.uri", "coordinator.uri" };
-    const char *uris [] = { s_ctx.uri [0], s_ctx.uri [1], s_ctx.uri [2], s_ctx.log_uri };
-    for (int i = 0; i < 4; i++) {
-        char path [PATH_MAX];
-        e2e_path (&s_ctx.group, names [i], path, sizeof path);
-        FILE *file = fopen (path, "w");
-        cr_assert_not_null (file);
-        fprintf (file, "%s\n", uris [i]);
-        fclose (file);
-    }
+    const char *const uris [3] = { s_ctx.uri [0], s_ctx.uri [1], s_ctx.uri [2] };
+    cr_assert_eq (cm_write_uris (&s_cm, &s_ctx.group, uris), 0);
     char exe [PATH_MAX + 32], n [24];
     snprintf (exe, sizeof exe, "%s/checkout-bench", s_ctx.group.bin);
     snprintf (n, sizeof n, "%zu", s_ctx.book.count);
@@ -498,7 +323,7 @@ static bool
 s_logged (int m, const char *text)
 {
     char stem [32], path [PATH_MAX];
-    snprintf (stem, sizeof stem, "%s.log", s_members [m].name);
+    snprintf (stem, sizeof stem, "%s.log", s_cm.members [m].name);
     e2e_path (&s_ctx.group, stem, path, sizeof path);
     char *log = ph_slurp (path);
     bool found = log && strstr (log, text);
@@ -526,7 +351,7 @@ Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
     //  the cut; then what c2 held, under which epochs
     int64_t cut_ms = ph_now_ms ();
     cr_assert_eq (nh_link (&s_ctx.net, HOST_B, false), 0);
-    s_members [1].down = true;
+    s_cm.members [1].down = true;
     size_t done_at_cut = s_ctx.book.terminal;
     cr_assert_eq (pg_query_exec (s_ctx.log_uri, "CREATE TABLE c2_at_cut AS SELECT partition, epoch"
                            " FROM saga_partitions WHERE owner = 'c2'"), 0);
@@ -534,14 +359,14 @@ Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
     cr_assert_gt (c2_held, 0, "c2 held nothing when cut off");
 
     int64_t deadline = cut_ms + TAKEOVER_MS;
-    while (s_held_by_live () < PARTITIONS && ph_now_ms () < deadline)
-        s_pump (50);
+    while (cm_held_by_live (&s_cm) < PARTITIONS && ph_now_ms () < deadline)
+        cm_pump (&s_cm, 50);
     int64_t takeover_ms = ph_now_ms () - cut_ms;
     long long taken_at = s_server_ms ();
     fprintf (stderr, "coordinators_netns: c2 cut off at %zu of %d checkouts -> c1 and c3 hold"
              " all %d partitions in %" PRId64 " ms (c2 held %lld; lease TTL 3000 ms)\n",
              done_at_cut, CHECKOUTS, PARTITIONS, takeover_ms, c2_held);
-    cr_assert_eq (s_held_by_live (), PARTITIONS, "c1 and c3 do not hold every partition"
+    cr_assert_eq (cm_held_by_live (&s_cm), PARTITIONS, "c1 and c3 do not hold every partition"
                   " %d ms after the cut (logs in %s)", TAKEOVER_MS, s_ctx.group.dir);
     //  every partition c2 held moved: another owner, a later epoch, so
     //  the fence refuses any commit c2 still has on its way
@@ -552,22 +377,22 @@ Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
     //  the others go on for a while without c2
     int64_t until = ph_now_ms () + 2000;
     while (ph_now_ms () < until)
-        s_pump (100);
+        cm_pump (&s_cm, 100);
     long long up_at = s_server_ms ();
     int64_t up_ms = ph_now_ms ();
     cr_assert_eq (nh_link (&s_ctx.net, HOST_B, true), 0);
-    s_members [1].down = false;
+    s_cm.members [1].down = false;
     deadline = up_ms + REJOIN_MS;
-    while (!s_balanced () && ph_now_ms () < deadline)
-        s_pump (100);
+    while (!cm_balanced (&s_cm) && ph_now_ms () < deadline)
+        cm_pump (&s_cm, 100);
     int64_t rejoin_ms = ph_now_ms () - up_ms;
     fprintf (stderr, "coordinators_netns: link of b up -> c2 holds %lld partitions again in"
-             " %" PRId64 " ms\n", s_held_by ("c2"), rejoin_ms);
-    cr_assert (s_balanced (), "c2 did not get a share again within %d ms (logs in %s)",
+             " %" PRId64 " ms\n", cm_held_by (&s_cm, "c2"), rejoin_ms);
+    cr_assert (cm_balanced (&s_cm), "c2 did not get a share again within %d ms (logs in %s)",
                REJOIN_MS, s_ctx.group.dir);
 
     //  the rest of the load, a third of it for c2's partitions
-    s_send_range (FIRST, CHECKOUTS);
+    cr_assert_eq (cm_send_range (&s_cm, FIRST, CHECKOUTS), 0);
     s_finish ();
     //  No write under a lease its writer did not hold, the whole run: each
     //  audited row's lease names the coordinator of the host that wrote it
@@ -575,9 +400,9 @@ Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
     for (int m = 0; m < COORDINATORS; m++) {
         snprintf (condition, sizeof condition, "client = '%.19s'"
                   " AND owner IS DISTINCT FROM '%.7s'", s_ctx.net.address [m],
-                  s_members [m].name);
+                  s_cm.members [m].name);
         cr_expect_eq (s_audited (condition), 0, "%s wrote under another's lease",
-                      s_members [m].name);
+                      s_cm.members [m].name);
     }
     //  c2 wrote nothing from the takeover until the link came back, and
     //  nothing ever after it under an epoch it held at the cut
@@ -599,6 +424,6 @@ Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
     s_check ();
     cr_expect_eq (s_verify (), 0);
     for (int m = 0; m < COORDINATORS; m++)
-        cr_expect (e2e_running (&s_ctx.group, s_members [m].slot), "%s exited",
-                   s_members [m].name);
+        cr_expect (e2e_running (&s_ctx.group, s_cm.members [m].slot), "%s exited",
+                   s_cm.members [m].name);
 }

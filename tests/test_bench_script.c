@@ -119,20 +119,13 @@ TestSuite (bench_script, .init = s_init, .fini = s_fini, .timeout = 180);
 //  -------------------------------------------------------------------------
 //  Running the script
 
-//  Runs scripts/NAME with the argument list, keeps its stdout and stderr
-//  in s_ctx; returns its exit code
+//  Runs argv (argv [0] the script, NULL-terminated), keeps its stdout and
+//  stderr in s_ctx; returns its exit code
 static int
-s_script (const char *name, const char *bin, va_list args)
+s_run (char *const *argv)
 {
-    char script [1100];
-    snprintf (script, sizeof script, "%s/scripts/%s", s_ctx.source, name);
-    char *argv [MAX_ARGS] = { script, "--no-setup", "--bin", (char *) bin,
-                              "--data", s_ctx.data };
-    int argc = 6;
-    for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
-        cr_assert_lt (argc, MAX_ARGS - 1);
-        argv [argc++] = arg;
-    }
+    const char *script = argv [0];
+    const char *name = strrchr (script, '/')? strrchr (script, '/') + 1: script;
     char out [PATH_MAX], err [PATH_MAX];
     snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
     snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
@@ -148,6 +141,23 @@ s_script (const char *name, const char *bin, va_list args)
     s_ctx.errors = ph_slurp (err);
     cr_assert_not_null (s_ctx.output);
     return ph_exit_code (status);
+}
+
+//  Runs scripts/NAME with --no-setup --bin bin --data and the argument list
+static int
+s_script (const char *name, const char *bin, va_list args)
+{
+    char script [1100];
+    snprintf (script, sizeof script, "%s/scripts/%s", s_ctx.source, name);
+    char *argv [MAX_ARGS] = { script, "--no-setup", "--bin", (char *) bin,
+                              "--data", s_ctx.data };
+    int argc = 6;
+    for (char *arg = va_arg (args, char *); arg; arg = va_arg (args, char *)) {
+        cr_assert_lt (argc, MAX_ARGS - 1);
+        argv [argc++] = arg;
+    }
+    argv [argc] = NULL;
+    return s_run (argv);
 }
 
 //  Runs scripts/bench with the NULL-terminated extra arguments
@@ -293,19 +303,8 @@ s_pg_floor (const char *first, ...)
         argv [argc++] = (char *) arg;
     }
     va_end (args);
-    char out [PATH_MAX], err [PATH_MAX];
-    snprintf (out, sizeof out, "%s/stdout", s_ctx.dir);
-    snprintf (err, sizeof err, "%s/stderr", s_ctx.dir);
-    pid_t pid = ph_spawn2 (script, argv, out, err);
-    cr_assert_gt (pid, 0);
-    int status = 0;
-    cr_assert_eq (ph_wait (pid, SCRIPT_MS, &status), 0, "scripts/pg-floor did not end");
-    free (s_ctx.output);
-    free (s_ctx.errors);
-    s_ctx.output = ph_slurp (out);
-    s_ctx.errors = ph_slurp (err);
-    cr_assert_not_null (s_ctx.output);
-    return ph_exit_code (status);
+    argv [argc] = NULL;
+    return s_run (argv);
 }
 
 //  scripts/pg-floor, one second per shape: a line per shape with figures,

@@ -91,6 +91,27 @@ Test (e2e_curve, w1_runs_with_curve)
     cr_assert_eq (problems, 0, "%d problems; first: %s", problems, problem);
 }
 
+//  checkout-bench without keys against a coordinator under CURVE: its
+//  handshake fails, nothing ever answers, and it says so after its first
+//  checkouts time out instead of waiting a timeout for each wave of them
+Test (e2e_curve, a_bench_without_keys_stops_and_says_why)
+{
+    s_start ();
+    const char *args [] = { "--frontend", s_group.frontend, "--n", "400", "--c", "4",
+                            "--timeout", "1000", NULL };
+    int slot = e2e_spawn (&s_group, "bench", "checkout-bench", args);
+    cr_assert_geq (slot, 0);
+    cr_expect_eq (e2e_stop (&s_group, slot, 0, 20000), 1, "exit 1, well before 100 s");
+    char path [PATH_MAX];
+    e2e_path (&s_group, "bench.log", path, sizeof path);
+    char *log = ph_slurp (path);
+    cr_expect (log && strstr (log, "Under CURVE it needs --curve-secret and --curve-server"),
+               "%s", log? log: "");
+    cr_expect (log && strstr (log, "result        FAIL (no coordinator answered)"), "%s",
+               log? log: "");
+    free (log);
+}
+
 //  A key in no allow-list, or no key at all, does not get through the
 //  handshake: no READY arrives, no request reaches it, no PING is answered
 Test (e2e_curve, an_unknown_key_fails_the_handshake)

@@ -45,6 +45,7 @@ struct _bench_load_t {
     uint64_t next;                      //  next k to submit
     uint64_t finished;                  //  checkouts with a final outcome
     uint32_t retry_pending;             //  slots waiting to submit again
+    bool heard;                         //  any reply at all from a coordinator
     int64_t first_submit_us;
     int64_t last_result_us;
     int64_t next_tick_us;
@@ -286,6 +287,7 @@ s_drain (bench_load_t *self, ck_client_t *client)
 {
     ck_command_t command;
     while ((command = ck_client_recv (client, 0)) != CK_CMD_NONE) {
+        self->heard = true;
         const ck_client_reply_t *reply = ck_client_reply (client);
         int64_t now = s_now_us ();
         if (command == CK_CMD_RESULT)
@@ -332,6 +334,7 @@ s_tick (bench_load_t *self, int64_t now)
                               (unsigned long long) slot->k, self->config.timeout_ms);
             s_forget (self, slot->k);
             s_finish (self, slot->k, BENCH_TIMEOUT);
+            self->stats.unanswered = !self->heard;
         }
         else
         if (slot->retry_us && now >= slot->retry_us) {
@@ -420,12 +423,36 @@ s_summarize (bench_load_t *self)
         stats->outcome_errors++;
 }
 
+//  Nobody answers: the checkouts in flight and those not sent yet time
+//  out now rather than one timeout after another
+static void
+s_give_up (bench_load_t *self)
+{
+    fprintf (stderr, "checkout-bench: no answer from %s in %d ms (--timeout): is a coordinator"
+             " running there? Under CURVE it needs --curve-secret and --curve-server. The %llu"
+             " checkouts left count as timed out.\n", self->config.frontend,
+             self->config.timeout_ms,
+             (unsigned long long) (self->config.count - self->finished));
+    for (uint32_t i = 0; i < self->config.concurrency; i++)
+        if (self->slots [i].k != NO_CHECKOUT) {
+            s_forget (self, self->slots [i].k);
+            s_finish (self, self->slots [i].k, BENCH_TIMEOUT);
+        }
+    for (uint64_t end = self->config.first + self->config.count; self->next < end;
+         self->next++) {
+        self->state [self->next - self->config.first] = K_TIMED_OUT;
+        self->stats.tally.got [BENCH_TIMEOUT]++;
+        self->finished++;
+    }
+}
+
 //  Runs the closed loop; 0 when every checkout matched the plan, else -1.
 int
 bench_load_run (bench_load_t *self)
 {
     assert (self);
-    while (!zsys_interrupted && self->finished < self->config.count) {
+    while (!zsys_interrupted && self->finished < self->config.count
+       &&  !self->stats.unanswered) {
         int64_t now = s_now_us ();
         s_fill (self, now);
         s_tick (self, now);
@@ -433,6 +460,8 @@ bench_load_run (bench_load_t *self)
         if (self->finished < self->config.count)
             s_wait (self, now);
     }
+    if (self->stats.unanswered)
+        s_give_up (self);
     s_progress (self, s_now_us (), true);
     s_summarize (self);
     bool passed = !self->stats.interrupted && self->stats.mismatches == 0

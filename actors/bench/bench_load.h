@@ -70,6 +70,7 @@ typedef struct {
     uint64_t elapsed_us;                //  first submit to last RESULT
     double throughput;                  //  results per second over elapsed_us
     bool interrupted;                   //  stopped by a signal before the end
+    bool unanswered;                    //  stopped: no coordinator ever answered
     char examples [BENCH_LOAD_EXAMPLES][BENCH_LOAD_EXAMPLE_SIZE];
     uint32_t example_count;
 } bench_load_stats_t;
@@ -86,6 +87,10 @@ bench_load_t *bench_load_new (const bench_load_config_t *config);
 void bench_load_destroy (bench_load_t **self_p);
 
 //  Runs the closed loop to the end, or until the process is interrupted.
+//  When the first checkouts time out and no coordinator has answered
+//  anything, it stops there (every other one would wait as long) and
+//  counts the rest as timed out: nothing listens, or the handshake fails
+//  (a coordinator under CURVE, a client without keys).
 //  Returns 0 when every checkout got a RESULT that matches the plan and
 //  every outcome line was written, else -1 (details in the stats).
 int bench_load_run (bench_load_t *self);

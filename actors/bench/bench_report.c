@@ -209,7 +209,8 @@ bench_report_print_text (const bench_report_t *report, FILE *out)
     s_text_counters (stats, out);
     s_text_rss (report, out);
     fprintf (out, "result        %s%s\n", report->passed? "PASS": "FAIL",
-             stats->interrupted? " (interrupted)": "");
+             stats->interrupted? " (interrupted)":
+             stats->unanswered? " (no coordinator answered)": "");
 }
 
 //  -------------------------------------------------------------------------
@@ -321,6 +322,7 @@ bench_report_print_json (const bench_report_t *report, FILE *out)
     s_json_outcomes (report, out);
     s_json_counters (stats, out);
     s_json_rss (report, out);
-    fprintf (out, "\"interrupted\":%s,\"passed\":%s}\n", stats->interrupted? "true": "false",
+    fprintf (out, "\"interrupted\":%s,\"unanswered\":%s,\"passed\":%s}\n",
+             stats->interrupted? "true": "false", stats->unanswered? "true": "false",
              report->passed? "true": "false");
 }

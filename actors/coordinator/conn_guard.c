@@ -257,6 +257,13 @@ conn_guard (zsock_t *pipe, void *args)
         if (which == pipe) {
             char *command = zstr_recv (pipe);
             bool term = !command || streq (command, "$TERM");
+            //  RELOAD: the owner saw a key withdrawn and will have its
+            //  peers handshake again, which must meet the new lists
+            if (command && streq (command, "RELOAD")) {
+                if (self.keyring)
+                    keyring_reload (self.keyring);
+                zstr_send (pipe, "RELOADED");
+            }
             zstr_free (&command);
             if (term)
                 break;

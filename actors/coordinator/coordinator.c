@@ -492,6 +492,15 @@ s_expire (core_t *self, int64_t now_ms)
     return self->expire_due_ms;
 }
 
+//  keyring_each_withdrawn's callback: *arg becomes true for a monitor's key
+static void
+s_monitor_withdrawn (void *arg, const char *role, const char *key)
+{
+    (void) key;
+    if (streq (role, "monitor"))
+        *(bool *) arg = true;
+}
+
 //  One loop turn, with the time the parts next need it; returns -1 when
 //  the actor must stop
 static int
@@ -530,8 +539,13 @@ s_turn (core_t *self, int64_t *due_ms)
     //  wall-clock microseconds, which a restart does not reset
     int64_t now_ms = zclock_mono ();
     if (self->keyring && now_ms >= self->keys_due_ms) {
-        if (keyring_reload (self->keyring) > 0)
+        if (keyring_reload (self->keyring) > 0) {
             backend_keys_changed (self->backend);
+            bool monitor = false;
+            keyring_each_withdrawn (self->keyring, s_monitor_withdrawn, &monitor);
+            if (monitor)
+                events_keys_withdrawn (self->events);
+        }
         self->keys_due_ms = now_ms + KEYS_IVL_MS;
     }
     int64_t backend_due = backend_tick (self->backend, now_ms);

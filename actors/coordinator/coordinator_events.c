@@ -197,6 +197,34 @@ s_refused (events_t *self, const char *count, const char *socket_name, const cha
                        streq (socket_name, "frontend")? MAX_CLIENTS: MAX_SUBSCRIBERS);
 }
 
+//  A PUB sends to every subscriber whatever its key has become, so a
+//  subscriber whose key was withdrawn loses its connection instead: the
+//  events endpoint is bound anew, which closes every subscriber's, and each
+//  comes back through the handshake, where a withdrawn key fails.  The
+//  others miss the events of that moment.  Runs once the guard has read
+//  the allow-lists again (RELOADED).
+static void
+s_rebind (events_t *self)
+{
+    char bound [CK_TEXT_SIZE];
+    snprintf (bound, sizeof bound, "%s", zsock_endpoint (self->socket));
+    if (zsock_unbind (self->socket, "%s", bound) == -1
+    ||  zsock_bind (self->socket, "%s", self->core->config.events) == -1)
+        zsys_error ("coordinator: events: cannot bind %s again to end a withdrawn key's"
+                    " subscription: %s", self->core->config.events,
+                    zmq_strerror (zmq_errno ()));
+    else
+        zsys_notice ("coordinator: events: a monitor key was withdrawn; %s bound again, its"
+                     " subscribers handshake anew", self->core->config.events);
+}
+
+void
+events_keys_withdrawn (events_t *self)
+{
+    assert (self);
+    zstr_send (self->guard, "RELOAD");
+}
+
 //  Republishes one event of a socket's monitor as socket.<event>; the
 //  guard's REFUSED is logged, and published as socket.refused
 void
@@ -204,6 +232,11 @@ events_monitor (events_t *self, zactor_t *monitor, const char *socket_name)
 {
     char *event = NULL, *value = NULL, *endpoint = NULL, *extra = NULL;
     if (zstr_recvx (monitor, &event, &value, &endpoint, &extra, NULL) < 0 || !event) {
+        zstr_free (&event);
+        return;
+    }
+    if (streq (event, "RELOADED")) {
+        s_rebind (self);
         zstr_free (&event);
         return;
     }

@@ -231,6 +231,11 @@ void events_refused (events_t *self, const char *key, const char *socket_name,
                      const char *command, const char *role, const char *instance,
                      const char *reason);
 
+//  A monitor's key was withdrawn: the guard reads the allow-lists again,
+//  then (its RELOADED, through events_monitor) the events endpoint is bound
+//  anew, so that every subscriber handshakes again (coordinator_events.c)
+void events_keys_withdrawn (events_t *self);
+
 //  coordinator_backend.c: after the allow-lists changed, DISCONNECT for
 //  every instance whose key no longer holds its service's role
 void backend_keys_changed (backend_t *self);

@@ -6,8 +6,9 @@ CK_BIN_DIR (the executables) and CK_SOURCE_DIR (the W1 catalog, the
 package) in the environment.  The group is a coordinator and one instance of
 each participant on ipc:// endpoints in a fresh temp dir; every process is
 killed by its PID at the end (and dies with this one if it is killed first).
-Set CK_E2E_KEEP=1 to keep the dir and its logs.  Several coordinators
-(not_owner) are stand-in ROUTERs in threads of this process.
+Set CK_E2E_KEEP=1 to keep the dir and its logs.  A second group runs under
+CURVE with the keys checkout-keys makes.  Several coordinators (not_owner)
+are stand-in ROUTERs in threads of this process.
 """
 
 import ctypes
@@ -30,7 +31,7 @@ import zmq                                                      # noqa: E402
 
 from checkout_client import (CheckoutTimeout, Client, CoordinatorError,  # noqa: E402
                              MalformedReply)
-from checkout_client import protocol                            # noqa: E402
+from checkout_client import curve, protocol                     # noqa: E402
 
 BIN = os.environ.get("CK_BIN_DIR") or os.path.join(SOURCE, "build", "bin")
 HEARTBEAT_MS = 200
@@ -48,14 +49,31 @@ def _die_with_parent():
 
 
 class Group:
-    """A coordinator and one inventory, payment and order, as processes."""
+    """A coordinator and one inventory, payment and order, as processes;
+    with curve, under CURVE with the keys of checkout-keys init in
+    <dir>/keys, each process with its own key as the supervisor runs them."""
 
-    def __init__(self):
+    def __init__(self, curve=False):
         self.dir = tempfile.mkdtemp(prefix="ck-python-")
         self.frontend = "ipc://%s/fe" % self.dir
         self.backend = "ipc://%s/be" % self.dir
         self.events = "ipc://%s/ev" % self.dir
+        self.keys = os.path.join(self.dir, "keys") if curve else None
         self.procs = []
+
+    def key(self, file):
+        return os.path.join(self.keys, file)
+
+    def client_keys(self, name):
+        """Client arguments for name's key pair and the coordinator's key."""
+        return dict(curve_secret=self.key(name + ".key_secret"),
+                    curve_server=self.key("coordinator.key"))
+
+    def keygen(self, *args):
+        """Runs checkout-keys with args, its output in <dir>/keys.log."""
+        with open(os.path.join(self.dir, "keys.log"), "ab") as log:
+            subprocess.run([os.path.join(BIN, "checkout-keys")] + list(args), check=True,
+                           stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
 
     def spawn(self, name, program, *args):
         log = open(os.path.join(self.dir, name + ".log"), "wb")
@@ -67,12 +85,20 @@ class Group:
 
     def start(self):
         beat = ["--heartbeat-ms", str(HEARTBEAT_MS), "--liveness", "5"]
+        secure = []
+        if self.keys:
+            self.keygen("init", self.keys)
+            secure = ["--curve-secret", self.key("coordinator.key_secret"),
+                      "--curve-allow", self.key("allow")]
         self.spawn("coordinator", "checkout-coordinator", "--frontend", self.frontend,
                    "--backend", self.backend, "--events", self.events,
-                   "--db", os.path.join(self.dir, "coordinator.db"), *beat)
+                   "--db", os.path.join(self.dir, "coordinator.db"), *beat, *secure)
         seed = os.path.join(SOURCE, "scripts", "seeds", "w1-catalog.csv")
         for service in ("inventory", "payment", "order"):
             extra = ["--seed", seed] if service == "inventory" else []
+            if self.keys:
+                extra += ["--curve-secret", self.key(service + ".key_secret"),
+                          "--curve-server", self.key("coordinator.key")]
             self.spawn(service, "checkout-" + service, "--coordinator", self.backend,
                        "--db", os.path.join(self.dir, service + ".db"),
                        "--instance", service + "-1", *beat, *extra)
@@ -83,6 +109,9 @@ class Group:
         sub = zmq.Context.instance().socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
         sub.setsockopt(zmq.SUBSCRIBE, b"stats")
+        if self.keys:
+            keys = self.client_keys("monitor")
+            curve.apply(curve.load(keys["curve_secret"], keys["curve_server"]), sub)
         sub.connect(self.events)
         deadline = time.monotonic() + READY_WITHIN
         try:
@@ -258,6 +287,165 @@ class Coordinator(unittest.TestCase):
             self.assertLess(time.monotonic() - started, 2.0)
 
 
+class Curve(unittest.TestCase):
+    """The client under CURVE against a group that runs it: with the
+    client's key it is served; without keys, or with a key no allow-list
+    holds, the handshake fails and a call times out."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.group = Group(curve=True)
+        cls.addClassCleanup(cls.group.stop)
+        cls.group.start()
+        cls.client = Client(cls.group.frontend, timeout=TIMEOUT,
+                            **cls.group.client_keys("client"))
+        cls.addClassCleanup(cls.client.close)
+        cls.confirmed = cls.client.submit("chk-py-curve", payment_method="pm_card_visa",
+                                          **CART)
+
+    def client_of(self, endpoint, timeout, **keys):
+        client = Client(endpoint, timeout=timeout, **keys)
+        self.addCleanup(client.close)
+        return client
+
+    def assert_times_out(self, client):
+        started = time.monotonic()
+        with self.assertRaises(CheckoutTimeout):
+            client.ping()
+        self.assertLess(time.monotonic() - started, 3.0)
+
+    def test_submit_status_ping(self):
+        self.assertEqual(self.confirmed.status, "confirmed")
+        self.assertTrue(self.confirmed.order_id)
+        status = self.client.status("chk-py-curve")
+        self.assertEqual((status.status, status.saga_id),
+                         ("confirmed", self.confirmed.saga_id))
+        self.assertEqual(self.client.ping().version, protocol.VERSION)
+
+    def test_operator_commands_need_the_admin_key(self):
+        with self.assertRaises(CoordinatorError) as caught:
+            self.client.describe("chk-py-curve")
+        self.assertEqual(caught.exception.code, "forbidden")
+        admin = self.client_of(self.group.frontend, TIMEOUT, **self.group.client_keys("admin"))
+        self.assertEqual(admin.describe("chk-py-curve").saga_id, self.confirmed.saga_id)
+
+    def test_a_client_without_keys_times_out(self):
+        self.assert_times_out(self.client_of(self.group.frontend, 0.5))
+
+    def test_a_key_in_no_allow_list_times_out(self):
+        self.group.keygen("new", self.group.keys, "stranger")
+        self.assert_times_out(self.client_of(self.group.frontend, 0.5,
+                                             **self.group.client_keys("stranger")))
+
+    def test_a_wrong_coordinator_key_times_out(self):
+        keys = dict(self.group.client_keys("client"),
+                    curve_server=self.group.key("admin.key"))
+        self.assert_times_out(self.client_of(self.group.frontend, 0.5, **keys))
+
+    def test_an_owner_learned_from_not_owner_gets_the_keys(self):
+        #  a stand-in under CURVE names the real coordinator, which serves
+        #  only a connection of an allowed key
+        keys = self.group.client_keys("coordinator")
+        fake = Fake("ipc://%s/redirects" % self.group.dir, False, owner=self.group.frontend,
+                    server_keys=curve.load(keys["curve_secret"], keys["curve_server"]))
+        self.addCleanup(fake.stop)
+        client = self.client_of(fake.endpoint, TIMEOUT, **self.group.client_keys("client"))
+        status = client.status("chk-py-curve")
+        self.assertEqual(status.saga_id, self.confirmed.saga_id)
+        self.assertEqual(client.answered_by, self.group.frontend)
+        self.assertEqual(fake.hits, 1)
+
+    def test_the_example_takes_the_keys(self):
+        keys = self.group.client_keys("client")
+        example = os.path.join(SOURCE, "clients", "python", "examples", "checkout_example.py")
+        env = dict(os.environ, PYTHONPATH=os.path.join(SOURCE, "clients", "python"))
+        run = subprocess.run([sys.executable, example, "--curve-secret", keys["curve_secret"],
+                              "--curve-server", keys["curve_server"], self.group.frontend,
+                              "chk-py-curve-example"], env=env, capture_output=True,
+                             text=True, timeout=60)
+        self.assertEqual(run.returncode, 0, run.stdout + run.stderr)
+        self.assertIn("checkout chk-py-curve-example: confirmed", run.stdout)
+        self.assertIn("forbidden", run.stdout)          # describe and list: admin's
+        run = subprocess.run([sys.executable, example, "--curve-secret", keys["curve_secret"],
+                              self.group.frontend], env=env, capture_output=True, text=True,
+                             timeout=60)
+        self.assertEqual(run.returncode, 2)
+        self.assertIn("go together", run.stderr)
+
+
+class CurveKeys(unittest.TestCase):
+    """Key files the client refuses, each with a ValueError naming it."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.dir = tempfile.mkdtemp(prefix="ck-python-")
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        cls.keys = os.path.join(cls.dir, "keys")
+        subprocess.run([os.path.join(BIN, "checkout-keys"), "init", cls.keys], check=True,
+                       stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        cls.secret = os.path.join(cls.keys, "client.key_secret")
+        cls.server = os.path.join(cls.keys, "coordinator.key")
+        with open(cls.secret) as file:
+            cls.secret_text = file.read()
+
+    def written(self, name, text, mode=0o600):
+        path = os.path.join(self.dir, name)
+        with open(path, "wb") as file:
+            file.write(text.encode() if isinstance(text, str) else text)
+        os.chmod(path, mode)
+        return path
+
+    def refused(self, pattern, secret, server):
+        with self.assertRaisesRegex(ValueError, pattern):
+            Client("ipc://%s/nobody" % self.dir, curve_secret=secret, curve_server=server)
+
+    def test_the_files_read(self):
+        keys = curve.load(self.secret, self.server)
+        self.assertEqual(zmq.curve_public(keys.secret), keys.public)
+        self.assertEqual(len(keys.server), 40)
+        self.assertIn('"%s"' % keys.public.decode(), self.secret_text)
+
+    def test_one_without_the_other(self):
+        self.refused("go together", self.secret, None)
+        self.refused("go together", None, self.server)
+
+    def test_missing_or_unreadable(self):
+        missing = os.path.join(self.dir, "missing.key_secret")
+        self.refused("missing.key_secret: cannot read it", missing, self.server)
+        self.refused("missing.key_secret: cannot read it", self.secret, missing)
+        self.refused("cannot read it", self.keys, self.server)          # a directory
+        self.refused("not a path", 42, self.server)
+
+    def test_a_secret_others_may_read(self):
+        path = self.written("open.key_secret", self.secret_text, 0o644)
+        self.refused(r"open.key_secret: .*owner only \(chmod 600\)", path, self.server)
+
+    def test_a_file_without_a_valid_key(self):
+        #  the public certificate where the secret one goes
+        self.refused("client.key: not a czmq certificate with a secret-key",
+                     os.path.join(self.keys, "client.key"), self.server)
+        secret_key = self.secret_text.split('secret-key = "')[1][:40]
+        cases = {
+            "short": self.secret_text.replace(secret_key, secret_key[:39]),
+            "not Z85": self.secret_text.replace(secret_key, "~" + secret_key[1:]),
+            "overflow": self.secret_text.replace(secret_key, "#" * 40),
+            "zero": self.secret_text.replace(secret_key, curve.ZERO_KEY),
+            "another pair": self.secret_text.replace(
+                secret_key, zmq.curve_keypair()[1].decode()),
+            "outside its section": self.secret_text.replace("curve\n", "other\n"),
+            "binary": b"\xff\xfe\x00curve",
+            "empty": "",
+        }
+        for name, text in cases.items():
+            with self.subTest(case=name):
+                path = self.written("bad.key_secret", text)
+                self.refused("bad.key_secret: ", path, self.server)
+        server = self.written("bad.key", "curve\n    public-key = \"%s\"\n" % ("0" * 40))
+        self.refused("bad.key: public-key is zero", self.secret, server)
+        server = self.written("bad.key", "curve\n    public-key = 'abc'\n")
+        self.refused("bad.key: public-key is not 40 characters of Z85", self.secret, server)
+
+
 class Replies(unittest.TestCase):
     """Replies that break the contract, from a ROUTER standing in for a
     coordinator (no coordinator sends them): each is a clear error at once."""
@@ -342,12 +530,16 @@ class Fake(threading.Thread):
     "" for the first `blank` requests).  hits counts requests about a
     checkout."""
 
-    def __init__(self, endpoint, owns, owner="", blank=0):
+    def __init__(self, endpoint, owns, owner="", blank=0, server_keys=None):
         super().__init__(daemon=True)
         self.endpoint, self.owns, self.owner, self.blank = endpoint, owns, owner, blank
         self.hits = 0
         self.router = zmq.Context.instance().socket(zmq.ROUTER)
         self.router.setsockopt(zmq.LINGER, 0)
+        if server_keys:                 # a CURVE server of that key pair, any client
+            self.router.setsockopt(zmq.CURVE_SERVER, 1)
+            self.router.setsockopt(zmq.CURVE_PUBLICKEY, server_keys.public)
+            self.router.setsockopt(zmq.CURVE_SECRETKEY, server_keys.secret)
         self.router.bind(endpoint)
         self.running = True
         self.start()

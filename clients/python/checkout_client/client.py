@@ -7,7 +7,7 @@ import time
 
 import zmq
 
-from . import protocol
+from . import curve, protocol
 from .protocol import ProtocolError
 
 DEFAULT_ENDPOINT = "tcp://127.0.0.1:5570"
@@ -64,6 +64,19 @@ class Client:
     tried yet) is given up for the next.  A call starts at the frontend that
     answered last.  The owner is known for one call only.
 
+    Under CURVE (a group's default, docs/operations.md "Keys and CURVE"),
+    curve_secret is the path of the client's secret certificate
+    (KEYS/client.key_secret, mode 0600) and curve_server the coordinator's
+    public one (KEYS/coordinator.key): both or neither; ValueError for one
+    without the other, or a file missing, unreadable or without its key.
+    Every DEALER the client makes, the owners' too, is then a CURVE client
+    of that key.  The coordinator fails the handshake of a key that holds
+    no frontend role, of a wrong coordinator key, and of a client without
+    CURVE: the client cannot tell, nothing reaches it, and each call raises
+    CheckoutTimeout.  A key of the client role may send CHECKOUT, STATUS
+    and PING; the operator's commands need one of the admin role (else
+    CoordinatorError forbidden).
+
     Each blocking call sends one request and waits up to timeout seconds for
     its answer, skipping ACCEPTED and replies about other checkouts (late
     answers to earlier requests).  It returns the answer as a
@@ -71,7 +84,9 @@ class Client:
     MalformedReply.  Not thread-safe: one Client per thread.
     """
 
-    def __init__(self, endpoint=DEFAULT_ENDPOINT, timeout=DEFAULT_TIMEOUT, context=None):
+    def __init__(self, endpoint=DEFAULT_ENDPOINT, timeout=DEFAULT_TIMEOUT, context=None,
+                 curve_secret=None, curve_server=None):
+        self._keys = curve.load(curve_secret, curve_server)
         given = endpoint.split(",") if isinstance(endpoint, str) else list(endpoint)
         self.frontends = list(dict.fromkeys(given))         # in order, repeats dropped
         if not self.frontends or len(self.frontends) > FRONTENDS_MAX:
@@ -101,6 +116,7 @@ class Client:
         #  a little over the body limit: the parser, not the transport
         #  (which would drop the connection silently), names a large reply
         socket.setsockopt(zmq.MAXMSGSIZE, protocol.MAX_BODY + 1024)
+        curve.apply(self._keys, socket)
         try:
             if not isinstance(endpoint, str) or not endpoint:
                 raise zmq.ZMQError(zmq.EINVAL)

@@ -282,6 +282,7 @@ static const field_t s_ready_fields [] = {
     F_ENUM (ck_ready_t, service, true, ANY_SERVICE),
     F_ID (ck_ready_t, instance, true),
     F_UINT (ck_ready_t, capacity, true, CK_MIN_CAPACITY, CK_MAX_CAPACITY),
+    F_BOOL (ck_ready_t, update),
 };
 static const schema_t s_ready = SCHEMA (s_ready_fields, NULL);
 

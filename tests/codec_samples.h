@@ -519,6 +519,7 @@ ck_sample_diff_ready (const ck_ready_t *a, const ck_ready_t *b)
     CK_SAMPLE_SAME (a, b, service);
     CK_SAMPLE_SAME_STR (a, b, instance);
     CK_SAMPLE_SAME (a, b, capacity);
+    CK_SAMPLE_SAME (a, b, update);
     return NULL;
 }
 

@@ -229,6 +229,67 @@ Test (codec, ready_of_every_service)
     s_round_trip (CK_SAMPLE_READY, &msg, "ready, capacity 1");
 }
 
+//  What msgpack-c reads under "update" in a READY body: -1 absent, else 0/1
+static int
+s_ready_update_key (const ck_ready_t *msg)
+{
+    ck_buf_t body;
+    ck_buf_init (&body);
+    cr_assert_eq (ck_encode_ready (msg, &body), 0);
+    msgpack_unpacked unpacked;
+    msgpack_unpacked_init (&unpacked);
+    size_t offset = 0;
+    cr_assert_eq (msgpack_unpack_next (&unpacked, body.data, body.size, &offset),
+                  MSGPACK_UNPACK_SUCCESS);
+    int found = -1;
+    const msgpack_object_map *map = &unpacked.data.via.map;
+    for (uint32_t i = 0; i < map->size; i++) {
+        const msgpack_object *key = &map->ptr [i].key, *val = &map->ptr [i].val;
+        if (key->type == MSGPACK_OBJECT_STR && key->via.str.size == 6
+        &&  memcmp (key->via.str.ptr, "update", 6) == 0) {
+            cr_assert_eq (val->type, MSGPACK_OBJECT_BOOLEAN, "update is not a bool");
+            found = val->via.boolean;
+        }
+    }
+    msgpack_unpacked_destroy (&unpacked);
+    ck_buf_free (&body);
+    return found;
+}
+
+//  update is sent only when true: a plain READY is the same bytes as before
+Test (codec, ready_update)
+{
+    ck_ready_t msg;
+    ck_sample_ready (&msg, CK_SERVICE_PAYMENT);
+    cr_expect_eq (s_ready_update_key (&msg), -1, "a plain READY carries update");
+    msg.update = true;
+    msg.capacity = 2;
+    s_round_trip (CK_SAMPLE_READY, &msg, "ready, update");
+    cr_expect_eq (s_ready_update_key (&msg), 1);
+
+    //  update: false on the wire reads as a plain READY
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init (&sb);
+    msgpack_packer pk;
+    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map (&pk, 5);
+    s_pack_cstr (&pk, "v");
+    s_pack_cstr (&pk, CK_VERSION);
+    s_pack_cstr (&pk, "service");
+    s_pack_cstr (&pk, "payment");
+    s_pack_cstr (&pk, "instance");
+    s_pack_cstr (&pk, "payment-1");
+    s_pack_cstr (&pk, "capacity");
+    msgpack_pack_uint32 (&pk, 3);
+    s_pack_cstr (&pk, "update");
+    msgpack_pack_false (&pk);
+    ck_sample_any_t *decoded = s_decode (CK_SAMPLE_READY, sb.data, sb.size, "update false");
+    cr_expect_eq (decoded->ready.capacity, 3);
+    cr_expect_not (decoded->ready.update);
+    free (decoded);
+    msgpack_sbuffer_destroy (&sb);
+}
+
 Test (codec, request_of_every_type)
 {
     ck_request_t *msg = malloc (sizeof *msg);

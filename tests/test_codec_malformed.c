@@ -284,6 +284,8 @@ static row_t s_rows [] = {
     { "ship_to is a str", CK_SAMPLE_CHECKOUT, CHECKOUT, "ship_to", CK_EDIT_SET, "s:DE", NULL, CK_BAD_REQUEST, "ship_to: " },
     { "type is an integer", CK_SAMPLE_REQUEST, RESERVE, "type", CK_EDIT_SET, "u:1", NULL, CK_BAD_REQUEST, "type: " },
     { "capacity is a bool", CK_SAMPLE_READY, READY, "capacity", CK_EDIT_SET, "T", NULL, CK_BAD_REQUEST, "capacity: " },
+    { "update is a str", CK_SAMPLE_READY, READY, "update", CK_EDIT_SET, "s:true", NULL, CK_BAD_REQUEST, "update: " },
+    { "update is an integer", CK_SAMPLE_READY, READY, "update", CK_EDIT_SET, "u:1", NULL, CK_BAD_REQUEST, "update: " },
     { "reason is an array", CK_SAMPLE_REPLY, REPLY_REJECTED, "reason", CK_EDIT_SET, "A:2:x", NULL, CK_BAD_REQUEST, "reason: " },
     //  Negative numbers and floats
     { "negative amount", CK_SAMPLE_CHECKOUT, CHECKOUT, "amount", CK_EDIT_SET, "i:-704", NULL, CK_BAD_REQUEST, "amount: " },

@@ -370,6 +370,7 @@ typedef struct {
     ck_service_t service;
     char instance [CK_ID_SIZE];
     uint32_t capacity;                  //  1..1024
+    bool update;                        //  optional: a new share, same connection
 } ck_ready_t;
 
 //  One struct for every request type; which fields are present depends on

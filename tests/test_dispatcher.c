@@ -442,6 +442,46 @@ Test (dispatcher, ready_again_under_the_same_routing_id_frees_its_load)
     dispatcher_destroy (&dispatcher);
 }
 
+//  A new capacity on the same connection keeps what is in flight: a
+//  capacity below the load passes the worker over until it drops under it
+Test (dispatcher, set_capacity_keeps_the_load)
+{
+    dispatcher_t *dispatcher = dispatcher_new (LIVENESS);
+    dispatcher_worker_t *worker = s_join (dispatcher, "pay-1/0/1", CK_SERVICE_PAYMENT,
+                                          "pay-1", 3, 0);
+    for (int index = 0; index < 3; index++)
+        dispatcher_assign (dispatcher, worker, H (index));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "full");
+
+    cr_assert_eq (dispatcher_set_capacity (dispatcher, worker, 4), 0);
+    cr_assert_eq (worker->capacity, 4);
+    cr_assert_eq (worker->load, 3);
+    cr_assert_eq (dispatcher_find (dispatcher, "pay-1/0/1", 9), worker, "the same worker");
+    for (int index = 0; index < 3; index++)
+        cr_assert_eq (dispatcher_where (dispatcher, H (index)), worker);
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), worker, "room for one");
+    dispatcher_assign (dispatcher, worker, H (3));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT));
+
+    //  Shrunk to 2 under a load of 4: nothing until two answers are in
+    cr_assert_eq (dispatcher_set_capacity (dispatcher, worker, 2), 0);
+    cr_assert_eq (worker->load, 4);
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT));
+    dispatcher_unassign (dispatcher, H (0));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "load 3 of 2");
+    dispatcher_unassign (dispatcher, H (1));
+    cr_assert_null (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), "load 2 of 2");
+    dispatcher_unassign (dispatcher, H (2));
+    cr_assert_eq (dispatcher_pick (dispatcher, CK_SERVICE_PAYMENT), worker, "load 1 of 2");
+
+    //  Out of range: refused, nothing changes
+    cr_assert_eq (dispatcher_set_capacity (dispatcher, worker, 0), -1);
+    cr_assert_eq (dispatcher_set_capacity (dispatcher, worker, CK_MAX_CAPACITY + 1), -1);
+    cr_assert_eq (worker->capacity, 2);
+    cr_assert_eq (dispatcher_count (dispatcher, CK_SERVICE_PAYMENT), 1);
+    dispatcher_destroy (&dispatcher);
+}
+
 Test (dispatcher, expiry_by_liveness)
 {
     dispatcher_t *dispatcher = dispatcher_new (LIVENESS);

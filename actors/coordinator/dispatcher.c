@@ -293,8 +293,8 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
     if (holder && s_routing_id_compare (&holder->key, &(routing_key_t) {
             (const uint8_t *) routing_id, routing_id_size }) != 0)
         return NULL;
-    //  A participant sends READY once per connection, so a READY under a
-    //  known routing id is a new connection that reused it: a process
+    //  A participant sends a plain READY once per connection, so one under
+    //  a known routing id is a new connection that reused it: a process
     //  restarted under the same instance name before the old one was found
     //  dead.  What was in flight at the old one will never be answered, so
     //  it is lost now, not a step timeout later.
@@ -307,6 +307,23 @@ dispatcher_join (dispatcher_t *self, const void *routing_id, size_t routing_id_s
                                      service, instance, now_ms);
     worker->pub.capacity = capacity;
     return &worker->pub;
+}
+
+
+//  A new capacity for a worker, its load untouched: dispatcher_pick
+//  compares the two, so a load above a capacity that shrank only waits.
+
+int
+dispatcher_set_capacity (dispatcher_t *self, dispatcher_worker_t *worker, uint32_t capacity)
+{
+    assert (self);
+    assert (worker);
+    if (capacity < CK_MIN_CAPACITY || capacity > CK_MAX_CAPACITY) {
+        zsys_warning ("dispatcher: op=set_capacity error=invalid capacity=%u", capacity);
+        return -1;
+    }
+    worker->capacity = capacity;
+    return 0;
 }
 
 

@@ -17,7 +17,7 @@
 
     Liveness (docs/protocol.md#liveness): a worker heard from at heard_ms
     is dead from heard_ms + liveness_ms on.  Removing a worker (expiry,
-    DISCONNECT, or a new READY on its routing id) reports each of its
+    DISCONNECT, or a plain READY again on its routing id) reports each of its
     in-flight handles once through a lost callback, after the worker is
     gone from every table: the callback may pick, assign and wait at once.
 
@@ -75,7 +75,8 @@ void dispatcher_destroy (dispatcher_t **self_p);
 
 //  READY: adds a worker for this routing id, heard and sent at now_ms.  A
 //  known routing id is a new connection that reused it (a participant
-//  sends READY once per connection): the worker it was is removed first,
+//  sends a plain READY once per connection; a new capacity on the same
+//  connection is dispatcher_set_capacity): the worker it was is removed first,
 //  reported to gone, then its handles to lost (either may be NULL).
 //  Returns the worker, or NULL when an argument is out of range (service,
 //  capacity 1..1024, routing id 1..256 bytes, instance 1..64 bytes) or
@@ -84,6 +85,14 @@ dispatcher_worker_t *dispatcher_join (dispatcher_t *self,
     const void *routing_id, size_t routing_id_size, ck_service_t service,
     const char *instance, uint32_t capacity, int64_t now_ms,
     dispatcher_lost_fn *lost, dispatcher_gone_fn *gone, void *arg);
+
+//  READY with update on the worker's own connection: a new capacity and
+//  nothing else.  What it has in flight stays there and counts against the
+//  new capacity; when that is below its load, dispatcher_pick passes it
+//  over until the load drops under it.  Returns 0, or -1 when capacity is
+//  outside 1..1024 (nothing changes).
+int dispatcher_set_capacity (dispatcher_t *self, dispatcher_worker_t *worker,
+                             uint32_t capacity);
 
 //  The worker with this routing id, or NULL when unknown.
 dispatcher_worker_t *dispatcher_find (dispatcher_t *self,

@@ -43,6 +43,7 @@ typedef struct {
     size_t link_count;
     participant_batch_t *batch;
     ck_buf_t ready [CK_PARTICIPANT_MAX_ENDPOINTS];    //  each link's READY body
+    ck_buf_t update;                    //  a READY with update, to send at once
     ck_ready_t ready_template;          //  service and instance
     uint32_t shares [CK_PARTICIPANT_MAX_ENDPOINTS];   //  what each READY says
     bool alive [CK_PARTICIPANT_MAX_ENDPOINTS];        //  links alive at that split
@@ -135,6 +136,7 @@ s_self_destroy (self_t **self_p)
         free (self->endpoints [i]);
         ck_buf_free (&self->ready [i]);
     }
+    ck_buf_free (&self->update);
     participant_batch_destroy (&self->batch);
     free (self->instance);
     free (self);
@@ -156,6 +158,7 @@ s_self_new (const ck_participant_config_t *config)
     self->batch = participant_batch_new (&self->config, self->links);
     for (size_t i = 0; i < CK_PARTICIPANT_MAX_ENDPOINTS; i++)
         ck_buf_init (&self->ready [i]);
+    ck_buf_init (&self->update);
     self->last_idle = zclock_mono ();
 
     ck_ready_t *ready = &self->ready_template;
@@ -211,7 +214,9 @@ s_shares (self_t *self, const bool *alive, uint32_t *shares)
 
 //  When a coordinator goes silent or is heard again, splits the capacity
 //  anew and sends READY with its new share on each link whose share
-//  changed.  The coordinators learn one by one: for the moment between a
+//  changed.  That READY says update, so that the coordinator keeps what it
+//  has in flight here; the link's next connection sends the plain one.
+//  The coordinators learn one by one: for the moment between a
 //  share that grew and one that shrank, they may send a little more than
 //  the capacity, which the runtime absorbs (over_capacity).
 static void
@@ -234,12 +239,16 @@ s_resplit (self_t *self, int64_t now)
         zsys_info ("participant: capacity share endpoint=%s alive=%s share=%u (was %u)",
                    participant_link_endpoint (self->links [i]), alive [i]? "yes": "no",
                    shares [i], self->shares [i]);
-        self->ready_template.capacity = self->shares [i] = shares [i];
+        ck_ready_t *ready = &self->ready_template;
+        ready->capacity = self->shares [i] = shares [i];
         //  can't fail: the same fields encoded at the start
-        int rc = ck_encode_ready (&self->ready_template, &self->ready [i]);
+        int rc = ck_encode_ready (ready, &self->ready [i]);
+        ready->update = true;
+        rc |= ck_encode_ready (ready, &self->update);
+        ready->update = false;
         assert (rc == 0);
         (void) rc;
-        participant_link_ready_changed (self->links [i], now);
+        participant_link_ready_changed (self->links [i], &self->update, now);
     }
 }
 

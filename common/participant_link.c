@@ -319,16 +319,18 @@ participant_link_alive (participant_link_t *self)
     return self->alive;
 }
 
-//  A READY on the live connection: the coordinator takes it as that
-//  connection's registration again, with the new capacity
+//  A READY with update on the live connection: the coordinator changes
+//  that connection's capacity.  A plain READY would read as a new
+//  connection under the same routing id, and what it holds as lost.
 void
-participant_link_ready_changed (participant_link_t *self, int64_t now)
+participant_link_ready_changed (participant_link_t *self, const ck_buf_t *update,
+                                int64_t now)
 {
     assert (self);
+    assert (update);
     if (self->stopped || !self->sock)
         return;
-    const ck_buf_t *ready = self->config.ready;
-    if (participant_link_send (self, CK_CMD_READY, ready->data, ready->size, now) == 0)
+    if (participant_link_send (self, CK_CMD_READY, update->data, update->size, now) == 0)
         zsys_info ("participant: READY again endpoint=%s (capacity changed)",
                    self->config.endpoint);
 }

@@ -80,10 +80,13 @@ int64_t participant_link_deadline (participant_link_t *self);
 //  at the start.  A DISCONNECT is the coordinator heard: no change.
 bool participant_link_alive (participant_link_t *self);
 
-//  The READY body changed: sends it now on the current socket, if any, so
-//  that the coordinator takes the new capacity; later connects send it
-//  too.  Can't fail (a send that fails is logged; the next connect sends it).
-void participant_link_ready_changed (participant_link_t *self, int64_t now);
+//  The READY body changed: sends update (borrowed: the new body with
+//  update set) now on the current socket, if any, so that the coordinator
+//  takes the new capacity and keeps what it has in flight; later connects
+//  send the plain READY of the config.  Can't fail (a send that fails is
+//  logged; the next connect sends the READY).
+void participant_link_ready_changed (participant_link_t *self, const ck_buf_t *update,
+                                     int64_t now);
 
 //  Sends DISCONNECT and stops heartbeats and reconnects; the socket stays
 //  open so that remaining replies can still go out.  Can't fail.

@@ -797,11 +797,15 @@ Test (participant, capacity_is_split_among_coordinators)
     cr_assert_eq (got [1].ready.capacity, 2);
     cr_assert_eq (got [2].ready.capacity, 2);
     cr_assert_eq (sum, 7);
-    //  the READY after a reconnect announces the same share
+    for (size_t i = 0; i < 3; i++)
+        cr_assert_not (got [i].ready.update, "a first READY is plain");
+    //  the READY after a reconnect announces the same share, plain: a new
+    //  connection
     s_coord_send (&coords [2], CK_CMD_DISCONNECT);
     got_t again;
     cr_assert_eq (s_coord_expect (&coords [2], CK_CMD_READY, 2000, &again), 0);
     cr_assert_eq (again.ready.capacity, 2);
+    cr_assert_not (again.ready.update, "a READY after a reconnect is plain");
     ck_participant_destroy (&participant);
     for (size_t i = 0; i < 3; i++)
         s_coord_destroy (&coords [i]);
@@ -826,8 +830,17 @@ s_coords_expect (coord_t *coords, size_t count, size_t target, ck_command_t comm
     return -1;
 }
 
+//  True when both came from the same connection
+static bool
+s_same_id (const got_t *one, const got_t *two)
+{
+    return one->id_size == two->id_size && memcmp (one->id, two->id, one->id_size) == 0;
+}
+
 //  7 over three: 3 + 2 + 2; the third goes silent: it keeps 1 and the
-//  others split 6, 3 + 3; it is heard again: 3 + 2 + 2
+//  others split 6, 3 + 3; it is heard again: 3 + 2 + 2.  A new share on a
+//  live connection is a READY with update there; the renewed connection's
+//  first READY is plain.
 Test (participant, capacity_is_split_again_among_the_live_coordinators)
 {
     coord_t coords [3];
@@ -839,25 +852,34 @@ Test (participant, capacity_is_split_again_among_the_live_coordinators)
     }
     ck_participant_config_t config = s_config (endpoints);
     config.endpoint_count = 3;
-    got_t got;
-    ck_participant_t *participant = s_start_with (&coords [0], &config, &got);
+    got_t got, first [3];
+    ck_participant_t *participant = s_start_with (&coords [0], &config, &first [0]);
     for (size_t i = 1; i < 3; i++)
-        cr_assert_eq (s_coord_expect (&coords [i], CK_CMD_READY, 2000, &got), 0);
+        cr_assert_eq (s_coord_expect (&coords [i], CK_CMD_READY, 2000, &first [i]), 0);
 
     coords [2].beating = false;
     cr_assert_eq (s_coords_expect (coords, 3, 1, CK_CMD_READY, 20 * IVL_MS, &got), 0,
                   "no READY with the grown share");
     cr_assert_eq (got.ready.capacity, 3);
-    cr_assert_eq (s_coords_expect (coords, 3, 2, CK_CMD_READY, 20 * IVL_MS, &got), 0,
+    cr_assert (got.ready.update, "a new share on a live connection is an update");
+    cr_assert (s_same_id (&got, &first [1]), "the update comes on the live connection");
+    got_t renewed;
+    cr_assert_eq (s_coords_expect (coords, 3, 2, CK_CMD_READY, 20 * IVL_MS, &renewed), 0,
                   "no READY on the renewed connection");
-    cr_assert_eq (got.ready.capacity, 1, "a silent coordinator keeps the least");
+    cr_assert_eq (renewed.ready.capacity, 1, "a silent coordinator keeps the least");
+    cr_assert_not (renewed.ready.update, "a new connection's READY is plain");
+    cr_assert_not (s_same_id (&renewed, &first [2]), "a new connection");
 
     coords [2].beating = true;          //  to the renewed connection
     cr_assert_eq (s_coords_expect (coords, 3, 2, CK_CMD_READY, 20 * IVL_MS, &got), 0,
                   "no READY once heard again");
     cr_assert_eq (got.ready.capacity, 2);
+    cr_assert (got.ready.update, "the share grew on the renewed, live connection");
+    cr_assert (s_same_id (&got, &renewed));
     cr_assert_eq (s_coords_expect (coords, 3, 1, CK_CMD_READY, 20 * IVL_MS, &got), 0);
     cr_assert_eq (got.ready.capacity, 2, "back to the static split");
+    cr_assert (got.ready.update);
+    cr_assert (s_same_id (&got, &first [1]));
     ck_participant_destroy (&participant);
     for (size_t i = 0; i < 3; i++)
         s_coord_destroy (&coords [i]);

@@ -239,6 +239,30 @@ s_claim (backend_t *self, const ck_frame_t *frame, dispatcher_worker_t *holder,
     return false;
 }
 
+//  A READY with update from a registered connection, for its own service
+//  and instance: a new share of the participant's capacity (it splits it
+//  among coordinators), nothing else.  What it holds stays in flight and
+//  counts against the new capacity.  Returns false when the READY is not
+//  that, for the plain READY's rules.
+static bool
+s_update (backend_t *self, const ck_frame_t *frame, const ck_ready_t *ready)
+{
+    dispatcher_worker_t *worker = dispatcher_find (self->dispatcher, frame->routing_id,
+                                                   frame->routing_id_size);
+    if (!worker || worker->service != ready->service
+    ||  !streq (worker->instance, ready->instance))
+        return false;
+    uint32_t was = worker->capacity;
+    //  can't fail: the codec held capacity to 1..1024
+    int rc = dispatcher_set_capacity (self->dispatcher, worker, ready->capacity);
+    assert (rc == 0);
+    (void) rc;
+    zsys_info ("coordinator: worker service=%s instance=%s capacity=%u (was %u) updated",
+               ck_service_name (ready->service), ready->instance, ready->capacity, was);
+    backend_dispatch_waiting (self, ready->service);
+    return true;
+}
+
 static void
 s_ready (backend_t *self, const ck_frame_t *frame, const char *key, int64_t now_ms)
 {
@@ -258,6 +282,8 @@ s_ready (backend_t *self, const ck_frame_t *frame, const char *key, int64_t now_
         s_disconnect (self, frame->routing_id, frame->routing_id_size);
         return;
     }
+    if (ready.update && s_update (self, frame, &ready))
+        return;
     dispatcher_worker_t *holder = dispatcher_instance (self->dispatcher, ready.service,
                                                        ready.instance);
     if (holder && !s_claim (self, frame, holder, key, now_ms))

@@ -2,6 +2,7 @@
     One schema table per body of docs/protocol.md, and the rules that span
     fields (an amount equals its lines, a REPLY's result).
 */
+#include <stdlib.h>
 #include <string.h>
 #include "codec_schema.h"
 
@@ -502,6 +503,24 @@ static const field_t s_ev_stats_fields [] = {
 };
 static const schema_t s_ev_stats = SCHEMA (s_ev_stats_fields, NULL);
 
+//  Decodes fields [index] of a body that failed alone into msg (of
+//  msg_size), keeping it only if valid, so that the error answer can name
+//  the saga or checkout: the whole body is scanned again, but only on this
+//  error path
+static void
+s_salvage (const field_t *fields, size_t index, const void *body, size_t size, void *msg,
+           size_t msg_size)
+{
+    field_t field = fields [index];
+    field.required = false;
+    schema_t alone = { &field, 1, NULL, NULL };
+    void *scratch = malloc (msg_size);
+    ck_decode_error_t ignored;
+    if (scratch && codec_decode (&alone, body, size, scratch, msg_size, &ignored) == 0)
+        memcpy ((char *) msg + field.offset, (char *) scratch + field.offset, field.size);
+    free (scratch);
+}
+
 //  --------------------------------------------------------------------------
 //  Public encoders and decoders
 
@@ -515,7 +534,26 @@ int ck_decode_##name (const void *body, size_t size, type *msg, ck_decode_error_
     return codec_decode (&schema, body, size, msg, sizeof *msg, err); \
 }
 
-CODEC_PAIR (checkout, ck_checkout_t, s_checkout)
+int
+ck_encode_checkout (const ck_checkout_t *msg, ck_buf_t *out)
+{
+    return codec_encode (&s_checkout, msg, out);
+}
+
+//  A CHECKOUT that fails keeps its checkout_id when that key was valid:
+//  the coordinator's ERROR names it, so that the client can tell which
+//  request it answers
+int
+ck_decode_checkout (const void *body, size_t size, ck_checkout_t *msg, ck_decode_error_t *err)
+{
+    int rc = codec_decode (&s_checkout, body, size, msg, sizeof *msg, err);
+    if (rc && err->code != CK_TOO_LARGE) {
+        memset (msg->checkout_id, 0, sizeof msg->checkout_id);
+        s_salvage (s_checkout_fields, 0, body, size, msg, sizeof *msg);
+    }
+    return rc;
+}
+
 CODEC_PAIR (status_request, ck_status_request_t, s_status_request)
 CODEC_PAIR (accepted, ck_accepted_t, s_accepted)
 CODEC_PAIR (result, ck_result_t, s_result)
@@ -576,20 +614,6 @@ ck_decode_reply (const void *body, size_t size, ck_reply_t *msg, ck_decode_error
     return rc;
 }
 
-//  Decodes one field of a request alone, keeping it only if valid: a
-//  participant uses saga_id, type and attempt to address an error REPLY
-static void
-s_salvage (const void *body, size_t size, ck_request_t *msg, size_t index)
-{
-    field_t field = s_request_head_fields [index];
-    //  the whole body is scanned again, but only on this error path
-    field.required = false;
-    schema_t alone = { &field, 1, NULL, NULL };
-    ck_request_t scratch;
-    ck_decode_error_t ignored;
-    if (codec_decode (&alone, body, size, &scratch, sizeof scratch, &ignored) == 0)
-        memcpy ((char *) msg + field.offset, (char *) &scratch + field.offset, field.size);
-}
 
 int
 ck_decode_request (const void *body, size_t size, ck_request_t *msg, ck_decode_error_t *err)
@@ -600,9 +624,9 @@ ck_decode_request (const void *body, size_t size, ck_request_t *msg, ck_decode_e
         rc = codec_decode (s_request_schema (msg->type), body, size, msg, sizeof *msg, err);
     if (rc && err->code != CK_TOO_LARGE) {
         memset (msg, 0, sizeof *msg);
-        s_salvage (body, size, msg, 0);     //  saga_id
-        s_salvage (body, size, msg, 2);     //  type
-        s_salvage (body, size, msg, 3);     //  attempt
+        s_salvage (s_request_head_fields, 0, body, size, msg, sizeof *msg);  //  saga_id
+        s_salvage (s_request_head_fields, 2, body, size, msg, sizeof *msg);  //  type
+        s_salvage (s_request_head_fields, 3, body, size, msg, sizeof *msg);  //  attempt
     }
     return rc;
 }

@@ -617,6 +617,40 @@ s_decode_edited_checkout (const edit_t *edits, size_t count, ck_decode_error_t *
     return rc;
 }
 
+//  The coordinator's ERROR for a bad CHECKOUT names its checkout_id
+//  whenever that key was valid, so that a client can tell which request it
+//  answers
+Test (codec_malformed, bad_checkout_keeps_its_checkout_id)
+{
+    struct {
+        const char *path, *spec, *checkout_id;
+    } cases [] = {
+        { "items[1].qty", "u:0", "chk-0" },
+        { "amount", "s:704", "chk-0" },
+        { "ship_to", "u:1", "chk-0" },
+        { "checkout_id", "s:bad id", "" },
+        { "checkout_id", "u:7", "" },
+    };
+    ck_buf_t body;
+    ck_buf_init (&body);
+    s_encode_base (CHECKOUT, &body);
+    ck_checkout_t *msg = malloc (sizeof *msg);
+    cr_assert_not_null (msg);
+    for (size_t i = 0; i < sizeof cases / sizeof cases [0]; i++) {
+        msgpack_sbuffer sb;
+        msgpack_sbuffer_init (&sb);
+        cr_assert_eq (ck_sample_edit (body.data, body.size, cases [i].path, CK_EDIT_SET,
+                                      cases [i].spec, &sb), 0);
+        memset (msg, 0x5a, sizeof *msg);
+        ck_decode_error_t err;
+        cr_expect_eq (ck_decode_checkout (sb.data, sb.size, msg, &err), -1, "%s", cases [i].path);
+        cr_expect_str_eq (msg->checkout_id, cases [i].checkout_id, "%s", cases [i].path);
+        msgpack_sbuffer_destroy (&sb);
+    }
+    free (msg);
+    ck_buf_free (&body);
+}
+
 //  A body of another major version fails as unsupported_version, wherever
 //  its "v" is, not with whatever its unfamiliar keys trip over first
 Test (codec_malformed, version_is_checked_before_other_keys)

@@ -216,8 +216,10 @@ s_send_raw (zsock_t *dealer, const char *signature, const char *command,
 }
 
 //  Receives the frontend's answer on a raw DEALER: an ERROR of code want
+//  naming checkout_id ("" for none)
 static void
-s_expect_error (zsock_t *dealer, ck_error_code_t want, const char *what)
+s_expect_error (zsock_t *dealer, ck_error_code_t want, const char *checkout_id,
+                const char *what)
 {
     zsock_set_rcvtimeo (dealer, REPLY_MS);
     zmsg_t *msg = zmsg_recv (dealer);
@@ -234,6 +236,7 @@ s_expect_error (zsock_t *dealer, ck_error_code_t want, const char *what)
     cr_assert_eq (rc, 0, "%s: bad ERROR body", what);
     cr_assert_eq (error.code, want, "%s: code=%s, want %s", what,
                   ck_error_code_name (error.code), ck_error_code_name (want));
+    cr_assert_str_eq (error.checkout_id, checkout_id, "%s: checkout_id", what);
 }
 
 //  Receives on a raw backend DEALER until a DISCONNECT (or fails the test)
@@ -281,9 +284,9 @@ s_garbage_frontend (void)
     ck_buf_init (&buf);
     cr_assert_eq (ck_encode_checkout (&checkout, &buf), 0);
     s_send_raw (raw, "XXXX", "CHECKOUT", buf.data, buf.size);
-    s_expect_error (raw, CK_BAD_FRAME, "wrong signature");
+    s_expect_error (raw, CK_BAD_FRAME, "", "wrong signature");
     s_send_raw (raw, CK_SIGNATURE_CLIENT, "FROBNICATE", buf.data, buf.size);
-    s_expect_error (raw, CK_BAD_FRAME, "unknown command");
+    s_expect_error (raw, CK_BAD_FRAME, "", "unknown command");
     ck_buf_free (&buf);
     size_t big_size = CK_MAX_BODY + 4096;
     char *big = (char *) malloc (big_size);
@@ -291,12 +294,12 @@ s_garbage_frontend (void)
     memset (big, 0xa1, big_size);
     s_send_raw (raw, CK_SIGNATURE_CLIENT, "CHECKOUT", big, big_size);
     free (big);
-    s_expect_error (raw, CK_TOO_LARGE, "body over 64 KiB");
+    s_expect_error (raw, CK_TOO_LARGE, "", "body over 64 KiB");
     s_send_raw (raw, CK_SIGNATURE_CLIENT, "CHECKOUT", "\xc1\xc1 not msgpack", 14);
-    s_expect_error (raw, CK_BAD_REQUEST, "not msgpack");
+    s_expect_error (raw, CK_BAD_REQUEST, "", "not msgpack");
     s_send_raw (raw, CK_SIGNATURE_CLIENT, "CHECKOUT", s_partial_checkout,
                 sizeof s_partial_checkout);
-    s_expect_error (raw, CK_BAD_REQUEST, "missing keys");
+    s_expect_error (raw, CK_BAD_REQUEST, "chk-x", "missing keys");
 }
 
 static void

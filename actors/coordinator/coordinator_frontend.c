@@ -227,7 +227,8 @@ s_checkout (frontend_t *self, const peer_id_t *peer, const ck_frame_t *frame, bo
     ck_decode_error_t err;
     if (ck_decode_checkout (frame->body, frame->body_size, &checkout, &err)) {
         self->core->counters.bad_messages++;
-        s_error (self, peer, err.code, err.message, NULL);
+        s_error (self, peer, err.code, err.message,
+                 checkout.checkout_id [0]? checkout.checkout_id: NULL);
         return true;
     }
     if (frontend_not_mine (self, peer, checkout.checkout_id))

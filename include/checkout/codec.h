@@ -82,7 +82,8 @@ int ck_encode_description (const ck_description_t *msg, ck_buf_t *out);
 //  array's count, which are left as they were (a CHECKOUT has room for 100
 //  lines; zeroing them all cost a third of a decode).  They never keep a pointer into body.  When a
 //  REQUEST fails, its saga_id, type and attempt are still filled in when
-//  those keys were valid, so that a participant can address an error REPLY.
+//  those keys were valid, so that a participant can address an error REPLY;
+//  when a CHECKOUT fails, its checkout_id, for the coordinator's ERROR.
 int ck_decode_checkout (const void *body, size_t size, ck_checkout_t *msg, ck_decode_error_t *err);
 int ck_decode_status_request (const void *body, size_t size, ck_status_request_t *msg, ck_decode_error_t *err);
 int ck_decode_accepted (const void *body, size_t size, ck_accepted_t *msg, ck_decode_error_t *err);

@@ -164,7 +164,7 @@ s_known (saga_log_t *log, uint32_t k)
 //  expire, both backends: 100 sagas end, then 10 more later; 3 run and 2
 //  compensate all along.  Only terminal sagas that ended before the cutoff
 //  go, oldest first, at most max per call; running ones never.
-static void
+static inline void
 s_check_expire (saga_log_t *log)
 {
     saga_t *sagas [115];
@@ -249,7 +249,7 @@ s_strcmp_desc (const void *a, const void *b)
 //  order is not a locale's (case, punctuation): each page is newest, that
 //  is greatest, first, bytewise; pages through the cursor see each saga
 //  once; a phase filter keeps only its sagas; fn can stop a page.
-static void
+static inline void
 s_check_list (saga_log_t *log)
 {
     char expected [40][CK_ID_SIZE];

@@ -1,13 +1,14 @@
 /*  saga_log_pg.c - the saga log (saga_log.h) in a PostgreSQL database
     The same rows as SQLite's; a turn's writes go out as one pipelined batch.
 
-    persist does no I/O: it encodes the saga and queues its statement with
-    copies of the parameters.  commit sends BEGIN, every queued statement
-    and COMMIT in one round trip (pg_batch), so a turn costs one round trip
-    however many sagas it moved.  Reads (find_checkout, load, history) run
-    at once on the idle connection and see what is committed; the actor
-    never needs an uncommitted row back (it holds running sagas in memory
-    and answers STATUS after the commit).
+    persist does no I/O: it encodes the saga and queues its row in the turn
+    (saga_log_pg_turn.c), which makes of a turn's writes at most three
+    statements, whatever the number of sagas.  commit sends BEGIN, the
+    fence, those statements and COMMIT in one round trip (pg_batch), so a
+    turn costs one round trip however many sagas it moved.  Reads
+    (find_checkout, load, history) run at once on the idle connection and
+    see what is committed; the actor never needs an uncommitted row back
+    (it holds running sagas in memory and answers STATUS after the commit).
 
     Several coordinators may share the database (docs/coordinators.md):
     each saga row carries its partition, and a coordinator opened with
@@ -19,7 +20,6 @@
 */
 #include <assert.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <czmq.h>
@@ -27,22 +27,11 @@
 #include "saga_log.h"
 #include "saga_record.h"
 #include "saga_log_pg_schema.h"
+#include "saga_log_pg_turn.h"
 
 #define ACTIVE SAGA_LOG_PG_ACTIVE
 #define TERMINAL SAGA_LOG_PG_TERMINAL
 
-#define SQL_INSERT \
-    "INSERT INTO sagas (saga_id, state, phase, reason_code, checkout_id, cart_digest, cart," \
-    " partition) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-//  An update of a saga the log does not have is a bug: it fails on the
-//  server, so that its turn's COMMIT, sent in the same round trip, fails too
-#define SQL_UPDATED(update) \
-    "WITH changed AS (" update " WHERE saga_id = $1 RETURNING 1)" \
-    " SELECT saga_log_updated ((SELECT count (*) FROM changed), $1)"
-#define SQL_UPDATE_STATE \
-    SQL_UPDATED ("UPDATE sagas SET state = $2, reason_code = $3")
-#define SQL_UPDATE_PHASE \
-    SQL_UPDATED ("UPDATE sagas SET state = $2, reason_code = $3, phase = $4")
 #define SQL_SELECT_SAGA \
     "SELECT saga_id, phase, cart, state, cart_digest FROM sagas WHERE saga_id = $1"
 #define SQL_SELECT_ACTIVE \
@@ -55,7 +44,6 @@
     "SELECT checkout_id, saga_id, cart_digest FROM sagas WHERE checkout_id = ANY ($1::text[])"
 #define SQL_SELECT_STATE "SELECT state FROM sagas WHERE saga_id = $1"
 #define SQL_COUNT "SELECT count (*) FROM sagas WHERE phase = $1"
-#define SQL_ENDED "INSERT INTO saga_ends (ended_ms, saga_id, partition) VALUES ($1, $2, $3)"
 //  The oldest ends, at most $2, and their sagas if terminal, in one
 //  statement (one round trip, its own transaction)
 #define SQL_EXPIRE_OF(where) \
@@ -83,32 +71,18 @@
     LIST_COLUMNS " WHERE saga_id COLLATE \"C\" < $1 AND phase = $3" LIST_ORDER
 #define SQL_COUNT_ACTIVE "SELECT count (*) FROM sagas WHERE " ACTIVE " AND phase = $1"
 
-//  A queued write: its statement, and where its parameters sit in the
-//  turn's arena (offsets: the arena moves as it grows)
-typedef struct {
-    const char *sql;
-    int count;
-    size_t offsets [PG_MAX_PARAMS];
-    int lengths [PG_MAX_PARAMS];        //  -1: SQL NULL
-    int formats [PG_MAX_PARAMS];
-} pending_t;
-
 typedef struct {
     saga_log_t ops;                     //  first: the saga_log_t * is this
     pg_t *pg;
     bool in_turn;                       //  begin was called, commit not yet
-    pending_t *pending;                 //  the turn's writes
-    size_t pending_count, pending_size;
-    char *arena;                        //  their parameters
-    size_t arena_used, arena_size;
-    pg_statement_t *batch;              //  commit's view of pending
-    size_t batch_size;
+    saga_log_pg_turn_t *turn;           //  the turn's writes
     ck_buf_t cart, state;               //  the saga being encoded
     zhashx_t *prefetched;               //  checkout_id -> found_t, or NULL
     uint32_t count;                     //  partitions
     bool *touched;                      //  [count]: the turn writes to it
     uint32_t *touched_list;
     size_t touched_count;
+    char *fence_parts, *fence_epochs;   //  the fence's arrays, as texts
 } saga_log_pg_t;
 
 static void s_found_destroy (void **item_p);
@@ -121,77 +95,11 @@ typedef struct {
     uint64_t cart_digest;
 } found_t;
 
-//  Copies size bytes into the arena; its offset, or SIZE_MAX when out of
-//  memory.  A terminating zero follows, so text parameters are strings.
-static size_t
-s_arena_add (saga_log_pg_t *self, const void *data, size_t size)
-{
-    if (self->arena_used + size + 1 > self->arena_size) {
-        size_t wanted = self->arena_size? self->arena_size * 2: 64 * 1024;
-        while (wanted < self->arena_used + size + 1)
-            wanted *= 2;
-        char *larger = (char *) realloc (self->arena, wanted);
-        if (!larger)
-            return SIZE_MAX;
-        self->arena = larger;
-        self->arena_size = wanted;
-    }
-    size_t offset = self->arena_used;
-    memcpy (self->arena + offset, data, size);
-    self->arena [offset + size] = 0;
-    self->arena_used += size + 1;
-    return offset;
-}
-
-//  Sets parameter index of write to a copy of data (text when binary is
-//  false; NULL data is SQL NULL); -1 when out of memory
-static int
-s_param (saga_log_pg_t *self, pending_t *write, int index, const void *data, size_t size,
-         bool binary)
-{
-    write->formats [index] = binary? 1: 0;
-    write->lengths [index] = -1;
-    if (!data)
-        return 0;
-    if (size > INT_MAX)
-        return -1;
-    size_t offset = s_arena_add (self, data, size);
-    if (offset == SIZE_MAX)
-        return -1;
-    write->offsets [index] = offset;
-    write->lengths [index] = (int) size;
-    return 0;
-}
-
-static int
-s_text_param (saga_log_pg_t *self, pending_t *write, int index, const char *text)
-{
-    return s_param (self, write, index, text, text? strlen (text): 0, false);
-}
-
-//  A new slot in the turn's list; NULL when out of memory
-static pending_t *
-s_pending_new (saga_log_pg_t *self, const char *sql, int count)
-{
-    if (self->pending_count == self->pending_size) {
-        size_t size = self->pending_size? self->pending_size * 2: 256;
-        pending_t *larger = (pending_t *) realloc (self->pending, size * sizeof *larger);
-        if (!larger)
-            return NULL;
-        self->pending = larger;
-        self->pending_size = size;
-    }
-    pending_t *write = &self->pending [self->pending_count++];
-    *write = (pending_t) { .sql = sql, .count = count };
-    return write;
-}
-
 //  Forgets the turn's writes, keeping the storage
 static void
-s_pending_clear (saga_log_pg_t *self)
+s_turn_clear (saga_log_pg_t *self)
 {
-    self->pending_count = 0;
-    self->arena_used = 0;
+    saga_log_pg_turn_clear (self->turn);
     for (size_t index = 0; index < self->touched_count; index++)
         self->touched [self->touched_list [index]] = false;
     self->touched_count = 0;
@@ -209,33 +117,27 @@ s_touch (saga_log_pg_t *self, const char *checkout_id)
     return partition;
 }
 
-//  The fence's parameters: this coordinator, the partitions the turn
-//  writes and the epochs it holds them under, as array texts; -1 when out
-//  of memory
-static int
-s_fence (saga_log_pg_t *self, pending_t *fence)
+//  The fence: this coordinator, the partitions the turn writes and the
+//  epochs it holds them under, as array texts (the buffers hold any
+//  number of partitions up to the count)
+static void
+s_fence (saga_log_pg_t *self, pg_statement_t *fence)
 {
-    size_t size = self->touched_count * 22 + 3;
-    char *parts = (char *) malloc (size), *epochs = (char *) malloc (size);
     size_t at = 0, epochs_at = 0;
-    if (parts && epochs) {
-        parts [at++] = epochs [epochs_at++] = '{';
-        for (size_t index = 0; index < self->touched_count; index++) {
-            uint32_t partition = self->touched_list [index];
-            at += (size_t) sprintf (parts + at, "%s%u", index? ",": "", partition);
-            epochs_at += (size_t) sprintf (epochs + epochs_at, "%s%" PRId64, index? ",": "",
-                                           leases_epoch (self->ops.leases, partition));
-        }
-        memcpy (parts + at, "}", 2);
-        memcpy (epochs + epochs_at, "}", 2);
+    char *parts = self->fence_parts, *epochs = self->fence_epochs;
+    parts [at++] = epochs [epochs_at++] = '{';
+    for (size_t index = 0; index < self->touched_count; index++) {
+        uint32_t partition = self->touched_list [index];
+        at += (size_t) sprintf (parts + at, "%s%u", index? ",": "", partition);
+        epochs_at += (size_t) sprintf (epochs + epochs_at, "%s%" PRId64, index? ",": "",
+                                       leases_epoch (self->ops.leases, partition));
     }
-    int rc = !parts || !epochs
-          || s_text_param (self, fence, 0, leases_instance (self->ops.leases))
-          || s_text_param (self, fence, 1, parts)
-          || s_text_param (self, fence, 2, epochs)? -1: 0;
-    free (parts);
-    free (epochs);
-    return rc;
+    memcpy (parts + at, "}", 2);
+    memcpy (epochs + epochs_at, "}", 2);
+    *fence = (pg_statement_t) { .sql = SQL_FENCE, .count = 3 };
+    fence->values [0] = leases_instance (self->ops.leases);
+    fence->values [1] = parts;
+    fence->values [2] = epochs;
 }
 
 
@@ -247,9 +149,9 @@ s_destroy (saga_log_t **self_p)
     if (!self)
         return;
     pg_destroy (&self->pg);
-    free (self->pending);
-    free (self->arena);
-    free (self->batch);
+    saga_log_pg_turn_destroy (&self->turn);
+    free (self->fence_parts);
+    free (self->fence_epochs);
     ck_buf_free (&self->cart);
     ck_buf_free (&self->state);
     zhashx_destroy (&self->prefetched);
@@ -270,11 +172,8 @@ s_begin (saga_log_t *base)
     assert (self && !self->in_turn);
     if (pg_ready (self->pg))
         return -1;
-    s_pending_clear (self);
+    s_turn_clear (self);
     self->in_turn = true;
-    //  the fence goes first; its parameters are known at commit
-    if (self->ops.leases && !s_pending_new (self, SQL_FENCE, 3))
-        return -1;
     return 0;
 }
 
@@ -288,40 +187,23 @@ s_commit (saga_log_t *base)
     assert (self && self->in_turn);
     self->in_turn = false;
     zhashx_purge (self->prefetched);
-    size_t first = self->ops.leases? 1: 0;      //  the fence's slot
-    if (self->pending_count == first) {
-        s_pending_clear (self);
+    if (saga_log_pg_turn_empty (self->turn)) {
+        s_turn_clear (self);
         return 0;
     }
-    if (first && s_fence (self, &self->pending [0])) {
-        s_pending_clear (self);
+    //  the fence goes first, its partitions known now
+    pg_statement_t batch [1 + SAGA_LOG_PG_TURN_STATEMENTS];
+    int count = 0;
+    if (self->ops.leases)
+        s_fence (self, &batch [count++]);
+    int writes = saga_log_pg_turn_statements (self->turn, batch + count);
+    if (writes < 0) {
+        s_turn_clear (self);
         zsys_error ("saga_log: db=%s op=commit error=out of memory", pg_name (self->pg));
         return -1;
     }
-    if (self->batch_size < self->pending_count) {
-        pg_statement_t *larger = (pg_statement_t *) realloc (self->batch,
-            self->pending_size * sizeof *larger);
-        if (!larger) {
-            s_pending_clear (self);
-            zsys_error ("saga_log: db=%s op=commit error=out of memory", pg_name (self->pg));
-            return -1;
-        }
-        self->batch = larger;
-        self->batch_size = self->pending_size;
-    }
-    for (size_t index = 0; index < self->pending_count; index++) {
-        pending_t *write = &self->pending [index];
-        pg_statement_t *statement = &self->batch [index];
-        *statement = (pg_statement_t) { .sql = write->sql, .count = write->count };
-        for (int param = 0; param < write->count; param++) {
-            bool null = write->lengths [param] < 0;
-            statement->values [param] = null? NULL: self->arena + write->offsets [param];
-            statement->lengths [param] = null? 0: write->lengths [param];
-            statement->formats [param] = write->formats [param];
-        }
-    }
-    int rc = pg_batch (self->pg, self->batch, self->pending_count, "commit");
-    s_pending_clear (self);
+    int rc = pg_batch (self->pg, batch, (size_t) (count + writes), "commit");
+    s_turn_clear (self);
     if (rc && streq (pg_sqlstate (self->pg), SAGA_LOG_PG_FENCED))
         zsys_warning ("saga_log: db=%s op=commit fenced: a partition of the turn is no"
                       " longer this coordinator's; nothing of the turn was written",
@@ -339,7 +221,7 @@ s_rollback (saga_log_t *base)
     assert (self);
     self->in_turn = false;
     zhashx_purge (self->prefetched);
-    s_pending_clear (self);
+    s_turn_clear (self);
     pg_rollback (self->pg);
 }
 
@@ -349,42 +231,22 @@ s_rollback (saga_log_t *base)
 static int
 s_queue (saga_log_pg_t *self, const saga_t *saga, bool created, uint64_t cart_digest)
 {
-    bool phase_changed = saga->phase != saga->phase_logged;
     uint32_t partition = s_touch (self, saga->checkout_id);
-    char partition_text [24];
-    pg_int (partition_text, partition);
-    pending_t *write = created? s_pending_new (self, SQL_INSERT, 8)
-                     : s_pending_new (self, phase_changed? SQL_UPDATE_PHASE: SQL_UPDATE_STATE,
-                                      phase_changed? 4: 3);
-    if (!write)
-        return -1;
-    const char *reason = saga->reason? saga->reason->code: NULL;
-    const char *phase = saga_phase_name (saga->phase);
-    int rc = s_text_param (self, write, 0, saga->saga_id)
-          || s_param (self, write, 1, self->state.data, self->state.size, true);
-    if (created) {
-        char digest [24];
-        rc = rc || s_text_param (self, write, 2, phase)
-                || s_text_param (self, write, 3, reason)
-                || s_text_param (self, write, 4, saga->checkout_id)
-                || s_text_param (self, write, 5, pg_int (digest, (int64_t) cart_digest))
-                || s_param (self, write, 6, self->cart.data, self->cart.size, true)
-                || s_text_param (self, write, 7, partition_text);
-    }
-    else {
-        rc = rc || s_text_param (self, write, 2, reason);
-        if (phase_changed)
-            rc = rc || s_text_param (self, write, 3, phase);
-    }
-    if (!rc && saga_record_ends (saga, created)) {
-        char now [24];
-        pending_t *ended = s_pending_new (self, SQL_ENDED, 3);
-        rc = !ended
-          || s_text_param (self, ended, 0, pg_int (now, zclock_time ()))
-          || s_text_param (self, ended, 1, saga->saga_id)
-          || s_text_param (self, ended, 2, partition_text);
-    }
-    return rc? -1: 0;
+    saga_log_pg_row_t row = {
+        .saga_id = saga->saga_id,
+        .state = self->state.data, .state_size = self->state.size,
+        .phase = saga_phase_name (saga->phase),
+        .reason = saga->reason? saga->reason->code: NULL,
+        .checkout_id = saga->checkout_id,
+        .cart_digest = (int64_t) cart_digest,
+        .cart = self->cart.data, .cart_size = self->cart.size,
+        .partition = partition
+    };
+    int rc = created? saga_log_pg_turn_insert (self->turn, &row)
+                    : saga_log_pg_turn_update (self->turn, &row);
+    if (!rc && saga_record_ends (saga, created))
+        rc = saga_log_pg_turn_ended (self->turn, zclock_time (), saga->saga_id, partition);
+    return rc;
 }
 
 
@@ -822,13 +684,14 @@ s_open (const char *uri, const leases_member_t *member, bool *refused)
     saga_log_pg_t *self = (saga_log_pg_t *) zmalloc (sizeof (saga_log_pg_t));
     self->prefetched = zhashx_new ();
     zhashx_set_destructor (self->prefetched, s_found_destroy);
+    self->turn = saga_log_pg_turn_new ();
     self->ops = (saga_log_t) {
         s_use_table, s_begin, s_commit, s_rollback, s_persist, s_find_checkout, s_prefetch,
         s_load, s_each_active, s_history, s_checkpoint, s_count, s_expire, s_list, s_destroy,
         s_each_active_in, NULL
     };
     self->pg = pg_new (uri, "checkout-coordinator");
-    if (!self->pg
+    if (!self->turn || !self->pg
     ||  saga_log_pg_schema (self->pg, member? member->partitions: 0, &self->count, refused)) {
         if (self->pg)
             pg_rollback (self->pg);
@@ -840,6 +703,8 @@ s_open (const char *uri, const leases_member_t *member, bool *refused)
     }
     self->touched = (bool *) zmalloc (self->count * sizeof (bool));
     self->touched_list = (uint32_t *) zmalloc (self->count * sizeof (uint32_t));
+    self->fence_parts = (char *) zmalloc (self->count * 12 + 3);
+    self->fence_epochs = (char *) zmalloc (self->count * 22 + 3);
     if (member)
         self->ops.leases = leases_new (self->pg, member);
     return &self->ops;

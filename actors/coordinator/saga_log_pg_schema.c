@@ -40,7 +40,28 @@
     " RETURNS void LANGUAGE plpgsql AS $$ BEGIN IF changed <> 1 THEN" \
     " RAISE EXCEPTION 'saga_log: no such saga: %', saga_id USING ERRCODE = 'P0002';" \
     " END IF; END $$;" \
+    SAGA_LOG_UPDATE \
     LEASES
+
+//  A turn's updates, one row per saga (saga_log_pg_turn.c), failing on a
+//  saga the log does not have.  The plan is made with scans and hash or
+//  merge joins off, so that it looks each saga up by its key: the plan
+//  PostgreSQL keeps after five calls is made for the table as it was, and
+//  one made while the log held a few hundred sagas joined the arrays to
+//  it by a hash join over the whole table, every turn after.
+#define SAGA_LOG_UPDATE \
+    "CREATE OR REPLACE FUNCTION saga_log_update (ids TEXT[], states BYTEA[]," \
+    " phases TEXT[], reasons TEXT[]) RETURNS void LANGUAGE plpgsql" \
+    " SET enable_seqscan = off SET enable_hashjoin = off SET enable_mergejoin = off" \
+    " AS $$ DECLARE changed BIGINT; BEGIN" \
+    " UPDATE sagas SET state = u.state, phase = u.phase, reason_code = u.reason_code" \
+    " FROM unnest (ids, states, phases, reasons) AS u (saga_id, state, phase, reason_code)" \
+    " WHERE sagas.saga_id = u.saga_id;" \
+    " GET DIAGNOSTICS changed = ROW_COUNT;" \
+    " IF changed <> cardinality (ids) THEN" \
+    " PERFORM saga_log_updated (0, (SELECT id FROM unnest (ids) AS id WHERE NOT EXISTS" \
+    " (SELECT 1 FROM sagas s WHERE s.saga_id = id) LIMIT 1));" \
+    " END IF; END $$;"
 
 //  The coordinators sharing the log, the partitions' leases (one row each,
 //  made with the count, which is recorded once), and the fence a

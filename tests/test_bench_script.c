@@ -255,6 +255,24 @@ Test (bench_script, bad_usage_exits_2)
     s_expect_all_stopped (1);
 }
 
+//  scripts/bench --pg: its cluster lives in the run's data dir, which the
+//  supervisor makes private to root once the group starts; the cluster
+//  must still stop at the end (as user postgres it could not reach it)
+Test (bench_script, a_pg_run_stops_its_server)
+{
+    cr_assert_eq (chmod (s_ctx.dir, 0755), 0);
+    int rc = s_bench (s_ctx.bin, "--pg", "-n", "300", NULL);
+    cr_assert_eq (rc, 0, "exit %d\n%s%s", rc, s_ctx.output, s_ctx.errors);
+    cr_expect (ph_has_line (s_ctx.output, "^sagas_per_s=[0-9]+ .* invariants=PASS$"), "%s",
+               s_ctx.output);
+    cr_expect (!strstr (s_ctx.errors? s_ctx.errors: "", "stopping PostgreSQL"), "%s",
+               s_ctx.errors);
+    char pid_file [PATH_MAX];
+    snprintf (pid_file, sizeof pid_file, "%s/run-1/pg/data/postmaster.pid", s_ctx.data);
+    cr_expect_neq (access (pid_file, F_OK), 0, "PostgreSQL is still up");
+    s_expect_all_stopped (1);
+}
+
 //  scripts/bench-coordinators, shortened further than --quick: W1 against
 //  1, 2 and 3 coordinators sharing a PostgreSQL saga log, one SIGKILL
 //  timed to the others holding every partition, the invariants checked

@@ -9,30 +9,10 @@
 #include "saga_log_helpers.h"
 #include "saga_log_pg_turn.h"
 #include "saga_record.h"
-#include "pg_helpers.h"
+#include "saga_log_pg_fixture.h"
 #include "pg.h"
 
 enum { SAGAS = 500, STAMPS = 32 };
-
-static pg_cluster_t s_cluster;
-static char s_uri [256];
-static saga_log_t *s_log;
-
-static void
-s_setup (void)
-{
-    cr_assert_eq (pg_cluster_start (&s_cluster), 0, "the throwaway PostgreSQL starts");
-    cr_assert_eq (pg_cluster_createdb (&s_cluster, "coordinator", s_uri, sizeof s_uri), 0);
-    s_log = saga_log_new (s_uri, NULL);
-    cr_assert_not_null (s_log);
-}
-
-static void
-s_teardown (void)
-{
-    saga_log_destroy (&s_log);
-    pg_cluster_stop (&s_cluster);
-}
 
 TestSuite (saga_log_pg_turn, .timeout = 120);
 

@@ -205,6 +205,37 @@ nh_spawn (const nh_net_t *net, int h, const char *program, char *const argv [],
     _exit (127);
 }
 
+//  Runs argv (argv [0] the program) inside host h, its output in log, for
+//  up to timeout_ms.  Returns its exit code, or -1 when it did not start
+//  or outlived the timeout (then killed).
+static inline int
+nh_run (const nh_net_t *net, int h, const char *const *argv, const char *log,
+        int timeout_ms)
+{
+    pid_t pid = nh_spawn (net, h, argv [0], (char *const *) argv, log);
+    int status = 0;
+    if (pid <= 0 || ph_wait (pid, timeout_ms, &status)) {
+        ph_kill_reap (&pid);
+        return -1;
+    }
+    return ph_exit_code (status);
+}
+
+//  True when this machine can build the namespaces (root, the ip tool;
+//  fills net as nh_net_new) and has what else the test needs: missing_too
+//  names it when absent (NULL: nothing).  Otherwise says on stderr what
+//  test lacks, so that it passes without running: Criterion 2.4.1's
+//  cr_skip_test leaks its message under ASan.
+static inline bool
+nh_can_run (nh_net_t *net, const char *test, const char *missing_too)
+{
+    const char *missing = geteuid () != 0? "root (network namespaces)"
+                        : nh_net_new (net)? "the ip tool": missing_too;
+    if (missing)
+        fprintf (stderr, "%s: not run: needs %s\n", test, missing);
+    return missing == NULL;
+}
+
 //  Moves the calling thread into host h's network namespace: the sockets
 //  it opens from then on, the threads and processes it starts, are on h.
 //  Returns a descriptor of the namespace it left, for nh_leave, or -1.

@@ -80,13 +80,7 @@ s_run_in (int h, const char *out, int timeout_ms, const char *const *argv)
     char stem [64], log [PATH_MAX];
     snprintf (stem, sizeof stem, "%s.out", out);
     e2e_path (&s_ctx.group, stem, log, sizeof log);
-    pid_t pid = nh_spawn (&s_ctx.net, h, argv [0], (char *const *) argv, log);
-    int status = 0;
-    if (pid <= 0 || ph_wait (pid, timeout_ms, &status)) {
-        ph_kill_reap (&pid);
-        return -1;
-    }
-    return ph_exit_code (status);
+    return nh_run (&s_ctx.net, h, argv, log, timeout_ms);
 }
 
 //  As e2e_spawn, inside host h; the group kills it at the end
@@ -111,18 +105,6 @@ s_spawn_in (int h, const char *name, const char *program, const char *const *arg
     cr_assert_gt (g->pids [slot], 0);
     snprintf (g->names [slot], sizeof g->names [slot], "%s", name);
     return slot;
-}
-
-//  False, with the reason printed, when this machine cannot run the test
-static bool
-s_can_run (void)
-{
-    const char *missing = geteuid () != 0? "root (network namespaces)"
-                        : nh_net_new (&s_ctx.net)? "the ip tool"
-                        : !pg_binaries_found ()? "PostgreSQL's server": NULL;
-    if (missing)
-        fprintf (stderr, "coordinators_netns: not run: needs %s\n", missing);
-    return missing == NULL;
 }
 
 //  The namespaces, PostgreSQL on a's address with the four databases, and
@@ -341,7 +323,8 @@ s_logged (int m, const char *text)
 //  and claims a share again.
 Test (coordinators_netns, a_coordinator_cut_off_is_fenced_out_and_rejoins)
 {
-    if (!s_can_run ())
+    if (!nh_can_run (&s_ctx.net, "coordinators_netns",
+                     pg_binaries_found ()? NULL: "PostgreSQL's server"))
         return;
     s_setup ();
     s_start ();

@@ -15,7 +15,6 @@
     deletes the namespaces (with their links) and the temp dir.
 */
 #include <criterion/criterion.h>
-#include <glob.h>
 #include "netns_helpers.h"
 #include "pg_helpers.h"
 
@@ -74,13 +73,7 @@ s_run_in (int h, const char *out, int timeout_ms, const char *const *argv)
     char log [PATH_MAX];
     s_path (out, log, sizeof log);
     strncat (log, ".out", sizeof log - strlen (log) - 1);
-    pid_t pid = nh_spawn (&s_ctx.net, h, argv [0], (char *const *) argv, log);
-    int status = 0;
-    if (pid <= 0 || ph_wait (pid, timeout_ms, &status)) {
-        ph_kill_reap (&pid);
-        return -1;
-    }
-    return ph_exit_code (status);
+    return nh_run (&s_ctx.net, h, argv, log, timeout_ms);
 }
 
 //  The output a command of s_run_in left (caller frees), or NULL
@@ -91,15 +84,6 @@ s_output (const char *out)
     s_path (out, path, sizeof path);
     strncat (path, ".out", sizeof path - strlen (path) - 1);
     return ph_slurp (path);
-}
-
-static bool
-s_have_postgresql (void)
-{
-    glob_t found;
-    bool have = glob ("/usr/lib/postgresql/*/bin/pg_ctl", 0, NULL, &found) == 0;
-    globfree (&found);
-    return have;
 }
 
 //  -------------------------------------------------------------------------
@@ -322,19 +306,6 @@ s_verify (char **output)
     return rc;
 }
 
-//  The test says why it does not run, and passes, when the machine lacks
-//  what it needs (cr_skip_test would leak its message under ASan)
-static bool
-s_can_run (void)
-{
-    const char *missing = geteuid () != 0? "root (network namespaces)"
-                        : nh_net_new (&s_ctx.net)? "the ip tool"
-                        : !s_have_postgresql ()? "PostgreSQL's server": NULL;
-    if (missing)
-        fprintf (stderr, "multihost: not run: needs %s\n", missing);
-    return missing == NULL;
-}
-
 static void
 s_setup (void)
 {
@@ -357,7 +328,8 @@ s_setup (void)
 static void
 s_run_losing_host_b (bool cut_off)
 {
-    if (!s_can_run ())
+    if (!nh_can_run (&s_ctx.net, "multihost",
+                     pg_binaries_found ()? NULL: "PostgreSQL's server"))
         return;
     s_setup ();
     s_start_postgresql ();

@@ -14,13 +14,14 @@
 #include "process_helpers.h"
 #include "stats_helpers.h"
 
-//  Sends READY for service as instance, of capacity, from peer.  Returns
+//  Sends READY for service as instance, of capacity, from peer, with
+//  update (a new capacity on the same connection) as asked.  Returns
 //  ck_frame_send's 0 or -1.
 static inline int
-peer_send_ready (zsock_t *peer, ck_service_t service, const char *instance,
-                 uint32_t capacity)
+peer_send_ready_update (zsock_t *peer, ck_service_t service, const char *instance,
+                        uint32_t capacity, bool update)
 {
-    ck_ready_t ready = { .service = service, .capacity = capacity };
+    ck_ready_t ready = { .service = service, .capacity = capacity, .update = update };
     snprintf (ready.instance, sizeof ready.instance, "%s", instance);
     ck_buf_t body;
     ck_buf_init (&body);
@@ -29,6 +30,14 @@ peer_send_ready (zsock_t *peer, ck_service_t service, const char *instance,
            : -1;
     ck_buf_free (&body);
     return rc;
+}
+
+//  A plain READY: a new connection's registration
+static inline int
+peer_send_ready (zsock_t *peer, ck_service_t service, const char *instance,
+                 uint32_t capacity)
+{
+    return peer_send_ready_update (peer, service, instance, capacity, false);
 }
 
 //  The next command the coordinator sends peer within timeout_ms, or

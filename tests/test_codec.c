@@ -268,26 +268,20 @@ Test (codec, ready_update)
     cr_expect_eq (s_ready_update_key (&msg), 1);
 
     //  update: false on the wire reads as a plain READY
+    ck_sample_ready (&msg, CK_SERVICE_PAYMENT);
+    msg.capacity = 3;
+    ck_buf_t plain;
+    ck_buf_init (&plain);
+    cr_assert_eq (ck_encode_ready (&msg, &plain), 0);
     msgpack_sbuffer sb;
     msgpack_sbuffer_init (&sb);
-    msgpack_packer pk;
-    msgpack_packer_init (&pk, &sb, msgpack_sbuffer_write);
-    msgpack_pack_map (&pk, 5);
-    s_pack_cstr (&pk, "v");
-    s_pack_cstr (&pk, CK_VERSION);
-    s_pack_cstr (&pk, "service");
-    s_pack_cstr (&pk, "payment");
-    s_pack_cstr (&pk, "instance");
-    s_pack_cstr (&pk, "payment-1");
-    s_pack_cstr (&pk, "capacity");
-    msgpack_pack_uint32 (&pk, 3);
-    s_pack_cstr (&pk, "update");
-    msgpack_pack_false (&pk);
+    cr_assert_eq (ck_sample_edit (plain.data, plain.size, "update", CK_EDIT_SET, "F", &sb), 0);
     ck_sample_any_t *decoded = s_decode (CK_SAMPLE_READY, sb.data, sb.size, "update false");
     cr_expect_eq (decoded->ready.capacity, 3);
     cr_expect_not (decoded->ready.update);
     free (decoded);
     msgpack_sbuffer_destroy (&sb);
+    ck_buf_free (&plain);
 }
 
 Test (codec, request_of_every_type)

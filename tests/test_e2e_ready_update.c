@@ -31,15 +31,8 @@ TestSuite (e2e_ready_update, .init = s_init, .fini = s_fini, .timeout = 120);
 static void
 s_ready (zsock_t *peer, uint32_t capacity, bool update)
 {
-    ck_ready_t ready = { .service = CK_SERVICE_PAYMENT, .capacity = capacity,
-                         .update = update };
-    snprintf (ready.instance, sizeof ready.instance, INSTANCE);
-    ck_buf_t body;
-    ck_buf_init (&body);
-    cr_assert_eq (ck_encode_ready (&ready, &body), 0);
-    cr_assert_eq (ck_frame_send (peer, NULL, 0, CK_PROTO_WORKER, CK_CMD_READY,
-                                 body.data, body.size), 0);
-    ck_buf_free (&body);
+    cr_assert_eq (peer_send_ready_update (peer, CK_SERVICE_PAYMENT, INSTANCE, capacity,
+                                          update), 0);
 }
 
 static void

@@ -287,15 +287,15 @@ participant_batch_take_due (participant_batch_t *self, int64_t now)
 //  Parks a request until due, behind every request parked before it:
 //  a request of no delay that comes while others wait waits for them.  The
 //  coordinator frees the slots of requests it gave up on when we answer a
-//  later one (docs/protocol.md#dispatch): answering out
-//  of order would have it send us more than our capacity.  Answers
-//  "overloaded" when too many wait.
+//  later one (docs/protocol.md#dispatch): answering out of order would have
+//  it send us more than our capacity.  Answers "overloaded" when too many
+//  wait.
 static void
 s_park (participant_batch_t *self, size_t link, const ck_request_t *request, int64_t due,
         int64_t now)
 {
     size_t limit = (size_t) self->config->capacity * PARK_LIMIT_FACTOR;
-    size_t waiting = self->parked_size - self->parked_head;
+    size_t waiting = participant_batch_parked (self);
     if (waiting >= limit) {
         zsys_warning ("participant: overloaded saga=%s parked=%zu", request->saga_id,
                       waiting);

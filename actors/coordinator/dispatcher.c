@@ -235,6 +235,12 @@ s_find_instance (dispatcher_t *self, ck_service_t service, const char *instance)
 }
 
 static bool
+s_capacity_valid (uint32_t capacity)
+{
+    return capacity >= CK_MIN_CAPACITY && capacity <= CK_MAX_CAPACITY;
+}
+
+static bool
 s_join_valid (size_t routing_id_size, ck_service_t service,
               const char *instance, uint32_t capacity)
 {
@@ -243,7 +249,7 @@ s_join_valid (size_t routing_id_size, ck_service_t service,
         && routing_id_size <= DISPATCHER_ROUTING_ID_MAX
         && ck_service_name (service)
         && instance_size >= 1 && instance_size <= CK_ID_MAX
-        && capacity >= CK_MIN_CAPACITY && capacity <= CK_MAX_CAPACITY;
+        && s_capacity_valid (capacity);
 }
 
 static worker_t *
@@ -318,7 +324,7 @@ dispatcher_set_capacity (dispatcher_t *self, dispatcher_worker_t *worker, uint32
 {
     assert (self);
     assert (worker);
-    if (capacity < CK_MIN_CAPACITY || capacity > CK_MAX_CAPACITY) {
+    if (!s_capacity_valid (capacity)) {
         zsys_warning ("dispatcher: op=set_capacity error=invalid capacity=%u", capacity);
         return -1;
     }
